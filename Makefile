@@ -1,0 +1,53 @@
+# Two commands: `make demo` (set up + run the main job) and `make test` (set up + pass the tests).
+VENV    ?= .venv
+PYTHON  ?= python3
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+
+# Nothing fetches at run time: litellm uses its bundled cost map; no telemetry anywhere.
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+export DO_NOT_TRACK := 1
+export HF_HUB_OFFLINE := 1
+# llama-cpp-python builds from source: a portable x86-64-v3 build (no AVX-512/AMX, which
+# some hosts advertise but cannot run), so a wheel built on one machine runs on the next.
+export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF
+
+.PHONY: demo test lint install browser lock clean
+
+demo: $(STAMP)
+	$(VENV)/bin/harness demo
+
+test: $(STAMP) browser
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check harness tests benchmarks
+	$(VENV)/bin/ruff format --check harness tests benchmarks
+	$(VENV)/bin/mypy harness
+
+install: $(STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Exact versions with hashes (requirements.lock): a district installs what was tested.
+$(STAMP): requirements.lock pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+# Headless Chromium for the report browser tests (Debian's package; skipped where unavailable).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+	    (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) ; } || \
+	  echo "note: no Chromium could be installed; the browser tests will be skipped"
+
+# Re-resolve the lock after changing dependencies in pyproject.toml.
+lock: | $(PY)
+	$(PY) -m pip install --quiet pip-tools
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	  --extra local --extra dev -o requirements.lock pyproject.toml
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

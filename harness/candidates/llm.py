@@ -1,0 +1,258 @@
+"""Model candidates: a litellm model string + a Jinja2 prompt template + params.
+
+litellm is imported lazily (it costs seconds): a fully cached re-run, a re-score or a report
+never imports it. Errors are classified here (retryable or not, Retry-After) so the runner's
+retry loop stays provider-agnostic, and every error text is scrubbed of API keys.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from harness.datasets import Dataset
+from harness.plan import CandidateSpec, Plan
+
+RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529}
+_KEYLIKE = re.compile(r"(sk|key|pk|rk|api)[-_][A-Za-z0-9_\-]{8,}", re.I)
+_litellm: Any = None
+
+
+def litellm_module() -> Any:
+    """Import litellm once, offline: local cost map, no telemetry, no debug banners."""
+    global _litellm
+    if _litellm is None:
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        os.environ.setdefault("LITELLM_TELEMETRY", "False")
+        import litellm
+
+        litellm.telemetry = False
+        litellm.suppress_debug_info = True
+        litellm.set_verbose = False
+        _litellm = litellm
+    return _litellm
+
+
+def scrub(text: str, secrets: list[str] | None = None) -> str:
+    """Remove API keys (known values and key-shaped tokens) from a message."""
+    for s in secrets or []:
+        if s and len(s) >= 4:
+            text = text.replace(s, "***")
+    return _KEYLIKE.sub(lambda m: m.group(1) + "-***", text)
+
+
+def secret_values() -> list[str]:
+    """Values of environment variables that look like credentials, to scrub from errors."""
+    return [
+        v
+        for k, v in os.environ.items()
+        if v and len(v) >= 8 and re.search(r"(KEY|TOKEN|SECRET|PASSWORD)", k)
+    ]
+
+
+class PromptBuilder:
+    """Renders an item into chat messages with the candidate's Jinja2 templates."""
+
+    def __init__(self, spec: CandidateSpec, plan: Plan, dataset: Dataset):
+        env = jinja2.Environment(
+            undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
+        )
+        assert spec.prompt is not None
+        self.user = env.from_string(plan.resolve(spec.prompt).read_text(encoding="utf-8"))
+        self.system = (
+            env.from_string(plan.resolve(spec.system).read_text(encoding="utf-8"))
+            if spec.system
+            else None
+        )
+        self.dataset = dataset
+
+    def messages(self, item: dict[str, Any]) -> list[dict[str, str]]:
+        ctx = {
+            "item": item,
+            "sources": self.dataset.source_texts(item["source_ids"]),
+            "task": item["task"],
+        }
+        msgs = []
+        if self.system is not None:
+            msgs.append({"role": "system", "content": self.system.render(ctx).strip()})
+        msgs.append({"role": "user", "content": self.user.render(ctx).strip()})
+        return msgs
+
+
+@dataclass
+class CallResult:
+    """One attempt's outcome."""
+
+    output: str | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cost_usd: float | None = None
+    error: str | None = None
+    retryable: bool = False
+    retry_after: float | None = None
+    status: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: seconds (fractional allowed) or an HTTP date."""
+    if value is None:
+        return None
+    value = str(value).strip()
+    try:
+        secs = float(value)
+        return max(0.0, secs) if secs == secs else None
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+
+
+def _header(exc: BaseException, name: str) -> str | None:
+    for attr in ("litellm_response_headers", "headers"):
+        h = getattr(exc, attr, None)
+        if h is not None:
+            try:
+                v = h.get(name)
+            except AttributeError:
+                v = None
+            if v is not None:
+                return str(v)
+    resp = getattr(exc, "response", None)
+    headers = getattr(resp, "headers", None)
+    if headers is not None:
+        try:
+            v = headers.get(name)
+        except Exception:
+            v = None
+        if v is not None:
+            return str(v)
+    return None
+
+
+def classify(exc: BaseException) -> CallResult:
+    """Turn a provider exception into a CallResult: retryable or not, and Retry-After."""
+    status = getattr(exc, "status_code", None)
+    if not isinstance(status, int):
+        status = None
+    name = type(exc).__name__
+    transport = any(
+        s in name
+        for s in (
+            "Timeout",
+            "Connection",
+            "ServiceUnavailable",
+            "InternalServer",
+            "RateLimit",
+            "APIError",
+        )
+    )
+    retryable = (status in RETRYABLE_STATUS) if status is not None else transport
+    if name in (
+        "AuthenticationError",
+        "PermissionDeniedError",
+        "BadRequestError",
+        "NotFoundError",
+        "ContextWindowExceededError",
+        "ContentPolicyViolationError",
+        "UnprocessableEntityError",
+        "BudgetExceededError",
+    ):
+        retryable = False
+    text = str(exc)
+    if "Missing credentials" in text or "api_key client option must be set" in text:
+        retryable = False
+        text += (
+            " (set the key in the environment or .env and name the variable in the "
+            "plan with 'api_key_env')"
+        )
+    retry_after = parse_retry_after(_header(exc, "retry-after"))
+    msg = scrub(f"{name}: {text}", secret_values())
+    return CallResult(error=msg[:2000], retryable=retryable, retry_after=retry_after, status=status)
+
+
+async def call_model(
+    model: str,
+    messages: list[dict[str, str]],
+    params: dict[str, Any],
+    api_base: str | None,
+    api_key: str | None,
+    timeout: float,
+    price: tuple[float, float] | None = None,
+) -> CallResult:
+    """One attempt at a chat completion through litellm (no retries here)."""
+    litellm = litellm_module()
+    try:
+        resp = await litellm.acompletion(
+            model=model,
+            messages=messages,
+            api_base=api_base,
+            api_key=api_key,
+            timeout=timeout,
+            num_retries=0,
+            max_retries=0,
+            **params,
+        )
+    except Exception as exc:  # every provider error becomes data on the sample
+        return classify(exc)
+    choice = resp.choices[0] if resp.choices else None
+    text = getattr(getattr(choice, "message", None), "content", None)
+    usage = getattr(resp, "usage", None)
+    tin = getattr(usage, "prompt_tokens", None)
+    tout = getattr(usage, "completion_tokens", None)
+    if price is not None:
+        cost: float | None = ((tin or 0) * price[0] + (tout or 0) * price[1]) / 1000.0
+    else:
+        try:
+            cost = float(litellm.completion_cost(completion_response=resp))
+        except Exception:
+            cost = None
+    if text is None:
+        return CallResult(
+            error="the provider returned no text",
+            retryable=True,
+            tokens_in=tin,
+            tokens_out=tout,
+            cost_usd=cost,
+        )
+    return CallResult(
+        output=text.strip(),
+        tokens_in=tin,
+        tokens_out=tout,
+        cost_usd=cost,
+        raw={"finish_reason": getattr(choice, "finish_reason", None)},
+    )
+
+
+def api_key_for(spec: CandidateSpec) -> str | None:
+    """The API key from the environment (or .env, loaded by the CLI); never stored anywhere."""
+    if spec.api_key_env:
+        return os.environ.get(spec.api_key_env)
+    if spec.api_base:
+        return "no-key-configured"  # OpenAI-compatible servers without auth (vLLM, llama.cpp)
+    return None
+
+
+def load_dotenv(path: Path = Path(".env")) -> None:
+    """Load KEY=VALUE lines from a git-ignored .env file without overriding the environment."""
+    if not path.is_file():
+        return
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        k, v = line.split("=", 1)
+        k = k.strip().removeprefix("export ").strip()
+        os.environ.setdefault(k, v.strip().strip('"').strip("'"))

@@ -1,0 +1,220 @@
+"""The ``harness`` command: a thin shell over the package; each command is one function call.
+
+Exit codes: 0 success, 1 the run or check found failures, 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    for name, frame in summary.items():
+        print(f"\n{name.replace('_', ' ')}:")
+        print(frame.to_string(index=False))
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from harness.datasets import load_dataset
+
+    ds = load_dataset(args.path)
+    print(f"dataset {args.path}: OK (fingerprint {ds.fingerprint[:12]})")
+    _print_summary(ds.summary())
+    return 0
+
+
+def _options(args: argparse.Namespace) -> Any:
+    from harness.runner import RunOptions
+
+    cache = "off" if args.no_cache else "refresh" if args.refresh_cache else "use"
+    shard = None
+    if getattr(args, "shard", None):
+        i, n = (int(x) for x in args.shard.split("/"))
+        if not 1 <= i <= n:
+            raise HarnessError(f"--shard {args.shard}: write i/n with 1 <= i <= n, e.g. 1/4")
+        shard = (i, n)
+    return RunOptions(
+        concurrency=args.concurrency,
+        cache=cache,
+        budget_usd=args.budget,
+        retry_errors=args.retry_errors,
+        progress=not args.quiet,
+        limit=args.limit,
+        shard=shard,
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness.runner import run_plan
+    from harness.scoring import score_run
+
+    if not args.plan and not args.resume:
+        raise HarnessError("give a PLAN file, or --resume RUN_ID")
+    store = run_plan(
+        args.plan,
+        dataset=args.dataset,
+        results_dir=args.results,
+        run_id=args.run_id,
+        resume=args.resume,
+        options=_options(args),
+    )
+    if not args.no_score:
+        score_run(store)
+    m = store.read_manifest()
+    c = m["counts"]
+    print(
+        f"run {store.run_id}: {c['ok']} generated ({c['cached']} from cache), "
+        f"{c['failed']} failed, {c['no_output']} without output; "
+        f"{m['spent']['calls']} provider calls, ${m['spent']['cost_usd']:.4f}"
+    )
+    if m["selection"].get("uncovered_items"):
+        print(
+            f"note: {m['selection']['uncovered_items']} dataset items have tasks the plan "
+            f"does not cover ({', '.join(m['selection']['uncovered_tasks'])}); not run"
+        )
+    if m["status"] == "stopped_budget":
+        print(f"stopped at the budget cap; finish later with: harness run --resume {store.run_id}")
+    print(f"results: {store.path}")
+    return 1 if c["failed"] else 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from harness.scoring import score_run
+    from harness.stats import summarize
+
+    scores = score_run(args.run_id, args.results)
+    print(summarize(scores).round(3).to_string(index=False))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness.report import render_report
+
+    path = render_report(args.run_id, phase=args.phase, title=args.title, results_dir=args.results)
+    print(f"report: {path}")
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from harness.store import list_runs
+
+    runs = list_runs(args.results)
+    print(runs.to_string(index=False) if not runs.empty else "no runs yet")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Validate the sample dataset, run plans/demo.yaml, score, render the pre-pilot report."""
+    from harness.datasets import load_dataset
+    from harness.report import render_report
+    from harness.runner import RunOptions, run_plan
+    from harness.scoring import score_run
+
+    t0 = time.monotonic()
+    plan = Path(args.plan)
+    ds = load_dataset(REPO / "datasets" / "sample-district")
+    print(f"1/4 dataset {ds.name}: {len(ds.items)} items, {len(ds.sources)} sources: valid")
+    print(f"2/4 running {plan} (baselines + embedded SmolLM2 model)")
+    store = run_plan(
+        plan,
+        results_dir=args.results,
+        options=RunOptions(progress=not args.quiet, limit=args.limit),
+    )
+    print("3/4 scoring")
+    score_run(store)
+    print("4/4 rendering the readiness report")
+    path = render_report(store.run_id, phase="pre_pilot", results_dir=args.results)
+    c = store.read_manifest()["counts"]
+    print(f"done in {time.monotonic() - t0:.0f} s: {c['ok']} drafts, {c['failed']} failed")
+    print(f"report: {path.resolve()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="harness", description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--results",
+        default=os.environ.get("HARNESS_RESULTS", "results"),
+        help="folder holding run folders (default: results/)",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    v = sub.add_parser("validate", help="check a dataset folder and print a summary")
+    v.add_argument("path")
+    v.set_defaults(fn=cmd_validate)
+
+    r = sub.add_parser("run", help="run an eval plan (generate, then score)")
+    r.add_argument("plan", nargs="?", help="plan YAML file")
+    r.add_argument("--dataset", help="run the plan on this dataset folder instead")
+    r.add_argument("--run-id")
+    r.add_argument("--resume", metavar="RUN_ID", help="complete a run that was interrupted")
+    r.add_argument("--retry-errors", action="store_true", help="with --resume: retry failures")
+    r.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    r.add_argument("--refresh-cache", action="store_true", help="ignore and overwrite the cache")
+    r.add_argument("--concurrency", type=int, help="calls in flight per provider (default 8)")
+    r.add_argument("--budget", type=float, help="stop cleanly once this many USD are spent")
+    r.add_argument("--limit", type=int, help="run only the first N selected items")
+    r.add_argument("--shard", help="run slice i of n of the items, e.g. 1/4")
+    r.add_argument("--no-score", action="store_true")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(fn=cmd_run)
+
+    s = sub.add_parser("score", help="re-score a stored run without generating again")
+    s.add_argument("run_id")
+    s.set_defaults(fn=cmd_score)
+
+    rep = sub.add_parser("report", help="render the readiness report of a run to HTML")
+    rep.add_argument("run_id")
+    rep.add_argument(
+        "--phase", default="pre_pilot", choices=["pre_pilot", "post_pilot", "pre_expansion"]
+    )
+    rep.add_argument("--title", default="")
+    rep.set_defaults(fn=cmd_report)
+
+    ls = sub.add_parser("runs", help="list stored runs")
+    ls.set_defaults(fn=cmd_runs)
+
+    d = sub.add_parser("demo", help="the whole path on the sample district")
+    d.add_argument("--plan", default=str(REPO / "plans" / "demo.yaml"))
+    d.add_argument("--limit", type=int, help=argparse.SUPPRESS)
+    d.add_argument("--quiet", action="store_true")
+    d.set_defaults(fn=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    args = build_parser().parse_args(argv)
+    from harness.candidates.llm import load_dotenv
+
+    load_dotenv()
+    signal.signal(signal.SIGTERM, _sigterm)
+    try:
+        return int(args.fn(args))
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "interrupted; finished generations are saved: resume with harness run --resume RUN_ID",
+            file=sys.stderr,
+        )
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,289 @@
+"""Eval plans (YAML), validated with errors that name the file, line and field.
+
+A plan names a dataset, the tasks to run, the candidates (baselines by name, or a litellm
+model string with a Jinja2 prompt template), the scorers, and runner settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from harness.errors import PlanError, Problem
+
+BASELINES = ("template", "retrieval", "staff_first_draft")
+LOCAL_MODELS = ("local/smollm2",)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Price(_Strict):
+    """Prices for a model litellm does not know (e.g. a local one), in USD per 1,000 tokens."""
+
+    input_per_1k: float = Field(0.0, ge=0)
+    output_per_1k: float = Field(0.0, ge=0)
+
+
+class CandidateSpec(_Strict):
+    """One candidate: a baseline by name, or a model with a prompt template."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    baseline: Literal["template", "retrieval", "staff_first_draft"] | None = None
+    model: str | None = None
+    prompt: str | None = None
+    system: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    samples: int = Field(1, ge=1, le=50)
+    api_base: str | None = None
+    api_key_env: str | None = Field(None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+    options: dict[str, Any] = Field(default_factory=dict)
+    price: Price | None = None
+    concurrency: int | None = Field(None, ge=1, le=512)
+    rpm: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> CandidateSpec:
+        if (self.baseline is None) == (self.model is None):
+            raise ValueError(
+                "give exactly one of 'baseline' (template, retrieval, "
+                "staff_first_draft) or 'model' (a litellm model string)"
+            )
+        if self.model is not None and not self.prompt:
+            raise ValueError(
+                "a model candidate needs 'prompt': a Jinja2 template file "
+                "under plans/ that turns an item into the user message"
+            )
+        if self.baseline is not None and (self.prompt or self.params):
+            raise ValueError("a baseline takes 'options', not 'prompt' or 'params'")
+        if (
+            self.model is not None
+            and self.model.startswith("local/")
+            and self.model not in LOCAL_MODELS
+        ):
+            raise ValueError(
+                f"unknown local model '{self.model}'; "
+                f"the embedded models are: {', '.join(LOCAL_MODELS)}"
+            )
+        if "api_key" in self.params:
+            raise ValueError(
+                "never put an API key in a plan: set it in the environment or "
+                ".env and name the variable with 'api_key_env'"
+            )
+        return self
+
+    @property
+    def is_model(self) -> bool:
+        return self.model is not None
+
+
+class ScorerSpec(_Strict):
+    """A scorer by registered name, with options."""
+
+    name: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunnerSpec(_Strict):
+    """How the runner calls providers."""
+
+    concurrency: int = Field(8, ge=1, le=512)
+    max_attempts: int = Field(6, ge=1, le=20)
+    timeout: float = Field(120.0, gt=0)
+    backoff_base: float = Field(0.5, gt=0)
+    backoff_max: float = Field(30.0, gt=0)
+    budget_usd: float | None = Field(None, gt=0)
+    cache: bool = True
+    cache_path: str | None = None
+
+
+class Selection(_Strict):
+    """Which items run: all of the plan's tasks, or a documented subset."""
+
+    per_category: int | None = Field(None, ge=1)
+    limit: int | None = Field(None, ge=1)
+    ids: list[str] | None = None
+    prefer_paraphrase_groups: bool = True
+
+
+class Plan(_Strict):
+    """An eval plan: dataset, tasks, candidates, scorers and runner settings."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    description: str = ""
+    workflow: str = ""
+    dataset: str
+    tasks: list[str] = Field(min_length=1)
+    select: Selection = Field(default_factory=lambda: Selection())
+    candidates: list[CandidateSpec] = Field(min_length=1)
+    scorers: list[ScorerSpec] = Field(default_factory=lambda: [ScorerSpec(name="edit")])
+    runner: RunnerSpec = Field(default_factory=lambda: RunnerSpec())
+    path: Path | None = Field(None, exclude=True)
+
+    @field_validator("scorers", mode="before")
+    @classmethod
+    def _scorer_names(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"name": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Plan:
+        names = [c.name for c in self.candidates]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"candidate names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    def resolve(self, relative: str) -> Path:
+        """A path named in the plan, relative to the plan file's folder."""
+        p = Path(relative)
+        return p if p.is_absolute() else (self.folder / p)
+
+    def dataset_path(self) -> Path:
+        return self.resolve(self.dataset)
+
+    def files(self) -> list[Path]:
+        """The plan file and every template it names, for fingerprints and audits."""
+        out = [self.path] if self.path else []
+        for c in self.candidates:
+            for ref in (c.prompt, c.system):
+                if ref and self.resolve(ref).is_file():
+                    out.append(self.resolve(ref))
+            if c.options.get("path"):
+                out.append(self.resolve(str(c.options["path"])))
+        return out
+
+    def fingerprint(self) -> str:
+        """Hash of the plan's content and the templates it names (not of the dataset)."""
+        h = hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode())
+        for f in self.files()[1:]:
+            h.update(f.read_bytes())
+        return h.hexdigest()
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """The 1-based line of the YAML node at ``loc`` (the deepest one that exists)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == key:
+                    line = k.start_mark.line + 1
+                    node = v
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _validation_problems(
+    display: str, exc: ValidationError, root: yaml.Node | None
+) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        fld = ".".join(str(p) for p in loc) or None
+        msg = err["msg"].removeprefix("Value error, ")
+        hint = ""
+        if err["type"] == "extra_forbidden":
+            msg, hint = "is not a known setting", "check the spelling; see plans/README.md"
+        elif err["type"] == "missing":
+            msg, hint = "is missing", "see plans/README.md for what a plan holds"
+        problems.append(Problem(display, _line_of(root, loc), fld, msg, hint))
+    return problems
+
+
+def load_yaml(path: str | Path, what: str) -> tuple[Any, yaml.Node | None]:
+    """Read a YAML file; a syntax error names the line and column."""
+    display = str(path)
+    p = Path(path)
+    if not p.is_file():
+        raise PlanError(
+            f"{what} {display}", [Problem(display, None, None, "does not exist", "check the path")]
+        )
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise PlanError(
+            f"{what} {display}",
+            [Problem(display, None, None, "is not UTF-8 text", "save it as UTF-8")],
+        ) from None
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise PlanError(
+            f"{what} {display}",
+            [
+                Problem(
+                    display,
+                    line,
+                    None,
+                    f"is not valid YAML ({reason})",
+                    "check indentation and quote text containing ': '",
+                )
+            ],
+        ) from None
+    return data, node
+
+
+def load_plan(path: str | Path, dataset: str | Path | None = None) -> Plan:
+    """Load and validate an eval plan.
+
+    Args:
+        path: the plan YAML file.
+        dataset: run the plan on this dataset folder instead of the one it names.
+
+    Raises:
+        PlanError: every problem with file, line and field.
+    """
+    display = str(path)
+    data, node = load_yaml(path, "plan")
+    if not isinstance(data, dict):
+        raise PlanError(
+            f"plan {display}",
+            [Problem(display, 1, None, "is not a mapping", "a plan is 'key: value' settings")],
+        )
+    try:
+        plan = Plan.model_validate(data)
+    except ValidationError as exc:
+        raise PlanError(f"plan {display}", _validation_problems(display, exc, node)) from None
+    plan.path = Path(path).resolve()
+    if dataset is not None:
+        plan.dataset = str(Path(dataset).resolve())
+    problems = []
+    for i, c in enumerate(plan.candidates):
+        for key in ("prompt", "system"):
+            ref = getattr(c, key)
+            if ref and not plan.resolve(ref).is_file():
+                problems.append(
+                    Problem(
+                        display,
+                        _line_of(node, ("candidates", i, key)),
+                        f"candidates.{i}.{key}",
+                        f"names '{ref}', which does not exist",
+                        "paths are relative to the plan file's folder",
+                    )
+                )
+    if problems:
+        raise PlanError(f"plan {display}", problems)
+    return plan

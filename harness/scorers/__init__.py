@@ -1,0 +1,101 @@
+"""Scorers: the registry is the whole public API.
+
+A scorer is a factory (options -> closure) registered by :func:`scorer`. The closure takes the
+generations of a run joined with their items and returns one column per metric, aligned with
+the input rows; a missing output is NaN (unscored), never 0. Every metric is greater-is-better
+unless its name ends in ``_minutes`` or ``_count``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from harness.datasets import Dataset
+
+ScoreFn = Callable[[pd.DataFrame, Dataset], pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One number a scorer writes: its meaning, range and direction."""
+
+    name: str
+    description: str
+    higher_is_better: bool = True
+    unit: str = "0-1"
+
+
+@dataclass(frozen=True)
+class ScorerInfo:
+    name: str
+    family: str
+    metrics: tuple[Metric, ...]
+    factory: Callable[..., ScoreFn]
+    description: str
+
+
+_REGISTRY: dict[str, ScorerInfo] = {}
+
+
+def scorer(
+    name: str, *, family: str, metrics: list[Metric]
+) -> Callable[[Callable[..., ScoreFn]], Callable[..., ScoreFn]]:
+    """Register a scorer factory under ``name``."""
+
+    def register(factory: Callable[..., ScoreFn]) -> Callable[..., ScoreFn]:
+        if name in _REGISTRY:
+            raise ValueError(f"scorer '{name}' is registered twice")
+        doc = (factory.__doc__ or "").strip().splitlines()
+        _REGISTRY[name] = ScorerInfo(name, family, tuple(metrics), factory, doc[0] if doc else "")
+        return factory
+
+    return register
+
+
+def _load_builtin() -> None:
+    from harness.scorers import edit  # noqa: F401
+
+
+def scorer_names() -> list[str]:
+    """Names of every registered scorer."""
+    _load_builtin()
+    return sorted(_REGISTRY)
+
+
+def get_scorer(name: str, **options: Any) -> ScoreFn:
+    """A scorer by name; an unknown name is answered with the valid ones."""
+    _load_builtin()
+    try:
+        info = _REGISTRY[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown scorer '{name}'; valid scorers: {', '.join(sorted(_REGISTRY))}"
+        ) from None
+    return info.factory(**options)
+
+
+def scorer_info(name: str) -> ScorerInfo:
+    _load_builtin()
+    return _REGISTRY[name]
+
+
+def metrics() -> dict[str, Metric]:
+    """Every metric any registered scorer writes, by name."""
+    _load_builtin()
+    return {m.name: m for info in _REGISTRY.values() for m in info.metrics}
+
+
+__all__ = [
+    "Metric",
+    "ScoreFn",
+    "ScorerInfo",
+    "get_scorer",
+    "metrics",
+    "scorer",
+    "scorer_info",
+    "scorer_names",
+]

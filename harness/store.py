@@ -1,0 +1,224 @@
+"""The run folder ``results/<run_id>/``: manifest, generations journal, tables.
+
+Generations are appended to ``generations.jsonl`` one line each, flushed as they finish, so a
+killed run loses at most the calls in flight; a line cut short by a kill is dropped on resume.
+``generations.parquet`` and ``scores.parquet`` are the deduplicated tables (last record per
+key wins) that DuckDB, Spark or pandas read without the harness.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.errors import RunError
+
+GENERATION_COLUMNS = [
+    "key",
+    "item_id",
+    "candidate",
+    "sample",
+    "task",
+    "category",
+    "kind",
+    "model",
+    "output",
+    "status",
+    "error",
+    "latency_s",
+    "tokens_in",
+    "tokens_out",
+    "cost_usd",
+    "cached",
+    "attempts",
+    "finished_at",
+]
+SCORE_COLUMNS = ["key", "item_id", "candidate", "sample", "metric", "value"]
+
+
+def default_results_dir() -> Path:
+    return Path(os.environ.get("HARNESS_RESULTS", "results"))
+
+
+def unit_key(item_id: str, candidate: str, sample: int) -> str:
+    return f"{item_id}|{candidate}|{sample}"
+
+
+class RunStore:
+    """One run folder."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._journal: Any = None
+        self._last_sync = 0.0
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    # manifest -------------------------------------------------------------------------------
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / "manifest.json"
+
+    def read_manifest(self) -> dict[str, Any]:
+        if not self.manifest_path.is_file():
+            raise RunError(f"{self.path} has no manifest.json: it is not a run folder")
+        return dict(json.loads(self.manifest_path.read_text(encoding="utf-8")))
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        """Atomic replace: a kill leaves the old or the new manifest, never half of one."""
+        tmp = self.manifest_path.with_suffix(".json.tmp")
+        tmp.write_text(
+            json.dumps(manifest, indent=2, default=str, sort_keys=False), encoding="utf-8"
+        )
+        os.replace(tmp, self.manifest_path)
+
+    def update_manifest(self, **fields: Any) -> dict[str, Any]:
+        m = self.read_manifest()
+        m.update(fields)
+        self.write_manifest(m)
+        return m
+
+    # journal --------------------------------------------------------------------------------
+    @property
+    def journal_path(self) -> Path:
+        return self.path / "generations.jsonl"
+
+    def read_journal(self, repair: bool = False) -> list[dict[str, Any]]:
+        """Every complete record; a trailing partial line (killed mid-write) is dropped."""
+        p = self.journal_path
+        if not p.is_file():
+            return []
+        data = p.read_bytes()
+        records = []
+        good_end = 0
+        pos = 0
+        while pos < len(data):
+            nl = data.find(b"\n", pos)
+            if nl == -1:
+                break
+            line = data[pos:nl]
+            try:
+                if line.strip():
+                    records.append(json.loads(line))
+            except json.JSONDecodeError:
+                break
+            pos = nl + 1
+            good_end = pos
+        if repair and good_end < len(data):
+            with p.open("r+b") as f:
+                f.truncate(good_end)
+        return records
+
+    def open_journal(self) -> None:
+        self.read_journal(repair=True)
+        self._journal = self.journal_path.open("a", encoding="utf-8")
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Write one finished generation; flushed at once, fsynced at most every 2 s."""
+        assert self._journal is not None, "open_journal() first"
+        self._journal.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self._journal.flush()
+        now = time.monotonic()
+        if now - self._last_sync > 2.0:
+            os.fsync(self._journal.fileno())
+            self._last_sync = now
+
+    def close_journal(self) -> None:
+        if self._journal is not None:
+            with contextlib.suppress(OSError):
+                self._journal.flush()
+                os.fsync(self._journal.fileno())
+            self._journal.close()
+            self._journal = None
+
+    # tables ---------------------------------------------------------------------------------
+    def finalize(self) -> pd.DataFrame:
+        """Deduplicate the journal (last record per key wins) into generations.parquet."""
+        frame = generations_frame(self.read_journal())
+        frame.to_parquet(self.path / "generations.parquet", index=False)
+        return frame
+
+    def generations(self) -> pd.DataFrame:
+        """The run's generations, one row per item x candidate x sample."""
+        pq = self.path / "generations.parquet"
+        if pq.is_file() and (
+            not self.journal_path.is_file()
+            or pq.stat().st_mtime_ns >= self.journal_path.stat().st_mtime_ns
+        ):
+            return pd.read_parquet(pq)
+        return generations_frame(self.read_journal())
+
+    def write_scores(self, scores: pd.DataFrame) -> None:
+        tmp = self.path / "scores.parquet.tmp"
+        scores.to_parquet(tmp, index=False)
+        os.replace(tmp, self.path / "scores.parquet")
+
+    def scores(self) -> pd.DataFrame:
+        p = self.path / "scores.parquet"
+        if not p.is_file():
+            raise RunError(f"run {self.run_id} has no scores yet; run: harness score {self.run_id}")
+        return pd.read_parquet(p)
+
+
+def generations_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(records, columns=GENERATION_COLUMNS)
+    if len(frame):
+        frame = frame.drop_duplicates("key", keep="last").reset_index(drop=True)
+    frame["sample"] = frame["sample"].astype("int64")
+    frame["cached"] = frame["cached"].astype(bool)
+    for c in ("latency_s", "cost_usd"):
+        frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
+    for c in ("tokens_in", "tokens_out", "attempts"):
+        frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("Int64")
+    return frame
+
+
+def open_run(run_id: str, results_dir: Path | str | None = None) -> RunStore:
+    """An existing run by id (or 'latest'); an unknown id lists the runs that exist."""
+    root = Path(results_dir) if results_dir is not None else default_results_dir()
+    if run_id == "latest":
+        runs = list_runs(root)
+        if runs.empty:
+            raise RunError(f"there are no runs under {root}/ yet; start one with: harness run PLAN")
+        run_id = str(runs.iloc[-1]["run_id"])
+    path = root / run_id
+    if not (path / "manifest.json").is_file():
+        known = list_runs(root)["run_id"].tolist()[-5:]
+        raise RunError(
+            f"no run '{run_id}' under {root}/"
+            + (f"; recent runs: {', '.join(known)}" if known else "")
+        )
+    return RunStore(path)
+
+
+def list_runs(results_dir: Path | str | None = None) -> pd.DataFrame:
+    """Runs under the results folder, oldest first."""
+    root = Path(results_dir) if results_dir is not None else default_results_dir()
+    rows = []
+    for m in sorted(root.glob("*/manifest.json")):
+        try:
+            man = json.loads(m.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        rows.append(
+            {
+                "run_id": m.parent.name,
+                "plan": man.get("plan_name"),
+                "dataset": man.get("dataset", {}).get("name"),
+                "status": man.get("status"),
+                "started_at": man.get("started_at"),
+                "generations": man.get("counts", {}).get("ok"),
+            }
+        )
+    frame = pd.DataFrame(
+        rows, columns=["run_id", "plan", "dataset", "status", "started_at", "generations"]
+    )
+    return frame.sort_values("started_at", kind="stable").reset_index(drop=True)

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+sys.path.insert(0, str(Path(__file__).parent))
+
+from loopback import Behaviour, LoopbackServer
+
+REPO = Path(__file__).resolve().parents[1]
+MINI = REPO / "tests" / "fixtures" / "mini-district"
+SAMPLE = REPO / "datasets" / "sample-district"
+
+
+@pytest.fixture
+def mini() -> Path:
+    return MINI
+
+
+@pytest.fixture
+def mini_copy(tmp_path: Path) -> Path:
+    dst = tmp_path / "mini-district"
+    shutil.copytree(MINI, dst)
+    return dst
+
+
+@pytest.fixture
+def results(tmp_path: Path) -> Path:
+    p = tmp_path / "results"
+    p.mkdir()
+    return p
+
+
+@pytest.fixture
+def loopback():
+    servers: list[LoopbackServer] = []
+
+    def start(**kw: Any) -> LoopbackServer:
+        srv = LoopbackServer(Behaviour(**kw)).__enter__()
+        servers.append(srv)
+        return srv
+
+    yield start
+    for s in servers:
+        s.__exit__(None, None, None)
+
+
+def write_plan(folder: Path, dataset: Path, candidates: list[dict[str, Any]], **extra: Any) -> Path:
+    """A plan file in ``folder`` with a simple prompt template beside it."""
+    (folder / "prompt.j2").write_text(
+        "Sources:\n{% for s in sources %}{{ s.text }}\n{% endfor %}\nQuestion: {{ item.input }}",
+        encoding="utf-8",
+    )
+    plan = {
+        "name": extra.pop("name", "t"),
+        "dataset": str(dataset),
+        "tasks": extra.pop("tasks", ["faq_reply"]),
+        "candidates": candidates,
+        **extra,
+    }
+    path = folder / "plan.yaml"
+    path.write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def model_candidate(base_url: str, name: str = "m", **kw: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "model": "openai/loopback",
+        "api_base": base_url,
+        "prompt": "prompt.j2",
+        "params": {"max_tokens": 50},
+        **kw,
+    }

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rapidfuzz.distance import Levenshtein
+
+from harness.scorers import get_scorer, metrics, scorer_names
+from harness.scorers.edit import DEFAULT_RATES, edit_effort, words
+
+REF = "A replacement pass costs $10 at the school office."
+
+CASES = [
+    # draft, expected (char_similarity, word_similarity, inserted, deleted, substituted)
+    (REF, (1.0, 1.0, 0, 0, 0)),
+    ("A replacement pass costs $5 at the school office.", (None, 8 / 9, 0, 0, 1)),
+    ("A pass costs $10 at the school office.", (None, 8 / 9, 1, 0, 0)),
+    ("Hello! A replacement pass costs $10 at the school office.", (None, 9 / 10, 0, 1, 0)),
+    ("", (0.0, 0.0, 9, 0, 0)),
+]
+
+
+@pytest.mark.parametrize("draft,expected", CASES)
+def test_hand_checked_drafts(draft, expected):
+    got = edit_effort(draft, REF)
+    char, word, ins, dele, sub = expected
+    if char is not None:
+        assert got["char_similarity"] == pytest.approx(char)
+    assert got["word_similarity"] == pytest.approx(word)
+    assert (
+        got["words_inserted_count"],
+        got["words_deleted_count"],
+        got["words_substituted_count"],
+    ) == (ins, dele, sub)
+
+
+def test_minutes_follow_the_rates():
+    r = DEFAULT_RATES
+    got = edit_effort("A pass costs $10 at the school office.", REF)
+    read = 8 / r["read_wpm"]
+    assert got["review_minutes"] == pytest.approx(read + 1 / r["compose_wpm"] + r["lookup_minutes"])
+    assert got["scratch_minutes"] == pytest.approx(9 / r["compose_wpm"] + r["lookup_minutes"])
+    assert got["saved_minutes"] == pytest.approx(got["scratch_minutes"] - got["review_minutes"])
+
+
+def test_a_draft_that_must_be_rewritten_saves_nothing():
+    got = edit_effort("Thank you for contacting us, someone will reply soon.", REF)
+    assert got["saved_minutes"] <= 0
+
+
+def test_missing_output_is_unscored_not_zero():
+    got = edit_effort(None, REF)
+    assert all(math.isnan(v) for v in got.values())
+
+
+def test_registry_lists_and_rejects():
+    assert "edit" in scorer_names()
+    assert metrics()["review_minutes"].higher_is_better is False
+    with pytest.raises(ValueError, match=r"valid scorers: .*edit"):
+        get_scorer("edti")
+
+
+def test_batch_scorer_keeps_rows_aligned():
+    frame = pd.DataFrame(
+        {"output": [REF, None, "x"], "reference": [REF, REF, REF]}, index=[10, 11, 12]
+    )
+    out = get_scorer("edit")(frame, None)
+    assert list(out.index) == [10, 11, 12]
+    assert out.loc[10, "word_similarity"] == 1.0
+    assert math.isnan(out.loc[11, "word_similarity"])
+
+
+text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=80)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text, text)
+def test_properties_bounds_identity_symmetry(a, b):
+    s = edit_effort(a, b)
+    for k in ("char_similarity", "word_similarity"):
+        assert 0.0 <= s[k] <= 1.0
+    assert edit_effort(b, b)["char_similarity"] == 1.0
+    assert edit_effort(b, b)["words_inserted_count"] == 0
+    assert s["char_similarity"] == pytest.approx(edit_effort(b, a)["char_similarity"])
+    assert s["review_minutes"] >= 0
+    # word-level agrees with a plain reference implementation
+    assert s["word_similarity"] == pytest.approx(_plain_word_similarity(words(a), words(b)))
+    assert s["char_similarity"] == pytest.approx(Levenshtein.normalized_similarity(a, b))
+
+
+def _plain_word_similarity(x: list[str], y: list[str]) -> float:
+    if not x and not y:
+        return 1.0
+    prev = list(range(len(y) + 1))
+    for i, wx in enumerate(x, 1):
+        cur = [i]
+        for j, wy in enumerate(y, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (wx != wy)))
+        prev = cur
+    return 1 - prev[-1] / max(len(x), len(y))

@@ -1,0 +1,332 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from harness.candidates.llm import parse_retry_after
+from harness.cli import main
+from harness.errors import RunError
+from harness.runner import RunOptions, run_plan
+from harness.scoring import score_run
+from harness.store import open_run
+
+from .conftest import REPO, model_candidate, write_plan
+
+QUIET = RunOptions(progress=False)
+N_FAQ = 6  # faq_reply items in the mini dataset
+
+
+def _plan(tmp_path, mini, srv, **kw):
+    cands = [
+        {"name": "canned", "baseline": "template"},
+        {"name": "retrieval", "baseline": "retrieval"},
+        {"name": "staff", "baseline": "staff_first_draft"},
+        model_candidate(srv.base_url, **kw.pop("model", {})),
+    ]
+    return write_plan(tmp_path, mini, cands, **kw)
+
+
+def test_one_generation_per_unit_and_scores(tmp_path, mini, results, loopback):
+    srv = loopback()
+    store = run_plan(_plan(tmp_path, mini, srv), results_dir=results, options=QUIET)
+    gens = store.generations()
+    assert len(gens) == 4 * N_FAQ and gens["key"].is_unique
+    assert srv.request_count == N_FAQ
+    m = store.read_manifest()
+    assert m["status"] == "complete" and m["counts"]["ok"] == 4 * N_FAQ - 4  # 4 lack staff drafts
+    assert m["counts"]["no_output"] == 4
+    assert m["endpoints"] == [srv.base_url.rsplit("/v1", 1)[0]]
+    assert m["selection"]["uncovered_items"] == 2
+    model = gens[gens["candidate"] == "m"]
+    assert model["output"].str.startswith("Thank you").all()
+    assert (model["tokens_out"] > 0).all()
+    scores = score_run(store)
+    ws = scores[scores["metric"] == "word_similarity"]
+    staff = ws[ws["candidate"] == "staff"]
+    assert staff["value"].isna().sum() == 4  # no draft: unscored, not 0
+    assert ws[ws["candidate"] == "m"]["value"].between(0, 1).all()
+
+
+def test_warm_cache_rerun_makes_zero_calls(tmp_path, mini, results, loopback):
+    srv = loopback()
+    plan = _plan(tmp_path, mini, srv)
+    run_plan(plan, results_dir=results, options=QUIET)
+    before = srv.request_count
+    again = run_plan(plan, results_dir=results, options=QUIET)
+    assert srv.request_count == before
+    g = again.generations()
+    assert g[g["candidate"] == "m"]["cached"].all()
+    assert again.read_manifest()["spent"]["calls"] == 0
+    run_plan(plan, results_dir=results, options=RunOptions(progress=False, cache="refresh"))
+    assert srv.request_count == before + N_FAQ
+    run_plan(plan, results_dir=results, options=RunOptions(progress=False, cache="off"))
+    assert srv.request_count == before + 2 * N_FAQ
+
+
+def test_repeated_samples_stay_distinct(tmp_path, mini, results, loopback):
+    srv = loopback()
+    plan = _plan(tmp_path, mini, srv, model={"samples": 3})
+    store = run_plan(plan, results_dir=results, options=QUIET)
+    g = store.generations()
+    assert len(g[g["candidate"] == "m"]) == 3 * N_FAQ
+    assert srv.request_count == 3 * N_FAQ
+    run_plan(plan, results_dir=results, options=QUIET)
+    assert srv.request_count == 3 * N_FAQ
+
+
+def test_thirty_percent_faults_lose_nothing(tmp_path, mini, results, loopback):
+    srv = loopback(fault_rate=0.3, retry_after="0.05", faults=(429, 500, 503), seed=7)
+    plan = write_plan(
+        tmp_path,
+        mini,
+        [model_candidate(srv.base_url, samples=8)],
+        runner={"backoff_base": 0.05, "max_attempts": 10},
+    )
+    store = run_plan(plan, results_dir=results, options=QUIET)
+    g = store.generations()
+    assert len(g) == 8 * N_FAQ and (g["status"] == "ok").all()
+    assert 500 in srv.recorded.statuses or 503 in srv.recorded.statuses
+    assert srv.request_count > 8 * N_FAQ  # faults really happened and were retried
+    assert (g["attempts"] >= 1).all() and (g["attempts"] > 1).any()
+
+
+def test_provider_that_always_fails(tmp_path, mini, results, loopback, capsys):
+    srv = loopback(always_fail=503, retry_after="0")
+    plan = write_plan(
+        tmp_path,
+        mini,
+        [{"name": "canned", "baseline": "template"}, model_candidate(srv.base_url)],
+        runner={"backoff_base": 0.01, "max_attempts": 3},
+    )
+    code = main(["--results", str(results), "run", str(plan), "--quiet"])
+    assert code == 1  # the run finished; failures are reported, not hidden
+    store = open_run("latest", results)
+    g = store.generations()
+    failed = g[g["candidate"] == "m"]
+    assert len(failed) == N_FAQ and (failed["status"] == "failed").all()
+    assert failed["error"].str.contains("503").all()
+    assert (failed["attempts"] == 3).all()
+    assert srv.request_count == 3 * N_FAQ
+    s = store.scores()
+    assert s[s["candidate"] == "m"]["value"].isna().all()  # unscored, never 0
+    assert store.read_manifest()["counts"]["failed"] == N_FAQ
+    assert "6 failed" in capsys.readouterr().out
+
+
+def test_non_retryable_error_is_not_retried(tmp_path, mini, results, loopback):
+    srv = loopback(always_fail=400)
+    plan = write_plan(tmp_path, mini, [model_candidate(srv.base_url)])
+    store = run_plan(plan, results_dir=results, options=QUIET)
+    assert srv.request_count == N_FAQ
+    assert (store.generations()["attempts"] == 1).all()
+
+
+def test_retry_errors_completes_only_failed_samples(tmp_path, mini, results, loopback):
+    srv = loopback(always_fail=500)
+    plan = write_plan(
+        tmp_path,
+        mini,
+        [model_candidate(srv.base_url)],
+        runner={"backoff_base": 0.01, "max_attempts": 2},
+    )
+    store = run_plan(plan, results_dir=results, options=QUIET)
+    assert (store.generations()["status"] == "failed").all()
+    srv.behaviour.always_fail = None
+    n = srv.request_count
+    run_plan(plan, results_dir=results, resume=store.run_id, options=QUIET)
+    assert srv.request_count == n  # plain resume: failures are final until asked
+    run_plan(
+        plan,
+        results_dir=results,
+        resume=store.run_id,
+        options=RunOptions(progress=False, retry_errors=True),
+    )
+    g = store.generations()
+    assert len(g) == N_FAQ and (g["status"] == "ok").all()
+    assert srv.request_count == n + N_FAQ
+
+
+def test_budget_cap_stops_cleanly_and_resume_finishes(tmp_path, mini, results, loopback):
+    srv = loopback()
+    plan = write_plan(
+        tmp_path,
+        mini,
+        [
+            model_candidate(
+                srv.base_url, price={"input_per_1k": 100.0, "output_per_1k": 100.0}, concurrency=1
+            )
+        ],
+        runner={"budget_usd": 1.0},
+    )
+    store = run_plan(plan, results_dir=results, options=QUIET)
+    m = store.read_manifest()
+    assert m["status"] == "stopped_budget"
+    done = len(store.generations())
+    assert 1 <= done < N_FAQ and m["spent"]["cost_usd"] >= 1.0
+    run_plan(
+        plan,
+        results_dir=results,
+        resume=store.run_id,
+        options=RunOptions(progress=False, budget_usd=1000),
+    )
+    assert len(store.generations()) == N_FAQ
+
+
+def test_resume_refuses_a_changed_plan(tmp_path, mini, results, loopback):
+    srv = loopback()
+    plan = write_plan(tmp_path, mini, [model_candidate(srv.base_url)])
+    store = run_plan(plan, results_dir=results, options=QUIET)
+    (tmp_path / "prompt.j2").write_text("Different prompt: {{ item.input }}")
+    with pytest.raises(RunError, match="plan changed"):
+        run_plan(plan, results_dir=results, resume=store.run_id, options=QUIET)
+
+
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("0.25", 0.25),
+        ("3", 3.0),
+        ("-1", 0.0),
+        (None, None),
+        ("soon", None),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 5.0),
+    ],
+)
+def test_retry_after_parsing(value, expected):
+    now = 1445412475.0  # 5 s before the HTTP date above
+    got = parse_retry_after(value, now=now)
+    assert got == (pytest.approx(expected) if expected is not None else None)
+
+
+def test_fake_key_never_written_anywhere(tmp_path, mini, results, loopback, monkeypatch):
+    key = "sk-test-FAKEKEY-1234567890abcdef"
+    monkeypatch.setenv("DISTRICT_LLM_API_KEY", key)
+    ok = loopback()
+    bad = loopback(always_fail=401, echo_auth=True)
+    plan = write_plan(
+        tmp_path,
+        mini,
+        [
+            model_candidate(ok.base_url, name="ok", api_key_env="DISTRICT_LLM_API_KEY"),
+            model_candidate(bad.base_url, name="bad", api_key_env="DISTRICT_LLM_API_KEY"),
+        ],
+    )
+    store = run_plan(plan, results_dir=results, options=QUIET)
+    score_run(store)
+    sent = {k.lower(): v for k, v in ok.recorded.headers[0].items()}
+    assert sent["authorization"] == f"Bearer {key}"  # the key was really used
+    bad_rows = store.generations().query("candidate == 'bad'")
+    assert (bad_rows["status"] == "failed").all()
+    assert bad_rows["error"].str.contains("incorrect API key provided").all()  # kept, scrubbed
+    for p in results.rglob("*"):
+        if p.is_file():
+            assert key.encode() not in p.read_bytes(), p
+
+
+def _wait_for(pred, timeout=30.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.parametrize("kill_after", [3, 17])
+def test_sigkill_then_resume_gives_exactly_one_generation_each(
+    tmp_path, mini, results, loopback, kill_after
+):
+    srv = loopback(latency=0.05)
+    plan = write_plan(
+        tmp_path, mini, [model_candidate(srv.base_url, samples=5)], runner={"concurrency": 4}
+    )
+    env = dict(os.environ, HARNESS_RESULTS=str(results))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "run",
+            str(plan),
+            "--run-id",
+            "killed",
+            "--quiet",
+            "--no-score",
+        ],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    assert _wait_for(lambda: srv.request_count >= kill_after)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    journal = results / "killed" / "generations.jsonl"
+    finished = (
+        {
+            json.loads(line)["key"]
+            for line in journal.read_text().splitlines()
+            if line.strip().endswith("}")
+        }
+        if journal.exists()
+        else set()
+    )
+    before = srv.request_count
+    store = run_plan(plan, results_dir=results, resume="killed", options=QUIET)
+    g = store.generations()
+    assert len(g) == 5 * N_FAQ and g["key"].is_unique and (g["status"] == "ok").all()
+    # finished work was not redone: new requests cover only what had not finished
+    assert srv.request_count - before <= 5 * N_FAQ - len(finished)
+
+
+def test_resume_drops_a_line_cut_by_a_kill(tmp_path, mini, results, loopback):
+    srv = loopback()
+    plan = write_plan(tmp_path, mini, [model_candidate(srv.base_url)])
+    store = run_plan(plan, results_dir=results, options=QUIET)
+    lines = store.journal_path.read_text().splitlines(keepends=True)
+    store.journal_path.write_text("".join(lines[:3]) + lines[3][:25])  # killed mid-write
+    (store.path / "generations.parquet").unlink()
+    run_plan(
+        plan,
+        results_dir=results,
+        resume=store.run_id,
+        options=RunOptions(progress=False, cache="off"),
+    )
+    g = store.generations()
+    assert len(g) == N_FAQ and g["key"].is_unique
+    assert all(json.loads(line) for line in store.journal_path.read_text().splitlines())
+
+
+def test_plan_errors_name_line_and_field(tmp_path, mini):
+    from harness.errors import PlanError
+    from harness.plan import load_plan
+
+    p = tmp_path / "plan.yaml"
+    p.write_text(
+        yaml.safe_dump(
+            {
+                "name": "x",
+                "dataset": str(mini),
+                "tasks": ["faq_reply"],
+                "candidates": [
+                    {"name": "a", "baseline": "template"},
+                    {"name": "b", "model": "openai/x"},
+                ],
+                "runnr": {},
+            },
+            sort_keys=False,
+        )
+    )
+    with pytest.raises(PlanError) as err:
+        load_plan(p)
+    text = str(err.value)
+    assert "field 'runnr' is not a known setting" in text
+    assert "candidates.1" in text and "needs 'prompt'" in text
+    assert "line" in text
