@@ -56,8 +56,18 @@ def scorer(
     return register
 
 
+FAMILIES = ("edit", "accuracy", "consistency", "governance", "judge")
+
+
 def _load_builtin() -> None:
-    from harness.scorers import edit  # noqa: F401
+    """Import every scorer family module that exists (each registers its scorers)."""
+    import importlib
+    import importlib.util
+
+    for fam in FAMILIES:
+        name = f"harness.scorers.{fam}"
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
 
 
 def scorer_names() -> list[str]:
