@@ -109,6 +109,27 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from harness.audit import verify
+
+    table = verify(args.run_id, args.results)
+    changed = table[table["status"] != "unchanged"]
+    print(f"{len(table)} files recorded; {len(changed)} changed, missing or added since the run")
+    if not changed.empty:
+        print(changed.to_string(index=False))
+    return 1 if len(changed) else 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from harness.merge import merge_runs
+    from harness.scoring import score_run
+
+    store = merge_runs(args.run_ids, args.results, args.run_id)
+    score_run(store)
+    print(f"merged {len(args.run_ids)} runs into {store.run_id}: {store.path}")
+    return 0
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     from harness.store import list_runs
 
@@ -184,6 +205,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("--title", default="")
     rep.set_defaults(fn=cmd_report)
+
+    ver = sub.add_parser("verify", help="recompute a run's content hashes; list what changed")
+    ver.add_argument("run_id")
+    ver.set_defaults(fn=cmd_verify)
+
+    mg = sub.add_parser("merge", help="join shard runs into one run")
+    mg.add_argument("run_ids", nargs="+")
+    mg.add_argument("--run-id")
+    mg.set_defaults(fn=cmd_merge)
 
     ls = sub.add_parser("runs", help="list stored runs")
     ls.set_defaults(fn=cmd_runs)

@@ -112,6 +112,37 @@ class Selection(_Strict):
     prefer_paraphrase_groups: bool = True
 
 
+class JudgeSpec(_Strict):
+    """The LLM judge: a litellm model string, its rubric, and the calibration bar it must meet."""
+
+    model: str = "local/smollm2"
+    api_base: str | None = None
+    api_key_env: str | None = Field(None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+    rubric: str | None = None  # relative to the plan file; None: the shipped rubrics/judge.yaml
+    params: dict[str, Any] = Field(
+        default_factory=lambda: {"temperature": 0.0, "max_tokens": 200}
+    )
+    max_attempts: int = Field(3, ge=1, le=10)  # replies tried before a row stays unscored
+    concurrency: int = Field(4, ge=1, le=512)
+    timeout: float = Field(120.0, gt=0)
+    min_kappa: float = Field(0.6, ge=-1.0, le=1.0)  # quadratic-weighted kappa vs human raters
+    min_rated: int = Field(20, ge=1)  # rated drafts needed before a judge can be calibrated
+
+    @model_validator(mode="after")
+    def _check(self) -> JudgeSpec:
+        if self.model.startswith("local/") and self.model not in LOCAL_MODELS:
+            raise ValueError(
+                f"unknown local model '{self.model}'; "
+                f"the embedded models are: {', '.join(LOCAL_MODELS)}"
+            )
+        if "api_key" in self.params:
+            raise ValueError(
+                "never put an API key in a plan: set it in the environment or "
+                ".env and name the variable with 'api_key_env'"
+            )
+        return self
+
+
 class Plan(_Strict):
     """An eval plan: dataset, tasks, candidates, scorers and runner settings."""
 
@@ -124,6 +155,12 @@ class Plan(_Strict):
     candidates: list[CandidateSpec] = Field(min_length=1)
     scorers: list[ScorerSpec] = Field(default_factory=lambda: [ScorerSpec(name="edit")])
     runner: RunnerSpec = Field(default_factory=lambda: RunnerSpec())
+    judge: JudgeSpec | None = None
+    # The governance file whose approved_providers may receive district data (None: only the
+    # embedded model and loopback endpoints), and whether to redact personal data from what is
+    # sent: off, non_local (only to providers off this machine) or all.
+    governance: str | None = None
+    redact: Literal["off", "non_local", "all"] = "off"
     path: Path | None = Field(None, exclude=True)
 
     @field_validator("scorers", mode="before")
@@ -156,6 +193,10 @@ class Plan(_Strict):
     def files(self) -> list[Path]:
         """The plan file and every template it names, for fingerprints and audits."""
         out = [self.path] if self.path else []
+        if self.governance and self.resolve(self.governance).is_file():
+            out.append(self.resolve(self.governance))
+        if self.judge and self.judge.rubric and self.resolve(self.judge.rubric).is_file():
+            out.append(self.resolve(self.judge.rubric))
         for c in self.candidates:
             for ref in (c.prompt, c.system):
                 if ref and self.resolve(ref).is_file():

@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 
 import pandas as pd
 
+from harness.audit import audit_files
 from harness.cache import ResponseCache, cache_key
 from harness.candidates.baselines import get_baseline
 from harness.datasets import Dataset, load_dataset
@@ -215,6 +216,13 @@ def _local_servers(plan: Plan, log_dir: Path, needed: bool) -> Iterator[dict[str
         yield {"local/smollm2": server}
 
 
+def _check_providers(plan: Plan) -> list[str]:
+    """Refuse a plan that would send district data to a provider governance did not approve."""
+    from harness.protect import check_providers
+
+    return check_providers(plan, plan.resolve(plan.governance) if plan.governance else None)
+
+
 def _backoff(attempt: int, base: float, cap: float, retry_after: float | None) -> float:
     if retry_after is not None:
         return min(retry_after, cap) + random.uniform(0, 0.05)
@@ -228,6 +236,7 @@ def _manifest_base(
     items: pd.DataFrame,
     uncovered: pd.DataFrame,
     opts: RunOptions,
+    approved: list[str],
 ) -> dict[str, Any]:
     return {
         "run_id": run_id,
@@ -265,6 +274,12 @@ def _manifest_base(
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "git": git_state(plan.folder),
+        "audit": {"files": audit_files(plan.files())},
+        "data_protection": {
+            "governance": str(plan.resolve(plan.governance)) if plan.governance else None,
+            "approved_providers": approved,
+            "redact": plan.redact,
+        },
         "started_at": _now(),
         "status": "running",
     }
@@ -310,6 +325,7 @@ def run_plan(
                 f"the dataset changed since run {resume} started; "
                 "start a new run instead of resuming"
             )
+        _check_providers(plan)
         items = ds.items.loc[manifest["selection"]["item_ids"]]
         store.update_manifest(status="running", resumed_at=_now())
     else:
@@ -317,6 +333,7 @@ def run_plan(
             plan = load_plan(plan, dataset=dataset)
         elif dataset is not None:
             plan = plan.model_copy(update={"dataset": str(Path(dataset).resolve())})
+        approved = _check_providers(plan)  # before anything is created or sent
         ds = load_dataset(plan.dataset_path())
         items, uncovered = select_items(plan, ds, opts.limit, opts.shard)
         run_id = run_id or (
@@ -329,7 +346,9 @@ def run_plan(
                 f"or resume it with --resume {run_id}"
             )
         store.path.mkdir(parents=True)
-        store.write_manifest(_manifest_base(plan, ds, run_id, items, uncovered, opts))
+        store.write_manifest(
+            _manifest_base(plan, ds, run_id, items, uncovered, opts, approved)
+        )
     assert isinstance(plan, Plan)
     store.open_journal()
     counts = Counts()
@@ -506,11 +525,25 @@ async def _run_models(
             return f"{spec.model}@{local_identity[spec.model]}", None
         return spec.model, spec.api_base
 
+    redactor = None
+    if plan.redact != "off":
+        from harness.protect import Redactor, needs_redaction
+
+        people = ds.people["name"].tolist() if ds.people is not None else []
+        redactor = Redactor(people)
     prepared = []
     for u in units:
-        msgs = builders[u.spec.name].messages(u.item)
+        item = u.item
+        if redactor is not None and needs_redaction(plan.redact, u.spec):
+            # Only the family's message is redacted: approved sources are public material.
+            item = {**item, "input": redactor.text(item["input"])}
+        msgs = builders[u.spec.name].messages(item)
         lm, base = logical(u.spec)
         prepared.append((u, msgs, cache_key(lm, base, msgs, u.spec.params, u.sample)))
+    if redactor is not None:
+        m = store.read_manifest()
+        m["data_protection"]["redaction"] = dict(redactor.counts)
+        store.write_manifest(m)
     misses = prepared
     if cache is not None:
         if opts.cache == "refresh":
