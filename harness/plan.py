@@ -119,9 +119,7 @@ class JudgeSpec(_Strict):
     api_base: str | None = None
     api_key_env: str | None = Field(None, pattern=r"^[A-Z_][A-Z0-9_]*$")
     rubric: str | None = None  # relative to the plan file; None: the shipped rubrics/judge.yaml
-    params: dict[str, Any] = Field(
-        default_factory=lambda: {"temperature": 0.0, "max_tokens": 200}
-    )
+    params: dict[str, Any] = Field(default_factory=lambda: {"temperature": 0.0, "max_tokens": 200})
     max_attempts: int = Field(3, ge=1, le=10)  # replies tried before a row stays unscored
     concurrency: int = Field(4, ge=1, le=512)
     timeout: float = Field(120.0, gt=0)
@@ -161,6 +159,9 @@ class Plan(_Strict):
     # sent: off, non_local (only to providers off this machine) or all.
     governance: str | None = None
     redact: Literal["off", "non_local", "all"] = "off"
+    # `harness check --against BASE`: how much worse than the base run still counts as no worse,
+    # per metric, in the metric's units (defaults in harness/check.py).
+    regression_margins: dict[str, float] | None = None
     path: Path | None = Field(None, exclude=True)
 
     @field_validator("scorers", mode="before")

@@ -1,0 +1,270 @@
+"""``harness check``: the CI verdict on a run: phase gates, plus regression against a base run.
+
+Exit codes (the CLI): 0 pass, 1 a required gate or a regression failed, 2 bad input or usage.
+Writes JUnit XML (each gate and each regression is a test case, so CI systems list them) and a
+Markdown summary fit for a pull-request comment or a job summary.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import pandas as pd
+
+from harness.errors import RunError
+
+# Metrics checked for regression and how much worse (in the metric's own units) still counts as
+# "no worse"; a plan may override with `regression_margins`.
+DEFAULT_MARGINS = {
+    "word_similarity": 0.05,
+    "char_similarity": 0.05,
+    "review_minutes": 0.5,
+    "required_fact_coverage": 0.05,
+    "claim_support": 0.05,
+    "unsupported_claims_count": 0.25,
+    "judge_accuracy": 0.05,
+}
+
+
+@dataclass
+class CheckResult:
+    """Everything `harness check` decided, as DataFrames."""
+
+    verdict: str
+    passed: bool
+    gates: pd.DataFrame
+    governance: pd.DataFrame
+    regressions: pd.DataFrame
+    reason: str
+
+
+def regressions(run: Any, base: Any, margins: dict[str, float] | None = None) -> pd.DataFrame:
+    """Paired non-inferiority of each candidate in ``run`` against itself in ``base``.
+
+    Only items both runs scored count; a candidate is regressed on a metric when the lower end
+    of the interval of its gain over the base run is below ``-margin``.
+    """
+    from harness.stats import non_inferiority
+
+    margins = {**DEFAULT_MARGINS, **(margins or {})}
+    new, old = run.scores, base.scores
+    shared_items = set(new["item_id"]) & set(old["item_id"])
+    rows = []
+    for cand in sorted(set(new["candidate"]) & set(old["candidate"])):
+        for metric, margin in margins.items():
+            a = new[(new["candidate"] == cand) & (new["metric"] == metric)]
+            b = old[(old["candidate"] == cand) & (old["metric"] == metric)]
+            if a.empty or b.empty:
+                continue
+            both = pd.concat([a.assign(candidate="new"), b.assign(candidate="base")])
+            both = both[both["item_id"].isin(shared_items)]
+            r = non_inferiority(both, metric, "new", "base", margin).iloc[0]
+            status = "not evaluated" if r["n"] == 0 else "pass" if r["non_inferior"] else "fail"
+            rows.append(
+                {
+                    "candidate": cand,
+                    "metric": metric,
+                    "n": int(r["n"]),
+                    "base_mean": r["baseline_mean"],
+                    "new_mean": r["candidate_mean"],
+                    "gain": r["gain"],
+                    "gain_low": r["gain_low"],
+                    "gain_high": r["gain_high"],
+                    "margin": margin,
+                    "status": status,
+                    "evidence": (
+                        f"{r['candidate_mean']:.3f} now vs {r['baseline_mean']:.3f} before "
+                        f"on {int(r['n'])} shared items; gain {r['gain']:+.3f} "
+                        f"[{r['gain_low']:+.3f}, {r['gain_high']:+.3f}], margin {margin}"
+                    )
+                    if r["n"]
+                    else "no shared items",
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "candidate",
+            "metric",
+            "n",
+            "base_mean",
+            "new_mean",
+            "gain",
+            "gain_low",
+            "gain_high",
+            "margin",
+            "status",
+            "evidence",
+        ],
+    )
+
+
+def check(
+    run_id: str,
+    phase: str,
+    against: str | None = None,
+    results_dir: str | Path | None = None,
+    gates: str | Path | None = None,
+    governance: str | Path | None = None,
+) -> CheckResult:
+    """Gates of ``phase`` on a stored run, and (with ``against``) regression vs a base run."""
+    from harness.gates import NOT_READY, decide
+    from harness.report import load_run
+
+    run = load_run(run_id, results_dir)
+    run.scores  # noqa: B018 - a clear error if the run was never scored
+    decision = decide(run, phase, gates=gates, governance=governance)
+    table = decision.all_gates if len(decision.all_gates) else decision.gates
+    reg = pd.DataFrame()
+    if against:
+        base = load_run(against, results_dir)
+        if base.run_id == run.run_id:
+            raise RunError("--against names the same run; give the last accepted run")
+        margins = run.manifest.get("plan", {}).get("regression_margins")
+        reg = regressions(run, base, margins)
+    failed_reg = int((reg["status"] == "fail").sum()) if len(reg) else 0
+    passed = decision.verdict != NOT_READY and failed_reg == 0
+    reason = decision.reason
+    if failed_reg:
+        reason += f"; {failed_reg} regression(s) against {against}"
+    return CheckResult(decision.verdict, passed, table, decision.governance, reg, reason)
+
+
+def junit_xml(result: CheckResult, run_id: str, phase: str) -> str:
+    """JUnit XML: one testsuite for gates, one for governance, one for regressions."""
+    root = ET.Element("testsuites", name=f"harness check {run_id} {phase}")
+
+    def suite(name: str, rows: list[tuple[str, str, str, str]]) -> None:
+        fails = sum(1 for r in rows if r[2] == "fail")
+        skips = sum(1 for r in rows if r[2] == "skip")
+        s = ET.SubElement(
+            root,
+            "testsuite",
+            name=name,
+            tests=str(len(rows)),
+            failures=str(fails),
+            skipped=str(skips),
+        )
+        for classname, case, status, message in rows:
+            tc = ET.SubElement(s, "testcase", classname=classname, name=case)
+            if status == "fail":
+                ET.SubElement(tc, "failure", message=message[:500]).text = message
+            elif status == "skip":
+                ET.SubElement(tc, "skipped", message=message[:500])
+            else:
+                ET.SubElement(tc, "system-out").text = message
+
+    gate_rows = []
+    for _, g in result.gates.iterrows():
+        status = str(g["status"])
+        required = bool(g["required"])
+        kind = (
+            "fail"
+            if status == "fail" and required
+            else "fail"
+            if status == "not evaluated" and required
+            else "skip"
+            if status != "pass"
+            else "pass"
+        )
+        msg = f"{status}{'' if required else ' (advisory)'}: {g.get('evidence', '')}"
+        gate_rows.append(
+            (f"gates.{phase}.{g.get('candidate') or 'all'}", str(g["title"]), kind, msg)
+        )
+    suite(f"gates.{phase}", gate_rows)
+    gov_rows = [
+        (
+            "governance",
+            str(r["entry"]),
+            "pass" if r["status"] == "complete" else "fail",
+            f"{r['status']}: {r['question']}",
+        )
+        for _, r in result.governance.iterrows()
+    ]
+    suite("governance", gov_rows)
+    if len(result.regressions):
+        suite(
+            "regression",
+            [
+                (
+                    f"regression.{r['candidate']}",
+                    str(r["metric"]),
+                    "fail"
+                    if r["status"] == "fail"
+                    else "skip"
+                    if r["status"] != "pass"
+                    else "pass",
+                    str(r["evidence"]),
+                )
+                for _, r in result.regressions.iterrows()
+            ],
+        )
+    return ET.tostring(root, encoding="unicode", xml_declaration=True)
+
+
+def markdown(result: CheckResult, run_id: str, phase: str, against: str | None) -> str:
+    """A summary for a pull-request comment or a CI job summary."""
+    icon = {"pass": "✅", "fail": "❌", "not evaluated": "⚪"}
+
+    def cell(v: Any) -> str:
+        return html.escape(str(v)).replace("|", "\\|").replace("\n", " ")
+
+    lines = [
+        f"## Readiness check: {cell(result.verdict)} ({'PASS' if result.passed else 'FAIL'})",
+        "",
+        f"Run `{cell(run_id)}`, phase `{cell(phase)}`"
+        + (f", against `{cell(against)}`" if against else "")
+        + ".",
+        "",
+        f"**Why:** {cell(result.reason)}",
+        "",
+        "| | gate | candidate | required | evidence |",
+        "|---|---|---|---|---|",
+    ]
+    for _, g in result.gates.iterrows():
+        lines.append(
+            f"| {icon.get(str(g['status']), '')} | {cell(g['title'])} | "
+            f"{cell(g.get('candidate') or '')} | {'yes' if g['required'] else 'advisory'}"
+            f" | {cell(g.get('evidence', ''))} |"
+        )
+    missing = result.governance[result.governance["status"] != "complete"]
+    if len(missing):
+        lines += [
+            "",
+            "**Governance checklist incomplete:** " + ", ".join(cell(e) for e in missing["entry"]),
+        ]
+    if len(result.regressions):
+        lines += ["", "| | regression check | candidate | evidence |", "|---|---|---|---|"]
+        for _, r in result.regressions.iterrows():
+            lines.append(
+                f"| {icon.get(str(r['status']), '')} | {cell(r['metric'])} | "
+                f"{cell(r['candidate'])} | {cell(r['evidence'])} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def terminal_table(result: CheckResult) -> str:
+    """The gates and regressions as plain text for a terminal."""
+    parts = [f"decision: {result.verdict} — {result.reason}"]
+    cols = [
+        c
+        for c in ("status", "required", "candidate", "title", "evidence")
+        if c in result.gates.columns
+    ]
+    if len(result.gates):
+        parts.append(result.gates[cols].to_string(index=False, max_colwidth=70))
+    missing = result.governance[result.governance["status"] != "complete"]
+    if len(missing):
+        parts.append("governance incomplete: " + ", ".join(missing["entry"]))
+    if len(result.regressions):
+        parts.append(
+            result.regressions[["status", "candidate", "metric", "evidence"]].to_string(
+                index=False, max_colwidth=90
+            )
+        )
+    parts.append("RESULT: " + ("PASS" if result.passed else "FAIL"))
+    return "\n\n".join(parts)
