@@ -104,7 +104,30 @@ def cmd_score(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.report import render_report
 
-    path = render_report(args.run_id, phase=args.phase, title=args.title, results_dir=args.results)
+    path = render_report(
+        args.run_id,
+        phase=args.phase,
+        title=args.title,
+        results_dir=args.results,
+        gates=args.gates,
+        governance=args.governance,
+    )
+    print(f"report: {path}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from harness.report import render_comparison
+
+    path = render_comparison(args.run_a, args.run_b, args.pilot_log, results_dir=args.results)
+    print(f"report: {path}")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from harness.report import calibrate_and_render
+
+    path = calibrate_and_render(args.run_id, results_dir=args.results)
     print(f"report: {path}")
     return 0
 
@@ -220,7 +243,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--phase", default="pre_pilot", choices=["pre_pilot", "post_pilot", "pre_expansion"]
     )
     rep.add_argument("--title", default="")
+    rep.add_argument("--gates", help="gates file (default rubrics/gates.yaml)")
+    rep.add_argument("--governance", help="governance file (default rubrics/governance.yaml)")
     rep.set_defaults(fn=cmd_report)
+
+    cmp = sub.add_parser("compare", help="what changed between two runs, with pilot outcomes")
+    cmp.add_argument("run_a", help="the earlier run (before)")
+    cmp.add_argument("run_b", help="the later run (after); the report goes in its folder")
+    cmp.add_argument("--pilot-log", help="a pilot_log.csv (default: run B's dataset's)")
+    cmp.set_defaults(fn=cmd_compare)
+
+    cal = sub.add_parser("calibrate", help="check a run's AI judge against human ratings")
+    cal.add_argument("run_id")
+    cal.set_defaults(fn=cmd_calibrate)
 
     ck = sub.add_parser("check", help="CI: phase gates (+ regression vs a base run); exit 0/1/2")
     ck.add_argument("run_id")

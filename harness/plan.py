@@ -94,7 +94,7 @@ class RunnerSpec(_Strict):
     """How the runner calls providers."""
 
     concurrency: int = Field(8, ge=1, le=512)
-    max_attempts: int = Field(6, ge=1, le=20)
+    max_attempts: int = Field(10, ge=1, le=20)  # 30% faults: P(a sample lost) = 0.3**10
     timeout: float = Field(120.0, gt=0)
     backoff_base: float = Field(0.5, gt=0)
     backoff_max: float = Field(30.0, gt=0)

@@ -23,7 +23,7 @@ from harness.errors import PlanError, Problem, RunError
 from harness.plan import CandidateSpec, Plan, load_yaml
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
-DEFAULT_APPROVED = ("local/",)
+DEFAULT_APPROVED = ("local",)
 EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 PHONE = re.compile(
     r"(?<![\w$])(?:\+?1[\s.\-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.\-])?\d{3}[\s.\-]\d{4}(?!\w)"
@@ -74,20 +74,38 @@ def load_approved(path: str | Path) -> list[str]:
     return out
 
 
-def _approved(spec: CandidateSpec, approved: list[str]) -> bool:
-    """An entry without '://' approves a model string or its prefix ('azure' approves 'azure/x');
-    an entry with '://' approves an api_base on that scheme and host (and port, if given)."""
-    ep = endpoint_of(spec)
-    for a in approved:
-        if "://" not in a:
-            prefix = a.rstrip("/")
-            if spec.model and (spec.model == prefix or spec.model.startswith(prefix + "/")):
+def provider_approved(model: str | None, api_base: str | None, approved: list[str]) -> bool:
+    """Is a candidate's provider on the approved list?
+
+    An entry approves: a model string exactly (``openai/gpt-4o-mini``) or by prefix (``azure``,
+    ``azure/`` or ``azure/*``); an endpoint with a scheme (``https://x.openai.azure.com``,
+    optionally with a port); or a bare host name (``127.0.0.1``) for any endpoint on that host.
+    A baseline (no model) sends nothing anywhere.
+    """
+    if not model:
+        return True
+    u = urlparse(api_base) if api_base else None
+    for raw in approved:
+        a = raw.strip()
+        if "://" in a:
+            ua = urlparse(a)
+            if (
+                u
+                and (ua.scheme, ua.hostname) == (u.scheme, u.hostname)
+                and ua.port in (None, u.port)
+            ):
                 return True
-        elif ep:
-            ua, ue = urlparse(a), urlparse(ep)
-            if (ua.scheme, ua.hostname) == (ue.scheme, ue.hostname) and ua.port in (None, ue.port):
-                return True
+            continue
+        prefix = a.removesuffix("*").rstrip("/")
+        if prefix and (model == prefix or model.startswith(prefix + "/")):
+            return True
+        if u and u.hostname and u.hostname == a:
+            return True
     return False
+
+
+def _approved(spec: CandidateSpec, approved: list[str]) -> bool:
+    return provider_approved(spec.model, spec.api_base, approved)
 
 
 def check_providers(plan: Plan, governance: str | Path | None) -> list[str]:
@@ -99,7 +117,7 @@ def check_providers(plan: Plan, governance: str | Path | None) -> list[str]:
         approved = load_approved(governance)
         source = str(governance)
     else:
-        approved = [*DEFAULT_APPROVED, "http://127.0.0.1", "http://localhost"]
+        approved = [*DEFAULT_APPROVED, "127.0.0.1", "localhost", "::1"]
         source = "default (no governance file: only this machine)"
     refused = [c for c in plan.candidates if c.is_model and not _approved(c, approved)]
     if refused:

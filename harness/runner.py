@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import platform
 import random
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -168,6 +171,53 @@ def _provider_key(spec: CandidateSpec, api_base: str | None) -> str:
         return f"{u.scheme}://{u.netloc}"
     assert spec.model is not None
     return spec.model.split("/", 1)[0] if "/" in spec.model else "openai"
+
+
+class _Slots:
+    """At most ``limit`` calls in flight; a retry is served before any first attempt.
+
+    A plain FIFO semaphore sends a retried call to the back of the queue, behind every unit
+    already waiting, so under faults the last samples straggle for seconds. Serving retries
+    first keeps the tail short; within one priority the order is first come, first served.
+    """
+
+    def __init__(self, limit: int):
+        self.free = limit
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+
+    async def acquire(self, retry: bool = False) -> None:
+        if self.free > 0 and not self._waiters:
+            self.free -= 1
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (0 if retry else 1, next(self._seq), fut))
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():  # granted, then cancelled: pass it on
+                self.release()
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            _, _, fut = heapq.heappop(self._waiters)
+            if not fut.done():
+                fut.set_result(None)
+                return
+        self.free += 1
+
+
+def _prefetch_scoring(names: list[str]) -> None:
+    """Import the plan's scorers while the run waits on the network (scoring runs next)."""
+    try:
+        import harness.scoring  # noqa: F401
+        from harness.scorers import scorer_info
+
+        for name in names:
+            scorer_info(name)
+    except Exception:  # the scoring step itself reports any real problem
+        pass
 
 
 class _RateLimiter:
@@ -346,9 +396,7 @@ def run_plan(
                 f"or resume it with --resume {run_id}"
             )
         store.path.mkdir(parents=True)
-        store.write_manifest(
-            _manifest_base(plan, ds, run_id, items, uncovered, opts, approved)
-        )
+        store.write_manifest(_manifest_base(plan, ds, run_id, items, uncovered, opts, approved))
     assert isinstance(plan, Plan)
     store.open_journal()
     counts = Counts()
@@ -598,17 +646,29 @@ async def _run_models(
             )
         endpoints = sorted({t.provider for t in targets.values()})
         store.update_manifest(endpoints=endpoints)
-        sems: dict[str, asyncio.Semaphore] = {}
+        sems: dict[str, _Slots] = {}
         limiters: dict[str, _RateLimiter] = {}
         widest = 1
         for t in targets.values():
             limit = opts.concurrency or t.spec.concurrency or plan.runner.concurrency
             widest = max(widest, limit)
-            sems.setdefault(t.provider, asyncio.Semaphore(limit))
+            sems.setdefault(t.provider, _Slots(limit))
             limiters.setdefault(t.provider, _RateLimiter(t.spec.rpm))
         budget = opts.budget_usd or plan.runner.budget_usd
         rs = plan.runner
         stop = asyncio.Event()
+        prefetch: list[threading.Thread] = []
+
+        def warm_next_stage() -> None:
+            # Once litellm is loaded and calls are flowing, the CPU mostly waits on the
+            # provider: import the scoring stage then instead of after the last call.
+            if not prefetch:
+                names = [sc.name for sc in plan.scorers] or ["edit"]
+                th = threading.Thread(
+                    target=_prefetch_scoring, args=(names,), name="prefetch", daemon=True
+                )
+                prefetch.append(th)
+                th.start()
 
         async def one(u: Unit, msgs: list[dict[str, str]], key: str) -> None:
             t = targets[u.spec.name]
@@ -620,7 +680,8 @@ async def _run_models(
                     counts.skipped_budget += 1
                     return
                 await limiter.wait()
-                async with sem:
+                await sem.acquire(retry=attempt > 1)
+                try:
                     if stop.is_set():  # the budget ran out while this call waited its turn
                         counts.skipped_budget += 1
                         return
@@ -646,6 +707,8 @@ async def _run_models(
                             retryable=True,
                         )
                     latency = time.perf_counter() - t0
+                finally:
+                    sem.release()
                 counts.calls += 1
                 if res.cost_usd:
                     counts.cost_usd += res.cost_usd
@@ -654,6 +717,7 @@ async def _run_models(
                 if budget is not None and counts.cost_usd >= budget:
                     stop.set()
                 if res.output is not None:
+                    warm_next_stage()
                     resp = {
                         "output": res.output,
                         "tokens_in": res.tokens_in,
@@ -693,5 +757,9 @@ async def _run_models(
             if len(pending) >= window:
                 _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
             pending.add(asyncio.create_task(one(u, msgs, k)))
-        if pending:
-            await asyncio.gather(*pending)
+        try:
+            if pending:
+                await asyncio.gather(*pending)
+        finally:
+            for th in prefetch:  # never leave an import running into interpreter shutdown
+                th.join(timeout=60)

@@ -23,6 +23,7 @@ def scoring_frame(generations: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
         "required_facts",
         "paraphrase_group",
         "sensitive",
+        "sensitive_reason",
         "staff_first_draft",
     ]
     missing = sorted(set(generations["item_id"]) - set(dataset.items.index))
@@ -75,7 +76,23 @@ def score_run(
         or [ScorerSpec(**s) for s in manifest["plan"].get("scorers", [])]
         or [ScorerSpec(name="edit")]
     )
+    plan = None
+    if any(s.name == "judge" for s in specs):
+        from harness.plan import Plan
+        from harness.scorers.judge import judge_options
+
+        plan = Plan.model_validate(manifest["plan"])
+        plan.path = Path(manifest["plan_path"]) if manifest.get("plan_path") else None
+        base = {"cache_path": str(store.path.parent / ".cache" / "responses.sqlite"),
+                **judge_options(plan)}
+        specs = [ScorerSpec(name=s.name, options={**base, **s.options}) if s.name == "judge"
+                 else s for s in specs]
     scores = score_generations(store.generations(), dataset, specs)
     store.write_scores(scores)
     store.update_manifest(scorers=[s.model_dump() for s in specs])
+    if plan is not None and plan.judge is not None and dataset.ratings is not None:
+        from harness.calibration import calibrate
+
+        # the judge against the district's human ratings, stored with the run (cached calls)
+        calibrate(store, cache_path=store.path.parent / ".cache" / "responses.sqlite")
     return scores

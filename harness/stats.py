@@ -1,12 +1,20 @@
-"""Statistics for aggregates: seeded bootstrap confidence intervals, summaries per candidate."""
+"""Statistics: seeded bootstrap intervals, paired comparisons against baselines, win rates.
+
+The item is the unit of analysis: samples of one item are averaged first. Every interval is a
+seeded percentile bootstrap, so a report rendered twice shows the same numbers. Every function
+that returns a table returns a DataFrame the notebooks plot.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 DEFAULT_RESAMPLES = 2000
 DEFAULT_SEED = 20261128
+LARGE_N = 20_000  # above this many items, intervals use the normal approximation
 
 
 def bootstrap_ci(
@@ -22,12 +30,21 @@ def bootstrap_ci(
         return (np.nan, np.nan, np.nan)
     if x.size == 1:
         return (float(x[0]), float(x[0]), float(x[0]))
+    if x.size > LARGE_N:
+        # The bootstrap of a mean converges to the normal interval; at this size they agree to
+        # the third decimal, and resampling would need resamples x n memory.
+        from scipy.stats import norm
+
+        mean = float(x.mean())
+        half = float(norm.ppf(1 - (1 - level) / 2) * x.std(ddof=1) / np.sqrt(x.size))
+        return (mean, mean - half, mean + half)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, x.size, size=(resamples, x.size))
     means = x[idx].mean(axis=1)
     alpha = (1 - level) / 2
     lo, hi = np.quantile(means, [alpha, 1 - alpha])
-    return (float(x.mean()), float(lo), float(hi))
+    mean = float(x.mean())
+    return (mean, float(min(lo, mean)), float(max(hi, mean)))
 
 
 def summarize(
@@ -63,3 +80,299 @@ def summarize(
             }
         )
     return pd.DataFrame(rows, columns=[*by, "metric", "mean", "ci_low", "ci_high", "n", "unscored"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Direction, per-item means, paired comparisons
+# ---------------------------------------------------------------------------------------------
+
+COMPARISON_COLUMNS = [
+    "metric",
+    "candidate",
+    "baseline",
+    "higher_is_better",
+    "n",
+    "candidate_mean",
+    "baseline_mean",
+    "diff",
+    "diff_low",
+    "diff_high",
+    "gain",
+    "gain_low",
+    "gain_high",
+    "wins",
+    "ties",
+    "losses",
+    "win_rate",
+    "tie_rate",
+    "loss_rate",
+    "p_value",
+    "p_holm",
+    "verdict",
+]
+
+
+def higher_is_better(metric: str) -> bool:
+    """Direction of a metric: the scorer registry's word, else lower for ``_minutes``/``_count``."""
+    from harness.scorers import metrics
+
+    info = metrics().get(metric)
+    if info is not None:
+        return bool(info.higher_is_better)
+    return not (metric.endswith("_minutes") or metric.endswith("_count"))
+
+
+def per_item(scores: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
+    """Average the samples of each item: one row per (by..., metric, item_id)."""
+    by = by or ["candidate"]
+    return (
+        scores.groupby([*by, "metric", "item_id"], sort=False, dropna=False)["value"]
+        .mean()
+        .reset_index()
+    )
+
+
+def paired_values(scores: pd.DataFrame, metric: str, candidate: str, baseline: str) -> pd.DataFrame:
+    """Per-item means of candidate and baseline on the items both have scored (index item_id)."""
+    s = scores[(scores["metric"] == metric) & scores["candidate"].isin([candidate, baseline])]
+    wide = s.groupby(["item_id", "candidate"])["value"].mean().unstack("candidate")
+    for c in (candidate, baseline):
+        if c not in wide.columns:
+            wide[c] = np.nan
+    wide = wide[[candidate, baseline]].dropna()
+    wide.columns = pd.Index(["candidate", "baseline"])
+    return wide
+
+
+def paired_bootstrap(
+    candidate: np.ndarray | pd.Series | list[float],
+    baseline: np.ndarray | pd.Series | list[float],
+    level: float = 0.95,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> tuple[float, float, float]:
+    """Mean of candidate - baseline over the same items, with a paired percentile bootstrap CI.
+
+    Pairs where either side is NaN (unscored) are left out.
+    """
+    a = np.asarray(candidate, dtype=np.float64)
+    b = np.asarray(baseline, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"paired values need equal lengths, got {a.size} and {b.size}")
+    keep = ~(np.isnan(a) | np.isnan(b))
+    return bootstrap_ci(a[keep] - b[keep], level, resamples, seed)
+
+
+def unpaired_bootstrap(
+    candidate: np.ndarray | pd.Series | list[float],
+    baseline: np.ndarray | pd.Series | list[float],
+    level: float = 0.95,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> tuple[float, float, float]:
+    """Difference of means of two independent groups, with a two-sample bootstrap CI."""
+    a = np.asarray(candidate, dtype=np.float64)
+    b = np.asarray(baseline, dtype=np.float64)
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    if a.size == 0 or b.size == 0:
+        return (np.nan, np.nan, np.nan)
+    diff = float(a.mean() - b.mean())
+    rng = np.random.default_rng(seed)
+    ma = a[rng.integers(0, a.size, size=(resamples, a.size))].mean(axis=1)
+    mb = b[rng.integers(0, b.size, size=(resamples, b.size))].mean(axis=1)
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(ma - mb, [alpha, 1 - alpha])
+    return (diff, float(min(lo, diff)), float(max(hi, diff)))
+
+
+def wilcoxon_p(diffs: np.ndarray | pd.Series | list[float]) -> float:
+    """Two-sided Wilcoxon signed-rank p-value of paired differences (1.0 when all are zero)."""
+    d = np.asarray(diffs, dtype=np.float64)
+    d = d[~np.isnan(d)]
+    if d.size == 0:
+        return float("nan")
+    if np.all(d == 0):
+        return 1.0
+    from scipy.stats import wilcoxon
+
+    return float(wilcoxon(d, zero_method="wilcox", alternative="two-sided").pvalue)
+
+
+def holm(pvalues: np.ndarray | pd.Series | list[float]) -> np.ndarray:
+    """Holm step-down adjusted p-values (family-wise error); NaN stays NaN and is not counted."""
+    p = np.asarray(pvalues, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    m = ok.size
+    if m == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return out
+
+
+def win_tie_loss(
+    candidate: np.ndarray | pd.Series | list[float],
+    baseline: np.ndarray | pd.Series | list[float],
+    higher_better: bool = True,
+    tie_tolerance: float = 1e-9,
+) -> dict[str, float]:
+    """Counts and rates of items where the candidate is better, equal or worse than the baseline."""
+    a = np.asarray(candidate, dtype=np.float64)
+    b = np.asarray(baseline, dtype=np.float64)
+    keep = ~(np.isnan(a) | np.isnan(b))
+    gain = (a[keep] - b[keep]) * (1.0 if higher_better else -1.0)
+    n = int(gain.size)
+    wins = int((gain > tie_tolerance).sum())
+    losses = int((gain < -tie_tolerance).sum())
+    ties = n - wins - losses
+    rate = (lambda k: k / n) if n else (lambda k: float("nan"))
+    return {
+        "wins": wins,
+        "ties": ties,
+        "losses": losses,
+        "win_rate": rate(wins),
+        "tie_rate": rate(ties),
+        "loss_rate": rate(losses),
+    }
+
+
+def _compare_one(
+    pairs: pd.DataFrame,
+    metric: str,
+    higher: bool,
+    level: float,
+    resamples: int,
+    seed: int,
+) -> dict[str, Any]:
+    a, b = pairs["candidate"].to_numpy(), pairs["baseline"].to_numpy()
+    diff, lo, hi = paired_bootstrap(a, b, level, resamples, seed)
+    gain, g_lo, g_hi = (diff, lo, hi) if higher else (-diff, -hi, -lo)
+    return {
+        "metric": metric,
+        "higher_is_better": higher,
+        "n": len(pairs),
+        "candidate_mean": float(a.mean()) if len(a) else np.nan,
+        "baseline_mean": float(b.mean()) if len(b) else np.nan,
+        "diff": diff,
+        "diff_low": lo,
+        "diff_high": hi,
+        "gain": gain,
+        "gain_low": g_lo,
+        "gain_high": g_hi,
+        **win_tie_loss(a, b, higher),
+        "p_value": wilcoxon_p(a - b),
+    }
+
+
+def _verdict(row: pd.Series, alpha: float) -> str:
+    if row["n"] == 0 or pd.isna(row["gain"]):
+        return "no paired items"
+    if row["gain_low"] > 0 and (pd.isna(row["p_holm"]) or row["p_holm"] < alpha):
+        return "better"
+    if row["gain_high"] < 0 and (pd.isna(row["p_holm"]) or row["p_holm"] < alpha):
+        return "worse"
+    return "no clear difference"
+
+
+def paired_comparisons(
+    scores: pd.DataFrame,
+    candidates: list[str],
+    baselines: list[str],
+    metrics: list[str] | None = None,
+    level: float = 0.95,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> pd.DataFrame:
+    """Each candidate against each baseline on the same items, per metric.
+
+    ``diff`` is candidate - baseline in the metric's own units; ``gain`` is the same difference
+    turned so that positive always means the candidate is better (a ``_minutes`` or ``_count``
+    metric gains when it falls). The p-values (Wilcoxon signed-rank) are Holm-corrected across
+    every comparison in the table; ``verdict`` needs both the interval and the corrected p-value.
+    """
+    names = metrics if metrics is not None else sorted(scores["metric"].unique())
+    rows = []
+    for metric in names:
+        higher = higher_is_better(metric)
+        for cand in candidates:
+            for base in baselines:
+                if cand == base:
+                    continue
+                pairs = paired_values(scores, metric, cand, base)
+                rows.append(
+                    {
+                        **_compare_one(pairs, metric, higher, level, resamples, seed),
+                        "candidate": cand,
+                        "baseline": base,
+                    }
+                )
+    frame = pd.DataFrame(rows, columns=[c for c in COMPARISON_COLUMNS if c != "verdict"])
+    frame["p_holm"] = holm(frame["p_value"].to_numpy()) if len(frame) else []
+    alpha = 1 - level
+    frame["verdict"] = [_verdict(r, alpha) for _, r in frame.iterrows()] if len(frame) else []
+    return frame[COMPARISON_COLUMNS]
+
+
+def non_inferiority(
+    scores: pd.DataFrame,
+    metric: str,
+    candidate: str,
+    baseline: str,
+    margin: float,
+    level: float = 0.95,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> pd.DataFrame:
+    """Is the candidate no worse than the baseline by more than ``margin`` (metric units)?
+
+    Non-inferior when the lower end of the interval of the gain (candidate better = positive)
+    stays above ``-margin``. One row: the evidence and ``non_inferior`` (bool).
+    """
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0, got {margin}")
+    pairs = paired_values(scores, metric, candidate, baseline)
+    row = _compare_one(pairs, metric, higher_is_better(metric), level, resamples, seed)
+    row.update(candidate=candidate, baseline=baseline, margin=margin)
+    row["non_inferior"] = bool(row["n"] > 0 and row["gain_low"] > -margin)
+    return pd.DataFrame([row])
+
+
+def summarize_by_category(
+    scores: pd.DataFrame,
+    categories: pd.Series,
+    level: float = 0.95,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> pd.DataFrame:
+    """Mean with a bootstrap CI per category, candidate and metric (``categories``: item_id -> category)."""
+    s = scores.assign(category=scores["item_id"].map(categories).fillna("(none)"))
+    return summarize(s, by=["category", "candidate"], level=level, resamples=resamples, seed=seed)
+
+
+def comparisons_by_category(
+    scores: pd.DataFrame,
+    categories: pd.Series,
+    candidates: list[str],
+    baselines: list[str],
+    metrics: list[str],
+    level: float = 0.95,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> pd.DataFrame:
+    """Paired comparisons within each category (Holm-corrected within the whole table)."""
+    s = scores.assign(category=scores["item_id"].map(categories).fillna("(none)"))
+    parts = []
+    for cat, grp in s.groupby("category", sort=True):
+        part = paired_comparisons(grp, candidates, baselines, metrics, level, resamples, seed)
+        parts.append(part.assign(category=cat))
+    if not parts:
+        return pd.DataFrame(columns=["category", *COMPARISON_COLUMNS])
+    frame = pd.concat(parts, ignore_index=True)
+    frame["p_holm"] = holm(frame["p_value"].to_numpy())
+    alpha = 1 - level
+    frame["verdict"] = [_verdict(r, alpha) for _, r in frame.iterrows()]
+    return frame[["category", *COMPARISON_COLUMNS]]

@@ -265,7 +265,7 @@ def test_sigkill_then_resume_gives_exactly_one_generation_each(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    assert _wait_for(lambda: srv.request_count >= kill_after)
+    assert _wait_for(lambda: srv.request_count >= kill_after, timeout=180)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     journal = results / "killed" / "generations.jsonl"
@@ -330,3 +330,104 @@ def test_plan_errors_name_line_and_field(tmp_path, mini):
     assert "field 'runnr' is not a known setting" in text
     assert "candidates.1" in text and "needs 'prompt'" in text
     assert "line" in text
+
+
+@pytest.mark.parametrize(
+    "queued,expected",
+    [
+        ([("a", False), ("b", True)], ["b", "a"]),  # a retry overtakes a first attempt
+        ([("a", True), ("b", False), ("c", True)], ["a", "c", "b"]),  # retries FIFO, then rest
+        ([("a", False), ("b", False)], ["a", "b"]),  # first attempts stay first come first served
+    ],
+)
+def test_slots_serve_retries_before_first_attempts(queued, expected):
+    import asyncio
+
+    from harness.runner import _Slots
+
+    async def go() -> list[str]:
+        slots = _Slots(1)
+        await slots.acquire()  # the one slot is busy
+        order: list[str] = []
+
+        async def waiter(name: str, retry: bool) -> None:
+            await slots.acquire(retry=retry)
+            order.append(name)
+            slots.release()
+
+        tasks = []
+        for name, retry in queued:
+            tasks.append(asyncio.create_task(waiter(name, retry)))
+            await asyncio.sleep(0)  # queue in this order
+        slots.release()
+        await asyncio.gather(*tasks)
+        assert slots.free == 1
+        return order
+
+    assert asyncio.run(go()) == expected
+
+
+def test_slots_pass_on_a_slot_whose_waiter_was_cancelled():
+    import asyncio
+
+    from harness.runner import _Slots
+
+    async def go() -> int:
+        slots = _Slots(1)
+        await slots.acquire()
+        gone = asyncio.create_task(slots.acquire())
+        await asyncio.sleep(0)
+        gone.cancel()
+        stays = asyncio.create_task(slots.acquire(retry=True))
+        await asyncio.sleep(0)
+        slots.release()
+        await asyncio.wait_for(stays, 1)
+        slots.release()
+        return slots.free
+
+    assert asyncio.run(go()) == 1
+
+
+@pytest.mark.parametrize("n", [1, 250])
+def test_cache_writes_off_the_request_path_are_readable_and_durable(tmp_path, n):
+    from harness.cache import ResponseCache
+
+    path = tmp_path / "c.sqlite"
+    cache = ResponseCache(path)
+    keys = [f"k{i}" for i in range(n)]
+    for i, k in enumerate(keys):
+        cache.put(k, "m", {"output": f"o{i}"})
+    got = cache.get_many(keys)  # queued or committed: answered either way
+    assert [got[k]["output"] for k in keys] == [f"o{i}" for i in range(n)]
+    cache.put(keys[0], "m", {"output": "newer"})
+    assert cache.get_many([keys[0]])[keys[0]]["output"] == "newer"
+    cache.close()
+    again = ResponseCache(path)
+    got = again.get_many(keys)
+    assert len(got) == n and got[keys[0]]["output"] == "newer"
+    again.delete(keys[:1])
+    assert keys[0] not in again.get_many(keys[:1])
+    again.close()
+
+
+def test_plan_judge_scores_and_calibrates_with_the_run(tmp_path, mini, results, loopback):
+    import json as _json
+
+    def reply(msgs):
+        text = msgs[-1]["content"]
+        if "accuracy" in text and "tone" in text:  # a judge prompt
+            return _json.dumps({"accuracy": 4, "completeness": 3, "tone": 5, "rationale": "ok"})
+        return "Thank you. A replacement pass costs $10."
+
+    srv = loopback(reply=reply)
+    plan = write_plan(tmp_path, mini, [model_candidate(srv.base_url)],
+                      scorers=["edit", "judge"],
+                      judge={"model": "openai/judge", "api_base": srv.base_url, "min_rated": 2})
+    store = run_plan(plan, results_dir=results, options=QUIET)
+    scores = score_run(store)
+    judged = scores[(scores["metric"] == "judge_accuracy") & (scores["candidate"] == "m")]
+    assert len(judged) == N_FAQ and (judged["value"] == 0.75).all()
+    assert (store.path / "calibration.json").is_file()
+    calls = srv.request_count
+    score_run(store)  # re-scoring is free: every judge reply is cached
+    assert srv.request_count == calls

@@ -11,6 +11,7 @@ import email.utils
 import os
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -215,10 +216,7 @@ async def call_model(
     if price is not None:
         cost: float | None = ((tin or 0) * price[0] + (tout or 0) * price[1]) / 1000.0
     else:
-        try:
-            cost = float(litellm.completion_cost(completion_response=resp))
-        except Exception:
-            cost = None
+        cost = _litellm_cost(litellm, resp)
     if text is None:
         return CallResult(
             error="the provider returned no text",
@@ -234,6 +232,23 @@ async def call_model(
         cost_usd=cost,
         raw={"finish_reason": getattr(choice, "finish_reason", None)},
     )
+
+
+def _litellm_cost(litellm: Any, resp: Any) -> float | None:
+    """The price litellm already put on the response; priced again only if it did not.
+
+    litellm prices every response while building it (``_hidden_params['response_cost']``,
+    None for a model it has no price for); pricing it a second time costs a few ms per call
+    and, for unknown models, an exception each time.
+    """
+    hidden = getattr(resp, "_hidden_params", None)
+    if isinstance(hidden, dict) and "response_cost" in hidden:
+        value = hidden["response_cost"]
+        return float(value) if isinstance(value, (int, float)) else None
+    try:
+        return float(litellm.completion_cost(completion_response=resp))
+    except Exception:
+        return None
 
 
 def api_key_for(spec: CandidateSpec) -> str | None:
@@ -256,3 +271,40 @@ def load_dotenv(path: Path = Path(".env")) -> None:
         k, v = line.split("=", 1)
         k = k.strip().removeprefix("export ").strip()
         os.environ.setdefault(k, v.strip().strip('"').strip("'"))
+
+
+def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | None) -> float:
+    """Seconds before retry ``attempt + 1``: Retry-After (capped), else jittered exponential."""
+    import random
+
+    if retry_after is not None:
+        return min(retry_after, cap) + random.uniform(0, 0.05)
+    return random.uniform(0.5, 1.0) * min(cap, base * (2 ** (attempt - 1)))
+
+
+async def call_with_retries(
+    attempt_fn: Callable[[int], Awaitable[CallResult | None]],
+    *,
+    max_attempts: int,
+    backoff_base: float,
+    backoff_max: float,
+) -> tuple[CallResult | None, list[str], int]:
+    """Call ``attempt_fn(attempt)`` until it returns an output, a non-retryable error, or
+    ``max_attempts`` run out; ``None`` from it stops at once (e.g. a spent budget).
+
+    Returns:
+        The last result (None if stopped), the error of each failed attempt, attempts made.
+    """
+    import asyncio
+
+    errors: list[str] = []
+    res: CallResult | None = None
+    for attempt in range(1, max_attempts + 1):
+        res = await attempt_fn(attempt)
+        if res is None or res.output is not None:
+            return res, errors, attempt
+        errors.append(f"attempt {attempt}: {res.error}")
+        if not res.retryable or attempt == max_attempts:
+            return res, errors, attempt
+        await asyncio.sleep(backoff_delay(attempt, backoff_base, backoff_max, res.retry_after))
+    return res, errors, max_attempts

@@ -59,12 +59,18 @@ def scorer(
 FAMILIES = ("edit", "accuracy", "consistency", "governance", "judge")
 
 
-def _load_builtin() -> None:
-    """Import every scorer family module that exists (each registers its scorers)."""
+def _load_builtin(until: str | None = None) -> None:
+    """Import the scorer family modules (each registers its scorers), in FAMILIES order.
+
+    With ``until``, stop as soon as that scorer is registered: a plan that scores with
+    ``edit`` alone never pays for importing scikit-learn.
+    """
     import importlib
     import importlib.util
 
     for fam in FAMILIES:
+        if until is not None and until in _REGISTRY:
+            return
         name = f"harness.scorers.{fam}"
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name)
@@ -78,7 +84,7 @@ def scorer_names() -> list[str]:
 
 def get_scorer(name: str, **options: Any) -> ScoreFn:
     """A scorer by name; an unknown name is answered with the valid ones."""
-    _load_builtin()
+    _load_builtin(until=name)
     try:
         info = _REGISTRY[name]
     except KeyError:
@@ -89,7 +95,7 @@ def get_scorer(name: str, **options: Any) -> ScoreFn:
 
 
 def scorer_info(name: str) -> ScorerInfo:
-    _load_builtin()
+    _load_builtin(until=name)
     return _REGISTRY[name]
 
 

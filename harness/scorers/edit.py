@@ -143,3 +143,131 @@ def edit_scorer(rates: str | None = None, **_: Any) -> ScoreFn:
         return out.astype(np.float64)
 
     return score
+
+
+FIT_FEATURES = ("draft_words", "changed_words", "deleted_words")
+
+
+def pilot_effort_features(pilot_log: pd.DataFrame) -> pd.DataFrame:
+    """Per pilot-log entry: the edit-effort formula's inputs and the logged minutes.
+
+    ``draft_words`` are the AI draft's words (0 in the baseline phase: staff wrote from
+    scratch), ``changed_words`` the words inserted or substituted to reach ``final_text`` (every
+    final word when there was no draft), ``deleted_words`` the words deleted, ``final_words``
+    the final text's words, and ``minutes`` the logged drafting + review minutes.
+    """
+    rows = []
+    for _, e in pilot_log.iterrows():
+        draft = e.get("ai_draft")
+        draft = draft if isinstance(draft, str) else ""
+        final = str(e["final_text"])
+        dw, fw = words(draft), words(final)
+        ins = dele = sub = 0
+        for op in Levenshtein.editops(dw, fw):
+            if op.tag == "insert":
+                ins += 1
+            elif op.tag == "delete":
+                dele += 1
+            else:
+                sub += 1
+        drafting = e.get("drafting_minutes")
+        review = e.get("review_minutes")
+        minutes = (
+            float(drafting if pd.notna(drafting) else 0.0) + float(review)
+            if pd.notna(review)
+            else math.nan
+        )
+        rows.append(
+            {
+                "entry_id": e.get("entry_id"),
+                "phase": e.get("phase"),
+                "draft_words": float(len(dw)),
+                "changed_words": float(ins + sub),
+                "deleted_words": float(dele),
+                "final_words": float(len(fw)),
+                "minutes": minutes,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=["entry_id", "phase", *FIT_FEATURES, "final_words", "minutes"],
+    )
+
+
+def _rates_from_fit(coef: np.ndarray, intercept: float) -> dict[str, float]:
+    """Rates from minutes = draft/read_wpm + changed/compose_wpm + deleted*s/60 + lookup."""
+    return {
+        "read_wpm": float(1.0 / coef[0]) if coef[0] > 0 else math.inf,
+        "compose_wpm": float(1.0 / coef[1]) if coef[1] > 0 else math.inf,
+        "deleted_word_seconds": 60.0 * float(coef[2]),
+        "lookup_minutes": max(0.0, float(intercept)),
+    }
+
+
+def _formula_minutes(x: pd.DataFrame, r: dict[str, float]) -> np.ndarray:
+    return np.asarray(
+        x["draft_words"] / r["read_wpm"]
+        + x["changed_words"] / r["compose_wpm"]
+        + x["deleted_words"] * r["deleted_word_seconds"] / 60.0
+        + r["lookup_minutes"],
+        dtype=np.float64,
+    )
+
+
+def fit_effort_rates(
+    pilot_log: pd.DataFrame, *, folds: int = 5, seed: int = 0
+) -> tuple[dict[str, float], pd.DataFrame]:
+    """Fit the edit-effort rates to a pilot log's logged drafting + review minutes.
+
+    A non-negative linear model (scikit-learn) of minutes on the AI draft's words, the words
+    changed and the words deleted to reach the final text; its intercept is the lookup time,
+    and each coefficient the inverse of a rate. Baseline entries (no draft) pin the writing
+    rate, pilot entries the reading and editing rates.
+
+    Returns:
+        The rates fitted on every entry (usable by :func:`edit_effort`; a coefficient fitted to
+        0 gives an infinite rate: that work cost no measurable time), and a report with the
+        held-out error per fold (``mae_minutes``, ``r2``) of the fitted model and of the current
+        rates (``rubrics/effort.yaml``), plus a ``mean`` row for each.
+    """
+    from sklearn.linear_model import LinearRegression
+    from sklearn.metrics import mean_absolute_error, r2_score
+    from sklearn.model_selection import KFold
+
+    feats = pilot_effort_features(pilot_log).dropna(subset=["minutes"]).reset_index(drop=True)
+    if len(feats) < max(4, folds):
+        raise ValueError(
+            f"the pilot log has {len(feats)} entries with logged minutes; at least "
+            f"{max(4, folds)} are needed to fit and check the rates"
+        )
+    x, y = feats[list(FIT_FEATURES)], feats["minutes"].to_numpy(dtype=np.float64)
+    current = load_rates()
+    rows = []
+    splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
+    for fold, (train, test) in enumerate(splitter.split(x), start=1):
+        model = LinearRegression(positive=True).fit(x.iloc[train], y[train])
+        rates = _rates_from_fit(model.coef_, float(model.intercept_))
+        for name, pred in (
+            ("fitted", _formula_minutes(x.iloc[test], rates)),
+            ("current rates", _formula_minutes(x.iloc[test], current)),
+        ):
+            rows.append(
+                {
+                    "model": name,
+                    "fold": str(fold),
+                    "n_train": len(train),
+                    "n_test": len(test),
+                    "mae_minutes": mean_absolute_error(y[test], pred),
+                    "r2": r2_score(y[test], pred) if len(test) > 1 else math.nan,
+                }
+            )
+    report = pd.DataFrame(rows)
+    means = (
+        report.groupby("model", sort=False)[["n_train", "n_test", "mae_minutes", "r2"]]
+        .mean()
+        .reset_index()
+        .assign(fold="mean")
+    )
+    report = pd.concat([report, means[report.columns]], ignore_index=True)
+    full = LinearRegression(positive=True).fit(x, y)
+    return _rates_from_fit(full.coef_, float(full.intercept_)), report

@@ -1,0 +1,123 @@
+"""Harness overhead: a 400-generation run vs a bare loop of the same 400 litellm calls.
+
+Zero-latency loopback server, concurrency 8, in one process. The bare loop is
+`asyncio.gather` over `litellm.acompletion` behind an `asyncio.Semaphore(8)`, with the very
+messages and parameters the harness sends. The harness side is a whole `run_plan` (plan and
+dataset loading, prompt rendering, cache lookups and writes to a fresh cache, the journal,
+the manifest, the Parquet table). litellm and the scoring modules are imported first, so
+neither side pays one-off imports (bench_peers.py times those). The two alternate; the
+ratio of medians over --repeat rounds is reported. Target: <= 1.3.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from _common import (
+    ServerProcess,
+    arg_parser,
+    load,
+    median,
+    save,
+    scratch,
+    table,
+    timed,
+    write_plan,
+)
+
+N = 400
+C = 8
+
+
+def main() -> None:
+    args = arg_parser(__doc__).parse_args()
+    from harness.candidates.llm import PromptBuilder, litellm_module
+    from harness.datasets import load_dataset
+    from harness.plan import load_plan
+    from harness.runner import RunOptions, item_dict, run_plan, select_items
+    from harness.scorers import scorer_names
+
+    litellm = litellm_module()
+    scorer_names()
+    quiet = RunOptions(progress=False)
+    loads = [load()]
+    bare_s: list[float] = []
+    run_s: list[float] = []
+    with scratch("overhead") as tmp, ServerProcess(latency=0.0) as srv:
+        plan_path = write_plan(tmp / "plan", srv.base_url, concurrency=C)
+        plan = load_plan(plan_path)
+        ds = load_dataset(plan.dataset_path())
+        items, _ = select_items(plan, ds)
+        spec = plan.candidates[0]
+        builder = PromptBuilder(spec, plan, ds)
+        messages = [
+            builder.messages(item_dict(row)) for _, row in items.iterrows() for _ in range(4)
+        ]
+        assert len(messages) == N
+
+        async def bare(batch: list[list[dict[str, str]]]) -> list[Any]:
+            sem = asyncio.Semaphore(C)
+
+            async def one(msgs: list[dict[str, str]]) -> Any:
+                async with sem:
+                    return await litellm.acompletion(
+                        model=spec.model,
+                        messages=msgs,
+                        api_base=spec.api_base,
+                        api_key="no-key-configured",
+                        timeout=plan.runner.timeout,
+                        num_retries=0,
+                        max_retries=0,
+                        **spec.params,
+                    )
+
+            return await asyncio.gather(*(one(m) for m in batch))
+
+        asyncio.run(bare(messages[:16]))  # warm-up: client pools, lazy imports
+        for rep in range(args.repeat):
+            before = srv.count()
+            t, out = timed(lambda: asyncio.run(bare(messages)))
+            assert srv.count() - before == N and all(r.choices[0].message.content for r in out)
+            bare_s.append(t)
+            before = srv.count()
+            t, store = timed(
+                lambda rep=rep: run_plan(plan_path, results_dir=tmp / f"res-{rep}", options=quiet)
+            )
+            assert srv.count() - before == N and store.read_manifest()["counts"]["ok"] == N
+            run_s.append(t)
+            loads.append(load())
+    ratio = median(run_s) / median(bare_s)
+    rows = [
+        {
+            "side": "bare litellm loop",
+            "median s": f"{median(bare_s):.2f}",
+            "runs s": " ".join(f"{x:.2f}" for x in bare_s),
+            "per call ms": f"{1000 * median(bare_s) / N:.2f}",
+        },
+        {
+            "side": "harness run_plan",
+            "median s": f"{median(run_s):.2f}",
+            "runs s": " ".join(f"{x:.2f}" for x in run_s),
+            "per call ms": f"{1000 * median(run_s) / N:.2f}",
+        },
+    ]
+    print(table(rows, ["side", "median s", "runs s", "per call ms"]))
+    print(
+        f"overhead ratio {ratio:.3f} (target <= 1.3: {'yes' if ratio <= 1.3 else 'NO'}); "
+        f"load (1/5/15 min): {' | '.join(loads)}"
+    )
+    payload = {
+        "n": N,
+        "concurrency": C,
+        "bare_s": [round(x, 3) for x in bare_s],
+        "run_s": [round(x, 3) for x in run_s],
+        "ratio": round(ratio, 3),
+        "target": 1.3,
+        "load": loads,
+    }
+    print(f"wrote {save('bench_overhead', payload)}")
+
+
+if __name__ == "__main__":
+    main()

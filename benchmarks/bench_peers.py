@@ -1,0 +1,136 @@
+"""The PEERS.md workload as whole-process timings: `harness run PLAN` in a child process.
+
+400 samples (100 faq_reply items of the sample district x 4 samples), one chat call each to
+the loopback server, concurrency 8, scored by normalized Levenshtein similarity (the `edit`
+scorer), median of --repeat runs per scenario: cold at 0.2 s latency, latency 0, the same run
+again (warm cache, zero calls), 30% injected 429/500/503 at 0.2 s, and the peak RSS of the
+cold run (the child and its children, from wait4()).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    ServerProcess,
+    arg_parser,
+    child_env,
+    harness_cmd,
+    load,
+    median,
+    run_child,
+    save,
+    scratch,
+    table,
+    write_plan,
+)
+
+N = 400
+TARGETS = {"cold_0.2s": 13.0, "latency_0": 7.0, "same_run_again": 2.0, "faults_30pct": 25.0}
+
+
+def _manifest(stdout: str) -> dict[str, Any]:
+    m = re.search(r"^results: (.+)$", stdout, re.M)
+    if not m:
+        raise RuntimeError(f"no results path in the output:\n{stdout}")
+    return dict(json.loads((Path(m.group(1).strip()) / "manifest.json").read_text()))
+
+
+def _run(srv: ServerProcess, plan: Path, results: Path) -> dict[str, Any]:
+    before = srv.count()
+    wall, out, rss = run_child(
+        harness_cmd("run", str(plan), "--quiet"), child_env(HARNESS_RESULTS=str(results))
+    )
+    man = _manifest(out)
+    return {
+        "wall_s": wall,
+        "rss_mib": rss,
+        "calls": srv.count() - before,
+        "ok": man["counts"]["ok"],
+        "failed": man["counts"]["failed"],
+        "cached": man["counts"]["cached"],
+    }
+
+
+def main() -> None:
+    args = arg_parser(__doc__).parse_args()
+    runs: dict[str, list[dict[str, Any]]] = {k: [] for k in TARGETS}
+    loads = [load()]
+    with scratch("peers") as tmp:
+        servers = {
+            "slow": ServerProcess(latency=0.2),
+            "fast": ServerProcess(latency=0.0),
+            "faulty": ServerProcess(
+                latency=0.2, fault_rate=0.3, faults=[429, 500, 503], retry_after="0.1"
+            ),
+        }
+        try:
+            plans = {k: write_plan(tmp / f"plan-{k}", s.base_url) for k, s in servers.items()}
+            for rep in range(args.repeat):
+                res = tmp / f"results-cold-{rep}"
+                runs["cold_0.2s"].append(_run(servers["slow"], plans["slow"], res))
+                runs["same_run_again"].append(_run(servers["slow"], plans["slow"], res))
+                runs["latency_0"].append(
+                    _run(servers["fast"], plans["fast"], tmp / f"results-fast-{rep}")
+                )
+                runs["faults_30pct"].append(
+                    _run(servers["faulty"], plans["faulty"], tmp / f"results-faulty-{rep}")
+                )
+                loads.append(load())
+            fault_statuses = servers["faulty"].statuses()
+        finally:
+            for s in servers.values():
+                s.close()
+
+    rows = []
+    summary: dict[str, Any] = {}
+    for name, rs in runs.items():
+        walls = [r["wall_s"] for r in rs]
+        summary[name] = {
+            "median_s": round(median(walls), 2),
+            "runs_s": [round(w, 2) for w in walls],
+            "target_s": TARGETS[name],
+            "calls": [r["calls"] for r in rs],
+            "ok": [r["ok"] for r in rs],
+            "failed": [r["failed"] for r in rs],
+            "lost": [N - r["ok"] for r in rs],
+        }
+        rows.append(
+            {
+                "scenario": name,
+                "median s": f"{median(walls):.2f}",
+                "runs s": " ".join(f"{w:.2f}" for w in walls),
+                "target": f"<= {TARGETS[name]:g} s",
+                "calls": "/".join(str(r["calls"]) for r in rs),
+                "ok": "/".join(str(r["ok"]) for r in rs),
+                "met": "yes" if median(walls) <= TARGETS[name] else "NO",
+            }
+        )
+    rss = [r["rss_mib"] for r in runs["cold_0.2s"]]
+    summary["peak_rss_cold_mib"] = {
+        "median": round(median(rss), 1),
+        "runs": [round(x, 1) for x in rss],
+        "target": 200,
+    }
+    rows.append(
+        {
+            "scenario": "peak RSS cold (MiB)",
+            "median s": f"{median(rss):.0f}",
+            "runs s": " ".join(f"{x:.0f}" for x in rss),
+            "target": "<= 200 MiB",
+            "met": "yes" if median(rss) <= 200 else "NO",
+        }
+    )
+    print(table(rows, ["scenario", "median s", "runs s", "target", "calls", "ok", "met"]))
+    print(f"faulty server answered: {fault_statuses}; load (1/5/15 min): {' | '.join(loads)}")
+    path = save("bench_peers", {"n": N, "load": loads, "fault_statuses": fault_statuses, **summary})
+    print(f"wrote {path}")
+    assert all(r["calls"] == 0 for r in runs["same_run_again"]), "a warm re-run called the server"
+    assert all(r["ok"] == N for r in runs["faults_30pct"]), "samples were lost under faults"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,313 @@
+"""The LLM judge: rubric validation, reply parsing, retry-then-unscored, caching, the scorer."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from harness.datasets import load_dataset
+from harness.errors import PlanError
+from harness.plan import JudgeSpec
+from harness.scorers import get_scorer, metrics, scorer_names
+from harness.scorers.judge import (
+    RUBRIC_FILE,
+    JudgeCounts,
+    judge_drafts,
+    load_rubric,
+    parse_reply,
+)
+
+CRITERIA = ["accuracy", "completeness", "tone"]
+GOOD = '{"accuracy": 4, "completeness": 3, "tone": 5, "rationale": "fine"}'
+SAMPLE = Path(__file__).resolve().parents[2] / "datasets" / "sample-district"
+
+# -- parsing -----------------------------------------------------------------------------------
+
+PARSES = [
+    (GOOD, (4, 3, 5), "fine"),
+    ("```json\n" + GOOD + "\n```", (4, 3, 5), "fine"),
+    ("Here is my rating:\n" + GOOD + "\nI hope this helps {really}.", (4, 3, 5), "fine"),
+    ("{'accuracy': 2, 'completeness': 2, 'tone': 1, 'rationale': 'rude'}", (2, 2, 1), "rude"),
+    ('{"accuracy": "4", "completeness": "3", "tone": "5"}', (4, 3, 5), ""),
+    ('{"accuracy": "4/5", "completeness": "3 out of 5", "tone": 5.0}', (4, 3, 5), ""),
+    ('{"Accuracy": 1, "COMPLETENESS": 1, " tone ": 1,}', (1, 1, 1), ""),
+    ('{"accuracy": {"score": 5}, "completeness": 5, "tone": 4}', (5, 5, 4), ""),
+    (
+        '{"accuracy": 3, "completeness": 3, "tone": 3, "rationale": "it\'s {fine}"}',
+        (3, 3, 3),
+        "it's {fine}",
+    ),
+    ('{"note": "draft"} then {"accuracy": 5, "completeness": 4, "tone": 4}', (5, 4, 4), ""),
+    (
+        '```\n{"accuracy": 2, "completeness": 3, "tone": 4, "ok": true, "x": null}\n```',
+        (2, 3, 4),
+        "",
+    ),
+]
+
+
+@pytest.mark.parametrize("text,scores,rationale", PARSES)
+def test_parser_reads_what_judges_write(text, scores, rationale):
+    j = parse_reply(text, CRITERIA)
+    assert tuple(j.scores[c] for c in CRITERIA) == scores
+    assert j.rationale == rationale
+
+
+MALFORMED = [
+    ("", "empty"),
+    ("Accuracy: 4, completeness: 3, tone: 5", "no JSON object"),
+    ('{"accuracy": 4, "completeness": 3}', "'tone' is missing"),
+    ('{"accuracy": 6, "completeness": 3, "tone": 5}', "'accuracy' is 6"),
+    ('{"accuracy": 0, "completeness": 3, "tone": 5}', "'accuracy' is 0"),
+    ('{"accuracy": 3.5, "completeness": 3, "tone": 5}', "'accuracy' is 3.5"),
+    ('{"accuracy": "four", "completeness": 3, "tone": 5}', "'accuracy' is 'four'"),
+    ('{"accuracy": true, "completeness": 3, "tone": 5}', "'accuracy' is True"),
+    ('{"accuracy": null, "completeness": 3, "tone": 5}', "'accuracy' is None"),
+    ('{"accuracy": 4, "completeness": 3, "tone": 5', "no JSON object"),
+    ("{accuracy: 4, completeness: 3, tone: 5}", "no object could be read as JSON"),
+]
+
+
+@pytest.mark.parametrize("text,why", MALFORMED)
+def test_parser_never_guesses(text, why):
+    with pytest.raises(ValueError, match=re.escape(why)):
+        parse_reply(text, CRITERIA)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    scores=st.tuples(*[st.integers(1, 5)] * 3),
+    rationale=st.text(max_size=40),
+    before=st.sampled_from(["", "Sure! ", "Rating:\n", "```json\n"]),
+    after=st.sampled_from(["", " Thanks.", "\n```", "\nScores are 1-5."]),
+    as_text=st.booleans(),
+)
+def test_parser_round_trips_any_valid_reply(scores, rationale, before, after, as_text):
+    obj = {c: (str(s) if as_text else s) for c, s in zip(CRITERIA, scores, strict=True)}
+    obj["rationale"] = rationale
+    j = parse_reply(before + json.dumps(obj) + after, CRITERIA)
+    assert tuple(j.scores[c] for c in CRITERIA) == scores
+    assert j.rationale == rationale.strip()
+
+
+# -- rubric ------------------------------------------------------------------------------------
+
+
+def test_shipped_rubric_matches_the_sample_ratings():
+    rubric = load_rubric()
+    ratings = load_dataset(SAMPLE).ratings
+    assert rubric.names == ratings.attrs["criteria"] == CRITERIA
+    assert all(sorted(c.anchors) == [1, 2, 3, 4, 5] for c in rubric.criteria)
+    assert "invented" in rubric.criteria[0].anchors[5]
+    assert rubric.json_example().startswith('{"accuracy": n')
+
+
+def _rubric_file(tmp_path: Path, edit) -> Path:
+    data = yaml.safe_load(RUBRIC_FILE.read_text(encoding="utf-8"))
+    edit(data)
+    p = tmp_path / "rubric.yaml"
+    p.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return p
+
+
+def _drop_level(d):
+    del d["criteria"][1]["anchors"][3]
+
+
+def _bad_jinja(d):
+    d["prompt"] = "Rate this.\n{{ draft }}\n{% for c in criteria %}\n{{ c.name }"
+
+
+RUBRIC_ERRORS = [
+    (_drop_level, "criteria.1.anchors", "give one anchor for each score"),
+    (lambda d: d.update(scale=7), "scale", "is not a known setting"),
+    (lambda d: d.pop("prompt"), "prompt", "is missing"),
+    (lambda d: d.update(prompt="Rate it: {{ item.input }}"), "prompt", "never shows the draft"),
+    (_bad_jinja, "prompt", "is not a valid Jinja2 template"),
+    (lambda d: d["criteria"].append(dict(d["criteria"][0])), "criteria", "repeated: accuracy"),
+    (lambda d: d["criteria"][2].update(name="Tone!"), "criteria.2.name", "should match pattern"),
+]
+
+
+@pytest.mark.parametrize("edit,field,message", RUBRIC_ERRORS)
+def test_rubric_errors_name_file_line_and_field(tmp_path, edit, field, message):
+    path = _rubric_file(tmp_path, edit)
+    with pytest.raises(PlanError) as err:
+        load_rubric(path)
+    text = str(err.value)
+    assert str(path) in text and message in text
+    assert f"field '{field}'" in text or field == "criteria"
+    problem = err.value.problems[0]
+    assert problem.line is not None and problem.line >= 1
+
+
+# -- calling (loopback server) -----------------------------------------------------------------
+
+DRAFTS = pd.DataFrame(
+    {
+        "item_id": ["faq-001", "faq-004"],
+        "draft": [
+            "A new pass costs $10 at the office. Call 555-0157.",
+            "Lunch is $3.75 at the high school.",
+        ],
+    },
+    index=["a", "b"],
+)
+
+
+def _spec(srv, **kw) -> JudgeSpec:
+    return JudgeSpec(model="openai/loopback", api_base=srv.base_url, **kw)
+
+
+def test_malformed_then_valid_is_retried_with_a_repair_turn(loopback, mini, tmp_path):
+    def reply(msgs):
+        repaired = any("could not be read" in m["content"] for m in msgs if m["role"] == "user")
+        return GOOD if repaired else "I would rate this draft highly overall."
+
+    srv = loopback(reply=reply)
+    got = judge_drafts(DRAFTS, load_dataset(mini), _spec(srv), cache_path=tmp_path / "c.sqlite")
+    assert got[CRITERIA].to_numpy().tolist() == [[4, 3, 5], [4, 3, 5]]
+    assert got["replies"].tolist() == [2, 2] and got["calls"].tolist() == [2, 2]
+    assert got["error"].isna().all()
+    assert srv.request_count == 4
+    sent = srv.recorded.requests[-1]["messages"]
+    assert [m["role"] for m in sent][-2:] == ["assistant", "user"]
+
+
+def test_always_malformed_is_unscored_after_bounded_attempts(loopback, mini, tmp_path):
+    srv = loopback(reply='{"accuracy": 4, "completeness": "good", "tone": 5}')
+    got = judge_drafts(
+        DRAFTS, load_dataset(mini), _spec(srv, max_attempts=3), cache_path=tmp_path / "c.sqlite"
+    )
+    assert got[CRITERIA].isna().all().all()  # unscored, never guessed
+    assert got["replies"].tolist() == [3, 3]
+    assert srv.request_count == 6
+    assert all("'completeness' is 'good'" in e for e in got["error"])
+    assert got.index.tolist() == ["a", "b"]
+
+
+def test_provider_error_leaves_the_row_unscored_and_uncached(loopback, mini, tmp_path):
+    bad = loopback(always_fail=400)
+    cache = tmp_path / "c.sqlite"
+    got = judge_drafts(DRAFTS.iloc[:1], load_dataset(mini), _spec(bad), cache_path=cache)
+    assert math.isnan(got.loc["a", "accuracy"]) and "no answer" in got.loc["a", "error"]
+    assert bad.request_count == 1  # a 400 is not retried
+    good = loopback(reply=GOOD)
+    again = judge_drafts(DRAFTS.iloc[:1], load_dataset(mini), _spec(good), cache_path=cache)
+    assert again.loc["a", "accuracy"] == 4  # the failure was not cached
+
+
+def test_transient_faults_are_retried(loopback, mini, tmp_path):
+    srv = loopback(reply=GOOD, fault_rate=0.5, faults=(503,), retry_after="0", seed=3)
+    got = judge_drafts(
+        DRAFTS, load_dataset(mini), _spec(srv), cache_path=tmp_path / "c.sqlite", retries=8
+    )
+    assert got[CRITERIA].notna().all().all()
+    assert srv.request_count > 2
+
+
+def test_cached_rescore_makes_zero_calls(loopback, mini, tmp_path):
+    replies = iter(["no json here"] + [GOOD] * 10)
+    srv = loopback(reply=lambda msgs: next(replies))
+    frame = DRAFTS.rename(columns={"draft": "output"})
+    fn = get_scorer(
+        "judge",
+        model="openai/loopback",
+        api_base=srv.base_url,
+        concurrency=1,
+        cache_path=str(tmp_path / "c.sqlite"),
+    )
+    first = fn(frame, load_dataset(mini))
+    calls = srv.request_count
+    assert calls > 2  # the run's drafts, a repaired reply and the rated drafts
+    counts = JudgeCounts()
+    second = fn(frame, load_dataset(mini))
+    assert srv.request_count == calls
+    pd.testing.assert_frame_equal(first, second)
+    rescored = judge_drafts(
+        DRAFTS,
+        load_dataset(mini),
+        _spec(srv, concurrency=1),
+        cache_path=tmp_path / "c.sqlite",
+        counts=counts,
+    )
+    assert counts.calls == 0 and rescored["cached"].all()
+
+
+def test_scorer_rescales_and_reports_calibration(loopback, mini, tmp_path):
+    ratings = load_dataset(mini).ratings
+    by_draft = ratings.groupby("draft")[CRITERIA].mean().round().astype(int)
+
+    def reply(msgs):
+        draft = msgs[-1]["content"].split("DRAFT to rate:\n", 1)[1].split("\n\nRubric:", 1)[0]
+        if draft in by_draft.index:  # a rated draft: answer as the humans did
+            s = by_draft.loc[draft]
+            return json.dumps({c: int(s[c]) for c in CRITERIA})
+        return '{"accuracy": 5, "completeness": 1, "tone": 3}'
+
+    srv = loopback(reply=reply)
+    frame = DRAFTS.rename(columns={"draft": "output"})
+    opts = dict(model="openai/loopback", api_base=srv.base_url, cache_path=str(tmp_path / "c"))
+    got = get_scorer("judge", min_rated=3, min_kappa=0.5, **opts)(frame, load_dataset(mini))
+    assert got.loc["a"].to_dict() == {
+        "judge_accuracy": 1.0,
+        "judge_completeness": 0.0,
+        "judge_tone": 0.5,
+        "judge_calibrated": 1.0,
+    }
+    strict = get_scorer("judge", min_rated=50, **opts)(frame, load_dataset(mini))
+    assert strict["judge_calibrated"].tolist() == [0.0, 0.0]  # 5 rated drafts < 50
+
+
+def test_registry_knows_the_judge():
+    assert "judge" in scorer_names()
+    m = metrics()
+    assert {"judge_accuracy", "judge_completeness", "judge_tone", "judge_calibrated"} <= set(m)
+    assert all(m[k].higher_is_better for k in ("judge_accuracy", "judge_calibrated"))
+
+
+@pytest.mark.parametrize(
+    "options,message",
+    [
+        ({"model": "local/gpt5"}, "unknown local model"),
+        ({"params": {"api_key": "sk-x"}}, "never put an API key"),
+        ({"min_kappa": 2}, "min_kappa"),
+        ({"modle": "x"}, "modle"),
+    ],
+)
+def test_bad_judge_options_are_refused(options, message):
+    with pytest.raises(Exception, match=message):
+        get_scorer("judge", **options)
+
+
+# -- the embedded model ------------------------------------------------------------------------
+
+
+@pytest.mark.local_model
+def test_embedded_model_as_judge(mini, tmp_path, monkeypatch):
+    monkeypatch.setenv("HARNESS_RESULTS", str(tmp_path))
+    spec = JudgeSpec(max_attempts=1, params={"temperature": 0.0, "max_tokens": 48})
+    ds = load_dataset(mini)
+    counts = JudgeCounts()
+    got = judge_drafts(DRAFTS, ds, spec, cache_path=tmp_path / "c.sqlite", counts=counts)
+    assert counts.calls == 2 and got["replies"].tolist() == [1, 1]
+    for _, row in got.iterrows():
+        scores = row[CRITERIA]
+        if scores.notna().all():  # a readable reply: whole scores 1-5
+            assert set(scores) <= {1.0, 2.0, 3.0, 4.0, 5.0}
+        else:  # an unreadable one: unscored, with the reason
+            assert scores.isna().all() and row["error"]
+    again = JudgeCounts()
+    cached = judge_drafts(DRAFTS, ds, spec, cache_path=tmp_path / "c.sqlite", counts=again)
+    assert again.calls == 0 and cached["cached"].all()  # no server start, no call
+    pd.testing.assert_frame_equal(
+        cached[CRITERIA], got[CRITERIA]
+    )  # same reading of the same replies

@@ -1,0 +1,360 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from harness.datasets import load_dataset
+from harness.errors import PlanError
+from harness.gates import (
+    CONDITIONS,
+    NOT_READY,
+    READY,
+    Evidence,
+    GateSet,
+    Governance,
+    evaluate,
+    judge_calibrated,
+    load_gates,
+    load_governance,
+    provider_allowed,
+)
+
+from .conftest import SAMPLE
+
+GOV = {
+    "approval_owner": "Director of Communications",
+    "approved_sources": ["current policies"],
+    "human_review": "every draft",
+    "when_draft_is_wrong": "discard, write from sources, log it",
+    "internal_explanation": "staff briefing",
+    "pilot_is_not": ["automatic replies"],
+    "approved_providers": ["local/smollm2", "127.0.0.1"],
+}
+CANDIDATES = pd.DataFrame(
+    [
+        {
+            "name": "ai",
+            "kind": "model",
+            "baseline": None,
+            "model": "local/smollm2",
+            "api_base": None,
+        },
+        {
+            "name": "canned",
+            "kind": "baseline",
+            "baseline": "template",
+            "model": None,
+            "api_base": None,
+        },
+    ]
+)
+
+
+def scores_of(values: dict[tuple[str, str], list[float]]) -> pd.DataFrame:
+    """{(candidate, metric): per-item values} -> long scores (items i0, i1, ...)."""
+    rows = [
+        {
+            "key": f"i{i}|{c}|0",
+            "item_id": f"i{i}",
+            "candidate": c,
+            "sample": 0,
+            "metric": m,
+            "value": v,
+        }
+        for (c, m), vals in values.items()
+        for i, v in enumerate(vals)
+    ]
+    return pd.DataFrame(rows)
+
+
+def gateset(*gates: dict, phase: str = "pre_pilot") -> GateSet:
+    return GateSet.model_validate(
+        {"resamples": 500, "phases": {phase: {"question": "Good enough?", "gates": list(gates)}}}
+    )
+
+
+def gate(**kw) -> dict:
+    return {"name": "g", "title": "A gate", "test": "threshold", **kw}
+
+
+def run_decision(values, gates, categories=None, gov=GOV, calibration=None, candidates=CANDIDATES):
+    scores = scores_of(values)
+    items = sorted(scores["item_id"].unique())
+    cats = pd.Series(categories or dict.fromkeys(items, "general"))
+    ev = Evidence(scores=scores, categories=cats, candidates=candidates, calibration=calibration)
+    return evaluate(ev, "pre_pilot", gates, Governance.model_validate(gov))
+
+
+def test_passed_on_the_mean_but_failed_on_the_interval():
+    vals = [1.0] * 8 + [0.0, 0.3]  # mean 0.83 clears 0.8; the interval reaches well below
+    d = run_decision(
+        {("ai", "word_similarity"): vals}, gateset(gate(metric="word_similarity", threshold=0.8))
+    )
+    g = d.gates.iloc[0]
+    assert g["value"] == pytest.approx(0.83)
+    assert g["ci_low"] < 0.8 < g["value"]
+    assert g["status"] == "fail"
+    assert "not enough evidence" in g["evidence"]
+    assert d.verdict == NOT_READY
+
+
+def test_a_tight_interval_above_the_bar_passes():
+    d = run_decision(
+        {("ai", "word_similarity"): [0.9, 0.92, 0.91, 0.93] * 5},
+        gateset(gate(metric="word_similarity", threshold=0.8)),
+    )
+    assert d.gates.iloc[0]["status"] == "pass"
+    assert d.verdict == READY
+    assert d.reason.startswith("Ready: ai passed all 1 gates")
+
+
+def test_category_floor_fails_while_overall_passes():
+    vals = [0.95] * 12 + [0.3] * 3
+    cats = {f"i{i}": ("transportation" if i < 12 else "special_education") for i in range(15)}
+    gs = gateset(
+        gate(name="overall", metric="word_similarity", threshold=0.6),
+        gate(name="floor", metric="word_similarity", threshold=0.6, scope="every_category"),
+    )
+    d = run_decision({("ai", "word_similarity"): vals}, gs, categories=cats)
+    by = d.gates.set_index("gate")
+    assert by.loc["overall", "status"] == "pass"
+    assert by.loc["floor", "status"] == "fail"
+    assert "special_education" in by.loc["floor", "evidence"]
+    assert "transportation" not in by.loc["floor", "evidence"].split(";")[0]
+    assert by.loc["floor", "value"] == pytest.approx(0.3)  # the weakest category's evidence
+    assert d.verdict == NOT_READY
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"approval_owner": None}, "approval_owner missing"),
+        ({"pilot_is_not": []}, "pilot_is_not empty"),
+        ({"when_draft_is_wrong": "   "}, "when_draft_is_wrong empty"),
+        ({"approved_providers": ["openai/*"]}, "unapproved AI service (local/smollm2)"),
+    ],
+)
+def test_governance_gap_alone_makes_it_not_ready(change, expected):
+    gov = {k: v for k, v in GOV.items() if k not in change or change[k] is not None}
+    gov.update({k: v for k, v in change.items() if v is not None})
+    d = run_decision(
+        {("ai", "word_similarity"): [0.95] * 10},
+        gateset(gate(metric="word_similarity", threshold=0.5)),
+        gov=gov,
+    )
+    assert d.gates.iloc[0]["status"] == "pass"
+    assert d.verdict == NOT_READY
+    assert expected in d.reason
+
+
+@pytest.mark.parametrize(
+    ("calibration", "status", "why"),
+    [
+        (None, "fail", "not been checked against human ratings"),
+        ({"calibrated": False}, "fail", "uncalibrated"),
+        ({"calibrated": True}, "pass", ""),
+        ({"calibrated": False, "by_criterion": {"accuracy": {"calibrated": True}}}, "pass", ""),
+        (
+            {"calibrated": True, "by_criterion": {"accuracy": {"calibrated": False}}},
+            "fail",
+            "uncalibrated",
+        ),
+    ],
+)
+def test_judge_gate_needs_a_calibrated_judge(calibration, status, why):
+    d = run_decision(
+        {("ai", "judge_accuracy"): [0.9] * 10},
+        gateset(gate(metric="judge_accuracy", threshold=0.5)),
+        calibration=calibration,
+    )
+    g = d.gates.iloc[0]
+    assert g["status"] == status
+    assert why in g["evidence"] if why else g["evidence"]
+
+
+@pytest.mark.parametrize(("required", "verdict"), [(True, NOT_READY), (False, CONDITIONS)])
+def test_absent_metric_is_not_evaluated(required, verdict):
+    gs = gateset(
+        gate(name="present", metric="word_similarity", threshold=0.5),
+        gate(name="absent", metric="required_facts_coverage", threshold=0.5, required=required),
+    )
+    d = run_decision({("ai", "word_similarity"): [0.9] * 10}, gs)
+    by = d.gates.set_index("gate")
+    assert by.loc["absent", "status"] == "not evaluated"
+    assert "no 'required_facts_coverage' scores" in by.loc["absent", "evidence"]
+    assert d.verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("test", "ai", "canned", "margin", "status"),
+    [
+        ("superiority", [2.0, 2.1, 1.9, 2.2] * 4, [5.0, 5.2, 4.9, 5.1] * 4, None, "pass"),
+        ("superiority", [5.0, 5.2, 4.9, 5.1] * 4, [2.0, 2.1, 1.9, 2.2] * 4, None, "fail"),
+        ("non_inferiority", [5.1, 5.3, 5.0, 5.2] * 4, [5.0, 5.2, 4.9, 5.1] * 4, 0.5, "pass"),
+        ("non_inferiority", [6.0, 6.2, 5.9, 6.1] * 4, [5.0, 5.2, 4.9, 5.1] * 4, 0.5, "fail"),
+    ],
+)
+def test_paired_gates_know_lower_minutes_are_better(test, ai, canned, margin, status):
+    g = gate(metric="review_minutes", test=test, baseline="template")
+    if margin is not None:
+        g["margin"] = margin
+    d = run_decision(
+        {("ai", "review_minutes"): ai, ("canned", "review_minutes"): canned}, gateset(g)
+    )
+    row = d.gates.iloc[0]
+    assert row["status"] == status
+    assert row["baseline"] == "canned"  # the baseline kind resolved to the run's candidate
+
+
+def test_missing_baseline_is_not_evaluated():
+    g = gate(metric="word_similarity", test="superiority", baseline="staff_first_draft")
+    d = run_decision({("ai", "word_similarity"): [0.9] * 5}, gateset(g))
+    assert d.gates.iloc[0]["status"] == "not evaluated"
+    assert "no 'staff_first_draft' baseline" in d.gates.iloc[0]["evidence"]
+
+
+def test_best_candidate_is_decided_on():
+    cands = pd.concat(
+        [
+            CANDIDATES,
+            pd.DataFrame(
+                [
+                    {
+                        "name": "ai2",
+                        "kind": "model",
+                        "baseline": None,
+                        "model": "local/smollm2",
+                        "api_base": None,
+                    }
+                ]
+            ),
+        ]
+    )
+    d = run_decision(
+        {("ai", "word_similarity"): [0.2] * 10, ("ai2", "word_similarity"): [0.9] * 10},
+        gateset(gate(metric="word_similarity", threshold=0.5)),
+        candidates=cands,
+    )
+    assert d.candidate == "ai2" and d.verdict == READY
+    assert set(d.all_gates["candidate"]) == {"ai", "ai2"}
+    assert d.candidates.iloc[0]["candidate"] == "ai2"
+
+
+def test_no_ai_candidate_is_not_ready():
+    d = run_decision(
+        {("canned", "word_similarity"): [0.9] * 5},
+        gateset(gate(metric="word_similarity", threshold=0.5)),
+        candidates=CANDIDATES[CANDIDATES["kind"] == "baseline"],
+    )
+    assert d.verdict == NOT_READY and "no AI candidate" in d.reason
+
+
+def test_pilot_gate_reads_the_pilot_log():
+    ds = load_dataset(SAMPLE)
+    ev = Evidence(
+        scores=scores_of({("ai", "word_similarity"): [0.9] * 5}),
+        categories=pd.Series(dtype=str),
+        candidates=CANDIDATES,
+        pilot_log=ds.pilot_log,
+    )
+    gs = gateset(
+        gate(name="saves", metric="pilot:minutes_saved_per_reply", threshold=0.0),
+        gate(name="revisions", metric="pilot:fewer_revisions", threshold=0.0),
+        phase="post_pilot",
+    )
+    d = evaluate(ev, "post_pilot", gs, Governance.model_validate(GOV))
+    by = d.gates.set_index("gate")
+    assert by.loc["saves", "status"] == "pass" and by.loc["saves", "ci_low"] > 0
+    assert by.loc["revisions", "status"] == "fail"  # the interval includes no change
+
+
+@pytest.mark.parametrize(
+    ("model", "api_base", "ok"),
+    [
+        ("local/smollm2", None, True),
+        ("openai/gpt-4o-mini", None, False),
+        ("openai/loopback", "http://127.0.0.1:8080/v1", True),
+        ("azure/gpt", "https://x.openai.azure.com", False),
+        (None, None, True),
+    ],
+)
+def test_provider_allowed(model, api_base, ok):
+    assert provider_allowed(model, api_base, ["local/smollm2", "127.0.0.1"]) is ok
+    assert provider_allowed("azure/gpt", None, ["azure/*"])
+
+
+def test_judge_calibrated_per_criterion_list():
+    cal = {"criteria": [{"criterion": "tone", "calibrated": True}], "calibrated": False}
+    assert judge_calibrated(cal, "judge_tone")[0] is True
+    assert judge_calibrated(cal, "judge_accuracy")[0] is False
+
+
+def test_shipped_rubrics_are_valid_and_complete():
+    gs = load_gates()
+    assert set(gs.phases) == {"pre_pilot", "post_pilot", "pre_expansion"}
+    for pg in gs.phases.values():
+        assert any(g.required for g in pg.gates)
+    pre = {g.metric for g in gs.phase("pre_pilot").gates}
+    assert {
+        "required_facts_coverage",
+        "unsupported_claims_count",
+        "escalation_ok",
+        "saved_minutes",
+    } <= pre
+    gov = load_governance()
+    from harness.gates import governance_checklist
+
+    assert (governance_checklist(gov)["status"] == "complete").all()
+    assert "local/smollm2" in (gov.approved_providers or [])
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        (
+            "phases:\n  pre_pilot:\n    question: ok?\n    gates:\n      - name: a\n        title: A gate\n        metric: m\n        test: threshold\n",
+            5,
+            "needs 'threshold'",
+        ),
+        (
+            "phases:\n  pre_pilot:\n    question: ok?\n    gates:\n      - name: a\n        title: A gate\n        metric: m\n        test: threshold\n        threshold: 1\n        colour: red\n",
+            10,
+            "'phases.pre_pilot.gates.0.colour' is not a known setting",
+        ),
+        ("phases:\n  someday:\n    question: ok?\n    gates: []\n", 2, "someday"),
+        (
+            "phases:\n  pre_pilot:\n    question: ok?\n    gates:\n      - name: a\n        title: A gate\n        metric: m\n        test: superiority\n",
+            5,
+            "needs 'baseline'",
+        ),
+        ("phases: [\n", 2, "not valid YAML"),
+    ],
+)
+def test_gate_file_errors_name_file_line_field(tmp_path: Path, text, line, fragment):
+    p = tmp_path / "gates.yaml"
+    p.write_text(text)
+    with pytest.raises(PlanError) as exc:
+        load_gates(p)
+    msg = str(exc.value)
+    assert f"{p} line {line}" in msg
+    assert fragment in msg
+
+
+def test_unknown_phase_lists_the_phases():
+    with pytest.raises(PlanError, match=r"has no phase 'post_pilot'.*pre_pilot"):
+        gateset(gate(metric="m", threshold=1)).phase("post_pilot")
+
+
+def test_governance_file_errors(tmp_path: Path):
+    p = tmp_path / "gov.yaml"
+    p.write_text(
+        yaml.safe_dump({"approval_owner": "x", "human_reviw": "y", "pilot_is_not": {"a": 1}})
+    )
+    with pytest.raises(PlanError) as exc:
+        load_governance(p)
+    msg = str(exc.value)
+    assert "field 'human_reviw' is not a known setting" in msg
+    assert "field 'pilot_is_not' must be text or a list of lines of text" in msg
