@@ -135,15 +135,22 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from harness.check import check, junit_xml, markdown, terminal_table
 
-    result = check(args.run_id, args.phase, against=args.against, results_dir=args.results,
-                   gates=args.gates, governance=args.governance)
+    result = check(
+        args.run_id,
+        args.phase,
+        against=args.against,
+        results_dir=args.results,
+        gates=args.gates,
+        governance=args.governance,
+    )
     print(terminal_table(result))
     if args.junit:
         Path(args.junit).write_text(junit_xml(result, args.run_id, args.phase), encoding="utf-8")
         print(f"junit: {args.junit}")
     if args.markdown:
-        Path(args.markdown).write_text(markdown(result, args.run_id, args.phase, args.against),
-                                       encoding="utf-8")
+        Path(args.markdown).write_text(
+            markdown(result, args.run_id, args.phase, args.against), encoding="utf-8"
+        )
         print(f"markdown: {args.markdown}")
     return 0 if result.passed else 1
 
@@ -259,8 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     ck = sub.add_parser("check", help="CI: phase gates (+ regression vs a base run); exit 0/1/2")
     ck.add_argument("run_id")
-    ck.add_argument("--phase", default="pre_pilot",
-                    choices=["pre_pilot", "post_pilot", "pre_expansion"])
+    ck.add_argument(
+        "--phase", default="pre_pilot", choices=["pre_pilot", "post_pilot", "pre_expansion"]
+    )
     ck.add_argument("--against", metavar="BASE_RUN", help="the last accepted run")
     ck.add_argument("--gates", help="gates file (default rubrics/gates.yaml)")
     ck.add_argument("--governance", help="governance file (default rubrics/governance.yaml)")

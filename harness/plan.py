@@ -208,7 +208,9 @@ class Plan(_Strict):
 
     def fingerprint(self) -> str:
         """Hash of the plan's content and the templates it names (not of the dataset)."""
-        h = hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode())
+        # exclude_defaults: a harness upgrade that adds a setting does not change old plans
+        content = self.model_dump(mode="json", exclude_defaults=True)
+        h = hashlib.sha256(json.dumps(content, sort_keys=True).encode())
         for f in self.files()[1:]:
             h.update(f.read_bytes())
         return h.hexdigest()

@@ -83,10 +83,14 @@ def score_run(
 
         plan = Plan.model_validate(manifest["plan"])
         plan.path = Path(manifest["plan_path"]) if manifest.get("plan_path") else None
-        base = {"cache_path": str(store.path.parent / ".cache" / "responses.sqlite"),
-                **judge_options(plan)}
-        specs = [ScorerSpec(name=s.name, options={**base, **s.options}) if s.name == "judge"
-                 else s for s in specs]
+        base = {
+            "cache_path": str(store.path.parent / ".cache" / "responses.sqlite"),
+            **judge_options(plan),
+        }
+        specs = [
+            ScorerSpec(name=s.name, options={**base, **s.options}) if s.name == "judge" else s
+            for s in specs
+        ]
     scores = score_generations(store.generations(), dataset, specs)
     store.write_scores(scores)
     store.update_manifest(scorers=[s.model_dump() for s in specs])

@@ -55,6 +55,9 @@ class LoopbackServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # TCP_NODELAY: headers and body go out in separate writes; with Nagle on, a
+            # keep-alive client waits ~40 ms (delayed ACK) for the body of every answer.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:
                 pass

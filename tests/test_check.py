@@ -24,15 +24,35 @@ GOVERNANCE = REPO / "rubrics" / "governance.yaml"
 
 def _gates(tmp_path: Path, threshold: float) -> Path:
     p = tmp_path / f"gates-{threshold}.yaml"
-    p.write_text(yaml.safe_dump({"phases": {"pre_pilot": {
-        "question": "Good enough to pilot?",
-        "gates": [
-            {"name": "close", "title": "Close to the approved answer", "metric": "word_similarity",
-             "test": "threshold", "threshold": threshold},
-            {"name": "beats-canned", "title": "Better than the canned reply",
-             "metric": "word_similarity", "test": "superiority", "baseline": "template",
-             "required": False},
-        ]}}}, sort_keys=False))
+    p.write_text(
+        yaml.safe_dump(
+            {
+                "phases": {
+                    "pre_pilot": {
+                        "question": "Good enough to pilot?",
+                        "gates": [
+                            {
+                                "name": "close",
+                                "title": "Close to the approved answer",
+                                "metric": "word_similarity",
+                                "test": "threshold",
+                                "threshold": threshold,
+                            },
+                            {
+                                "name": "beats-canned",
+                                "title": "Better than the canned reply",
+                                "metric": "word_similarity",
+                                "test": "superiority",
+                                "baseline": "template",
+                                "required": False,
+                            },
+                        ],
+                    }
+                }
+            },
+            sort_keys=False,
+        )
+    )
     return p
 
 
@@ -50,10 +70,12 @@ def _answers(dataset: Path):
 def _run(tmp_path, dataset, srv, results, run_id, folder="p"):
     d = tmp_path / folder
     d.mkdir(exist_ok=True)
-    plan = write_plan(d, dataset, [{"name": "canned", "baseline": "template"},
-                                   model_candidate(srv.base_url)])
-    store = run_plan(plan, results_dir=results, run_id=run_id,
-                     options=RunOptions(progress=False, cache="off"))
+    plan = write_plan(
+        d, dataset, [{"name": "canned", "baseline": "template"}, model_candidate(srv.base_url)]
+    )
+    store = run_plan(
+        plan, results_dir=results, run_id=run_id, options=RunOptions(progress=False, cache="off")
+    )
     score_run(store)
     return store
 
@@ -66,9 +88,24 @@ def good_run(tmp_path, mini, results, loopback):
 
 def test_check_passes_and_writes_junit_and_markdown(tmp_path, good_run, results, capsys):
     junit, md = tmp_path / "junit.xml", tmp_path / "summary.md"
-    code = main(["--results", str(results), "check", "good", "--phase", "pre_pilot",
-                 "--gates", str(_gates(tmp_path, 0.5)), "--governance", str(GOVERNANCE),
-                 "--junit", str(junit), "--markdown", str(md)])
+    code = main(
+        [
+            "--results",
+            str(results),
+            "check",
+            "good",
+            "--phase",
+            "pre_pilot",
+            "--gates",
+            str(_gates(tmp_path, 0.5)),
+            "--governance",
+            str(GOVERNANCE),
+            "--junit",
+            str(junit),
+            "--markdown",
+            str(md),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "RESULT: PASS" in out
@@ -83,31 +120,71 @@ def test_check_passes_and_writes_junit_and_markdown(tmp_path, good_run, results,
 
 def test_check_fails_on_a_missed_gate(tmp_path, good_run, results, capsys):
     junit = tmp_path / "junit.xml"
-    code = main(["--results", str(results), "check", "good", "--gates",
-                 str(_gates(tmp_path, 1.01)), "--governance", str(GOVERNANCE),
-                 "--junit", str(junit)])
+    code = main(
+        [
+            "--results",
+            str(results),
+            "check",
+            "good",
+            "--gates",
+            str(_gates(tmp_path, 1.01)),
+            "--governance",
+            str(GOVERNANCE),
+            "--junit",
+            str(junit),
+        ]
+    )
     assert code == 1
     assert "RESULT: FAIL" in capsys.readouterr().out
     failures = list(ET.parse(junit).getroot().iter("failure"))
     assert failures and "Close to the approved answer" in ET.tostring(
-        ET.parse(junit).getroot(), encoding="unicode")
+        ET.parse(junit).getroot(), encoding="unicode"
+    )
 
 
 def test_check_fails_on_a_regression(tmp_path, good_run, mini, results, loopback, capsys):
     worse = loopback(reply=lambda m: "Thank you for your message. We will reply soon.")
     _run(tmp_path, mini, worse, results, "worse", folder="q")
     junit = tmp_path / "junit.xml"
-    code = main(["--results", str(results), "check", "worse", "--against", "good", "--gates",
-                 str(_gates(tmp_path, 0.0)), "--governance", str(GOVERNANCE),
-                 "--junit", str(junit)])
+    code = main(
+        [
+            "--results",
+            str(results),
+            "check",
+            "worse",
+            "--against",
+            "good",
+            "--gates",
+            str(_gates(tmp_path, 0.0)),
+            "--governance",
+            str(GOVERNANCE),
+            "--junit",
+            str(junit),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 1, out
     reg = [s for s in ET.parse(junit).getroot().iter("testsuite") if s.get("name") == "regression"]
     assert reg and int(reg[0].get("failures")) >= 1
     assert "regression" in out
     # and the same comparison the other way round is no regression
-    assert main(["--results", str(results), "check", "good", "--against", "worse", "--gates",
-                 str(_gates(tmp_path, 0.0)), "--governance", str(GOVERNANCE)]) == 0
+    assert (
+        main(
+            [
+                "--results",
+                str(results),
+                "check",
+                "good",
+                "--against",
+                "worse",
+                "--gates",
+                str(_gates(tmp_path, 0.0)),
+                "--governance",
+                str(GOVERNANCE),
+            ]
+        )
+        == 0
+    )
 
 
 def test_check_bad_input_exits_2(tmp_path, good_run, results, capsys):
@@ -123,24 +200,56 @@ def test_incomplete_governance_fails_the_check(tmp_path, good_run, results):
     gov["when_draft_is_wrong"] = ""
     p = tmp_path / "gov.yaml"
     p.write_text(yaml.safe_dump(gov))
-    assert main(["--results", str(results), "check", "good", "--gates",
-                 str(_gates(tmp_path, 0.0)), "--governance", str(p)]) == 1
+    assert (
+        main(
+            [
+                "--results",
+                str(results),
+                "check",
+                "good",
+                "--gates",
+                str(_gates(tmp_path, 0.0)),
+                "--governance",
+                str(p),
+            ]
+        )
+        == 1
+    )
 
 
 @pytest.mark.slow
 def test_ci_script_passes_then_fails_when_a_candidate_gets_worse(tmp_path, mini_copy, loopback):
     """scripts/ci-evaluate (the workflow's steps) end to end, twice."""
     srv = loopback(reply=_answers(mini_copy))
-    plan = write_plan(tmp_path, mini_copy, [{"name": "canned", "baseline": "template"},
-                                            {"name": "staff", "baseline": "staff_first_draft"},
-                                            model_candidate(srv.base_url)])
+    plan = write_plan(
+        tmp_path,
+        mini_copy,
+        [
+            {"name": "canned", "baseline": "template"},
+            {"name": "staff", "baseline": "staff_first_draft"},
+            model_candidate(srv.base_url),
+        ],
+    )
     results = tmp_path / "results"
-    env = dict(os.environ, PLAN=str(plan), DATASET=str(mini_copy), HARNESS_RESULTS=str(results),
-               OUT=str(tmp_path / "out"), GATES=str(_gates(tmp_path, 0.0)),
-               GOVERNANCE=str(GOVERNANCE), ACCEPT="1",
-               HARNESS=str(Path(sys.executable).with_name("harness")))
-    first = subprocess.run([str(REPO / "scripts" / "ci-evaluate")], env={**env, "RUN_ID": "r1"},
-                           capture_output=True, text=True, cwd=REPO, timeout=600)
+    env = dict(
+        os.environ,
+        PLAN=str(plan),
+        DATASET=str(mini_copy),
+        HARNESS_RESULTS=str(results),
+        OUT=str(tmp_path / "out"),
+        GATES=str(_gates(tmp_path, 0.0)),
+        GOVERNANCE=str(GOVERNANCE),
+        ACCEPT="1",
+        HARNESS=str(Path(sys.executable).with_name("harness")),
+    )
+    first = subprocess.run(
+        [str(REPO / "scripts" / "ci-evaluate")],
+        env={**env, "RUN_ID": "r1"},
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+    )
     assert first.returncode == 0, first.stdout + first.stderr
     assert (results / "ACCEPTED").read_text().strip() == "r1"
     assert (tmp_path / "out" / "readiness_report.html").is_file()
@@ -151,8 +260,14 @@ def test_ci_script_passes_then_fails_when_a_candidate_gets_worse(tmp_path, mini_
         if r.get("staff_first_draft"):
             r["staff_first_draft"] = "See website."
     (mini_copy / "items.jsonl").write_text("\n".join(json.dumps(r) for r in recs) + "\n")
-    second = subprocess.run([str(REPO / "scripts" / "ci-evaluate")], env={**env, "RUN_ID": "r2"},
-                            capture_output=True, text=True, cwd=REPO, timeout=600)
+    second = subprocess.run(
+        [str(REPO / "scripts" / "ci-evaluate")],
+        env={**env, "RUN_ID": "r2"},
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+    )
     assert second.returncode == 1, second.stdout + second.stderr
     assert "regression" in second.stdout
     assert (results / "ACCEPTED").read_text().strip() == "r1"  # a failing run is not accepted

@@ -420,9 +420,13 @@ def test_plan_judge_scores_and_calibrates_with_the_run(tmp_path, mini, results, 
         return "Thank you. A replacement pass costs $10."
 
     srv = loopback(reply=reply)
-    plan = write_plan(tmp_path, mini, [model_candidate(srv.base_url)],
-                      scorers=["edit", "judge"],
-                      judge={"model": "openai/judge", "api_base": srv.base_url, "min_rated": 2})
+    plan = write_plan(
+        tmp_path,
+        mini,
+        [model_candidate(srv.base_url)],
+        scorers=["edit", "judge"],
+        judge={"model": "openai/judge", "api_base": srv.base_url, "min_rated": 2},
+    )
     store = run_plan(plan, results_dir=results, options=QUIET)
     scores = score_run(store)
     judged = scores[(scores["metric"] == "judge_accuracy") & (scores["candidate"] == "m")]

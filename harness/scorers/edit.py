@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,12 @@ def load_rates(path: str | Path | None = None) -> dict[str, float]:
     return rates
 
 
+def word_edit_counts(a: list[str], b: list[str]) -> tuple[int, int, int]:
+    """Words inserted, deleted and substituted to turn word list ``a`` into ``b``."""
+    tags = Counter(op[0] for op in Levenshtein.editops(a, b).as_list())
+    return tags["insert"], tags["delete"], tags["replace"]
+
+
 def edit_effort(
     draft: str | None, reference: str, rates: dict[str, float] | None = None
 ) -> dict[str, float]:
@@ -73,14 +80,8 @@ def edit_effort(
         return dict.fromkeys(names, math.nan)
     r = rates or DEFAULT_RATES
     dw, rw = words(draft), words(reference)
-    ins = dele = sub = 0
-    for op in Levenshtein.editops(dw, rw):
-        if op.tag == "insert":
-            ins += 1
-        elif op.tag == "delete":
-            dele += 1
-        else:
-            sub += 1
+    ins, dele, sub = word_edit_counts(dw, rw)
+    longest = max(len(dw), len(rw))
     review = (
         len(dw) / r["read_wpm"]
         + (ins + sub) / r["compose_wpm"]
@@ -90,7 +91,8 @@ def edit_effort(
     scratch = len(rw) / r["compose_wpm"] + r["lookup_minutes"]
     return {
         "char_similarity": Levenshtein.normalized_similarity(draft, reference),
-        "word_similarity": Levenshtein.normalized_similarity(dw, rw),
+        # the word edit operations give the distance: no second Levenshtein pass
+        "word_similarity": 1.0 - (ins + dele + sub) / longest if longest else 1.0,
         "words_inserted_count": float(ins),
         "words_deleted_count": float(dele),
         "words_substituted_count": float(sub),
@@ -162,14 +164,7 @@ def pilot_effort_features(pilot_log: pd.DataFrame) -> pd.DataFrame:
         draft = draft if isinstance(draft, str) else ""
         final = str(e["final_text"])
         dw, fw = words(draft), words(final)
-        ins = dele = sub = 0
-        for op in Levenshtein.editops(dw, fw):
-            if op.tag == "insert":
-                ins += 1
-            elif op.tag == "delete":
-                dele += 1
-            else:
-                sub += 1
+        ins, dele, sub = word_edit_counts(dw, fw)
         drafting = e.get("drafting_minutes")
         review = e.get("review_minutes")
         minutes = (
