@@ -20,6 +20,19 @@ BASELINES = ("template", "retrieval", "staff_first_draft")
 LOCAL_MODELS = ("local/smollm2",)
 
 
+def _check_model(model: str | None, params: dict[str, Any]) -> None:
+    """Shared checks of a model string and its params (candidates and the judge)."""
+    if model is not None and model.startswith("local/") and model not in LOCAL_MODELS:
+        raise ValueError(
+            f"unknown local model '{model}'; the embedded models are: {', '.join(LOCAL_MODELS)}"
+        )
+    if "api_key" in params:
+        raise ValueError(
+            "never put an API key in a plan: set it in the environment or "
+            ".env and name the variable with 'api_key_env'"
+        )
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -62,20 +75,7 @@ class CandidateSpec(_Strict):
             )
         if self.baseline is not None and (self.prompt or self.params):
             raise ValueError("a baseline takes 'options', not 'prompt' or 'params'")
-        if (
-            self.model is not None
-            and self.model.startswith("local/")
-            and self.model not in LOCAL_MODELS
-        ):
-            raise ValueError(
-                f"unknown local model '{self.model}'; "
-                f"the embedded models are: {', '.join(LOCAL_MODELS)}"
-            )
-        if "api_key" in self.params:
-            raise ValueError(
-                "never put an API key in a plan: set it in the environment or "
-                ".env and name the variable with 'api_key_env'"
-            )
+        _check_model(self.model, self.params)
         return self
 
     @property
@@ -110,6 +110,8 @@ class Selection(_Strict):
     limit: int | None = Field(None, ge=1)
     ids: list[str] | None = None
     prefer_paraphrase_groups: bool = True
+    # with per_category: also every item marked sensitive, so the escalation gate can be judged
+    include_sensitive: bool = True
 
 
 class JudgeSpec(_Strict):
@@ -128,16 +130,7 @@ class JudgeSpec(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> JudgeSpec:
-        if self.model.startswith("local/") and self.model not in LOCAL_MODELS:
-            raise ValueError(
-                f"unknown local model '{self.model}'; "
-                f"the embedded models are: {', '.join(LOCAL_MODELS)}"
-            )
-        if "api_key" in self.params:
-            raise ValueError(
-                "never put an API key in a plan: set it in the environment or "
-                ".env and name the variable with 'api_key_env'"
-            )
+        _check_model(self.model, self.params)
         return self
 
 

@@ -12,7 +12,6 @@ import contextlib
 import heapq
 import itertools
 import platform
-import random
 import subprocess
 import sys
 import threading
@@ -151,7 +150,9 @@ def select_items(
             )
             order = order.sort_values(["_g", "paraphrase_group", "id"], na_position="last")
             picked.extend(order.index[: sel.per_category].tolist())
-        covered = covered.loc[sorted(picked)]
+        if sel.include_sensitive:
+            picked.extend(covered.index[covered["sensitive"]].tolist())
+        covered = covered.loc[sorted(set(picked))]
     if sel.limit:
         covered = covered.iloc[: sel.limit]
     if limit:
@@ -271,12 +272,6 @@ def _check_providers(plan: Plan) -> list[str]:
     from harness.protect import check_providers
 
     return check_providers(plan, plan.resolve(plan.governance) if plan.governance else None)
-
-
-def _backoff(attempt: int, base: float, cap: float, retry_after: float | None) -> float:
-    if retry_after is not None:
-        return min(retry_after, cap) + random.uniform(0, 0.05)
-    return random.uniform(0.5, 1.0) * min(cap, base * (2 ** (attempt - 1)))
 
 
 def _manifest_base(
@@ -557,7 +552,7 @@ async def _run_models(
     record: Any,
     store: RunStore,
 ) -> None:
-    from harness.candidates.llm import PromptBuilder, api_key_for, call_model
+    from harness.candidates.llm import PromptBuilder, api_key_for, backoff_delay, call_model
 
     local_identity: dict[str, str] = {}
     builders = {c.name: PromptBuilder(c, plan, ds) for c in plan.candidates if c.is_model}
@@ -738,7 +733,7 @@ async def _run_models(
                 if not res.retryable or attempt == rs.max_attempts:
                     break
                 await asyncio.sleep(
-                    _backoff(attempt, rs.backoff_base, rs.backoff_max, res.retry_after)
+                    backoff_delay(attempt, rs.backoff_base, rs.backoff_max, res.retry_after)
                 )
             record(
                 u,
