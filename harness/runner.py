@@ -267,6 +267,25 @@ def _local_servers(plan: Plan, log_dir: Path, needed: bool) -> Iterator[dict[str
         yield {"local/smollm2": server}
 
 
+def _model_identities(plan: Plan) -> dict[str, str]:
+    """What each model candidate (and the judge) is: the model string, and for the embedded
+    model the weights' file name, size and hash, so a run names exactly what answered."""
+    out: dict[str, str] = {}
+    specs = [(c.name, c.model) for c in plan.candidates if c.model]
+    if plan.judge is not None:
+        specs.append(("judge", plan.judge.model))
+    for name, model in specs:
+        out[name] = model
+        if model.startswith("local/"):
+            try:
+                from harness.candidates.local import gguf_path, model_identity
+
+                out[name] = f"{model}@{model_identity(gguf_path())}"
+            except Exception:  # not installed: the run will say so when it calls the model
+                pass
+    return out
+
+
 def _check_providers(plan: Plan) -> list[str]:
     """Refuse a plan that would send district data to a provider governance did not approve."""
     from harness.protect import check_providers
@@ -319,7 +338,7 @@ def _manifest_base(
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "git": git_state(plan.folder),
-        "audit": {"files": audit_files(plan.files())},
+        "audit": {"files": audit_files(plan.files()), "models": _model_identities(plan)},
         "data_protection": {
             "governance": str(plan.resolve(plan.governance)) if plan.governance else None,
             "approved_providers": approved,

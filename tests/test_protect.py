@@ -50,6 +50,8 @@ def test_approved_endpoint_runs_and_is_recorded(tmp_path, mini, results, loopbac
     assert m["data_protection"]["approved_providers"] == ["local/smollm2", "http://127.0.0.1"]
     assert m["endpoints"] == [srv.base_url.rsplit("/v1", 1)[0]]
     assert str(gov.resolve()) in m["audit"]["files"]["plan"]
+    assert m["audit"]["models"] == {"m": "openai/loopback"}
+    assert m["git"]["commit"] is None or len(m["git"]["commit"]) == 40
 
 
 def test_redaction_removes_personal_data_from_what_is_sent(tmp_path, mini_copy, results, loopback):
