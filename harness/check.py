@@ -23,7 +23,7 @@ DEFAULT_MARGINS = {
     "word_similarity": 0.05,
     "char_similarity": 0.05,
     "review_minutes": 0.5,
-    "required_fact_coverage": 0.05,
+    "required_facts_coverage": 0.05,
     "claim_support": 0.05,
     "unsupported_claims_count": 0.25,
     "judge_accuracy": 0.05,
