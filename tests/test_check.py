@@ -272,3 +272,10 @@ def test_ci_script_passes_then_fails_when_a_candidate_gets_worse(tmp_path, mini_
     assert "regression" in second.stdout
     assert (results / "ACCEPTED").read_text().strip() == "r1"  # a failing run is not accepted
     shutil.rmtree(results / ".cache", ignore_errors=True)
+
+
+def test_regression_margins_name_registered_metrics():
+    from harness.check import DEFAULT_MARGINS
+    from harness.scorers import metrics
+
+    assert set(DEFAULT_MARGINS) <= set(metrics())
