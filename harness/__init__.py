@@ -1,0 +1,37 @@
+"""District drafting evaluation harness: the public API, one call per CLI command.
+
+Names are imported lazily, so ``import harness`` stays cheap (a cached re-run never pays for
+litellm, scikit-learn or the notebook stack).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_API = {
+    "load_dataset": "harness.datasets",
+    "load_plan": "harness.plan",
+    "run_plan": "harness.runner",
+    "RunOptions": "harness.runner",
+    "score_run": "harness.scoring",
+    "load_run": "harness.report",
+    "render_report": "harness.report",
+    "decide": "harness.gates",
+    "check": "harness.check",
+    "verify": "harness.audit",
+    "merge_runs": "harness.merge",
+    "list_runs": "harness.store",
+    "get_scorer": "harness.scorers",
+    "scorer_names": "harness.scorers",
+}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(
+        f"module 'harness' has no attribute '{name}'; public API: {', '.join(__all__)}"
+    )

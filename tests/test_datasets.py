@@ -239,3 +239,13 @@ def test_validate_cli_exit_code_in_a_real_process(mini_copy):
     )
     assert proc.returncode == 2
     assert "items.jsonl line 1" in proc.stderr
+
+
+def test_public_api_is_lazy_and_complete():
+    import subprocess
+    import sys
+
+    code = ("import sys, harness; assert 'pandas' not in sys.modules; "
+            "[getattr(harness, n) for n in harness.__all__]; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr
