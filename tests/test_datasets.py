@@ -245,7 +245,9 @@ def test_public_api_is_lazy_and_complete():
     import subprocess
     import sys
 
-    code = ("import sys, harness; assert 'pandas' not in sys.modules; "
-            "[getattr(harness, n) for n in harness.__all__]; print('ok')")
+    code = (
+        "import sys, harness; assert 'pandas' not in sys.modules; "
+        "[getattr(harness, n) for n in harness.__all__]; print('ok')"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "ok", out.stderr
