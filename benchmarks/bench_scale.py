@@ -53,6 +53,36 @@ def build_dataset(folder: Path, n: int) -> Path:
     return out
 
 
+def opens_in_chromium(report: Path, tmp: Path) -> bool | None:
+    """Headless Chromium loads the report and finds the decision (None: no Chromium here)."""
+    import shutil as sh
+    import subprocess
+
+    exe = sh.which("chromium") or sh.which("chromium-browser")
+    if exe is None:
+        return None
+    dom = subprocess.run(
+        [
+            exe,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp / 'chromium'}",
+            "--dump-dom",
+            report.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    ).stdout
+    return "Decision:" in dom and "<img" in dom
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--items", type=int, default=100_000)
@@ -99,6 +129,7 @@ def main() -> None:
             rows.append({"stage": name, "seconds": round(wall, 1), "peak_MiB": round(rss)})
         report = tmp / "results" / "scale" / "readiness_report.html"
         size_mb = report.stat().st_size / 1e6
+        opens = opens_in_chromium(report, tmp)
         gens = pd.read_parquet(tmp / "results" / "scale" / "generations.parquet")
         calls = srv.count()
     summary = {
@@ -107,6 +138,7 @@ def main() -> None:
         "provider_calls": calls,
         "ok": int((gens["status"] == "ok").sum()),
         "report_MB": round(size_mb, 2),
+        "report_opens_in_chromium": opens,
         "scorers": scorers,
         "stages": rows,
         "load_after": load(),
