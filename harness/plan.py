@@ -230,8 +230,13 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
 
 
 def _validation_problems(
-    display: str, exc: ValidationError, root: yaml.Node | None
+    display: str,
+    exc: ValidationError,
+    root: yaml.Node | None,
+    unknown_hint: str = "check the spelling; see plans/README.md",
+    missing_hint: str = "see plans/README.md for what a plan holds",
 ) -> list[Problem]:
+    """Pydantic errors as Problems with the YAML line of each field (shared by every loader)."""
     problems = []
     for err in exc.errors():
         loc = tuple(err["loc"])
@@ -239,9 +244,9 @@ def _validation_problems(
         msg = err["msg"].removeprefix("Value error, ")
         hint = ""
         if err["type"] == "extra_forbidden":
-            msg, hint = "is not a known setting", "check the spelling; see plans/README.md"
+            msg, hint = "is not a known setting", unknown_hint
         elif err["type"] == "missing":
-            msg, hint = "is missing", "see plans/README.md for what a plan holds"
+            msg, hint = "is missing", missing_hint
         problems.append(Problem(display, _line_of(root, loc), fld, msg, hint))
     return problems
 

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from harness.cache import ResponseCache, cache_key
 from harness.datasets import Dataset
 from harness.errors import HarnessError, PlanError, Problem
-from harness.plan import JudgeSpec, _line_of, load_yaml
+from harness.plan import JudgeSpec, _line_of, _validation_problems, load_yaml
 from harness.scorers import Metric, ScoreFn, scorer
 from harness.store import default_results_dir
 
@@ -132,18 +132,10 @@ def load_rubric(path: str | Path | None = None) -> Rubric:
     try:
         rubric = Rubric.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            msg = err["msg"].removeprefix("Value error, ")
-            hint = ""
-            if err["type"] == "extra_forbidden":
-                msg, hint = "is not a known setting", "see the comments in rubrics/judge.yaml"
-            elif err["type"] == "missing":
-                msg, hint = "is missing", "see the comments in rubrics/judge.yaml"
-            fld = ".".join(str(x) for x in loc) or None
-            problems.append(Problem(display, _line_of(node, loc), fld, msg, hint))
-        raise PlanError(f"rubric {display}", problems) from None
+        guide = "see the comments in rubrics/judge.yaml"
+        raise PlanError(
+            f"rubric {display}", _validation_problems(display, exc, node, guide, guide)
+        ) from None
     rubric.path = p.resolve()
     problems = []
     env = _env()

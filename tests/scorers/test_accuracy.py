@@ -20,6 +20,7 @@ from harness.scorers.accuracy import (
     unsupported_claims_table,
 )
 from harness.scoring import scoring_frame
+from tests.scorers import frame_of
 
 
 @pytest.fixture(scope="module")
@@ -112,20 +113,7 @@ def test_unsupported_claims_lists_superseded_source(mini):
 
 
 def _frame(mini, rows):
-    gens = pd.DataFrame(
-        [
-            {
-                "key": f"k{i}",
-                "item_id": iid,
-                "candidate": c,
-                "sample": s,
-                "output": o,
-                "status": "ok",
-            }
-            for i, (iid, c, s, o) in enumerate(rows)
-        ]
-    )
-    return scoring_frame(gens, mini)
+    return frame_of(mini, rows)
 
 
 def test_claims_scorer_counts_and_missing_output(mini):

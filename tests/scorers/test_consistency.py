@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
 import pytest
 from conftest import MINI
 from hypothesis import given, settings
@@ -11,7 +10,7 @@ from hypothesis import strategies as st
 from harness.datasets import load_dataset
 from harness.scorers import get_scorer
 from harness.scorers.consistency import jaccard
-from harness.scoring import scoring_frame
+from tests.scorers import frame_of
 
 DS = load_dataset(MINI)
 A = "A replacement pass costs $10 and is ready within 2 school days. Call 555-0157."
@@ -19,20 +18,7 @@ B = "A replacement pass costs $5 and is ready within 2 school days. Call 555-015
 
 
 def _frame(rows):
-    gens = pd.DataFrame(
-        [
-            {
-                "key": f"k{i}",
-                "item_id": iid,
-                "candidate": c,
-                "sample": s,
-                "output": o,
-                "status": "ok",
-            }
-            for i, (iid, c, s, o) in enumerate(rows)
-        ]
-    )
-    return scoring_frame(gens, DS)
+    return frame_of(DS, rows)
 
 
 @pytest.mark.parametrize(

@@ -17,28 +17,14 @@ from harness.scorers.governance import (
     personal_data,
     reading_grade,
 )
-from harness.scoring import scoring_frame
+from tests.scorers import frame_of
 
 DS = load_dataset(MINI)
 THREAT = "faq-006"  # sensitive (safety): a boy threatens Ana Ruiz on bus 4
 
 
 def _frame(rows):
-    gens = pd.DataFrame(
-        [
-            {
-                "key": f"k{i}",
-                "item_id": iid,
-                "candidate": "m",
-                "sample": i,
-                "task": DS.items.loc[iid, "task"],
-                "output": o,
-                "status": "ok",
-            }
-            for i, (iid, o) in enumerate(rows)
-        ]
-    )
-    return scoring_frame(gens, DS)
+    return frame_of(DS, [(iid, "m", i, o) for i, (iid, o) in enumerate(rows)])
 
 
 @pytest.mark.parametrize(
