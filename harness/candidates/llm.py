@@ -73,13 +73,14 @@ class PromptBuilder:
             else None
         )
         self.dataset = dataset
+        # many items (and every sample of an item) cite the same sources: look them up once
+        self._sources: dict[tuple[str, ...], list[dict[str, Any]]] = {}
 
     def messages(self, item: dict[str, Any]) -> list[dict[str, str]]:
-        ctx = {
-            "item": item,
-            "sources": self.dataset.source_texts(item["source_ids"]),
-            "task": item["task"],
-        }
+        ids = tuple(item["source_ids"])
+        if ids not in self._sources:
+            self._sources[ids] = self.dataset.source_texts(list(ids))
+        ctx = {"item": item, "sources": self._sources[ids], "task": item["task"]}
         msgs = []
         if self.system is not None:
             msgs.append({"role": "system", "content": self.system.render(ctx).strip()})
