@@ -33,6 +33,19 @@ os.environ.setdefault("LITELLM_TELEMETRY", "False")
 sys.path.insert(0, str(REPO / "tests"))
 
 
+def warm_up() -> int:
+    """One-off costs before timing: litellm's import, and the call workers that ``workers:
+    auto`` starts for these workloads (each imports litellm too). Returns how many started."""
+    from harness.candidates.llm import litellm_module
+    from harness.candidates.pool import auto_workers, start_pool
+
+    litellm_module()
+    n = auto_workers(capacity=8, calls=400)
+    if n:
+        start_pool(n, wait=True)
+    return n
+
+
 def child_env(**extra: str) -> dict[str, str]:
     """Environment for a harness child process: offline cost map, no telemetry."""
     env = dict(os.environ, LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_TELEMETRY="False")

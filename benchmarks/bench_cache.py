@@ -23,6 +23,7 @@ from _common import (
     scratch,
     table,
     timed,
+    warm_up,
     write_plan,
 )
 
@@ -33,10 +34,9 @@ def main() -> None:
     args = arg_parser(__doc__).parse_args()
     import subprocess
 
-    from harness.candidates.llm import litellm_module
     from harness.runner import RunOptions, run_plan
 
-    litellm_module()
+    workers = warm_up()
     quiet = RunOptions(progress=False)
     loads = [load()]
     colds, warms, procs = [], [], []
@@ -112,6 +112,7 @@ def main() -> None:
         "n": N,
         "latency_s": 0.2,
         "concurrency": 8,
+        "call_workers": workers,
         "cold_s": [round(x, 3) for x in colds],
         "warm_s": [round(x, 4) for x in warms],
         "speedup": round(speedup, 1),

@@ -17,6 +17,7 @@ from _common import (
     scratch,
     table,
     timed,
+    warm_up,
     write_plan,
 )
 
@@ -27,10 +28,9 @@ SAMPLES = 4
 
 def main() -> None:
     args = arg_parser(__doc__).parse_args()
-    from harness.candidates.llm import litellm_module
     from harness.runner import RunOptions, run_plan
 
-    litellm_module()
+    workers = warm_up()
     quiet = RunOptions(progress=False)
     rows, out = [], {}
     loads = [load()]
@@ -76,7 +76,9 @@ def main() -> None:
         table(rows, ["C", "N", "ideal s", "median s", "runs s", "efficiency", "met"])
         + f"\nlatency {LATENCY} s; load (1/5/15 min): {' | '.join(loads)}"
     )
-    print(f"wrote {save('bench_concurrency', {'latency_s': LATENCY, 'load': loads, **out})}")
+    print(
+        f"wrote {save('bench_concurrency', {'latency_s': LATENCY, 'call_workers': workers, 'load': loads, **out})}"
+    )
 
 
 if __name__ == "__main__":

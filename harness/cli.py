@@ -48,8 +48,14 @@ def _options(args: argparse.Namespace) -> Any:
         if not 1 <= i <= n:
             raise HarnessError(f"--shard {args.shard}: write i/n with 1 <= i <= n, e.g. 1/4")
         shard = (i, n)
+    workers: int | str | None = getattr(args, "workers", None)
+    if workers is not None and workers != "auto":
+        if not str(workers).isdigit() or int(workers) > 32:
+            raise HarnessError(f"--workers {workers}: give a number from 0 to 32, or auto")
+        workers = int(workers)
     return RunOptions(
         concurrency=args.concurrency,
+        workers=workers,
         cache=cache,
         budget_usd=args.budget,
         retry_errors=args.retry_errors,
@@ -234,6 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     r.add_argument("--refresh-cache", action="store_true", help="ignore and overwrite the cache")
     r.add_argument("--concurrency", type=int, help="calls in flight per provider (default 8)")
+    r.add_argument(
+        "--workers",
+        help="processes that make the model calls: a number (0 = this process) or auto (default)",
+    )
     r.add_argument("--budget", type=float, help="stop cleanly once this many USD are spent")
     r.add_argument("--limit", type=int, help="run only the first N selected items")
     r.add_argument("--shard", help="run slice i of n of the items, e.g. 1/4")

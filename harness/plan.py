@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -101,6 +101,9 @@ class RunnerSpec(_Strict):
     budget_usd: float | None = Field(None, gt=0)
     cache: bool = True
     cache_path: str | None = None
+    # worker processes that make the model calls (harness/candidates/pool.py): "auto" starts
+    # them only for many calls with many in flight; 0 keeps every call in this process
+    workers: Annotated[int, Field(ge=0, le=32)] | Literal["auto"] = "auto"
 
 
 class Selection(_Strict):

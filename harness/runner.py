@@ -86,6 +86,7 @@ class RunOptions:
     progress: bool = True
     limit: int | None = None
     shard: tuple[int, int] | None = None
+    workers: int | str | None = None  # call worker processes: a number, "auto", None = the plan's
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -572,6 +573,7 @@ async def _run_models(
     store: RunStore,
 ) -> None:
     from harness.candidates.llm import PromptBuilder, api_key_for, backoff_delay, call_model
+    from harness.candidates.pool import auto_workers, start_pool
 
     local_identity: dict[str, str] = {}
     builders = {c.name: PromptBuilder(c, plan, ds) for c in plan.candidates if c.is_model}
@@ -670,6 +672,13 @@ async def _run_models(
             limiters.setdefault(t.provider, _RateLimiter(t.spec.rpm))
         budget = opts.budget_usd or plan.runner.budget_usd
         rs = plan.runner
+        # Many calls in flight to a fast provider make litellm's per-call CPU the bottleneck
+        # of one interpreter: spread the calls over worker processes (harness.candidates.pool).
+        capacity = sum(s.free for s in sems.values())
+        asked = opts.workers if opts.workers is not None else rs.workers
+        workers = auto_workers(capacity, len(misses)) if asked == "auto" else int(asked)
+        call = start_pool(workers).call if workers else call_model
+        store.update_manifest(call_workers=workers)
         stop = asyncio.Event()
         prefetch: list[threading.Thread] = []
 
@@ -702,7 +711,7 @@ async def _run_models(
                     t0 = time.perf_counter()
                     try:
                         res = await asyncio.wait_for(
-                            call_model(
+                            call(
                                 t.litellm_model,
                                 msgs,
                                 t.spec.params,

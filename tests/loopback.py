@@ -42,6 +42,13 @@ def default_reply(messages: list[dict[str, str]]) -> str:
     return "Thank you for your message. " + " ".join(last.split()[-12:])
 
 
+class _Server(ThreadingHTTPServer):
+    # Set before bind/listen: the stock backlog of 5 makes a burst of 32 new connections
+    # wait for SYN retransmits (1 s and more), which no real provider's front end does.
+    request_queue_size = 512
+    daemon_threads = True
+
+
 class LoopbackServer:
     """Start with ``with LoopbackServer(Behaviour(...)) as srv: srv.base_url``."""
 
@@ -140,9 +147,7 @@ class LoopbackServer:
                 }
                 self._send(200, json.dumps(body).encode())
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.request_queue_size = 256
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property

@@ -205,7 +205,8 @@ def test_retry_after_parsing(value, expected):
     assert got == (pytest.approx(expected) if expected is not None else None)
 
 
-def test_fake_key_never_written_anywhere(tmp_path, mini, results, loopback, monkeypatch):
+@pytest.mark.parametrize("workers", [0, 2])  # in process, and through the call workers' pipes
+def test_fake_key_never_written_anywhere(tmp_path, mini, results, loopback, monkeypatch, workers):
     key = "sk-test-FAKEKEY-1234567890abcdef"
     monkeypatch.setenv("DISTRICT_LLM_API_KEY", key)
     ok = loopback()
@@ -217,8 +218,10 @@ def test_fake_key_never_written_anywhere(tmp_path, mini, results, loopback, monk
             model_candidate(ok.base_url, name="ok", api_key_env="DISTRICT_LLM_API_KEY"),
             model_candidate(bad.base_url, name="bad", api_key_env="DISTRICT_LLM_API_KEY"),
         ],
+        runner={"workers": workers},
     )
     store = run_plan(plan, results_dir=results, options=QUIET)
+    assert store.read_manifest()["call_workers"] == workers
     score_run(store)
     sent = {k.lower(): v for k, v in ok.recorded.headers[0].items()}
     assert sent["authorization"] == f"Bearer {key}"  # the key was really used
