@@ -26,6 +26,8 @@ import yaml
 
 from harness.errors import DatasetError, Problem
 
+# libyaml's safe loader where PyYAML was built with it (10x faster on front matter)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ITEM_FILES = ("items.jsonl", "items.csv", "items.parquet")
 REQUIRED_ITEM_FIELDS = ("id", "task", "input", "reference", "source_ids", "category")
 LIST_FIELDS = ("source_ids", "required_facts")
@@ -413,7 +415,7 @@ def _read_sources(folder: Path, col: _Collector) -> pd.DataFrame:
         m = _FRONT.match(text)
         if m:
             try:
-                loaded = yaml.safe_load(m.group(1))
+                loaded = yaml.load(m.group(1), Loader=_YAML_LOADER)
             except yaml.YAMLError as exc:
                 line = getattr(getattr(exc, "problem_mark", None), "line", 0) + 2
                 col.add(

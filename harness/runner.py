@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import heapq
 import itertools
 import platform
@@ -94,6 +95,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+@functools.cache
 def package_versions() -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for name in PACKAGES:
@@ -677,7 +679,8 @@ async def _run_models(
         capacity = sum(s.free for s in sems.values())
         asked = opts.workers if opts.workers is not None else rs.workers
         workers = auto_workers(capacity, len(misses)) if asked == "auto" else int(asked)
-        call = start_pool(workers).call if workers else call_model
+        pool = start_pool(workers) if workers else None
+        call = pool.call if pool is not None else call_model
         store.update_manifest(call_workers=workers)
         stop = asyncio.Event()
         prefetch: list[threading.Thread] = []
@@ -784,5 +787,7 @@ async def _run_models(
             if pending:
                 await asyncio.gather(*pending)
         finally:
+            if pool is not None:
+                pool.detach()  # this run's event loop ends here; the workers stay for the next
             for th in prefetch:  # never leave an import running into interpreter shutdown
                 th.join(timeout=60)

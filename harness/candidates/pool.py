@@ -28,13 +28,14 @@ import ctypes
 import dataclasses
 import json
 import os
-import queue
+import select
 import signal
 import struct
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -42,24 +43,6 @@ from harness.candidates.llm import CallResult, call_model
 
 _HEADER = struct.Struct(">I")
 _FIELDS = {f.name for f in dataclasses.fields(CallResult)}
-
-
-def _write_frame(out: IO[bytes], obj: dict[str, Any]) -> None:
-    data = json.dumps(obj, ensure_ascii=False).encode("utf-8")
-    out.write(_HEADER.pack(len(data)) + data)
-    out.flush()
-
-
-def _read_frame(inp: IO[bytes]) -> dict[str, Any] | None:
-    head = inp.read(_HEADER.size)
-    if len(head) < _HEADER.size:
-        return None
-    (size,) = _HEADER.unpack(head)
-    data = inp.read(size)
-    if len(data) < size:
-        return None
-    obj = json.loads(data)
-    return obj if isinstance(obj, dict) else None
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -72,7 +55,13 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
 
 
 class _Worker:
-    """One child process, a writer thread (requests) and a reader thread (results)."""
+    """One child process, read and written from the running event loop (no threads).
+
+    A thread per pipe would have to win the interpreter lock back from the event loop for
+    every frame, up to the 5 ms switch interval each time; added to every call's latency.
+    Instead the pipes are non-blocking and registered with the loop that is using the pool
+    (``add_reader``/``add_writer``), which changes as each run has its own loop.
+    """
 
     def __init__(self, index: int):
         fd, log = tempfile.mkstemp(
@@ -87,81 +76,133 @@ class _Worker:
                 stdout=subprocess.PIPE,
                 stderr=err,
                 env=env,
+                bufsize=0,
                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
             )
-        self.inflight: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[CallResult]]] = {}
-        self.lock = threading.Lock()
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self._rfd = self.proc.stdout.fileno()
+        self._wfd = self.proc.stdin.fileno()
+        os.set_blocking(self._rfd, False)
+        os.set_blocking(self._wfd, False)
+        self._inbuf = bytearray()
+        self._outbuf = bytearray()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.inflight: dict[int, asyncio.Future[CallResult]] = {}
         self.alive = True
-        self.ready = threading.Event()
-        self._outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-        self._reader = threading.Thread(target=self._read_loop, name=f"callworker-{index}-read")
-        self._writer = threading.Thread(target=self._write_loop, name=f"callworker-{index}-write")
-        self._reader.daemon = self._writer.daemon = True
-        self._reader.start()
-        self._writer.start()
+        self.ready = False
 
     @property
     def pid(self) -> int:
         return self.proc.pid
 
     def load(self) -> int:
-        with self.lock:
-            return len(self.inflight)
+        return len(self.inflight)
+
+    # -- event-loop plumbing --------------------------------------------------------------------
+    def _attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._loop is loop:
+            return
+        self.detach()
+        self.inflight.clear()  # futures of a loop that has ended: nobody awaits them any more
+        self._loop = loop
+        loop.add_reader(self._rfd, self._on_readable)
+        if self._outbuf:
+            loop.add_writer(self._wfd, self._on_writable)
+
+    def detach(self) -> None:
+        """Stop watching the pipes from the current loop (before it closes)."""
+        loop, self._loop = self._loop, None
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(Exception):
+                loop.remove_reader(self._rfd)
+                loop.remove_writer(self._wfd)
 
     def submit(self, rid: int, request: dict[str, Any]) -> asyncio.Future[CallResult]:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[CallResult] = loop.create_future()
+        if not self.alive:
+            fut.set_result(self._gone_result())
+            return fut
+        self._attach(loop)
+        self.inflight[rid] = fut
         data = json.dumps({"id": rid, **request}, ensure_ascii=False).encode("utf-8")
-        with self.lock:
-            if not self.alive:
-                fut.set_result(self._gone_result())
-                return fut
-            self.inflight[rid] = (loop, fut)
-        self._outbox.put(_HEADER.pack(len(data)) + data)
+        self._send(_HEADER.pack(len(data)) + data)
         return fut
 
-    def _write_loop(self) -> None:
-        assert self.proc.stdin is not None
-        while True:
-            data = self._outbox.get()
-            if data is None:
-                break
-            try:
-                self.proc.stdin.write(data)
-                self.proc.stdin.flush()
-            except (BrokenPipeError, OSError, ValueError):
-                break  # the reader sees the EOF and fails what is in flight
-        with contextlib.suppress(OSError, ValueError):
-            self.proc.stdin.close()
-
-    def _read_loop(self) -> None:
-        assert self.proc.stdout is not None
+    def _send(self, frame: bytes) -> None:
+        if self._outbuf:
+            self._outbuf += frame
+            return
         try:
-            while True:
-                frame = _read_frame(self.proc.stdout)
-                if frame is None:
-                    break
-                if frame.get("ready"):
-                    self.ready.set()
-                    continue
-                with self.lock:
-                    entry = self.inflight.pop(int(frame.get("id", -1)), None)
-                if entry is not None:
-                    res = CallResult(**{k: v for k, v in frame.items() if k in _FIELDS})
-                    _resolve(entry, res)
-        except (OSError, ValueError):
-            pass
-        finally:
-            with self.lock:
-                self.alive = False
-                pending = list(self.inflight.values())
-                self.inflight.clear()
-            self.ready.set()
-            with contextlib.suppress(Exception):
-                self.proc.wait(timeout=5)
-            gone = self._gone_result()
-            for entry in pending:
-                _resolve(entry, gone)
+            n = os.write(self._wfd, frame)
+        except BlockingIOError:
+            n = 0
+        except OSError:
+            self._died()
+            return
+        if n < len(frame):
+            self._outbuf += frame[n:]
+            assert self._loop is not None
+            self._loop.add_writer(self._wfd, self._on_writable)
+
+    def _on_writable(self) -> None:
+        try:
+            n = os.write(self._wfd, self._outbuf)
+        except BlockingIOError:
+            return
+        except OSError:
+            self._died()
+            return
+        del self._outbuf[:n]
+        if not self._outbuf and self._loop is not None:
+            self._loop.remove_writer(self._wfd)
+
+    def _on_readable(self) -> None:
+        try:
+            chunk = os.read(self._rfd, 1 << 20)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._died()
+            return
+        self._inbuf += chunk
+        for frame in self._frames():
+            self._handle(frame)
+
+    def _frames(self) -> list[dict[str, Any]]:
+        out = []
+        buf = self._inbuf
+        while len(buf) >= _HEADER.size:
+            (size,) = _HEADER.unpack_from(buf)
+            if len(buf) < _HEADER.size + size:
+                break
+            out.append(json.loads(bytes(buf[_HEADER.size : _HEADER.size + size])))
+            del buf[: _HEADER.size + size]
+        return out
+
+    def _handle(self, frame: dict[str, Any]) -> None:
+        if frame.get("ready"):
+            self.ready = True
+            return
+        fut = self.inflight.pop(int(frame.get("id", -1)), None)
+        if fut is not None and not fut.done():  # a call the runner gave up on stays given up
+            fut.set_result(CallResult(**{k: v for k, v in frame.items() if k in _FIELDS}))
+
+    def _died(self) -> None:
+        if not self.alive:
+            return
+        self.alive = False
+        self.ready = True
+        self.detach()
+        with contextlib.suppress(Exception):
+            self.proc.wait(timeout=5)
+        gone = self._gone_result()
+        pending, self.inflight = self.inflight, {}
+        for fut in pending.values():
+            if not fut.done():
+                fut.set_result(gone)
 
     def _gone_result(self) -> CallResult:
         code = self.proc.poll()
@@ -171,29 +212,29 @@ class _Worker:
         msg = f"the call worker process (pid {self.pid}) exited with code {code}"
         return CallResult(error=msg + (f"; its log ends: {tail}" if tail else ""), retryable=True)
 
+    def wait_ready(self, deadline: float) -> bool:
+        """Block (outside any event loop) until the worker says it has imported litellm."""
+        while self.alive and not self.ready:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._rfd], [], [], left)[0]:
+                return False
+            self._on_readable()
+        return self.alive
+
     def close(self, grace: float = 5.0) -> None:
-        self._outbox.put(None)  # stdin closes: the worker finishes what it has, then exits
+        self.detach()
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()  # type: ignore[union-attr]  # EOF: finish, then exit
         try:
             self.proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=grace)
-        self._reader.join(timeout=grace)
+        self.alive = False
+        with contextlib.suppress(OSError):
+            self.proc.stdout.close()  # type: ignore[union-attr]
         with contextlib.suppress(OSError):
             self.log.unlink()
-
-
-def _resolve(
-    entry: tuple[asyncio.AbstractEventLoop, asyncio.Future[CallResult]], res: CallResult
-) -> None:
-    loop, fut = entry
-
-    def settle() -> None:
-        if not fut.done():  # a call the runner gave up on (timeout, Ctrl-C) stays given up
-            fut.set_result(res)
-
-    with contextlib.suppress(RuntimeError):  # that run's event loop is already closed
-        loop.call_soon_threadsafe(settle)
 
 
 class CallPool:
@@ -204,7 +245,6 @@ class CallPool:
             raise ValueError("a call pool needs at least one worker")
         self._workers = [_Worker(i) for i in range(workers)]
         self._next_id = 0
-        self._id_lock = threading.Lock()
 
     @property
     def size(self) -> int:
@@ -215,8 +255,14 @@ class CallPool:
         return [w.pid for w in self._workers if w.alive]
 
     def wait_ready(self, timeout: float = 120.0) -> bool:
-        """Block until every worker has imported litellm (or died); True if all are ready."""
-        return all(w.ready.wait(timeout) for w in self._workers) and self.size == len(self._workers)
+        """Block until every worker has imported litellm; True if all are ready and alive."""
+        deadline = time.monotonic() + timeout
+        return all([w.wait_ready(deadline) for w in self._workers])
+
+    def detach(self) -> None:
+        """Let go of the current event loop (the runner calls this before its loop ends)."""
+        for w in self._workers:
+            w.detach()
 
     async def call(
         self,
@@ -232,9 +278,7 @@ class CallPool:
         if not live:  # every worker is gone: the run goes on in process
             return await call_model(model, messages, params, api_base, api_key, timeout, price)
         worker = min(live, key=_Worker.load)
-        with self._id_lock:
-            self._next_id += 1
-            rid = self._next_id
+        self._next_id += 1
         request = {
             "model": model,
             "messages": messages,
@@ -244,7 +288,7 @@ class CallPool:
             "timeout": timeout,
             "price": list(price) if price is not None else None,
         }
-        return await worker.submit(rid, request)
+        return await worker.submit(self._next_id, request)
 
     def close(self) -> None:
         for w in self._workers:
@@ -299,14 +343,22 @@ def _serve() -> None:  # pragma: no cover - exercised through subprocesses in th
     frames = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)
     litellm_module()
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
+    asyncio.run(_serve_loop(frames))
+
+
+async def _serve_loop(frames: IO[bytes]) -> None:  # pragma: no cover - runs in the worker
+    """Read requests from stdin, answer each as its call finishes; exit after stdin's EOF."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=1 << 24)
+    await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(0, "rb", buffering=0)
+    )
+    out, _ = await loop.connect_write_pipe(asyncio.Protocol, frames)
     tasks: set[asyncio.Task[None]] = set()
-    write_lock = threading.Lock()
 
     def send(obj: dict[str, Any]) -> None:
-        with write_lock:
-            _write_frame(frames, obj)
+        data = json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        out.write(_HEADER.pack(len(data)) + data)
 
     async def handle(req: dict[str, Any]) -> None:
         try:
@@ -324,28 +376,19 @@ def _serve() -> None:  # pragma: no cover - exercised through subprocesses in th
             res = CallResult(error=f"call worker: {type(exc).__name__}: {exc}", retryable=True)
         send({"id": req["id"], **dataclasses.asdict(res)})
 
-    def start(req: dict[str, Any]) -> None:
+    send({"ready": True, "pid": os.getpid()})
+    while True:
+        try:
+            (size,) = _HEADER.unpack(await reader.readexactly(_HEADER.size))
+            req = json.loads(await reader.readexactly(size))
+        except asyncio.IncompleteReadError:
+            break
         task = loop.create_task(handle(req))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
-
-    async def drain() -> None:
-        while tasks:
-            await asyncio.gather(*list(tasks), return_exceptions=True)
-        loop.stop()
-
-    def read() -> None:
-        stdin = sys.stdin.buffer
-        while True:
-            req = _read_frame(stdin)
-            if req is None:
-                break
-            loop.call_soon_threadsafe(start, req)
-        loop.call_soon_threadsafe(lambda: loop.create_task(drain()))
-
-    send({"ready": True, "pid": os.getpid()})
-    threading.Thread(target=read, name="requests", daemon=True).start()
-    loop.run_forever()
+    while tasks:
+        await asyncio.gather(*list(tasks), return_exceptions=True)
+    out.close()
 
 
 if __name__ == "__main__":  # pragma: no cover
