@@ -28,6 +28,7 @@ from urllib.parse import urlparse
 
 import pandas as pd
 
+from harness import aio
 from harness.audit import audit_files
 from harness.cache import ResponseCache, cache_key
 from harness.candidates.baselines import get_baseline
@@ -420,7 +421,7 @@ def run_plan(
     started = time.monotonic()
     status = "complete"
     try:
-        asyncio.run(_execute(plan, ds, items, store, opts, counts, root))
+        aio.run(_execute(plan, ds, items, store, opts, counts, root))
         if counts.skipped_budget:
             status = "stopped_budget"
     except (KeyboardInterrupt, asyncio.CancelledError):
