@@ -14,12 +14,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
-
-from harness.datasets import Dataset
-from harness.plan import CandidateSpec, Plan
+if TYPE_CHECKING:  # at run time the call workers import this module without pandas
+    from harness.datasets import Dataset
+    from harness.plan import CandidateSpec, Plan
 
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529}
 _KEYLIKE = re.compile(r"(sk|key|pk|rk|api)[-_][A-Za-z0-9_\-]{8,}", re.I)
@@ -62,6 +61,8 @@ class PromptBuilder:
     """Renders an item into chat messages with the candidate's Jinja2 templates."""
 
     def __init__(self, spec: CandidateSpec, plan: Plan, dataset: Dataset):
+        import jinja2
+
         env = jinja2.Environment(
             undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
         )
