@@ -1,7 +1,7 @@
 """Warm-cache speed-up: a cold run vs a re-run of the same plan (new run id, all hits).
 
 Workload: 400 calls at concurrency 8 to the loopback server at 0.2 s latency. In process
-(litellm imported beforehand, so neither side pays its import): cold `run_plan` then the
+(litellm imported and the call workers started beforehand, so neither side pays for them): cold `run_plan` then the
 same plan again; speed-up = cold / warm (target >= 50x); the server's request count must not
 move. Then as a user: `harness run PLAN --quiet` in a child process on the warm cache
 (target <= 2 s, 0 calls), and once more under `-X importtime` to prove litellm is never

@@ -1,8 +1,8 @@
 """Concurrency efficiency: ideal time N/C x L divided by the measured time of a run.
 
-The loopback server answers after L = 0.2 s; `run_plan` (in process, litellm imported
-beforehand so its one-off import cost is not counted; fresh results folder and cache each
-time) makes N calls with at most C in flight. C=1 makes 40 calls (400 would take 80 s);
+The loopback server answers after L = 0.2 s; `run_plan` (in process, with the plan's default
+`workers: auto`; litellm's import and the call workers' start are one-off costs paid before
+timing; fresh results folder and cache each time) makes N calls with at most C in flight. C=1 makes 40 calls (400 would take 80 s);
 C=8 and C=32 make 400. Median of --repeat runs. Target: >= 0.9 at C=8 and C=32.
 """
 
