@@ -69,6 +69,9 @@ class _Worker:
         )
         self.log = Path(log)
         env = dict(os.environ, LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_TELEMETRY="False")
+        # the child imports this very package, however the parent found it (install or path)
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         with os.fdopen(fd, "wb") as err:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "harness.candidates.pool"],
