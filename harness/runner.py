@@ -682,7 +682,7 @@ async def _run_models(
         workers = auto_workers(capacity, len(misses)) if asked == "auto" else int(asked)
         pool = start_pool(workers) if workers else None
         call = pool.call if pool is not None else call_model
-        store.update_manifest(call_workers=workers)
+        store.update_manifest(call_workers=pool.size if pool is not None else 0)
         stop = asyncio.Event()
         prefetch: list[threading.Thread] = []
 

@@ -200,7 +200,7 @@ class _Worker:
         self.ready = True
         self.detach()
         with contextlib.suppress(Exception):
-            self.proc.wait(timeout=5)
+            self.proc.wait(timeout=0.5)  # its stdout is closed: it is exiting, if not gone
         gone = self._gone_result()
         pending, self.inflight = self.inflight, {}
         for fut in pending.values():
@@ -250,8 +250,17 @@ class CallPool:
     def __init__(self, workers: int):
         if workers < 1:
             raise ValueError("a call pool needs at least one worker")
-        self._workers = [_Worker(i) for i in range(workers)]
+        self._workers: list[_Worker] = []
+        self._started = 0
         self._next_id = 0
+        self.grow(workers)
+
+    def grow(self, workers: int) -> None:
+        """Start workers until ``workers`` are alive (replacing any that died)."""
+        self._workers = [w for w in self._workers if w.alive]
+        while len(self._workers) < workers:
+            self._workers.append(_Worker(self._started))
+            self._started += 1
 
     @property
     def size(self) -> int:
@@ -313,10 +322,10 @@ def start_pool(workers: int, wait: bool = False) -> CallPool:
     every run of this process, as litellm's import is); ``wait`` blocks until all are ready."""
     global _POOL
     with _POOL_LOCK:
-        if _POOL is None or _POOL.size < workers:
-            if _POOL is not None:
-                _POOL.close()
+        if _POOL is None:
             _POOL = CallPool(workers)
+        elif _POOL.size < workers:
+            _POOL.grow(workers)
         pool = _POOL
     if wait:
         pool.wait_ready()

@@ -120,6 +120,9 @@ def test_a_killed_worker_loses_no_sample(tmp_path, mini, results, loopback):
     assert len(g) == 10 * N_FAQ and g["key"].is_unique and (g["status"] == "ok").all()
     assert g["error"].dropna().str.contains(f"call worker process \\(pid {victim}\\)").any()
     assert victim not in pool.pids
+    survivor = pool.pids
+    assert start_pool(2).pids[: len(survivor)] == survivor  # topped up, the live one kept
+    assert len(start_pool(2).pids) == 2
 
 
 def _tagged_processes(tag: str) -> list[int]:
