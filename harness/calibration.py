@@ -1,14 +1,17 @@
 """Calibrate an LLM judge against a dataset's human ratings (``ratings.csv``).
 
-The judge rates every rated draft (with its item's input, reference and approved sources),
-and its scores are compared with the humans' per criterion: quadratic-weighted Cohen's kappa
+The judge rates every rated draft (with its item's input, reference and approved sources), or
+at most ``judge.calibration_sample.max_drafts`` of them (a seeded draw stratified by human score
+or by item, :func:`calibration_drafts`; the result records how many of how many it used), and
+its scores are compared with the humans' per criterion: quadratic-weighted Cohen's kappa
 (scikit-learn), Spearman's rho (SciPy), exact and within-one agreement, mean bias (judge -
 human), mean absolute error, n, and a confusion matrix. A draft rated by two or more raters is
 compared with their mean, and the raters' agreement with each other is reported beside it as
-the ceiling. A judge whose kappa is below the plan's bar (``judge.min_kappa``), or that was
-checked on fewer than ``judge.min_rated`` drafts, is *uncalibrated*: ``calibrated`` is False in
-the result, in ``results/<run_id>/calibration.parquet`` and ``calibration.json``, and in the
-run's manifest, and gates must not pass on its scores.
+the ceiling (over every draft two raters rated, subset or not). A judge whose kappa is below
+the plan's bar (``judge.min_kappa``), or that was checked on fewer than ``judge.min_rated``
+drafts (however many the subset holds), is *uncalibrated*: ``calibrated`` is False in the
+result, in ``results/<run_id>/calibration.parquet`` and ``calibration.json``, and in the run's
+manifest, and gates must not pass on its scores.
 
 Human means of two raters fall on half points (4.5); kappa is computed on the 0.5 grid from 1
 to 5 (equally spaced labels, so the quadratic weights stay proportional to squared
@@ -32,8 +35,14 @@ from sklearn.metrics import cohen_kappa_score
 
 from harness.datasets import Dataset, load_dataset
 from harness.errors import HarnessError, RunError
-from harness.plan import JudgeSpec
-from harness.scorers.judge import JudgeCounts, Rubric, judge_drafts, load_rubric
+from harness.plan import CalibrationSample, JudgeSpec
+from harness.scorers.judge import (
+    JudgeCounts,
+    Rubric,
+    judge_drafts,
+    load_rubric,
+    response_format_name,
+)
 from harness.store import RunStore, open_run
 
 GRID = np.arange(1.0, 5.0001, 0.5)
@@ -150,6 +159,45 @@ def rater_pairs(ratings: pd.DataFrame, criteria: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["draft_id", "criterion", "first", "second"])
 
 
+def calibration_drafts(
+    rated: pd.DataFrame, criteria: Sequence[str], sample: CalibrationSample | None
+) -> pd.DataFrame:
+    """The rated drafts a judge is checked on: all of them, or a seeded stratified subset.
+
+    With ``sample``, at most ``sample.max_drafts`` drafts: the rated drafts are ordered by
+    stratum (``score``: the mean human score over the criteria; ``item``: the item id), ties
+    broken by a seeded random key, and every k-th draft is taken from a seeded random start
+    (systematic sampling, k = drafts / max_drafts). The subset therefore spans the strata in
+    proportion to their size, and the same seed always picks the same drafts.
+
+    Returns:
+        The chosen rows of ``rated`` in their original order.
+    """
+    if sample is None or sample.max_drafts >= len(rated):
+        return rated
+    rng = np.random.default_rng(sample.seed)
+    if sample.stratify == "score":
+        present = [c for c in criteria if c in rated]
+        key: pd.Series = rated[present].mean(axis=1) if present else pd.Series(0.0, rated.index)
+    else:
+        key = rated["item_id"].astype(str)
+    order = pd.DataFrame(
+        {"key": key.to_numpy(), "tie": rng.random(len(rated)), "pos": np.arange(len(rated))}
+    ).sort_values(["key", "tie"], na_position="last", kind="stable")
+    step = len(rated) / sample.max_drafts
+    picks = np.floor(rng.uniform(0.0, step) + step * np.arange(sample.max_drafts)).astype(int)
+    chosen = np.sort(order["pos"].to_numpy()[picks])
+    return rated.iloc[chosen]
+
+
+def sample_info(total: int, used: int, sample: CalibrationSample | None) -> dict[str, Any]:
+    """What a calibration records about the rated drafts it used (all, or a subset)."""
+    info: dict[str, Any] = {"rated_drafts": int(total), "used": int(used), "subset": used < total}
+    if sample is not None:
+        info.update(max_drafts=sample.max_drafts, seed=sample.seed, stratify=sample.stratify)
+    return info
+
+
 @dataclass
 class CalibrationResult:
     """A judge's agreement with the human raters; every table a DataFrame."""
@@ -160,6 +208,8 @@ class CalibrationResult:
     calibrated: bool
     judge: dict[str, Any] = field(default_factory=dict)
     counts: dict[str, float] = field(default_factory=dict)
+    # rated_drafts (in ratings.csv), used (judged here), subset, and the sample's settings
+    sample: dict[str, Any] = field(default_factory=dict)
 
     def confusion_matrix(self, criterion: str) -> pd.DataFrame:
         """Human score (rows) by judge score (columns) for one criterion."""
@@ -182,7 +232,12 @@ class CalibrationResult:
             }
             for _, r in self.summary.iterrows()
         }
-        return {"calibrated": self.calibrated, "judge": self.judge, "by_criterion": by}
+        return {
+            "calibrated": self.calibrated,
+            "judge": self.judge,
+            "sample": self.sample,
+            "by_criterion": by,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (NaN written as null)."""
@@ -268,15 +323,19 @@ def compare(
         "model": spec.model,
         "api_base": spec.api_base,
         "params": spec.params,
+        "response_format": response_format_name(spec),
+        "candidates": spec.candidates,
         "min_kappa": spec.min_kappa,
         "min_rated": spec.min_rated,
     }
+    total = len(rated_drafts(ratings, criteria)) if ratings is not None else len(rated)
     return CalibrationResult(
         summary=summary,
         drafts=per_draft,
         confusion=confusion_frame,
         calibrated=bool(len(summary) and summary["calibrated"].all()),
         judge=judge_info,
+        sample=sample_info(max(total, len(rated)), len(rated), spec.calibration_sample),
     )
 
 
@@ -352,7 +411,9 @@ def calibrate(
         if spec.rubric:
             path = Path(spec.rubric) if Path(spec.rubric).is_absolute() else base / spec.rubric
         rubric = load_rubric(path)
-    rated = rated_drafts(dataset.ratings, rubric.names)
+    rated = calibration_drafts(
+        rated_drafts(dataset.ratings, rubric.names), rubric.names, spec.calibration_sample
+    )
     counts = JudgeCounts()
     judged = judge_drafts(
         rated[["item_id", "draft"]],

@@ -498,13 +498,21 @@ def evaluate_gate(gate: Gate, candidate: str, ev: Evidence, gs: GateSet) -> dict
     s = ev.scores[ev.scores["metric"] == gate.metric]
     mine = s[s["candidate"] == candidate]
     if mine.empty or mine["value"].isna().all():
-        why = (
-            f"no question in this run gives a '{gate.metric}' score for {candidate} "
-            "(e.g. none of the selected questions is of that kind); widen the selection"
-            if len(s)
-            else f"this run has no '{gate.metric}' scores for {candidate}; add the scorer "
-            "to the plan and run: harness score RUN_ID"
-        )
+        if gate.metric.startswith(JUDGE_PREFIX) and s["value"].notna().any():
+            why = (
+                f"the AI judge does not rate {candidate}'s drafts in this run (judge.candidates "
+                "in the plan), so its judge scores are unscored"
+            )
+        elif len(s):
+            why = (
+                f"no question in this run gives a '{gate.metric}' score for {candidate} "
+                "(e.g. none of the selected questions is of that kind); widen the selection"
+            )
+        else:
+            why = (
+                f"this run has no '{gate.metric}' scores for {candidate}; add the scorer "
+                "to the plan and run: harness score RUN_ID"
+            )
         return {**row, "status": NOT_EVALUATED, "n": 0, "evidence": why}
     higher = higher_is_better(gate.metric)
     if gate.metric.startswith(JUDGE_PREFIX):

@@ -117,6 +117,19 @@ class Selection(_Strict):
     include_sensitive: bool = True
 
 
+class CalibrationSample(_Strict):
+    """At most ``max_drafts`` of the dataset's rated drafts, chosen by a seeded stratified draw.
+
+    The rated drafts are ordered by stratum (``score``: the human mean over the criteria;
+    ``item``: the item id) with seeded random ties, and every k-th one is taken from a seeded
+    start (systematic sampling), so the subset spans the strata in proportion to their size.
+    """
+
+    max_drafts: int = Field(ge=1)
+    seed: int = 20261201
+    stratify: Literal["score", "item"] = "score"
+
+
 class JudgeSpec(_Strict):
     """The LLM judge: a litellm model string, its rubric, and the calibration bar it must meet."""
 
@@ -130,10 +143,34 @@ class JudgeSpec(_Strict):
     timeout: float = Field(120.0, gt=0)
     min_kappa: float = Field(0.6, ge=-1.0, le=1.0)  # quadratic-weighted kappa vs human raters
     min_rated: int = Field(20, ge=1)  # rated drafts needed before a judge can be calibrated
+    # The candidates whose drafts the judge rates (None: every candidate); the others' judge
+    # scores are unscored (NaN).
+    candidates: list[str] | None = Field(None, min_length=1)
+    # Calibrate on a seeded, stratified subset of ratings.csv (None: every rated draft).
+    calibration_sample: CalibrationSample | None = None
+    # Constrained JSON: auto (a JSON schema from the rubric for the embedded model, which
+    # llama.cpp turns into a grammar; off for other providers), off, json_object (any JSON
+    # object) or json_schema (the rubric's schema, in the OpenAI form litellm passes on).
+    response_format: Literal["auto", "off", "json_object", "json_schema"] = "auto"
+    rationale_chars: int = Field(200, ge=0, le=4000)  # the schema's cap on the rationale
+
+    @field_validator("candidates")
+    @classmethod
+    def _unique_candidates(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            dupes = sorted({n for n in value if value.count(n) > 1})
+            if dupes:
+                raise ValueError(f"names a candidate more than once: {', '.join(dupes)}")
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> JudgeSpec:
         _check_model(self.model, self.params)
+        if "response_format" in self.params and self.response_format not in ("auto", "off"):
+            raise ValueError(
+                f"gives both 'response_format: {self.response_format}' and "
+                "'params.response_format'; keep one (params.response_format is sent as written)"
+            )
         return self
 
 
@@ -327,6 +364,19 @@ def load_plan(path: str | Path, dataset: str | Path | None = None) -> Plan:
                         f"candidates.{i}.{key}",
                         f"names '{ref}', which does not exist",
                         "paths are relative to the plan file's folder",
+                    )
+                )
+    if plan.judge is not None and plan.judge.candidates:
+        names = [c.name for c in plan.candidates]
+        for j, name in enumerate(plan.judge.candidates):
+            if name not in names:
+                problems.append(
+                    Problem(
+                        display,
+                        _line_of(node, ("judge", "candidates", j)),
+                        f"judge.candidates.{j}",
+                        f"names '{name}', which is not a candidate of this plan",
+                        f"candidates: {', '.join(names)}",
                     )
                 )
     if problems:

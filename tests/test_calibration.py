@@ -16,6 +16,7 @@ from sklearn.metrics import cohen_kappa_score
 from harness.calibration import (
     agreement,
     calibrate,
+    calibration_drafts,
     compare,
     confusion,
     load_calibration,
@@ -24,7 +25,7 @@ from harness.calibration import (
     weighted_kappa,
 )
 from harness.datasets import load_dataset
-from harness.plan import JudgeSpec
+from harness.plan import CalibrationSample, JudgeSpec
 from harness.scorers.edit import edit_effort, fit_effort_rates, pilot_effort_features
 from harness.store import RunStore
 
@@ -217,6 +218,93 @@ def test_a_constant_judge_on_a_run_is_stored_as_uncalibrated(loopback, tmp_path)
     m = RunStore(run).read_manifest()
     assert m["judge_calibration"]["calibrated"] is False
     assert (tmp_path / "results" / ".cache" / "responses.sqlite").is_file()
+
+
+# -- the calibration sample --------------------------------------------------------------------
+
+RATED = rated_drafts(load_dataset("datasets/sample-district").ratings, CRITERIA)
+
+
+@pytest.mark.parametrize("stratify", ["score", "item"])
+@pytest.mark.parametrize("size", [1, 5, 24, 60, 61, 500])
+def test_the_sample_is_deterministic_bounded_and_spans_the_scale(size, stratify):
+    spec = CalibrationSample(max_drafts=size, seed=11, stratify=stratify)
+    got = calibration_drafts(RATED, CRITERIA, spec)
+    assert len(got) == min(size, len(RATED)) and got.index.is_unique
+    assert set(got.index) <= set(RATED.index)
+    assert got.index.equals(RATED.index[RATED.index.isin(got.index)])  # original order
+    again = calibration_drafts(RATED, CRITERIA, spec)
+    assert got.index.equals(again.index)  # the same seed picks the same drafts
+    if 24 <= size < len(RATED):
+        other = calibration_drafts(RATED, CRITERIA, spec.model_copy(update={"seed": 12}))
+        assert not got.index.equals(other.index)
+    if stratify == "score" and size < len(RATED):
+        mean = RATED[CRITERIA].mean(axis=1)
+        step = len(RATED) / size
+        # spans the scale: the sample reaches into the lowest and the highest `step` drafts,
+        # and every whole score level holding at least `step` drafts is in it
+        low, high = mean.rank(method="min"), mean.rank(method="max")  # ties count either way
+        assert low[got.index].min() <= math.ceil(step)
+        assert high[got.index].max() > len(RATED) - math.ceil(step)
+        levels = mean.round()
+        big = {lv for lv, n in levels.value_counts().items() if n >= step}
+        assert big <= set(levels[got.index])
+
+
+def test_without_a_sample_every_rated_draft_is_used():
+    assert calibration_drafts(RATED, CRITERIA, None) is RATED
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 30), min_size=1, max_size=6),
+    size=st.integers(1, 120),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_systematic_sample_keeps_each_stratum_in_proportion(sizes, size, seed):
+    levels = [float(i + 1) for i, n in enumerate(sizes) for _ in range(n)]
+    rated = pd.DataFrame(
+        {"item_id": [f"i{i}" for i in range(len(levels))], **dict.fromkeys(CRITERIA, levels)},
+        index=[f"d{i:03d}" for i in range(len(levels))],
+    )
+    got = calibration_drafts(rated, CRITERIA, CalibrationSample(max_drafts=size, seed=seed))
+    total = len(rated)
+    assert len(got) == min(size, total)
+    counts = got["accuracy"].value_counts()
+    for i, n in enumerate(sizes):  # floor or ceil of the stratum's proportional share
+        share = n * min(size, total) / total
+        assert math.floor(share) <= counts.get(float(i + 1), 0) <= math.ceil(share)
+
+
+def test_calibrating_on_a_sample_records_it_and_keeps_min_rated(loopback, tmp_path):
+    ds = load_dataset("datasets/sample-district")
+    first = ds.ratings.sort_values("rater").groupby("draft_id").first().set_index("draft")
+    srv = loopback(
+        reply=lambda msgs: json.dumps({c: int(first.loc[_draft_of(msgs), c]) for c in CRITERIA})
+    )
+    sample = {"max_drafts": 12, "seed": 5}
+    spec = JudgeSpec(
+        model="openai/loopback", api_base=srv.base_url, concurrency=8, calibration_sample=sample
+    )
+    res = calibrate(ds, spec, cache_path=tmp_path / "c.sqlite", out_dir=tmp_path / "out")
+    assert srv.request_count == 12
+    assert res.sample == {
+        "rated_drafts": 61,
+        "used": 12,
+        "subset": True,
+        "max_drafts": 12,
+        "seed": 5,
+        "stratify": "score",
+    }
+    s = res.summary.set_index("criterion")
+    assert (s["n"] == 12).all() and (s["kappa"] > 0.8).all()
+    assert not res.calibrated  # agrees, but on 12 drafts < min_rated (20): not calibrated
+    saved = json.loads((tmp_path / "out" / "calibration.json").read_text())
+    assert saved["sample"]["used"] == 12 and saved["by_criterion"]["tone"]["n"] == 12
+    lenient = calibrate(
+        ds, spec.model_copy(update={"min_rated": 12}), cache_path=tmp_path / "c.sqlite"
+    )
+    assert lenient.calibrated and srv.request_count == 12  # the same drafts, from the cache
 
 
 # -- fitting the edit-effort rates -------------------------------------------------------------

@@ -175,6 +175,61 @@ def test_judge_gate_needs_a_calibrated_judge(calibration, status, why):
     assert why in g["evidence"] if why else g["evidence"]
 
 
+TWO_AI = pd.concat(
+    [
+        CANDIDATES,
+        pd.DataFrame(
+            [
+                {
+                    "name": "ai2",
+                    "kind": "model",
+                    "baseline": None,
+                    "model": "local/smollm2",
+                    "api_base": None,
+                }
+            ]
+        ),
+    ],
+    ignore_index=True,
+)
+NAN = [float("nan")] * 10
+
+
+@pytest.mark.parametrize(("calibrated", "ai_status"), [(True, "pass"), (False, "fail")])
+def test_judge_rows_left_unscored_for_other_candidates(calibrated, ai_status):
+    # the judge rated only "ai": the baseline's and ai2's judge rows are NaN, never 0
+    values = {
+        ("ai", "judge_accuracy"): [0.9] * 10,
+        ("ai2", "judge_accuracy"): NAN,
+        ("canned", "judge_accuracy"): NAN,
+        ("ai", "word_similarity"): [0.9] * 10,
+        ("ai2", "word_similarity"): [0.9] * 10,
+    }
+    gs = gateset(
+        gate(name="level", metric="judge_accuracy", threshold=0.5, required=False),
+        {
+            "name": "vs-canned",
+            "title": "Judged better than canned",
+            "metric": "judge_accuracy",
+            "test": "superiority",
+            "baseline": "template",
+            "required": False,
+        },
+        gate(name="words", metric="word_similarity", threshold=0.5),
+    )
+    d = run_decision(values, gs, calibration={"calibrated": calibrated}, candidates=TWO_AI)
+    by = d.all_gates.set_index(["candidate", "gate"])
+    assert by.loc[("ai", "level"), "status"] == ai_status
+    assert by.loc[("ai2", "level"), "status"] == "not evaluated"
+    assert "does not rate ai2's drafts" in by.loc[("ai2", "level"), "evidence"]
+    assert by.loc[("ai", "vs-canned"), "status"] == ("not evaluated" if calibrated else "fail")
+    if calibrated:
+        assert "no items scored for both" in by.loc[("ai", "vs-canned"), "evidence"]
+    # unscored judge rows leave the required gate alone; the open advisory gates are conditions
+    assert by.loc[("ai2", "words"), "status"] == "pass"
+    assert d.verdict == CONDITIONS
+
+
 @pytest.mark.parametrize(("required", "verdict"), [(True, NOT_READY), (False, CONDITIONS)])
 def test_absent_metric_is_not_evaluated(required, verdict):
     gs = gateset(

@@ -1,12 +1,15 @@
 """LLM judge: any litellm model rates a draft 1-5 per rubric criterion, as the human raters did.
 
 The rubric (``rubrics/judge.yaml``) holds the criteria, one anchor per whole score, and the
-Jinja2 prompt. Replies are parsed robustly (code fences, prose around the JSON, single quotes,
-scores written as strings); a reply that still cannot be read is answered with a repair turn,
-up to ``max_attempts`` replies, and then the row stays unscored (NaN): a score is never
-guessed. Every reply goes through the runner's response cache (keyed on the judge model, the
-messages and the parameters), so re-scoring a run makes no calls. Scores are rescaled to 0-1
-as ``(score - 1) / 4``; ``judge_calibrated`` says whether the judge met the plan's bar against
+Jinja2 prompt. A plan may limit the judge to some candidates (the others' judge scores are
+unscored) and ask for constrained JSON: the embedded model gets a JSON schema built from the
+rubric, which llama.cpp enforces with a grammar (:func:`response_format`). Replies are parsed
+robustly (code fences, prose around the JSON, single quotes, scores written as strings); a
+reply that still cannot be read is answered with a repair turn, up to ``max_attempts`` replies,
+and then the row stays unscored (NaN): a score is never guessed. Every reply goes through the
+runner's response cache (keyed on the judge model, the messages and the parameters, the
+response format included), so re-scoring a run makes no calls. Scores are rescaled to 0-1 as
+``(score - 1) / 4``; ``judge_calibrated`` says whether the judge met the plan's bar against
 the dataset's human ratings (``harness.calibration``): an uncalibrated judge cannot pass a gate.
 """
 
@@ -220,11 +223,14 @@ def _objects(text: str) -> list[str]:
 
 
 def _load_object(span: str) -> dict[str, Any] | None:
-    """A JSON-ish object: strict JSON, then without trailing commas, then Python literal syntax."""
+    """A JSON-ish object: JSON (raw newlines in strings allowed), then without trailing commas,
+    then Python literal syntax."""
     candidates = [span, re.sub(r",\s*([}\]])", r"\1", span)]
     for c in candidates:
         try:
-            obj = json.loads(c)
+            # strict=False: a raw newline inside a string (the embedded model's grammar lets
+            # one through) is read as the newline it is
+            obj = json.loads(c, strict=False)
         except json.JSONDecodeError:
             continue
         if isinstance(obj, dict):
@@ -288,6 +294,72 @@ def parse_reply(text: str, criteria: Sequence[str]) -> Judgement:
             return Judgement(scores, "" if rationale is None else str(rationale).strip())
         why = "; ".join(bad)
     raise ValueError(why)
+
+
+# -- constrained output ------------------------------------------------------------------------
+
+
+def judge_schema(rubric: Rubric, rationale_chars: int | None = 200) -> dict[str, Any]:
+    """The JSON schema of a judge reply: each criterion a whole score 1-5, then a rationale.
+
+    ``rationale_chars`` caps the rationale (``maxLength``), so a grammar-constrained reply
+    closes its JSON within a small ``max_tokens``; None leaves it uncapped.
+    """
+    rationale: dict[str, Any] = {"type": "string"}
+    if rationale_chars is not None:
+        rationale["maxLength"] = rationale_chars
+    return {
+        "type": "object",
+        "properties": {
+            **{c: {"type": "integer", "enum": list(LEVELS)} for c in rubric.names},
+            "rationale": rationale,
+        },
+        "required": [*rubric.names, "rationale"],
+        "additionalProperties": False,
+    }
+
+
+def response_format(spec: JudgeSpec, rubric: Rubric) -> dict[str, Any] | None:
+    """The ``response_format`` a judge call sends (None: none), from ``spec.response_format``.
+
+    The embedded model's server (llama-cpp-python) takes ``{"type": "json_object", "schema":
+    ...}`` and turns the schema into a grammar, so even a 135M model answers parseable JSON;
+    ``auto`` sends that to the embedded model and nothing to other providers. For other
+    providers ``json_object`` asks for any JSON object and ``json_schema`` for the rubric's
+    schema in the OpenAI form (``strict``, no length cap), both passed on by litellm. A
+    ``params.response_format`` in the plan is sent as written instead.
+    """
+    mode = response_format_name(spec)
+    if mode in ("off", "params"):
+        return None
+    local = spec.model.startswith("local/")
+    if mode == "json_object":
+        return {"type": "json_object"}
+    if local:
+        return {"type": "json_object", "schema": judge_schema(rubric, spec.rationale_chars)}
+    return {
+        "type": "json_schema",
+        "json_schema": {
+            "name": "judgement",
+            "schema": judge_schema(rubric, None),
+            "strict": True,
+        },
+    }
+
+
+def response_format_name(spec: JudgeSpec) -> str:
+    """What ``spec.response_format`` resolves to: off, json_object, json_schema or params."""
+    if "response_format" in spec.params:
+        return "params"
+    if spec.response_format == "auto":
+        return "json_schema" if spec.model.startswith("local/") else "off"
+    return spec.response_format
+
+
+def call_params(spec: JudgeSpec, rubric: Rubric) -> dict[str, Any]:
+    """The parameters of every judge call: the plan's ``params`` plus the response format."""
+    fmt = response_format(spec, rubric)
+    return {**spec.params, "response_format": fmt} if fmt is not None else dict(spec.params)
 
 
 # -- calling -----------------------------------------------------------------------------------
@@ -453,12 +525,13 @@ async def _judge_all(
 
     sem = asyncio.Semaphore(spec.concurrency)
     results: dict[tuple[int, Any], dict[str, Any]] = {}
+    params = call_params(spec, rubric)
     with contextlib.ExitStack() as stack:
         endpoint = _Endpoint(spec, stack)
 
         async def reply(msgs: list[dict[str, str]]) -> tuple[str | None, str | None, int]:
             """A reply's text (or None and why), and the network calls it took (0: cached)."""
-            key = cache_key(*endpoint.logical, msgs, spec.params, 0)
+            key = cache_key(*endpoint.logical, msgs, params, 0)
             if store is not None:
                 hit = store.get_many([key]).get(key)
                 if hit is not None:
@@ -474,7 +547,7 @@ async def _judge_all(
                             call_model(
                                 model,
                                 msgs,
-                                spec.params,
+                                params,
                                 base,
                                 endpoint.api_key,
                                 spec.timeout,
@@ -572,7 +645,11 @@ def judge_scorer(
     retries: int = 4,
     **spec: Any,
 ) -> ScoreFn:
-    """LLM judge against a rubric (1-5 per criterion, rescaled to 0-1), with its calibration."""
+    """LLM judge against a rubric (1-5 per criterion, rescaled to 0-1), with its calibration.
+
+    Only the drafts of ``candidates`` (default: all) are rated; the judge is calibrated on
+    the dataset's rated drafts, or on the ``calibration_sample`` of them.
+    """
     try:
         js = JudgeSpec.model_validate(spec)
     except ValidationError as exc:
@@ -583,13 +660,22 @@ def judge_scorer(
     rubric = load_rubric(js.rubric)
 
     def score(frame: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
-        from harness.calibration import compare, rated_drafts
+        from harness.calibration import calibration_drafts, compare, rated_drafts
 
-        drafts = pd.DataFrame({"item_id": frame["item_id"], "draft": frame["output"]})
+        # Drafts of candidates the judge does not rate stay unscored (NaN), never 0.
+        rate = (
+            frame["candidate"].isin(js.candidates)
+            if js.candidates is not None and "candidate" in frame
+            else pd.Series(True, index=frame.index)
+        )
+        sub = frame[rate]
+        drafts = pd.DataFrame({"item_id": sub["item_id"], "draft": sub["output"]})
         rated = None
         if calibrate and dataset.ratings is not None:
             # One judging pass (one server start) for the run's drafts and the rated drafts.
-            rated = rated_drafts(dataset.ratings, rubric.names)
+            rated = calibration_drafts(
+                rated_drafts(dataset.ratings, rubric.names), rubric.names, js.calibration_sample
+            )
             drafts = pd.concat([drafts, rated[["item_id", "draft"]]], ignore_index=True)
         got = judge_drafts(
             drafts.reset_index(drop=True),
@@ -600,13 +686,13 @@ def judge_scorer(
             cache_path=cache_path,
             retries=retries,
         )
-        mine = got.iloc[: len(frame)].set_axis(frame.index)
+        mine = got.iloc[: len(sub)].set_axis(sub.index).reindex(frame.index)
         out = pd.DataFrame(index=frame.index)
         for c in rubric.names:
-            out[f"judge_{c}"] = (mine[c] - 1.0) / 4.0
+            out[f"judge_{c}"] = (mine[c].astype(np.float64) - 1.0) / 4.0
         flag = 0.0
         if rated is not None:
-            judged = got.iloc[len(frame) :].set_axis(rated.index)
+            judged = got.iloc[len(sub) :].set_axis(rated.index)
             flag = 1.0 if compare(rated, judged, rubric.names, js).calibrated else 0.0
         scored = mine[rubric.names].notna().any(axis=1)
         out["judge_calibrated"] = np.where(scored, flag, np.nan)

@@ -46,6 +46,12 @@ PARSES = [
         "it's {fine}",
     ),
     ('{"note": "draft"} then {"accuracy": 5, "completeness": 4, "tone": 4}', (5, 4, 4), ""),
+    # a raw newline and a brace inside the rationale (SmolLM2 under a grammar wrote this)
+    (
+        '{ "accuracy": 1, "completeness": 2, "tone": 5, "rationale": "#34 }\nDRAFT:\n$10" }',
+        (1, 2, 5),
+        "#34 }\nDRAFT:\n$10",
+    ),
     (
         '```\n{"accuracy": 2, "completeness": 3, "tone": 4, "ok": true, "x": null}\n```',
         (2, 3, 4),
@@ -294,20 +300,136 @@ def test_bad_judge_options_are_refused(options, message):
 @pytest.mark.local_model
 def test_embedded_model_as_judge(mini, tmp_path, monkeypatch):
     monkeypatch.setenv("HARNESS_RESULTS", str(tmp_path))
-    spec = JudgeSpec(max_attempts=1, params={"temperature": 0.0, "max_tokens": 48})
+    # response_format auto: the rubric's JSON schema becomes a llama.cpp grammar, so the 135M
+    # model, which otherwise mostly answers in prose, answers JSON the parser reads first time
+    spec = JudgeSpec(
+        max_attempts=1, rationale_chars=60, params={"temperature": 0.0, "max_tokens": 64}
+    )
     ds = load_dataset(mini)
     counts = JudgeCounts()
     got = judge_drafts(DRAFTS, ds, spec, cache_path=tmp_path / "c.sqlite", counts=counts)
     assert counts.calls == 2 and got["replies"].tolist() == [1, 1]
-    for _, row in got.iterrows():
-        scores = row[CRITERIA]
-        if scores.notna().all():  # a readable reply: whole scores 1-5
-            assert set(scores) <= {1.0, 2.0, 3.0, 4.0, 5.0}
-        else:  # an unreadable one: unscored, with the reason
-            assert scores.isna().all() and row["error"]
+    assert got["error"].isna().all(), got["error"].tolist()
+    assert set(got[CRITERIA].to_numpy().ravel()) <= {1.0, 2.0, 3.0, 4.0, 5.0}
+    assert all(len(r) <= 60 for r in got["rationale"])
     again = JudgeCounts()
     cached = judge_drafts(DRAFTS, ds, spec, cache_path=tmp_path / "c.sqlite", counts=again)
     assert again.calls == 0 and cached["cached"].all()  # no server start, no call
     pd.testing.assert_frame_equal(
         cached[CRITERIA], got[CRITERIA]
     )  # same reading of the same replies
+
+
+# -- constrained output and candidate filtering ------------------------------------------------
+
+
+def _sent_format(srv) -> list:
+    return [r.get("response_format") for r in srv.recorded.requests]
+
+
+@pytest.mark.parametrize(
+    "model,mode,params,expected",
+    [
+        ("openai/loopback", "auto", {}, None),  # other providers: nothing unless asked
+        ("openai/loopback", "off", {}, None),
+        ("openai/loopback", "json_object", {}, {"type": "json_object"}),
+        ("openai/loopback", "json_schema", {}, "json_schema"),
+        ("local/smollm2", "auto", {}, "llama.cpp"),  # the embedded model: a grammar
+        ("local/smollm2", "json_schema", {}, "llama.cpp"),
+        ("local/smollm2", "json_object", {}, {"type": "json_object"}),
+        ("local/smollm2", "off", {}, None),
+        ("openai/loopback", "auto", {"response_format": {"type": "text"}}, {"type": "text"}),
+    ],
+)
+def test_response_format_reaches_the_server(
+    loopback, mini, tmp_path, monkeypatch, model, mode, params, expected
+):
+    srv = loopback(reply=GOOD)
+    if model.startswith("local/"):
+        # the embedded model's server is replaced by the loopback server: same HTTP path
+        import contextlib
+
+        import harness.candidates.local as local
+
+        @contextlib.contextmanager
+        def serve(**_):
+            yield local.LocalModel(model, srv.base_url, "openai/smollm2", "loopback", 0)
+
+        monkeypatch.setattr(local, "serve_smollm2", serve)
+        spec = JudgeSpec(model=model, response_format=mode, rationale_chars=90, params=params)
+    else:
+        spec = _spec(srv, response_format=mode, params=params)
+    got = judge_drafts(DRAFTS, load_dataset(mini), spec, cache_path=tmp_path / "c.sqlite")
+    assert got[CRITERIA].notna().all().all()
+    sent = _sent_format(srv)
+    assert len(sent) == 2
+    if expected == "json_schema":  # the OpenAI form, passed on by litellm
+        assert all(s["type"] == "json_schema" and s["json_schema"]["strict"] for s in sent)
+        schema = sent[0]["json_schema"]["schema"]
+        assert "maxLength" not in schema["properties"]["rationale"]
+    elif expected == "llama.cpp":  # llama-cpp-python's form: json_object with a schema
+        assert all(s["type"] == "json_object" for s in sent)
+        schema = sent[0]["schema"]
+        assert schema["properties"]["rationale"]["maxLength"] == 90
+    else:
+        assert all(s == expected for s in sent)
+        return
+    assert schema["required"] == [*CRITERIA, "rationale"]
+    assert all(schema["properties"][c]["enum"] == [1, 2, 3, 4, 5] for c in CRITERIA)
+    assert schema["additionalProperties"] is False
+
+
+def test_the_response_format_is_part_of_the_cache_key(loopback, mini, tmp_path):
+    srv = loopback(reply=GOOD)
+    ds, cache = load_dataset(mini), tmp_path / "c.sqlite"
+    judge_drafts(DRAFTS, ds, _spec(srv), cache_path=cache)
+    judge_drafts(DRAFTS, ds, _spec(srv), cache_path=cache)
+    assert srv.request_count == 2  # the same calls again: cached
+    judge_drafts(DRAFTS, ds, _spec(srv, response_format="json_object"), cache_path=cache)
+    assert srv.request_count == 4  # a reply to an unconstrained call is not reused
+
+
+def test_judge_schema_accepts_what_the_parser_reads():
+    import jsonschema
+
+    from harness.scorers.judge import judge_schema
+
+    schema = judge_schema(load_rubric(), 20)
+    jsonschema.validate(json.loads(GOOD), schema)
+    for bad in (
+        '{"accuracy": 6, "completeness": 3, "tone": 5, "rationale": ""}',
+        '{"accuracy": 4, "completeness": 3, "rationale": ""}',
+        '{"accuracy": 4, "completeness": 3, "tone": 5, "rationale": "x", "extra": 1}',
+        '{"accuracy": 4, "completeness": 3, "tone": 5, "rationale": "' + "x" * 21 + '"}',
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(json.loads(bad), schema)
+
+
+def test_only_the_named_candidates_are_judged(loopback, mini, tmp_path):
+    srv = loopback(reply=GOOD)
+    frame = pd.DataFrame(
+        {
+            "item_id": ["faq-001", "faq-004", "faq-001", "faq-004"],
+            "candidate": ["ai", "ai", "canned", "canned"],
+            "output": ["A pass is $10.", "Lunch is $3.75.", "Thanks!", "Thanks!"],
+        },
+        index=[10, 11, 12, 13],
+    )
+    ds = load_dataset(mini)
+    n_rated = ds.ratings["draft_id"].nunique()
+    fn = get_scorer(
+        "judge",
+        model="openai/loopback",
+        api_base=srv.base_url,
+        candidates=["ai"],
+        min_rated=1,
+        cache_path=str(tmp_path / "c.sqlite"),
+    )
+    got = fn(frame, ds)
+    assert got.index.tolist() == [10, 11, 12, 13]
+    assert (got.loc[[10, 11], "judge_accuracy"] == 0.75).all()
+    assert got.loc[[12, 13]].isna().all().all()  # unscored, never 0
+    judged = [m["content"] for r in srv.recorded.requests for m in r["messages"][-1:]]
+    assert not any("DRAFT to rate:\nThanks!" in t for t in judged)
+    assert srv.request_count == 2 + n_rated  # the ai drafts and the rated drafts only
