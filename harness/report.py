@@ -459,13 +459,37 @@ def _judge_line(run: RunData) -> str:
     if not judge and not family_metrics(run, "judge"):
         return "no AI judge in this run"
     model = judge.get("model") if isinstance(judge, dict) else judge
+    rates = judge.get("candidates") if isinstance(judge, dict) else None
+    who = f" (rates {', '.join(rates)})" if rates else ""
     if cal is None:
         state = "not yet checked against human ratings (its scores cannot pass a gate)"
-    elif cal.get("calibrated") is True:
-        state = "checked against human ratings: agrees well enough to count"
     else:
-        state = "checked against human ratings: does not agree well enough, so it does not count"
-    return f"{model or 'an AI judge'}, {state}"
+        checked = f"checked against {_rated_text(cal)}"
+        if cal.get("calibrated") is True:
+            state = f"{checked}: agrees well enough to count"
+        else:
+            state = f"{checked}: does not agree well enough, so its scores do not count"
+    return f"{model or 'an AI judge'}{who}, {state}"
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """``value`` if it is a dict (a calibration file's section), else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def _rated_text(cal: dict[str, Any]) -> str:
+    """'24 of the 61 human-rated drafts (a seeded sample stratified by human score)'."""
+    sample = _mapping(cal.get("sample"))
+    used, total = sample.get("used"), sample.get("rated_drafts")
+    if used is None or total is None:
+        return "human ratings"
+    if not sample.get("subset"):
+        return f"all {total} human-rated drafts"
+    by = {"score": "human score", "item": "question"}.get(str(sample.get("stratify")), "stratum")
+    return (
+        f"{used} of the {total} human-rated drafts (a seeded sample stratified by {by}, "
+        f"seed {sample.get('seed')})"
+    )
 
 
 def cover(run: RunData, phase: str, title: str = "", dec: Decision | None = None) -> Any:
@@ -1098,6 +1122,9 @@ def calibration_summary(run: RunData) -> Any:
     from IPython.display import HTML
 
     cal = read_calibration(run.store.path)
+    no_judge = not run.manifest.get("plan", {}).get("judge") and not family_metrics(run, "judge")
+    if cal is None and no_judge:
+        return note("This run has no AI judge, so there is no calibration to show.")
     if cal is None:
         return note(
             "The AI judge of this run has not been checked against human ratings yet: run "
@@ -1109,14 +1136,132 @@ def calibration_summary(run: RunData) -> Any:
         if flag is True
         else "The judge does not agree with human raters well enough: its scores do not count."
     )
-    scalars = {k: v for k, v in cal.items() if not isinstance(v, (dict, list))}
-    rows = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in scalars.items())
+    facts = _calibration_facts(cal)
+    rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in facts.items())
     return HTML(
         _STYLE
         + f"<div class='decision {'ready' if flag is True else 'notready'}'><p class='verdict'>"
         f"{'Calibrated' if flag is True else 'Not calibrated'}</p><p class='reason'>{esc(verdict)}</p></div>"
         f"<table class='harness-table'><tbody>{rows}</tbody></table>"
     )
+
+
+def _calibration_facts(cal: dict[str, Any]) -> dict[str, Any]:
+    """The facts a reader needs beside the verdict: judge, drafts checked, the bar, calls."""
+    judge = _mapping(cal.get("judge"))
+    facts: dict[str, Any] = {}
+    if judge.get("model"):
+        facts["judge"] = judge["model"] + (
+            f" (rubric {judge['rubric']})" if judge.get("rubric") else ""
+        )
+    if judge.get("candidates"):
+        facts["drafts it rates in this run"] = ", ".join(judge["candidates"])
+    facts["checked on"] = _rated_text(cal)
+    by = _mapping(cal.get("by_criterion"))
+    ns = sorted({int(v["n"]) for v in by.values() if isinstance(v, dict) and "n" in v})
+    if ns:
+        facts["drafts with a readable judge score (n)"] = " / ".join(str(n) for n in ns)
+    if "min_kappa" in judge and "min_rated" in judge:
+        facts["the bar"] = (
+            f"quadratic-weighted kappa of at least {judge['min_kappa']} on every criterion, "
+            f"on at least {judge['min_rated']} rated drafts"
+        )
+    fmt = judge.get("response_format")
+    if fmt:
+        facts["answer format"] = _FORMAT_WORDS.get(fmt, fmt)
+    counts = _mapping(cal.get("counts"))
+    if counts:
+        facts["judge calls for this check"] = (
+            f"{counts.get('calls', 0)} new, {counts.get('cached', 0)} replies reused from the cache"
+        )
+    for k, v in cal.items():  # anything else a calibration file carries as a plain value
+        if k != "calibrated" and not isinstance(v, (dict, list)):
+            facts[k] = v
+    return facts
+
+
+_FORMAT_WORDS = {
+    "json_schema": "JSON schema from the rubric (for the embedded model: enforced as a grammar)",
+    "json_object": "any JSON object (provider's JSON mode)",
+    "off": "free text, read for a JSON object",
+    "params": "as set in the judge's params",
+    "auto": "automatic",
+}
+
+_CALIBRATION_COLUMNS = {
+    "criterion": "criterion",
+    "n": "rated drafts (n)",
+    "kappa": "agreement (weighted kappa)",
+    "spearman": "rank correlation",
+    "exact": "exact agreement",
+    "within_one": "within one point",
+    "bias": "bias (judge - human)",
+    "unscored": "unscored",
+    "human_kappa": "humans with each other (kappa)",
+    "human_n": "drafts rated twice",
+    "calibrated": "calibrated",
+}
+
+
+def calibration_table(run: RunData) -> pd.DataFrame:
+    """Per criterion: the judge's agreement with the human raters, the raters' own, the verdict."""
+    cal = read_calibration(run.store.path) or {}
+    summary = cal.get("summary")
+    if not isinstance(summary, list) or not summary:
+        return pd.DataFrame(columns=list(_CALIBRATION_COLUMNS.values()))
+    frame = pd.DataFrame(summary)
+    cols = [c for c in _CALIBRATION_COLUMNS if c in frame.columns]
+    frame = frame[cols].copy()
+    for c in ("kappa", "spearman", "exact", "within_one", "bias", "human_kappa"):
+        if c in frame:
+            frame[c] = [_fmt(v) for v in pd.to_numeric(frame[c], errors="coerce")]
+    if "calibrated" in frame:
+        frame["calibrated"] = frame["calibrated"].map({True: "yes", False: "no"})
+    return frame.rename(columns=_CALIBRATION_COLUMNS)
+
+
+def confusion_table(run: RunData) -> pd.DataFrame:
+    """Per criterion and human score (the raters' mean): how often the judge gave each score."""
+    cal = read_calibration(run.store.path) or {}
+    conf = cal.get("confusion")
+    if not isinstance(conf, list) or not conf:
+        return pd.DataFrame(columns=["criterion", "human score"])
+    frame = pd.DataFrame(conf)
+    wide = frame.pivot_table(
+        index=["criterion", "human"], columns="judge", values="count", aggfunc="sum", fill_value=0
+    )
+    order = [c for c in (cal.get("by_criterion") or {}) if c in wide.index.get_level_values(0)]
+    wide = wide.reindex(order or None, level=0)
+    wide.columns = [f"judge {float(j):g}" for j in wide.columns]
+    out = wide.reset_index().rename(columns={"human": "human score"})
+    out["human score"] = [f"{float(h):g}" for h in out["human score"]]
+    return out
+
+
+def calibration_section(run: RunData) -> Any:
+    """The agreement table and the confusion table of the judge's calibration (or a note)."""
+    from IPython.display import HTML
+
+    table = calibration_table(run)
+    if table.empty:
+        return note("No calibration tables: the judge has not been checked against human ratings.")
+    conf = confusion_table(run)
+    body = _STYLE + (
+        "<p class='caption'>Agreement with the district's human raters per criterion. Weighted "
+        "kappa: 1 = the same scores, 0 = no better than chance; it must reach the bar on every "
+        'criterion. "Humans with each other" is the raters\' own agreement on drafts two of '
+        "them rated: the most a judge can be expected to reach.</p>"
+        + table.to_html(index=False, escape=True, border=0, classes="harness-table", na_rep="—")
+    )
+    if not conf.empty:
+        body += (
+            "<p class='caption'>How often the judge gave each score (columns) to drafts the "
+            "humans scored as in the row (their mean, so half points occur). A good judge puts "
+            "the counts on the diagonal; one column full of counts means it gives every draft "
+            "the same score.</p>"
+            + conf.to_html(index=False, escape=True, border=0, classes="harness-table")
+        )
+    return HTML(body)
 
 
 def calibration_tables(run: RunData) -> Any:

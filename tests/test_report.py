@@ -136,7 +136,87 @@ def test_comparison_report(runs, reports):
 def test_calibration_report_without_calibration_says_so(reports):
     html = reports["calibration"].read_text()
     assert "AI judge calibration" in html
-    assert "has not been checked against human ratings" in html
+    assert "This run has no AI judge, so there is no calibration to show" in html
+
+
+def _tables(html: str) -> list:
+    """Every <table> in ``html`` as a DataFrame of text (header row = columns), stdlib parser."""
+    from html.parser import HTMLParser
+
+    import pandas as pd
+
+    class Parser(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tables, self.row, self.cell = [], None, None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "table":
+                self.tables.append([])
+            elif tag == "tr":
+                self.row = []
+            elif tag in ("td", "th"):
+                self.cell = ""
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell += data
+
+        def handle_endtag(self, tag):
+            if tag in ("td", "th") and self.cell is not None:
+                self.row.append(self.cell.strip())
+                self.cell = None
+            elif tag == "tr" and self.row is not None:
+                self.tables[-1].append(self.row)
+                self.row = None
+
+    parser = Parser()
+    parser.feed(html)
+    out = []
+    for rows in parser.tables:
+        if rows:
+            out.append(pd.DataFrame(rows[1:], columns=rows[0]))
+    return out
+
+
+def test_readiness_report_shows_the_judge_beside_its_calibration(tmp_path, loopback):
+    judge_reply = '{"accuracy": 4, "completeness": 3, "tone": 5, "rationale": "ok"}'
+
+    def reply(msgs):
+        return judge_reply if "DRAFT to rate" in msgs[-1]["content"] else "A pass costs $10."
+
+    srv = loopback(reply=reply)
+    plan = write_plan(
+        tmp_path,
+        MINI,
+        [{"name": "canned", "baseline": "template"}, model_candidate(srv.base_url)],
+        scorers=["edit", "judge"],
+        judge={
+            "model": "openai/judge",
+            "api_base": srv.base_url,
+            "candidates": ["m"],
+            "calibration_sample": {"max_drafts": 3},
+            "min_rated": 2,
+        },
+    )
+    results = tmp_path / "results"
+    store = run_plan(plan, results_dir=results, options=RunOptions(progress=False))
+    scores = score_run(store)
+    judged = scores[scores["metric"] == "judge_accuracy"].groupby("candidate")["value"]
+    assert judged.apply(lambda v: v.isna().all()).to_dict() == {"canned": True, "m": False}
+    html = render_report(store.run_id, phase="pre_pilot", results_dir=results).read_text()
+    section = html[html.index("Does the judge agree with human raters?") :]
+    assert "Not calibrated" in section  # a judge that gives every draft 4/3/5 does not agree
+    assert "3 of the 5 human-rated drafts" in section and "seed 20261201" in section
+    tables = _tables(section.split("Every measure in this run")[0])
+    agreement = next(t for t in tables if "agreement (weighted kappa)" in t.columns)
+    assert agreement["criterion"].tolist() == ["accuracy", "completeness", "tone"]
+    assert (agreement["rated drafts (n)"] == "3").all() and (agreement["calibrated"] == "no").all()
+    conf = next(t for t in tables if "human score" in t.columns)
+    counts = conf[[c for c in conf if c.startswith("judge ")]].astype(int)
+    assert counts.groupby(conf["criterion"]).sum().sum(axis=1).tolist() == [3, 3, 3]
+    assert counts["judge 4"].groupby(conf["criterion"]).sum()["accuracy"] == 3  # always 4
+    assert "openai/judge (rates m)" in html  # the cover names what the judge rated
 
 
 def test_calibrate_without_judge_is_a_clear_error(runs):
