@@ -10,7 +10,7 @@ import yaml
 from harness.errors import PlanError
 from harness.plan import CalibrationSample, JudgeSpec, load_plan
 
-from .conftest import MINI
+from .conftest import MINI, REPO
 
 CANDIDATES = [
     {"name": "canned", "baseline": "template"},
@@ -100,3 +100,12 @@ def test_defaults_keep_todays_judge():
     assert j.candidates is None and j.calibration_sample is None and j.response_format == "auto"
     # a plan fingerprint ignores defaults, so old plans keep their fingerprint
     assert "candidates" not in j.model_dump(exclude_defaults=True)
+
+
+def test_the_demo_plan_judges_only_smollm2_on_a_sample():
+    plan = load_plan(REPO / "plans" / "demo.yaml")
+    assert plan.judge is not None and "judge" in [s.name for s in plan.scorers]
+    assert plan.judge.model == "local/smollm2" and plan.judge.candidates == ["smollm2"]
+    sample = plan.judge.calibration_sample
+    assert sample is not None and sample.max_drafts >= plan.judge.min_rated
+    assert plan.resolve(str(plan.judge.rubric)).is_file()
