@@ -444,16 +444,14 @@ def judge_drafts(
         )
     ]
     store: ResponseCache | None = None
+    path = Path(cache_path) if cache_path else default_results_dir() / ".cache" / "responses.sqlite"
     if cache:
-        path = (
-            Path(cache_path)
-            if cache_path
-            else default_results_dir() / ".cache" / "responses.sqlite"
-        )
         store = ResponseCache(path)
     try:
         rows = asyncio.run(
-            _judge_all(jobs, spec, rubric, store, retries, backoff_base, backoff_max, counts)
+            _judge_all(
+                jobs, spec, rubric, store, retries, backoff_base, backoff_max, counts, path.parent
+            )
         )
     finally:
         if store is not None:
@@ -471,9 +469,10 @@ def judge_drafts(
 class _Endpoint:
     """Where the judge's calls go; the embedded server starts on the first cache miss only."""
 
-    def __init__(self, spec: JudgeSpec, stack: contextlib.ExitStack):
+    def __init__(self, spec: JudgeSpec, stack: contextlib.ExitStack, log_dir: Path):
         self.spec = spec
         self.stack = stack
+        self.log_dir = log_dir  # the embedded server's log goes beside the response cache
         self.lock = asyncio.Lock()
         self.local = spec.model.startswith("local/")
         self.model: str | None = None if self.local else spec.model
@@ -503,8 +502,7 @@ class _Endpoint:
 
                     # Started from the main thread on purpose (the event loop waits a few
                     # seconds): the server's parent-death signal follows the starting thread.
-                    log_dir = default_results_dir() / ".cache"
-                    srv = self.stack.enter_context(serve_smollm2(log_dir=log_dir))
+                    srv = self.stack.enter_context(serve_smollm2(log_dir=self.log_dir))
                     self.api_base = srv.api_base
                     self.model = srv.litellm_model
         assert self.model is not None
@@ -520,6 +518,7 @@ async def _judge_all(
     backoff_base: float,
     backoff_max: float,
     counts: JudgeCounts,
+    log_dir: Path,
 ) -> dict[tuple[int, Any], dict[str, Any]]:
     from harness.candidates.llm import call_model, call_with_retries
 
@@ -527,7 +526,7 @@ async def _judge_all(
     results: dict[tuple[int, Any], dict[str, Any]] = {}
     params = call_params(spec, rubric)
     with contextlib.ExitStack() as stack:
-        endpoint = _Endpoint(spec, stack)
+        endpoint = _Endpoint(spec, stack, log_dir)
 
         async def reply(msgs: list[dict[str, str]]) -> tuple[str | None, str | None, int]:
             """A reply's text (or None and why), and the network calls it took (0: cached)."""
