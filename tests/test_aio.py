@@ -69,3 +69,21 @@ def test_run_plan_in_a_real_jupyter_kernel(tmp_path, mini, results, loopback, wo
     text = "".join(o.get("text", "") for o in done.cells[0].outputs if o.output_type == "stream")
     assert f"ok {3 * N_FAQ} workers {workers}" in text
     assert srv.request_count == 3 * N_FAQ
+
+
+def test_judge_inside_a_running_loop(loopback, mini, tmp_path):
+    from harness.datasets import load_dataset
+    from harness.plan import JudgeSpec
+    from harness.scorers.judge import judge_drafts
+
+    from .scorers.test_judge import DRAFTS, GOOD
+
+    srv = loopback(reply=GOOD)
+    spec = JudgeSpec(model="openai/loopback", api_base=srv.base_url)
+
+    async def cell() -> object:
+        return judge_drafts(DRAFTS, load_dataset(mini), spec, cache_path=tmp_path / "c.sqlite")
+
+    got = asyncio.run(cell())
+    assert got["error"].isna().all() and got["calls"].tolist() == [1, 1]  # type: ignore[index]
+    assert srv.request_count == 2

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from harness import aio
 from harness.cache import ResponseCache, cache_key
 from harness.datasets import Dataset
 from harness.errors import HarnessError, PlanError, Problem
@@ -448,7 +449,7 @@ def judge_drafts(
     if cache:
         store = ResponseCache(path)
     try:
-        rows = asyncio.run(
+        rows = aio.run(
             _judge_all(
                 jobs, spec, rubric, store, retries, backoff_base, backoff_max, counts, path.parent
             )
