@@ -3,6 +3,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +81,13 @@ def model_candidate(base_url: str, name: str = "m", **kw: Any) -> dict[str, Any]
         "params": {"max_tokens": 50},
         **kw,
     }
+
+
+def wait_for(pred: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Poll ``pred`` until it holds (True) or ``timeout`` seconds pass (False)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return False

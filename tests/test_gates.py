@@ -272,22 +272,7 @@ def test_missing_baseline_is_not_evaluated():
 
 
 def test_best_candidate_is_decided_on():
-    cands = pd.concat(
-        [
-            CANDIDATES,
-            pd.DataFrame(
-                [
-                    {
-                        "name": "ai2",
-                        "kind": "model",
-                        "baseline": None,
-                        "model": "local/smollm2",
-                        "api_base": None,
-                    }
-                ]
-            ),
-        ]
-    )
+    cands = TWO_AI
     d = run_decision(
         {("ai", "word_similarity"): [0.2] * 10, ("ai2", "word_similarity"): [0.9] * 10},
         gateset(gate(metric="word_similarity", threshold=0.5)),

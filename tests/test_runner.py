@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import yaml
@@ -17,7 +16,7 @@ from harness.runner import RunOptions, run_plan
 from harness.scoring import score_run
 from harness.store import open_run
 
-from .conftest import REPO, model_candidate, write_plan
+from .conftest import REPO, model_candidate, wait_for, write_plan
 
 QUIET = RunOptions(progress=False)
 N_FAQ = 6  # faq_reply items in the mini dataset
@@ -233,15 +232,6 @@ def test_fake_key_never_written_anywhere(tmp_path, mini, results, loopback, monk
             assert key.encode() not in p.read_bytes(), p
 
 
-def _wait_for(pred, timeout=30.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 @pytest.mark.parametrize("kill_after", [3, 17])
 def test_sigkill_then_resume_gives_exactly_one_generation_each(
     tmp_path, mini, results, loopback, kill_after
@@ -268,7 +258,7 @@ def test_sigkill_then_resume_gives_exactly_one_generation_each(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    assert _wait_for(lambda: srv.request_count >= kill_after, timeout=180)
+    assert wait_for(lambda: srv.request_count >= kill_after, timeout=180)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     journal = results / "killed" / "generations.jsonl"

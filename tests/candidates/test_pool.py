@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -19,22 +18,13 @@ from harness.errors import PlanError
 from harness.plan import load_plan
 from harness.runner import RunOptions, run_plan
 
-from ..conftest import REPO, model_candidate, write_plan
+from ..conftest import REPO, model_candidate, wait_for, write_plan
 
 N_FAQ = 6  # faq_reply items in the mini dataset
 
 
 def _opts(workers: int | str) -> RunOptions:
     return RunOptions(progress=False, workers=workers, cache="off")
-
-
-def _wait_for(pred, timeout: float = 30.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 @pytest.mark.parametrize(
@@ -109,7 +99,7 @@ def test_a_killed_worker_loses_no_sample(tmp_path, mini, results, loopback):
     victim = pool.pids[0]
 
     def kill_one() -> None:
-        if _wait_for(lambda: srv.request_count >= 8):
+        if wait_for(lambda: srv.request_count >= 8):
             os.kill(victim, signal.SIGKILL)
 
     killer = threading.Thread(target=kill_one)
@@ -154,11 +144,11 @@ def test_sigkill_of_the_harness_takes_its_workers_and_resume_completes(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    assert _wait_for(lambda: srv.request_count >= 10, timeout=180)
+    assert wait_for(lambda: srv.request_count >= 10, timeout=180)
     assert len(_tagged_processes(tag)) == 3  # the harness and its two workers
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert _wait_for(lambda: not _tagged_processes(tag), timeout=10), "a worker outlived it"
+    assert wait_for(lambda: not _tagged_processes(tag), timeout=10), "a worker outlived it"
     store = run_plan(plan, results_dir=results, resume="killed", options=_opts(2))
     g = store.generations()
     assert len(g) == 20 * N_FAQ and g["key"].is_unique and (g["status"] == "ok").all()
