@@ -145,7 +145,7 @@ def test_sigkill_of_the_harness_takes_its_workers_and_resume_completes(
         stderr=subprocess.DEVNULL,
     )
     assert wait_for(lambda: srv.request_count >= 10, timeout=180)
-    assert len(_tagged_processes(tag)) == 3  # the harness and its two workers
+    assert len(_tagged_processes(tag)) >= 3  # the harness and its two workers (and any git)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert wait_for(lambda: not _tagged_processes(tag), timeout=10), "a worker outlived it"
