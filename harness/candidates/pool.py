@@ -64,24 +64,26 @@ class _Worker:
     """
 
     def __init__(self, index: int):
-        fd, log = tempfile.mkstemp(
-            prefix=f"harness-callworker-{os.getpid()}-{index}-", suffix=".log"
-        )
-        self.log = Path(log)
+        # The worker's stderr: a temporary file unlinked at once, so nothing is left behind even
+        # when everything is killed; the parent keeps the descriptor to quote its tail.
+        fd, log = tempfile.mkstemp(prefix=f"harness-callworker-{os.getpid()}-{index}-")
+        self._log_fd = fd
         env = dict(os.environ, LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_TELEMETRY="False")
         # the child imports this very package, however the parent found it (install or path)
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-        with os.fdopen(fd, "wb") as err:
+        try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "harness.candidates.pool"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
-                stderr=err,
+                stderr=fd,
                 env=env,
                 bufsize=0,
                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
             )
+        finally:
+            os.unlink(log)
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self._rfd = self.proc.stdout.fileno()
         self._wfd = self.proc.stdin.fileno()
@@ -211,7 +213,11 @@ class _Worker:
         code = self.proc.poll()
         tail = ""
         with contextlib.suppress(OSError):
-            tail = self.log.read_text(errors="replace")[-1500:].strip()
+            if self._log_fd < 0:
+                raise OSError("closed")
+            size = os.fstat(self._log_fd).st_size  # pread: the worker's file offset stays put
+            raw = os.pread(self._log_fd, 1500, max(0, size - 1500))
+            tail = raw.decode("utf-8", "replace").strip()
         msg = f"the call worker process (pid {self.pid}) exited with code {code}"
         return CallResult(error=msg + (f"; its log ends: {tail}" if tail else ""), retryable=True)
 
@@ -240,8 +246,10 @@ class _Worker:
         self.alive = False
         with contextlib.suppress(OSError):
             self.proc.stdout.close()  # type: ignore[union-attr]
-        with contextlib.suppress(OSError):
-            self.log.unlink()
+        if self._log_fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._log_fd)
+            self._log_fd = -1
 
 
 class CallPool:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import uuid
 from pathlib import Path
 
 import pytest
 
-from harness.candidates.pool import auto_workers, start_pool
+from harness.candidates.pool import CallPool, auto_workers, start_pool
 from harness.errors import PlanError
 from harness.plan import load_plan
 from harness.runner import RunOptions, run_plan
@@ -152,3 +154,24 @@ def test_sigkill_of_the_harness_takes_its_workers_and_resume_completes(
     store = run_plan(plan, results_dir=results, resume="killed", options=_opts(2))
     g = store.generations()
     assert len(g) == 20 * N_FAQ and g["key"].is_unique and (g["status"] == "ok").all()
+
+
+def test_a_worker_that_cannot_start_says_why_and_leaves_no_file(tmp_path, monkeypatch):
+    fake = tmp_path / "shadow" / "litellm"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text('raise ImportError("a broken litellm, for the test")\n')
+    monkeypatch.setenv("PYTHONPATH", str(fake.parent))  # shadows the installed litellm
+    pool = CallPool(1)
+    try:
+        assert not pool.wait_ready(timeout=60)
+
+        async def one() -> object:
+            return await pool._workers[0].submit(1, {})
+
+        res = asyncio.run(one())
+        assert res.retryable and "exited with code 1" in res.error  # type: ignore[attr-defined]
+        assert "a broken litellm, for the test" in res.error  # type: ignore[attr-defined]
+    finally:
+        pool.close()
+    leftovers = list(Path(tempfile.gettempdir()).glob(f"harness-callworker-{os.getpid()}-*"))
+    assert leftovers == []
