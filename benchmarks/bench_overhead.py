@@ -28,6 +28,7 @@ from _common import (
     scratch,
     table,
     timed,
+    warm_up,
     write_plan,
 )
 
@@ -38,16 +39,13 @@ C = 8
 def main() -> None:
     args = arg_parser(__doc__).parse_args()
     from harness.candidates.llm import PromptBuilder, litellm_module
-    from harness.candidates.pool import auto_workers, start_pool
     from harness.datasets import load_dataset
     from harness.plan import load_plan
     from harness.runner import RunOptions, item_dict, run_plan, select_items
     from harness.scorers import scorer_names
 
+    workers = warm_up()
     litellm = litellm_module()
-    workers = auto_workers(C, N)
-    if workers:
-        start_pool(workers, wait=True)
     scorer_names()
     inproc = RunOptions(progress=False, workers=0)
     pooled = RunOptions(progress=False, workers="auto")

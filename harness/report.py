@@ -453,10 +453,15 @@ def decision(
     return decide(run, phase, gates=gates or None, governance=governance or None)
 
 
+def _has_judge(run: RunData) -> bool:
+    """The run's plan has a judge, or its scores hold judge metrics."""
+    return bool(run.manifest.get("plan", {}).get("judge") or family_metrics(run, "judge"))
+
+
 def _judge_line(run: RunData) -> str:
     judge = run.manifest.get("plan", {}).get("judge")
     cal = read_calibration(run.store.path)
-    if not judge and not family_metrics(run, "judge"):
+    if not _has_judge(run):
         return "no AI judge in this run"
     model = judge.get("model") if isinstance(judge, dict) else judge
     rates = judge.get("candidates") if isinstance(judge, dict) else None
@@ -1122,8 +1127,7 @@ def calibration_summary(run: RunData) -> Any:
     from IPython.display import HTML
 
     cal = read_calibration(run.store.path)
-    no_judge = not run.manifest.get("plan", {}).get("judge") and not family_metrics(run, "judge")
-    if cal is None and no_judge:
+    if cal is None and not _has_judge(run):
         return note("This run has no AI judge, so there is no calibration to show.")
     if cal is None:
         return note(

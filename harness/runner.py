@@ -663,8 +663,6 @@ async def _run_models(
                 builders[spec.name],
                 price,
             )
-        endpoints = sorted({t.provider for t in targets.values()})
-        store.update_manifest(endpoints=endpoints)
         sems: dict[str, _Slots] = {}
         limiters: dict[str, _RateLimiter] = {}
         widest = 1
@@ -682,7 +680,10 @@ async def _run_models(
         workers = auto_workers(capacity, len(misses)) if asked == "auto" else int(asked)
         pool = start_pool(workers) if workers else None
         call = pool.call if pool is not None else call_model
-        store.update_manifest(call_workers=pool.size if pool is not None else 0)
+        store.update_manifest(
+            endpoints=sorted({t.provider for t in targets.values()}),
+            call_workers=pool.size if pool is not None else 0,
+        )
         stop = asyncio.Event()
         prefetch: list[threading.Thread] = []
 

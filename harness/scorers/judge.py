@@ -501,8 +501,9 @@ class _Endpoint:
                 if self.model is None:
                     from harness.candidates.local import serve_smollm2
 
-                    # Started from the main thread on purpose (the event loop waits a few
-                    # seconds): the server's parent-death signal follows the starting thread.
+                    # Started from the event loop's own thread on purpose (the loop waits a
+                    # few seconds): the server's parent-death signal follows the starting
+                    # thread, which is the main thread or harness.aio's long-lived one.
                     srv = self.stack.enter_context(serve_smollm2(log_dir=self.log_dir))
                     self.api_base = srv.api_base
                     self.model = srv.litellm_model
