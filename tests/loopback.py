@@ -35,6 +35,7 @@ class Recorded:
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
+    arrived: list[float] = field(default_factory=list)  # time.monotonic() of each request
 
 
 def default_reply(messages: list[dict[str, str]]) -> str:
@@ -100,6 +101,7 @@ class LoopbackServer:
                 b = server.behaviour
                 with server._lock:
                     server.recorded.requests.append(payload)
+                    server.recorded.arrived.append(time.monotonic())
                     server.recorded.headers.append(dict(self.headers.items()))
                     roll = server._rng.random()
                     hang = server._rng.random() < b.hang_rate

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -428,3 +429,58 @@ def test_plan_judge_scores_and_calibrates_with_the_run(tmp_path, mini, results, 
     calls = srv.request_count
     score_run(store)  # re-scoring is free: every judge reply is cached
     assert srv.request_count == calls
+
+
+def test_ramp_spaces_the_first_wave_and_ends_at_the_first_answer():
+    import asyncio
+    import time
+
+    from harness.runner import _Ramp
+
+    async def go() -> tuple[list[float], list[float]]:
+        ramp = _Ramp(4, gap=0.05)
+        t0 = time.monotonic()
+        starts: list[float] = []
+
+        async def launch() -> None:
+            await ramp.wait()
+            starts.append(time.monotonic() - t0)
+
+        await asyncio.gather(*(launch() for _ in range(4)))
+        ramp2 = _Ramp(4, gap=0.05)
+        await ramp2.wait()
+        ramp2.answered()
+        t1 = time.monotonic()
+        after: list[float] = []
+        for _ in range(3):
+            await ramp2.wait()
+            after.append(time.monotonic() - t1)
+        return starts, after
+
+    starts, after = asyncio.run(go())
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert starts[0] < 0.03 and all(g >= 0.045 for g in gaps), starts
+    assert max(after) < 0.03  # once an answer is back, nothing waits on the ramp
+
+
+@pytest.mark.parametrize(
+    ("latency", "spread_min", "spread_max"), [(0.6, 0.2, 0.55), (0.05, 0.0, 0.2)]
+)
+def test_first_wave_reaches_the_provider_spread_out(
+    tmp_path, mini, results, loopback, monkeypatch, latency, spread_min, spread_max
+):
+    from harness.runner import _Ramp
+
+    monkeypatch.setattr(_Ramp, "GAP_S", 0.06)
+    srv = loopback(latency=latency)
+    plan = write_plan(
+        tmp_path, mini, [model_candidate(srv.base_url, samples=2)], runner={"concurrency": 8}
+    )
+    store = run_plan(plan, results_dir=results, options=RunOptions(progress=False, workers=0))
+    assert store.read_manifest()["counts"]["ok"] == 2 * N_FAQ
+    first = srv.recorded.arrived[:8]
+    spread = first[-1] - first[0]
+    # 0.6 s answers: all 8 leave before the first answer, about 0.06 s apart (7 x 0.06 = 0.42 s;
+    # the first call in a process is slow, so the first few may still leave together).
+    # 0.05 s answers: the first answer ends the ramp, and the rest of the wave leaves at once.
+    assert spread_min <= spread <= spread_max, [round(t - first[0], 3) for t in first]

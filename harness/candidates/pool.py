@@ -283,6 +283,19 @@ class CallPool:
         deadline = time.monotonic() + timeout
         return all([w.wait_ready(deadline) for w in self._workers])
 
+    async def until_ready(self, timeout: float = 120.0) -> None:
+        """Wait, in the running event loop, until every live worker has imported litellm (or
+        ``timeout`` passes; calls sent before then wait in the worker's pipe)."""
+        loop = asyncio.get_running_loop()
+        for w in self._workers:
+            if w.alive:
+                w._attach(loop)  # its "ready" frame is read by the loop from now on
+        deadline = time.monotonic() + timeout
+        while any(w.alive and not w.ready for w in self._workers):
+            if time.monotonic() > deadline:
+                return
+            await asyncio.sleep(0.01)
+
     def detach(self) -> None:
         """Let go of the current event loop (the runner calls this before its loop ends)."""
         for w in self._workers:

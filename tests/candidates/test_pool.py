@@ -163,6 +163,7 @@ def test_a_worker_that_cannot_start_says_why_and_leaves_no_file(tmp_path, monkey
     monkeypatch.setenv("PYTHONPATH", str(fake.parent))  # shadows the installed litellm
     pool = CallPool(1)
     try:
+        asyncio.run(asyncio.wait_for(pool.until_ready(), 60))  # a dead worker is not waited for
         assert not pool.wait_ready(timeout=60)
 
         async def one() -> object:
@@ -175,3 +176,17 @@ def test_a_worker_that_cannot_start_says_why_and_leaves_no_file(tmp_path, monkey
         pool.close()
     leftovers = list(Path(tempfile.gettempdir()).glob(f"harness-callworker-{os.getpid()}-*"))
     assert leftovers == []
+
+
+def test_until_ready_waits_in_the_event_loop_for_the_import():
+    pool = CallPool(1)
+    try:
+
+        async def go() -> tuple[bool, bool]:
+            before = pool._workers[0].ready  # importing litellm takes seconds
+            await pool.until_ready(timeout=120)
+            return before, pool._workers[0].ready and pool._workers[0].alive
+
+        assert asyncio.run(go()) == (False, True)
+    finally:
+        pool.close()
