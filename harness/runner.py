@@ -828,18 +828,33 @@ async def _run_models(
                 latency_s=round(time.perf_counter() - t_start, 4),
             )
 
-        window = max(64, 4 * widest * len(sems))
+        # At most ``window`` units are tasks at once (a 100,000-item run is not 100,000 tasks).
+        window = asyncio.Semaphore(max(64, 4 * widest * len(sems)))
         pending: set[asyncio.Task[None]] = set()
-        for u, msgs, k in misses:
-            if stop.is_set():
-                counts.skipped_budget += 1
-                continue
-            if len(pending) >= window:
-                _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            pending.add(asyncio.create_task(one(u, msgs, k)))
+        crashed: list[BaseException] = []  # a bug in one(), not a provider error: stop the run
+
+        def finished(task: asyncio.Task[None]) -> None:
+            pending.discard(task)
+            window.release()
+            exc = None if task.cancelled() else task.exception()
+            if exc is not None:
+                crashed.append(exc)
+
         try:
+            for u, msgs, k in misses:
+                if crashed:
+                    break
+                if stop.is_set():
+                    counts.skipped_budget += 1
+                    continue
+                await window.acquire()
+                task = asyncio.create_task(one(u, msgs, k))
+                pending.add(task)
+                task.add_done_callback(finished)
             if pending:
                 await asyncio.gather(*pending)
+            if crashed:
+                raise crashed[0]
         finally:
             if pool is not None:
                 pool.detach()  # this run's event loop ends here; the workers stay for the next

@@ -484,3 +484,28 @@ def test_first_wave_reaches_the_provider_spread_out(
     # the first call in a process is slow, so the first few may still leave together).
     # 0.05 s answers: the first answer ends the ramp, and the rest of the wave leaves at once.
     assert spread_min <= spread <= spread_max, [round(t - first[0], 3) for t in first]
+
+
+def test_an_error_writing_a_generation_stops_the_run_instead_of_vanishing(
+    tmp_path, mini, results, loopback, monkeypatch
+):
+    # 72 units: more than the 64 tasks the runner keeps at once, so the failing one has
+    # finished long before the last ones are awaited.
+    from harness.store import RunStore
+
+    srv = loopback()
+    plan = write_plan(tmp_path, mini, [model_candidate(srv.base_url, samples=12)])
+    real_append = RunStore.append
+    seen = []
+
+    def append(self, record):
+        seen.append(record["key"])
+        if len(seen) == 3:
+            raise OSError(28, "No space left on device")
+        real_append(self, record)
+
+    monkeypatch.setattr(RunStore, "append", append)
+    with pytest.raises(OSError, match="No space left"):
+        run_plan(plan, results_dir=results, options=RunOptions(progress=False, workers=0))
+    (manifest,) = list(results.glob("*/manifest.json"))
+    assert json.loads(manifest.read_text())["status"] == "error"
