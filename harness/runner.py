@@ -221,8 +221,8 @@ class _Ramp:
     spends about 5 ms on each call). Their replacements leave as a burst too, so the queueing
     repeats every round: with 32 in flight and 0.2 s a call took 0.24 s, not 0.2 s. A spread
     first wave stays spread, because later calls start as earlier ones finish. The ramp ends
-    at the first answer (a fast provider needs no spreading); it costs at most
-    ``(width - 1) x gap`` once, 0.155 s for 32 slots.
+    at the first answer, also for the calls already waiting on it (a fast provider needs no
+    spreading); before that it costs about ``(width - 1) x gap`` once, 0.155 s for 32 slots.
     """
 
     GAP_S = 0.005  # about one litellm call's CPU on the client
@@ -232,21 +232,23 @@ class _Ramp:
         self.gap = self.GAP_S if gap is None else gap
         self.next_at = 0.0
         self._turn = asyncio.Lock()
+        self._over = asyncio.Event()
 
     async def wait(self) -> None:
-        if self.left <= 0:
+        if self.left <= 0 or self._over.is_set():
             return
         self.left -= 1
         async with self._turn:  # one at a time, each ``gap`` after the last one really left
             delay = self.next_at - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            if delay > 0 and not self._over.is_set():
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._over.wait(), delay)  # an answer ends it early
             self.next_at = time.monotonic() + self.gap
 
     def answered(self) -> None:
-        """A call came back: calls from now on start as slots free up."""
+        """A call came back: calls from now on, and those waiting, start as slots free up."""
         self.left = 0
-        self.next_at = 0.0
+        self._over.set()
 
 
 def _prefetch_scoring(names: list[str]) -> None:
@@ -724,12 +726,6 @@ async def _run_models(
         workers = auto_workers(capacity, len(misses)) if asked == "auto" else int(asked)
         pool = start_pool(workers) if workers else None
         call = pool.call if pool is not None else call_model
-        # litellm's import (seconds) before the first call, not inside it: the first wave is
-        # then spread over real sends rather than queued behind the import (see _Ramp)
-        if pool is not None:
-            await pool.until_ready()
-        else:
-            litellm_module()
         store.update_manifest(
             endpoints=sorted({t.provider for t in targets.values()}),
             call_workers=pool.size if pool is not None else 0,
@@ -841,6 +837,12 @@ async def _run_models(
                 crashed.append(exc)
 
         try:
+            # litellm's import (seconds) before the first call, not inside it: the first wave
+            # is then spread over real sends rather than queued behind the import (see _Ramp)
+            if pool is not None:
+                await pool.until_ready()
+            else:
+                litellm_module()
             for u, msgs, k in misses:
                 if crashed:
                     break
@@ -851,11 +853,17 @@ async def _run_models(
                 task = asyncio.create_task(one(u, msgs, k))
                 pending.add(task)
                 task.add_done_callback(finished)
-            if pending:
-                await asyncio.gather(*pending)
+            if pending and not crashed:
+                await asyncio.wait(set(pending), return_when=asyncio.FIRST_EXCEPTION)
             if crashed:
                 raise crashed[0]
         finally:
+            # After a crash (or Ctrl-C) nothing goes on behind the error: the calls in flight
+            # are cancelled (not journaled, so a resume makes them again) and awaited here.
+            for task in list(pending):
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
             if pool is not None:
                 pool.detach()  # this run's event loop ends here; the workers stay for the next
             for th in prefetch:  # never leave an import running into interpreter shutdown

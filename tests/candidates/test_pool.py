@@ -182,11 +182,11 @@ def test_until_ready_waits_in_the_event_loop_for_the_import():
     pool = CallPool(1)
     try:
 
-        async def go() -> tuple[bool, bool]:
-            before = pool._workers[0].ready  # importing litellm takes seconds
+        async def go() -> bool:
+            # the worker's "ready" frame is only read by an event loop watching its pipe
             await pool.until_ready(timeout=120)
-            return before, pool._workers[0].ready and pool._workers[0].alive
+            return pool._workers[0].ready and pool._workers[0].alive
 
-        assert asyncio.run(go()) == (False, True)
+        assert asyncio.run(go())
     finally:
         pool.close()
