@@ -4,7 +4,10 @@ The workload of bench_concurrency.py at C=32: 400 chat calls with the harness's 
 messages to the loopback server at L = 0.2 s. Here there is no harness at all: each of K
 child processes imports litellm, warms up, then at a common start time runs its share of the
 calls (400 / K) with 32 / K in flight, `asyncio.gather` over `litellm.acompletion` behind a
-semaphore. Measured with and without the harness's ramp (the first wave started 5 ms apart).
+semaphore. Measured with and without a first-wave spread like the harness's ramp (a fixed
+schedule: the first wave's calls start 5 ms apart, interleaved across the processes). These
+loops are timed from the common start, after their warm-up: none of a run's own setup
+(dataset, prompts, manifest, Parquet) is in them, unlike bench_concurrency.py.
 Efficiency is N/C x L divided by the time from the common start to the last call's end.
 Median of --repeat rounds.
 
