@@ -141,6 +141,25 @@ def write_plan(
     return path
 
 
+def plan_messages(plan_path: Path) -> tuple[Any, list[list[dict[str, str]]]]:
+    """The plan and the chat messages the harness sends for it: one list per call (each item's
+    prompt once per sample of the plan's first candidate), for bare litellm loops to send."""
+    from harness.candidates.llm import PromptBuilder
+    from harness.datasets import load_dataset
+    from harness.plan import load_plan
+    from harness.runner import item_dict, select_items
+
+    plan = load_plan(plan_path)
+    ds = load_dataset(plan.dataset_path())
+    items, _ = select_items(plan, ds)
+    spec = plan.candidates[0]
+    builder = PromptBuilder(spec, plan, ds)
+    messages = [
+        builder.messages(item_dict(row)) for _, row in items.iterrows() for _ in range(spec.samples)
+    ]
+    return plan, messages
+
+
 @contextmanager
 def scratch(prefix: str) -> Iterator[Path]:
     """A temporary folder removed afterwards."""

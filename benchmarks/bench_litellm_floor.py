@@ -91,28 +91,20 @@ def main() -> None:
         child_env,
         load,
         median,
+        plan_messages,
         save,
         scratch,
         table,
         write_plan,
     )
 
-    from harness.candidates.llm import PromptBuilder
-    from harness.datasets import load_dataset
-    from harness.plan import load_plan
-    from harness.runner import item_dict, select_items
-
     args = arg_parser(__doc__).parse_args()
     ideal = N / C * LATENCY
     rows, out, fastest = [], {}, math.inf
     loads = [load()]
     with scratch("floor") as tmp, ServerProcess(latency=LATENCY) as srv:
-        plan = load_plan(write_plan(tmp / "plan", srv.base_url, items=100, concurrency=C))
-        ds = load_dataset(plan.dataset_path())
-        items, _ = select_items(plan, ds)
-        builder = PromptBuilder(plan.candidates[0], plan, ds)
-        msgs = [builder.messages(item_dict(r)) for _, r in items.iterrows()]
-        msgs = [m for m in msgs for _ in range(plan.candidates[0].samples)][:N]
+        _, msgs = plan_messages(write_plan(tmp / "plan", srv.base_url, items=100, concurrency=C))
+        msgs = msgs[:N]
         for procs in (1, 2, 4):
             for gap in (0.0, GAP):
                 t_first = time.monotonic() + 15.0 + 3.0 * procs  # after every child's import

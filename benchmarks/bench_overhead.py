@@ -24,6 +24,7 @@ from _common import (
     arg_parser,
     load,
     median,
+    plan_messages,
     save,
     scratch,
     table,
@@ -38,10 +39,8 @@ C = 8
 
 def main() -> None:
     args = arg_parser(__doc__).parse_args()
-    from harness.candidates.llm import PromptBuilder, litellm_module
-    from harness.datasets import load_dataset
-    from harness.plan import load_plan
-    from harness.runner import RunOptions, item_dict, run_plan, select_items
+    from harness.candidates.llm import litellm_module
+    from harness.runner import RunOptions, run_plan
     from harness.scorers import scorer_names
 
     workers = warm_up()
@@ -55,14 +54,8 @@ def main() -> None:
     pool_s: list[float] = []
     with scratch("overhead") as tmp, ServerProcess(latency=0.0) as srv:
         plan_path = write_plan(tmp / "plan", srv.base_url, concurrency=C)
-        plan = load_plan(plan_path)
-        ds = load_dataset(plan.dataset_path())
-        items, _ = select_items(plan, ds)
+        plan, messages = plan_messages(plan_path)
         spec = plan.candidates[0]
-        builder = PromptBuilder(spec, plan, ds)
-        messages = [
-            builder.messages(item_dict(row)) for _, row in items.iterrows() for _ in range(4)
-        ]
         assert len(messages) == N
 
         async def bare(batch: list[list[dict[str, str]]]) -> list[Any]:

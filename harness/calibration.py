@@ -190,6 +190,13 @@ def calibration_drafts(
     return rated.iloc[chosen]
 
 
+def drafts_to_check(
+    ratings: pd.DataFrame, criteria: Sequence[str], sample: CalibrationSample | None
+) -> pd.DataFrame:
+    """The rated drafts (:func:`rated_drafts`) a judge is checked on (:func:`calibration_drafts`)."""
+    return calibration_drafts(rated_drafts(ratings, criteria), criteria, sample)
+
+
 def sample_info(total: int, used: int, sample: CalibrationSample | None) -> dict[str, Any]:
     """What a calibration records about the rated drafts it used (all, or a subset)."""
     info: dict[str, Any] = {"rated_drafts": int(total), "used": int(used), "subset": used < total}
@@ -411,9 +418,7 @@ def calibrate(
         if spec.rubric:
             path = Path(spec.rubric) if Path(spec.rubric).is_absolute() else base / spec.rubric
         rubric = load_rubric(path)
-    rated = calibration_drafts(
-        rated_drafts(dataset.ratings, rubric.names), rubric.names, spec.calibration_sample
-    )
+    rated = drafts_to_check(dataset.ratings, rubric.names, spec.calibration_sample)
     counts = JudgeCounts()
     judged = judge_drafts(
         rated[["item_id", "draft"]],

@@ -121,6 +121,11 @@ class RunData:
         return self.store.scores()
 
     @cached_property
+    def calibration(self) -> dict[str, Any] | None:
+        """The judge's stored calibration (calibration.json), if the run has one."""
+        return read_calibration(self.store.path)
+
+    @cached_property
     def dataset(self) -> Dataset:
         return load_dataset(self.manifest["dataset"]["path"])
 
@@ -460,7 +465,7 @@ def _has_judge(run: RunData) -> bool:
 
 def _judge_line(run: RunData) -> str:
     judge = run.manifest.get("plan", {}).get("judge")
-    cal = read_calibration(run.store.path)
+    cal = run.calibration
     if not _has_judge(run):
         return "no AI judge in this run"
     model = judge.get("model") if isinstance(judge, dict) else judge
@@ -1126,7 +1131,7 @@ def calibration_summary(run: RunData) -> Any:
     """The judge's calibration against human ratings, as the judge's calibration step wrote it."""
     from IPython.display import HTML
 
-    cal = read_calibration(run.store.path)
+    cal = run.calibration
     if cal is None and not _has_judge(run):
         return note("This run has no AI judge, so there is no calibration to show.")
     if cal is None:
@@ -1209,7 +1214,7 @@ _CALIBRATION_COLUMNS = {
 
 def calibration_table(run: RunData) -> pd.DataFrame:
     """Per criterion: the judge's agreement with the human raters, the raters' own, the verdict."""
-    cal = read_calibration(run.store.path) or {}
+    cal = run.calibration or {}
     summary = cal.get("summary")
     if not isinstance(summary, list) or not summary:
         return pd.DataFrame(columns=list(_CALIBRATION_COLUMNS.values()))
@@ -1226,7 +1231,7 @@ def calibration_table(run: RunData) -> pd.DataFrame:
 
 def confusion_table(run: RunData) -> pd.DataFrame:
     """Per criterion and human score (the raters' mean): how often the judge gave each score."""
-    cal = read_calibration(run.store.path) or {}
+    cal = run.calibration or {}
     conf = cal.get("confusion")
     if not isinstance(conf, list) or not conf:
         return pd.DataFrame(columns=["criterion", "human score"])
@@ -1272,7 +1277,7 @@ def calibration_tables(run: RunData) -> Any:
     """Per-criterion agreement tables the calibration stored (JSON lists/dicts, Parquet or CSV)."""
     from IPython.display import HTML
 
-    cal = read_calibration(run.store.path) or {}
+    cal = run.calibration or {}
     parts = [_STYLE]
     for k, v in cal.items():
         frame = None

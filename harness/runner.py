@@ -247,7 +247,6 @@ class _Ramp:
 
     def answered(self) -> None:
         """A call came back: calls from now on, and those waiting, start as slots free up."""
-        self.left = 0
         self._over.set()
 
 

@@ -437,22 +437,8 @@ def test_ramp_spaces_the_first_wave_and_ends_at_the_first_answer():
 
     from harness.runner import _Ramp
 
-    async def spaced() -> list[float]:
-        ramp = _Ramp(4, gap=0.05)
-        t0 = time.monotonic()
-        starts: list[float] = []
-
-        async def launch() -> None:
-            await ramp.wait()
-            starts.append(time.monotonic() - t0)
-
-        await asyncio.gather(*(launch() for _ in range(4)))
-        return starts
-
-    async def cut_short() -> list[float]:
-        # 8 launches 0.2 s apart would take 1.4 s; an answer at 0.1 s releases the ones
-        # already waiting (and any later ones) at once
-        ramp = _Ramp(8, gap=0.2)
+    async def launches(ramp: _Ramp, n: int, answer_at: float | None = None) -> list[float]:
+        """Start times of ``n`` launches through ``ramp`` (and one more after an answer)."""
         t0 = time.monotonic()
         starts: list[float] = []
 
@@ -461,17 +447,21 @@ def test_ramp_spaces_the_first_wave_and_ends_at_the_first_answer():
             starts.append(time.monotonic() - t0)
 
         async def answer() -> None:
-            await asyncio.sleep(0.1)
-            ramp.answered()
+            if answer_at is not None:
+                await asyncio.sleep(answer_at)
+                ramp.answered()
 
-        await asyncio.gather(answer(), *(launch() for _ in range(8)))
-        await launch()  # after the answer: no wait at all
+        await asyncio.gather(answer(), *(launch() for _ in range(n)))
+        if answer_at is not None:
+            await launch()  # after the answer: no wait at all
         return starts
 
-    starts = asyncio.run(spaced())
+    starts = asyncio.run(launches(_Ramp(4, gap=0.05), 4))
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert starts[0] < 0.03 and all(g >= 0.045 for g in gaps), starts
-    late = asyncio.run(cut_short())
+    # 8 launches 0.2 s apart would take 1.4 s; an answer at 0.1 s releases the ones already
+    # waiting (and any later ones) at once
+    late = asyncio.run(launches(_Ramp(8, gap=0.2), 8, answer_at=0.1))
     assert len(late) == 9 and max(late) < 0.5, late  # not 1.4 s
 
 

@@ -661,7 +661,7 @@ def judge_scorer(
     rubric = load_rubric(js.rubric)
 
     def score(frame: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
-        from harness.calibration import calibration_drafts, compare, rated_drafts
+        from harness.calibration import compare, drafts_to_check
 
         # Drafts of candidates the judge does not rate stay unscored (NaN), never 0.
         rate = (
@@ -674,9 +674,7 @@ def judge_scorer(
         rated = None
         if calibrate and dataset.ratings is not None:
             # One judging pass (one server start) for the run's drafts and the rated drafts.
-            rated = calibration_drafts(
-                rated_drafts(dataset.ratings, rubric.names), rubric.names, js.calibration_sample
-            )
+            rated = drafts_to_check(dataset.ratings, rubric.names, js.calibration_sample)
             drafts = pd.concat([drafts, rated[["item_id", "draft"]]], ignore_index=True)
         got = judge_drafts(
             drafts.reset_index(drop=True),
