@@ -36,20 +36,12 @@ from sklearn.metrics import cohen_kappa_score
 from harness.datasets import Dataset, load_dataset
 from harness.errors import HarnessError, RunError
 from harness.plan import CalibrationSample, JudgeSpec
-from harness.scorers.judge import (
-    JudgeCounts,
-    Rubric,
-    judge_drafts,
-    load_rubric,
-    response_format_name,
-)
-from harness.store import RunStore, open_run
+from harness.scorers.judging import JudgeCounts, judge_drafts
+from harness.scorers.rubric import Rubric, load_rubric, response_format_name
+from harness.store import RunStore, calibration_summary, open_run, write_calibration
 
 GRID = np.arange(1.0, 5.0001, 0.5)
 AGREEMENT_COLUMNS = ["n", "kappa", "spearman", "exact", "within_one", "bias", "mae"]
-SUMMARY_FILE = "calibration.parquet"
-DRAFTS_FILE = "calibration_drafts.parquet"
-JSON_FILE = "calibration.json"
 
 
 def _grid_index(values: np.ndarray) -> np.ndarray:
@@ -261,11 +253,7 @@ class CalibrationResult:
 
     def save(self, folder: str | Path) -> None:
         """Write calibration.parquet (summary), calibration_drafts.parquet and calibration.json."""
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
-        self.summary.to_parquet(out / SUMMARY_FILE, index=False)
-        self.drafts.reset_index().to_parquet(out / DRAFTS_FILE, index=False)
-        (out / JSON_FILE).write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
+        write_calibration(folder, self.summary, self.drafts.reset_index(), self.to_dict())
 
 
 def compare(
@@ -377,6 +365,7 @@ def calibrate(
     cache: bool = True,
     cache_path: str | Path | None = None,
     retries: int = 4,
+    governance: str | Path | None = None,
 ) -> CalibrationResult:
     """Run the judge over the dataset's rated drafts and compare it with the human raters.
 
@@ -389,13 +378,20 @@ def calibrate(
         out_dir: also save the tables here.
         cache, cache_path: the response cache (default: the runs' shared cache).
         retries: attempts per call on transport errors.
+        governance: the governance file whose ``approved_providers`` may receive the rated
+            drafts (default: the run's; without one only this machine).
     """
     dataset, store = _resolve(run_or_dataset, results_dir)
     base = Path.cwd()
+    redact = "off"
     if store is not None:
         manifest = store.read_manifest()
         if manifest.get("plan_path"):
             base = Path(manifest["plan_path"]).parent
+        protection = manifest.get("data_protection") or {}
+        if governance is None:
+            governance = protection.get("governance")
+        redact = protection.get("redact") or "off"
         if judge_spec is None:
             judge_spec = manifest.get("plan", {}).get("judge")
             if not judge_spec:
@@ -429,24 +425,34 @@ def calibrate(
         cache_path=cache_path,
         retries=retries,
         counts=counts,
+        governance=governance,
+        redact=redact,
     )
-    result = compare(rated, judged, rubric.names, spec, dataset.ratings)
-    result.judge.update(rubric=rubric.name, rubric_fingerprint=rubric.fingerprint()[:16])
-    result.counts = {"calls": counts.calls, "cached": counts.cached, "cost_usd": counts.cost_usd}
-    if store is not None:
-        result.save(store.path)
-        store.update_manifest(judge_calibration=result.manifest_entry())
+    result = record_calibration(store, rated, judged, rubric, spec, dataset.ratings, counts)
     if out_dir is not None:
         result.save(out_dir)
     return result
 
 
+def record_calibration(
+    store: RunStore | None,
+    rated: pd.DataFrame,
+    judged: pd.DataFrame,
+    rubric: Rubric,
+    spec: JudgeSpec,
+    ratings: pd.DataFrame | None,
+    counts: JudgeCounts,
+) -> CalibrationResult:
+    """Compare the judge with the human raters and, for a run, store the result with it."""
+    result = compare(rated, judged, rubric.names, spec, ratings)
+    result.judge.update(rubric=rubric.name, rubric_fingerprint=rubric.fingerprint()[:16])
+    result.counts = {"calls": counts.calls, "cached": counts.cached, "cost_usd": counts.cost_usd}
+    if store is not None:
+        result.save(store.path)
+        store.update_manifest(judge_calibration=result.manifest_entry())
+    return result
+
+
 def load_calibration(run: str | RunStore, results_dir: str | Path | None = None) -> pd.DataFrame:
     """A run's stored calibration summary (one row per criterion, with ``calibrated``)."""
-    store = run if isinstance(run, RunStore) else open_run(run, results_dir)
-    p = store.path / SUMMARY_FILE
-    if not p.is_file():
-        raise RunError(
-            f"run {store.run_id} has no judge calibration; run harness.calibration.calibrate"
-        )
-    return pd.read_parquet(p)
+    return calibration_summary(run if isinstance(run, RunStore) else open_run(run, results_dir))

@@ -16,18 +16,11 @@ from xml.etree import ElementTree as ET
 import pandas as pd
 
 from harness.errors import RunError
+from harness.metrics import default_margins
 
 # Metrics checked for regression and how much worse (in the metric's own units) still counts as
 # "no worse"; a plan may override with `regression_margins`.
-DEFAULT_MARGINS = {
-    "word_similarity": 0.05,
-    "char_similarity": 0.05,
-    "review_minutes": 0.5,
-    "required_facts_coverage": 0.05,
-    "claim_support": 0.05,
-    "unsupported_claims_count": 0.25,
-    "judge_accuracy": 0.05,
-}
+DEFAULT_MARGINS = default_margins()  # one definition per metric: harness.metrics
 
 
 @dataclass

@@ -236,34 +236,57 @@ def governance_checklist(gov: Governance) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["entry", "question", "answer", "status"])
 
 
-def provider_allowed(model: str | None, api_base: str | None, approved: list[str]) -> bool:
-    """Is a candidate's endpoint on the approved list? (one rule: harness.protect)"""
-    from harness.protect import provider_approved
-
-    return provider_approved(model, api_base, approved)
+SITE_COLUMNS = ["site", "model", "url", "origin", "endpoint"]
 
 
-def provider_checks(candidates: pd.DataFrame, gov: Governance) -> pd.DataFrame:
-    """Each AI candidate of a run: where it sends district data, and whether that is approved."""
-    rows = []
+def provider_checks(sites: pd.DataFrame, gov: Governance) -> pd.DataFrame:
+    """Each call site of a run (AI candidates and the judge): where it sent district data, and
+    whether the governance file approves that destination (one rule: harness.protect)."""
+    from harness.protect import Destination, approved_by
+
     approved = gov.approved_providers or []
-    for _, c in candidates[candidates["kind"] == "model"].iterrows():
-        base = c.get("api_base") if isinstance(c.get("api_base"), str) else None
-        ok = provider_allowed(c["model"], base, approved)
+    rows = []
+    for _, c in sites.iterrows():
+        url = c["url"] if isinstance(c["url"], str) else None
+        dest = Destination(str(c["model"]), url, str(c["origin"]))
         rows.append(
             {
-                "candidate": c["name"],
+                "candidate": c["site"],
                 "model": c["model"],
-                "endpoint": base
-                or (
-                    "127.0.0.1 (embedded)"
-                    if str(c["model"]).startswith("local/")
-                    else "provider default"
-                ),
-                "status": "approved" if ok else "not approved",
+                "endpoint": c["endpoint"],
+                "status": "approved" if approved_by(dest, approved) else "not approved",
             }
         )
     return pd.DataFrame(rows, columns=["candidate", "model", "endpoint", "status"])
+
+
+def call_sites(manifest: dict[str, Any]) -> pd.DataFrame:
+    """Every call site a run recorded (generation and scoring), else its plan's, resolved now."""
+    recorded = list(manifest.get("destinations") or [])
+    for calls in (manifest.get("scoring_calls") or {}).values():
+        recorded.extend(calls.get("destinations") or [])
+    if not recorded:
+        from harness.engine import plan_sites
+        from harness.plan import Plan
+        from harness.protect import destination
+
+        try:
+            plan = Plan.model_validate(manifest.get("plan") or {})
+        except Exception:
+            return pd.DataFrame(columns=SITE_COLUMNS)
+        for name, req in plan_sites(plan).items():
+            d = destination(req.model, req.api_base)
+            recorded.append(
+                {
+                    "site": name,
+                    "model": req.model,
+                    "url": d.url,
+                    "origin": d.origin,
+                    "endpoint": d.endpoint,
+                }
+            )
+    rows = {r["site"]: {k: r.get(k) for k in SITE_COLUMNS} for r in recorded}
+    return pd.DataFrame(list(rows.values()), columns=SITE_COLUMNS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -280,6 +303,18 @@ class Evidence:
     candidates: pd.DataFrame  # name, kind, baseline, model, api_base
     calibration: dict[str, Any] | None = None
     pilot_log: pd.DataFrame | None = None
+    sites: pd.DataFrame | None = None  # every call site's destination (call_sites)
+
+    def __post_init__(self) -> None:
+        if self.sites is None:  # no recorded destinations: the model candidates', resolved now
+            from harness.protect import destination
+
+            rows = []
+            for _, c in self.candidates[self.candidates["kind"] == "model"].iterrows():
+                base = c.get("api_base") if isinstance(c.get("api_base"), str) else None
+                d = destination(str(c["model"]), base)
+                rows.append([c["name"], c["model"], d.url, d.origin, d.endpoint])
+            self.sites = pd.DataFrame(rows, columns=SITE_COLUMNS)
 
     @classmethod
     def from_run(cls, run: Any) -> Evidence:
@@ -304,8 +339,9 @@ class Evidence:
             scores=run.scores,
             categories=ds.items["category"],
             candidates=cands,
-            calibration=read_calibration(run.store.path) or _calibration_from_scores(run.scores),
+            calibration=run.calibration or _calibration_from_scores(run.scores),
             pilot_log=ds.pilot_log,
+            sites=call_sites(m),
         )
 
 
@@ -315,25 +351,6 @@ def _calibration_from_scores(scores: pd.DataFrame) -> dict[str, Any] | None:
     if flags.empty:
         return None
     return {"calibrated": bool((flags >= 1).all()), "source": "judge_calibrated score"}
-
-
-def read_calibration(run_dir: str | Path) -> dict[str, Any] | None:
-    """The judge calibration of a run (``calibration.json``), or None when never calibrated.
-
-    Understands a top-level ``calibrated`` flag and per-criterion flags, either as
-    ``by_criterion: {accuracy: {calibrated: true}}`` (harness.calibration writes this) or a
-    list of ``{criterion, calibrated}``.
-    """
-    import json
-
-    p = Path(run_dir) / "calibration.json"
-    if not p.is_file():
-        return None
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return {"calibrated": False, "error": f"{p} is not readable JSON"}
-    return data if isinstance(data, dict) else {"calibrated": False}
 
 
 def judge_calibrated(calibration: dict[str, Any] | None, metric: str) -> tuple[bool, str]:
@@ -634,7 +651,8 @@ def evaluate(
     """The decision from evidence already gathered (see :func:`decide`)."""
     pg = gates.phase(phase)
     gov = governance_checklist(governance)
-    providers = provider_checks(ev.candidates, governance)
+    assert ev.sites is not None
+    providers = provider_checks(ev.sites, governance)
     models = ev.candidates[ev.candidates["kind"] == "model"]["name"].tolist()
     if candidate is not None:
         if candidate not in ev.candidates["name"].tolist():

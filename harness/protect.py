@@ -13,14 +13,16 @@ model wrote.
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from harness.errors import PlanError, Problem, RunError
-from harness.plan import CandidateSpec, Plan, load_yaml
+from harness.plan import CandidateSpec, load_yaml
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 DEFAULT_APPROVED = ("local",)
@@ -29,6 +31,85 @@ PHONE = re.compile(
     r"(?<![\w$])(?:\+?1[\s.\-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.\-])?\d{3}[\s.\-]\d{4}(?!\w)"
 )
 STUDENT_ID = re.compile(r"(?<![\d\-$.,])\d{6,9}(?![\d\-])")
+
+
+# A provider's own default endpoint: a model or prefix approval covers this destination only.
+# The engine passes it to litellm explicitly, so no environment variable can redirect the call.
+PROVIDER_DEFAULTS = {
+    "openai": "https://api.openai.com/v1",
+    "anthropic": "https://api.anthropic.com",
+    "mistral": "https://api.mistral.ai/v1",
+    "groq": "https://api.groq.com/openai/v1",
+    "deepseek": "https://api.deepseek.com",
+    "together_ai": "https://api.together.xyz/v1",
+    "fireworks_ai": "https://api.fireworks.ai/inference/v1",
+    "perplexity": "https://api.perplexity.ai",
+    "cohere": "https://api.cohere.ai",
+    "gemini": "https://generativelanguage.googleapis.com",
+}
+
+
+def provider_of(model: str) -> str:
+    """litellm's provider prefix of a model string (``openai`` when it has none)."""
+    return model.split("/", 1)[0] if "/" in model else "openai"
+
+
+def env_base_names(provider: str) -> tuple[str, ...]:
+    """The environment variables litellm reads for a provider's endpoint (``OPENAI_API_BASE``)."""
+    p = provider.upper()
+    return (f"{p}_API_BASE", f"{p}_BASE_URL")
+
+
+def endpoint(url: str) -> str:
+    """``scheme://host:port`` of a URL, with the scheme's default port written out."""
+    u = urlparse(url)
+    port = u.port or {"https": 443, "http": 80}.get(u.scheme)
+    host = u.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{u.scheme}://{host}" + (f":{port}" if port else "")
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where one call site's requests go, decided before any request is made.
+
+    ``url`` is what litellm is given as ``api_base`` (None: litellm's own choice for a provider
+    this table does not know); ``origin`` says where it came from: ``plan``, ``environment``
+    (an ``*_API_BASE`` variable, from the shell or ``.env``), ``default`` (the provider's own
+    endpoint) or ``embedded`` (the local model server on 127.0.0.1).
+    """
+
+    model: str
+    url: str | None
+    origin: str
+
+    @property
+    def endpoint(self) -> str:
+        if self.origin == "embedded":
+            return "http://127.0.0.1 (embedded model)"
+        return endpoint(self.url) if self.url else f"{provider_of(self.model)} default endpoint"
+
+    @property
+    def is_default(self) -> bool:
+        return self.origin in ("default", "embedded")
+
+
+def destination(
+    model: str, api_base: str | None, env: Mapping[str, str] | None = None
+) -> Destination:
+    """Resolve where a model's calls go: the plan's api_base, else an ``*_API_BASE`` variable in
+    the environment, else the provider's own default endpoint."""
+    if model.startswith("local/"):
+        return Destination(model, None, "embedded")
+    if api_base:
+        return Destination(model, api_base, "plan")
+    environ: Mapping[str, str] = os.environ if env is None else env
+    provider = provider_of(model)
+    for name in env_base_names(provider):
+        if environ.get(name):
+            return Destination(model, environ[name], "environment")
+    return Destination(model, PROVIDER_DEFAULTS.get(provider), "default")
 
 
 def endpoint_of(spec: CandidateSpec) -> str | None:
@@ -41,10 +122,16 @@ def endpoint_of(spec: CandidateSpec) -> str | None:
 
 def is_local(spec: CandidateSpec) -> bool:
     """The embedded model, or an endpoint on this machine's loopback interface."""
-    if spec.model and spec.model.startswith("local/"):
+    return (
+        is_local_destination(destination(spec.model or "", spec.api_base)) if spec.model else True
+    )
+
+
+def is_local_destination(dest: Destination) -> bool:
+    """The embedded model, or an endpoint on this machine's loopback interface."""
+    if dest.origin == "embedded":
         return True
-    ep = endpoint_of(spec)
-    return ep is not None and (urlparse(ep).hostname or "") in LOOPBACK_HOSTS
+    return dest.url is not None and (urlparse(dest.url).hostname or "") in LOOPBACK_HOSTS
 
 
 def load_approved(path: str | Path) -> list[str]:
@@ -74,17 +161,16 @@ def load_approved(path: str | Path) -> list[str]:
     return out
 
 
-def provider_approved(model: str | None, api_base: str | None, approved: list[str]) -> bool:
-    """Is a candidate's provider on the approved list?
+def approved_by(dest: Destination, approved: list[str]) -> str | None:
+    """The approval entry that lets ``dest`` receive district data, or None.
 
-    An entry approves: a model string exactly (``openai/gpt-4o-mini``) or by prefix (``azure``,
-    ``azure/`` or ``azure/*``); an endpoint with a scheme (``https://x.openai.azure.com``,
-    optionally with a port); or a bare host name (``127.0.0.1``) for any endpoint on that host.
-    A baseline (no model) sends nothing anywhere.
+    An endpoint entry (``https://x.openai.azure.com``, optionally with a port) or a bare host
+    (``127.0.0.1``) approves that destination for any model. A model entry, exactly
+    (``openai/gpt-4o-mini``) or by prefix (``azure``, ``azure/``, ``azure/*``), approves the
+    model at its provider's own default endpoint only: the same model at another ``api_base``,
+    or redirected by an ``*_API_BASE`` variable, needs that endpoint approved too.
     """
-    if not model:
-        return True
-    u = urlparse(api_base) if api_base else None
+    u = urlparse(dest.url) if dest.url else None
     for raw in approved:
         a = raw.strip()
         if "://" in a:
@@ -94,43 +180,57 @@ def provider_approved(model: str | None, api_base: str | None, approved: list[st
                 and (ua.scheme, ua.hostname) == (u.scheme, u.hostname)
                 and ua.port in (None, u.port)
             ):
-                return True
+                return a
             continue
+        if u and not dest.is_default and u.hostname and u.hostname == a:
+            return a
         prefix = a.removesuffix("*").rstrip("/")
-        if prefix and (model == prefix or model.startswith(prefix + "/")):
-            return True
-        if u and u.hostname and u.hostname == a:
-            return True
-    return False
+        if (
+            dest.is_default
+            and prefix
+            and (dest.model == prefix or dest.model.startswith(prefix + "/"))
+        ):
+            return a
+    return None
 
 
-def _approved(spec: CandidateSpec, approved: list[str]) -> bool:
-    return provider_approved(spec.model, spec.api_base, approved)
+def provider_approved(model: str | None, api_base: str | None, approved: list[str]) -> bool:
+    """Is a call site's destination on the approved list? A baseline (no model) sends nothing."""
+    if not model:
+        return True
+    return approved_by(destination(model, api_base), approved) is not None
 
 
-def check_providers(plan: Plan, governance: str | Path | None) -> list[str]:
-    """Refuse (RunError) any model candidate whose provider the governance file does not approve.
-
-    Returns the approval list that was applied, for the manifest.
-    """
+def approval_list(governance: str | Path | None) -> tuple[list[str], str]:
+    """The approval list a run applies, and where it came from (for messages and the manifest)."""
     if governance is not None:
-        approved = load_approved(governance)
-        source = str(governance)
-    else:
-        approved = [*DEFAULT_APPROVED, "127.0.0.1", "localhost", "::1"]
-        source = "default (no governance file: only this machine)"
-    refused = [c for c in plan.candidates if c.is_model and not _approved(c, approved)]
-    if refused:
-        names = ", ".join(
-            f"{c.name} ({c.model}{' at ' + str(endpoint_of(c)) if c.api_base else ''})"
-            for c in refused
-        )
+        return load_approved(governance), str(governance)
+    return [*DEFAULT_APPROVED, *sorted(LOOPBACK_HOSTS - {"[::1]"})], DEFAULT_SOURCE
+
+
+DEFAULT_SOURCE = "default (no governance file: only this machine)"
+
+
+def refuse(
+    sites: list[tuple[str, str | None, str | None]], approved: list[str], source: str
+) -> None:
+    """Raise RunError naming every call site whose destination is not approved."""
+    bad = []
+    for name, model, base in sites:
+        if not model:
+            continue
+        dest = destination(model, base)
+        if approved_by(dest, approved) is None:
+            where = f" at {dest.endpoint}" + (
+                " (set by the environment)" if dest.origin == "environment" else ""
+            )
+            bad.append(f"{name} ({model}{where})")
+    if bad:
         raise RunError(
-            f"refused before any call: {names} would receive district data but is not "
+            f"refused before any call: {', '.join(bad)} would receive district data but is not "
             f"in approved_providers of {source}; add it there once the district "
             "approves that provider, or remove the candidate"
         )
-    return approved
 
 
 @dataclass

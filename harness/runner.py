@@ -8,34 +8,33 @@ response cache; resume after a kill; a budget cap. No plotting or report logic h
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
-import heapq
-import itertools
 import platform
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlparse
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from harness import aio
 from harness.audit import audit_files
-from harness.cache import ResponseCache, cache_key
+from harness.cache import ResponseCache
 from harness.candidates.baselines import get_baseline
 from harness.datasets import Dataset, load_dataset
 from harness.errors import RunError
 from harness.plan import CandidateSpec, Plan, load_plan
 from harness.store import RunStore, default_results_dir, unit_key
+
+if TYPE_CHECKING:
+    from harness.engine import Engine, Target
 
 PACKAGES = (
     "harness",
@@ -170,86 +169,6 @@ def select_items(
     return covered, uncovered
 
 
-def _provider_key(spec: CandidateSpec, api_base: str | None) -> str:
-    if api_base:
-        u = urlparse(api_base)
-        return f"{u.scheme}://{u.netloc}"
-    assert spec.model is not None
-    return spec.model.split("/", 1)[0] if "/" in spec.model else "openai"
-
-
-class _Slots:
-    """At most ``limit`` calls in flight; a retry is served before any first attempt.
-
-    A plain FIFO semaphore sends a retried call to the back of the queue, behind every unit
-    already waiting, so under faults the last samples straggle for seconds. Serving retries
-    first keeps the tail short; within one priority the order is first come, first served.
-    """
-
-    def __init__(self, limit: int):
-        self.free = limit
-        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
-        self._seq = itertools.count()
-
-    async def acquire(self, retry: bool = False) -> None:
-        if self.free > 0 and not self._waiters:
-            self.free -= 1
-            return
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiters, (0 if retry else 1, next(self._seq), fut))
-        try:
-            await fut
-        except asyncio.CancelledError:
-            if fut.done() and not fut.cancelled():  # granted, then cancelled: pass it on
-                self.release()
-            raise
-
-    def release(self) -> None:
-        while self._waiters:
-            _, _, fut = heapq.heappop(self._waiters)
-            if not fut.done():
-                fut.set_result(None)
-                return
-        self.free += 1
-
-
-class _Ramp:
-    """Starts a provider's first wave of calls ``gap`` seconds apart, not all at once.
-
-    Calls to an endpoint whose latency is steady (a local server, a fixed ``max_tokens``) that
-    start together come back together, and the burst then queues on the client's CPU (litellm
-    spends about 5 ms on each call). Their replacements leave as a burst too, so the queueing
-    repeats every round: with 32 in flight and 0.2 s a call took 0.24 s, not 0.2 s. A spread
-    first wave stays spread, because later calls start as earlier ones finish. The ramp ends
-    at the first answer, also for the calls already waiting on it (a fast provider needs no
-    spreading); before that it costs about ``(width - 1) x gap`` once, 0.155 s for 32 slots.
-    """
-
-    GAP_S = 0.005  # about one litellm call's CPU on the client
-
-    def __init__(self, width: int, gap: float | None = None):
-        self.left = width
-        self.gap = self.GAP_S if gap is None else gap
-        self.next_at = 0.0
-        self._turn = asyncio.Lock()
-        self._over = asyncio.Event()
-
-    async def wait(self) -> None:
-        if self.left <= 0 or self._over.is_set():
-            return
-        self.left -= 1
-        async with self._turn:  # one at a time, each ``gap`` after the last one really left
-            delay = self.next_at - time.monotonic()
-            if delay > 0 and not self._over.is_set():
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._over.wait(), delay)  # an answer ends it early
-            self.next_at = time.monotonic() + self.gap
-
-    def answered(self) -> None:
-        """A call came back: calls from now on, and those waiting, start as slots free up."""
-        self._over.set()
-
-
 def _prefetch_scoring(names: list[str]) -> None:
     """Import the plan's scorers while the run waits on the network (scoring runs next)."""
     try:
@@ -260,52 +179,6 @@ def _prefetch_scoring(names: list[str]) -> None:
             scorer_info(name)
     except Exception:  # the scoring step itself reports any real problem
         pass
-
-
-class _RateLimiter:
-    """Spaces request starts at least 60/rpm seconds apart."""
-
-    def __init__(self, rpm: float | None):
-        self.interval = 60.0 / rpm if rpm else 0.0
-        self.next_at = 0.0
-        self.lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        if not self.interval:
-            return
-        async with self.lock:
-            now = time.monotonic()
-            delay = self.next_at - now
-            self.next_at = max(now, self.next_at) + self.interval
-        if delay > 0:
-            await asyncio.sleep(delay)
-
-
-@dataclass
-class _Target:
-    """How to reach one model candidate during this run."""
-
-    spec: CandidateSpec
-    litellm_model: str
-    api_base: str | None
-    api_key: str | None
-    identity: str
-    provider: str
-    builder: Any
-    price: tuple[float, float] | None
-
-
-@contextlib.contextmanager
-def _local_servers(plan: Plan, log_dir: Path, needed: bool) -> Iterator[dict[str, Any]]:
-    """Start the embedded model server only if a model candidate needs it and calls are due."""
-    local = {c.model for c in plan.candidates if c.model and c.model.startswith("local/")}
-    if not local or not needed:
-        yield {}
-        return
-    from harness.candidates.local import serve_smollm2
-
-    with serve_smollm2(log_dir=log_dir) as server:
-        yield {"local/smollm2": server}
 
 
 def _model_identities(plan: Plan) -> dict[str, str]:
@@ -328,10 +201,11 @@ def _model_identities(plan: Plan) -> dict[str, str]:
 
 
 def _check_providers(plan: Plan) -> list[str]:
-    """Refuse a plan that would send district data to a provider governance did not approve."""
-    from harness.protect import check_providers
+    """Refuse a plan that would send district data to a destination governance did not
+    approve (any call site: the model candidates and the judge), before anything is sent."""
+    from harness.engine import check_plan
 
-    return check_providers(plan, plan.resolve(plan.governance) if plan.governance else None)
+    return check_plan(plan)
 
 
 def _manifest_base(
@@ -579,20 +453,10 @@ async def _execute(
     if not model_units:
         bar.close()
         return
-    cache = None
-    if plan.runner.cache and opts.cache != "off":
-        cpath = (
-            plan.resolve(plan.runner.cache_path)
-            if plan.runner.cache_path
-            else root / ".cache" / "responses.sqlite"
-        )
-        cache = ResponseCache(cpath)
     try:
-        await _run_models(plan, ds, model_units, cache, opts, counts, record, store)
+        await _run_models(plan, ds, model_units, opts, counts, record, store, root)
     finally:
         bar.close()
-        if cache is not None:
-            cache.close()
 
 
 def item_dict(row: pd.Series) -> dict[str, Any]:
@@ -606,264 +470,222 @@ async def _run_models(
     plan: Plan,
     ds: Dataset,
     units: list[Unit],
-    cache: ResponseCache | None,
     opts: RunOptions,
     counts: Counts,
-    record: Any,
+    record: Callable[..., None],
     store: RunStore,
+    root: Path,
 ) -> None:
-    from harness.candidates.llm import (
-        PromptBuilder,
-        api_key_for,
-        backoff_delay,
-        call_model,
-        litellm_module,
+    """The model candidates' units, in named steps: approve every destination, render and
+    redact each prompt, answer what the cache holds, start the calls' machinery, then make the
+    rest of the calls through the engine and journal each as it finishes."""
+    from harness.engine import engine_for_plan
+
+    people = ds.people["name"].tolist() if ds.people is not None else []
+    engine = engine_for_plan(
+        plan,
+        people=people,
+        cache=_open_cache(plan, opts, root),
+        budget_usd=opts.budget_usd or plan.runner.budget_usd,
+        log_dir=store.path,
     )
-    from harness.candidates.pool import auto_workers, start_pool
-
-    local_identity: dict[str, str] = {}
-    builders = {c.name: PromptBuilder(c, plan, ds) for c in plan.candidates if c.is_model}
-    # Cache keys need the local model's identity but not its (random) port.
-    if any(c.model and c.model.startswith("local/") for c in plan.candidates):
-        from harness.candidates.local import gguf_path, model_identity
-
-        local_identity["local/smollm2"] = model_identity(gguf_path())
-
-    def logical(spec: CandidateSpec) -> tuple[str, str | None]:
-        assert spec.model is not None
-        if spec.model in local_identity:
-            return f"{spec.model}@{local_identity[spec.model]}", None
-        return spec.model, spec.api_base
-
-    redactor = None
-    if plan.redact != "off":
-        from harness.protect import Redactor, needs_redaction
-
-        people = ds.people["name"].tolist() if ds.people is not None else []
-        redactor = Redactor(people)
-    prepared = []
-    for u in units:
-        item = u.item
-        if redactor is not None and needs_redaction(plan.redact, u.spec):
-            # Only the family's message is redacted: approved sources are public material.
-            item = {**item, "input": redactor.text(item["input"])}
-        msgs = builders[u.spec.name].messages(item)
-        lm, base = logical(u.spec)
-        prepared.append((u, msgs, cache_key(lm, base, msgs, u.spec.params, u.sample)))
-    if redactor is not None:
-        m = store.read_manifest()
-        m["data_protection"]["redaction"] = dict(redactor.counts)
-        store.write_manifest(m)
-    misses = prepared
-    if cache is not None:
-        if opts.cache == "refresh":
-            cache.delete([k for _, _, k in prepared])
-            hits: dict[str, dict[str, Any]] = {}
-        else:
-            hits = cache.get_many([k for _, _, k in prepared])
-        misses = []
-        for u, msgs, k in prepared:
-            if k in hits:
-                h = hits[k]
-                record(
-                    u,
-                    output=h["output"],
-                    tokens_in=h.get("tokens_in"),
-                    tokens_out=h.get("tokens_out"),
-                    cost_usd=h.get("cost_usd"),
-                    latency_s=h.get("latency_s"),
-                    cached=True,
-                    attempts=0,
-                )
-            else:
-                misses.append((u, msgs, k))
-    if not misses:
-        return
-
-    with _local_servers(plan, store.path, needed=True) as servers:
-        targets: dict[str, _Target] = {}
-        for spec in plan.candidates:
-            if not spec.is_model:
-                continue
-            assert spec.model is not None
-            if spec.model in servers:
-                srv = servers[spec.model]
-                model, base = srv.litellm_model, srv.api_base
-                key: str | None = "sk-no-key-needed"
-                price: tuple[float, float] | None = (0.0, 0.0)
-            else:
-                model, base, key = spec.model, spec.api_base, api_key_for(spec)
-                price = None
-            if spec.price is not None:
-                price = (spec.price.input_per_1k, spec.price.output_per_1k)
-            targets[spec.name] = _Target(
-                spec,
-                model,
-                base,
-                key,
-                logical(spec)[0],
-                _provider_key(spec, base),
-                builders[spec.name],
-                price,
+    try:
+        with engine:
+            targets = _approve(engine, plan, opts)
+            prepared = _prepare(engine, targets, plan, ds, units)
+            if engine.redactor is not None:
+                m = store.read_manifest()
+                m["data_protection"]["redaction"] = dict(engine.redactor.counts)
+                store.write_manifest(m)
+            misses = _answer_from_cache(engine, prepared, opts, record)
+            if not misses:
+                return
+            await engine.start(_workers(plan, opts, engine.capacity, len(misses)))
+            store.update_manifest(
+                **engine.record(planned=True),
+                call_workers=engine.pool.size if engine.pool is not None else 0,
             )
-        sems: dict[str, _Slots] = {}
-        limiters: dict[str, _RateLimiter] = {}
-        ramps: dict[str, _Ramp] = {}
-        widest = 1
-        for t in targets.values():
-            limit = opts.concurrency or t.spec.concurrency or plan.runner.concurrency
-            widest = max(widest, limit)
-            sems.setdefault(t.provider, _Slots(limit))
-            limiters.setdefault(t.provider, _RateLimiter(t.spec.rpm))
-            ramps.setdefault(t.provider, _Ramp(limit))
-        budget = opts.budget_usd or plan.runner.budget_usd
-        rs = plan.runner
-        # Many calls in flight to a fast provider make litellm's per-call CPU the bottleneck
-        # of one interpreter: spread the calls over worker processes (harness.candidates.pool).
-        capacity = sum(s.free for s in sems.values())
-        asked = opts.workers if opts.workers is not None else rs.workers
-        workers = auto_workers(capacity, len(misses)) if asked == "auto" else int(asked)
-        pool = start_pool(workers) if workers else None
-        call = pool.call if pool is not None else call_model
-        store.update_manifest(
-            endpoints=sorted({t.provider for t in targets.values()}),
-            call_workers=pool.size if pool is not None else 0,
+            try:
+                await _dispatch(engine, targets, misses, plan, counts, record)
+            finally:
+                engine.detach()  # this run's event loop ends here; the workers stay
+                store.update_manifest(**engine.record())
+    finally:
+        if engine.cache is not None:
+            engine.cache.close()
+        s = engine.spent
+        counts.calls += s.calls
+        counts.cost_usd += s.cost_usd
+        counts.tokens_in += s.tokens_in
+        counts.tokens_out += s.tokens_out
+
+
+def _open_cache(plan: Plan, opts: RunOptions, root: Path) -> ResponseCache | None:
+    if not plan.runner.cache or opts.cache == "off":
+        return None
+    rs = plan.runner
+    return ResponseCache(
+        plan.resolve(rs.cache_path) if rs.cache_path else root / ".cache" / "responses.sqlite"
+    )
+
+
+def _approve(engine: Engine, plan: Plan, opts: RunOptions) -> dict[str, Target]:
+    """Each model candidate as an approved engine target (RunError before any call if not)."""
+    from harness.engine import candidate_request
+
+    return {
+        c.name: engine.target(c.name, candidate_request(c, plan, opts.concurrency))
+        for c in plan.candidates
+        if c.is_model
+    }
+
+
+_Prepared = tuple[Unit, list[dict[str, str]], str]
+
+
+def _prepare(
+    engine: Engine, targets: dict[str, Target], plan: Plan, ds: Dataset, units: list[Unit]
+) -> list[_Prepared]:
+    """Each unit's messages (the family's message redacted where the plan says) and cache key."""
+    from harness.candidates.llm import PromptBuilder
+
+    builders = {name: PromptBuilder(t_spec, plan, ds) for name, t_spec in _specs(plan).items()}
+    out = []
+    for u in units:
+        t = targets[u.spec.name]
+        # Only the family's message is redacted: approved sources are public material.
+        item = {**u.item, "input": engine.redact(t, u.item["input"])}
+        msgs = builders[u.spec.name].messages(item)
+        out.append((u, msgs, engine.cache_key(t, msgs, u.sample)))
+    return out
+
+
+def _specs(plan: Plan) -> dict[str, CandidateSpec]:
+    return {c.name: c for c in plan.candidates if c.is_model}
+
+
+def _answer_from_cache(
+    engine: Engine, prepared: list[_Prepared], opts: RunOptions, record: Callable[..., None]
+) -> list[_Prepared]:
+    """Journal every unit the cache answers; return the rest (``refresh`` answers none)."""
+    if engine.cache is None:
+        return prepared
+    keys = [k for _, _, k in prepared]
+    if opts.cache == "refresh":
+        engine.cache.delete(keys)
+        return prepared
+    hits = engine.cached(keys)
+    misses = []
+    for u, msgs, k in prepared:
+        h = hits.get(k)
+        if h is None:
+            misses.append((u, msgs, k))
+            continue
+        record(
+            u,
+            output=h["output"],
+            tokens_in=h.get("tokens_in"),
+            tokens_out=h.get("tokens_out"),
+            cost_usd=h.get("cost_usd"),
+            latency_s=h.get("latency_s"),
+            cached=True,
+            attempts=0,
         )
-        stop = asyncio.Event()
-        prefetch: list[threading.Thread] = []
+    return misses
 
-        def warm_next_stage() -> None:
-            # Once litellm is loaded and calls are flowing, the CPU mostly waits on the
-            # provider: import the scoring stage then instead of after the last call.
-            if not prefetch:
-                names = [sc.name for sc in plan.scorers] or ["edit"]
-                th = threading.Thread(
-                    target=_prefetch_scoring, args=(names,), name="prefetch", daemon=True
-                )
-                prefetch.append(th)
-                th.start()
 
-        async def one(u: Unit, msgs: list[dict[str, str]], key: str) -> None:
-            t = targets[u.spec.name]
-            sem, limiter, ramp = sems[t.provider], limiters[t.provider], ramps[t.provider]
-            errors: list[str] = []
-            t_start = time.perf_counter()
-            for attempt in range(1, rs.max_attempts + 1):
-                if stop.is_set():
-                    counts.skipped_budget += 1
-                    return
-                await limiter.wait()
-                await sem.acquire(retry=attempt > 1)
-                try:
-                    await ramp.wait()
-                    if stop.is_set():  # the budget ran out while this call waited its turn
-                        counts.skipped_budget += 1
-                        return
-                    t0 = time.perf_counter()
-                    try:
-                        res = await asyncio.wait_for(
-                            call(
-                                t.litellm_model,
-                                msgs,
-                                t.spec.params,
-                                t.api_base,
-                                t.api_key,
-                                rs.timeout,
-                                t.price,
-                            ),
-                            rs.timeout + 10,
-                        )
-                    except asyncio.TimeoutError:
-                        from harness.candidates.llm import CallResult
+def _workers(plan: Plan, opts: RunOptions, capacity: int, calls: int) -> int:
+    """Call worker processes for this run: many calls in flight to a fast provider make
+    litellm's per-call CPU the bottleneck of one interpreter (harness.candidates.pool)."""
+    from harness.candidates.pool import auto_workers
 
-                        res = CallResult(
-                            error=f"Timeout: no answer within {rs.timeout + 10:.0f} s",
-                            retryable=True,
-                        )
-                    latency = time.perf_counter() - t0
-                    ramp.answered()
-                finally:
-                    sem.release()
-                counts.calls += 1
-                if res.cost_usd:
-                    counts.cost_usd += res.cost_usd
-                counts.tokens_in += res.tokens_in or 0
-                counts.tokens_out += res.tokens_out or 0
-                if budget is not None and counts.cost_usd >= budget:
-                    stop.set()
-                if res.output is not None:
-                    warm_next_stage()
-                    resp = {
-                        "output": res.output,
-                        "tokens_in": res.tokens_in,
-                        "tokens_out": res.tokens_out,
-                        "cost_usd": res.cost_usd,
-                        "latency_s": round(latency, 4),
-                    }
-                    if cache is not None:
-                        cache.put(key, t.identity, resp)
-                    record(
-                        u,
-                        **resp,
-                        attempts=attempt,
-                        error="; ".join(errors[-3:]) if errors else None,
-                    )
-                    return
-                errors.append(f"attempt {attempt}: {res.error}")
-                if not res.retryable or attempt == rs.max_attempts:
-                    break
-                await asyncio.sleep(
-                    backoff_delay(attempt, rs.backoff_base, rs.backoff_max, res.retry_after)
-                )
+    asked = opts.workers if opts.workers is not None else plan.runner.workers
+    return auto_workers(capacity, calls) if asked == "auto" else int(asked)
+
+
+async def _dispatch(
+    engine: Engine,
+    targets: dict[str, Target],
+    misses: list[_Prepared],
+    plan: Plan,
+    counts: Counts,
+    record: Callable[..., None],
+) -> None:
+    """Make the calls, at most ``window`` units as tasks at once (a 100,000-item run is not
+    100,000 tasks); a bug in one unit (not a provider error) stops the run."""
+    prefetch: list[threading.Thread] = []
+
+    def warm_next_stage() -> None:
+        # Once calls are flowing, the CPU mostly waits on the provider: import the scoring
+        # stage then instead of after the last call.
+        if not prefetch:
+            names = [sc.name for sc in plan.scorers] or ["edit"]
+            th = threading.Thread(
+                target=_prefetch_scoring, args=(names,), name="prefetch", daemon=True
+            )
+            prefetch.append(th)
+            th.start()
+
+    async def one(u: Unit, msgs: list[dict[str, str]], key: str) -> None:
+        out = await engine.complete(
+            targets[u.spec.name], msgs, key, lookup=False, on_answer=warm_next_stage
+        )
+        if out.result is None:
+            counts.skipped_budget += 1
+        elif out.output is not None:
+            r = out.result
+            record(
+                u,
+                output=r.output,
+                tokens_in=r.tokens_in,
+                tokens_out=r.tokens_out,
+                cost_usd=r.cost_usd,
+                latency_s=out.latency_s,
+                attempts=out.attempts,
+                error="; ".join(out.errors[-3:]) if out.errors else None,
+            )
+        else:
             record(
                 u,
                 status="failed",
-                error="; ".join(errors[-3:]),
-                attempts=len(errors),
-                latency_s=round(time.perf_counter() - t_start, 4),
+                error="; ".join(out.errors[-3:]),
+                attempts=len(out.errors),
+                latency_s=out.elapsed_s,
             )
 
-        # At most ``window`` units are tasks at once (a 100,000-item run is not 100,000 tasks).
-        window = asyncio.Semaphore(max(64, 4 * widest * len(sems)))
-        pending: set[asyncio.Task[None]] = set()
-        crashed: list[BaseException] = []  # a bug in one(), not a provider error: stop the run
+    widest = max(lane.slots.free for lane in engine.lanes.values())
+    window = asyncio.Semaphore(max(64, 4 * widest * len(engine.lanes)))
+    pending: set[asyncio.Task[None]] = set()
+    crashed: list[BaseException] = []
 
-        def finished(task: asyncio.Task[None]) -> None:
-            pending.discard(task)
-            window.release()
-            exc = None if task.cancelled() else task.exception()
-            if exc is not None:
-                crashed.append(exc)
+    def finished(task: asyncio.Task[None]) -> None:
+        pending.discard(task)
+        window.release()
+        exc = None if task.cancelled() else task.exception()
+        if exc is not None:
+            crashed.append(exc)
 
-        try:
-            # litellm's import (seconds) before the first call, not inside it: the first wave
-            # is then spread over real sends rather than queued behind the import (see _Ramp)
-            if pool is not None:
-                await pool.until_ready()
-            else:
-                litellm_module()
-            for u, msgs, k in misses:
-                if crashed:
-                    break
-                if stop.is_set():
-                    counts.skipped_budget += 1
-                    continue
-                await window.acquire()
-                task = asyncio.create_task(one(u, msgs, k))
-                pending.add(task)
-                task.add_done_callback(finished)
-            if pending and not crashed:
-                await asyncio.wait(set(pending), return_when=asyncio.FIRST_EXCEPTION)
+    try:
+        for u, msgs, k in misses:
             if crashed:
-                raise crashed[0]
-        finally:
-            # After a crash (or Ctrl-C) nothing goes on behind the error: the calls in flight
-            # are cancelled (not journaled, so a resume makes them again) and awaited here.
-            for task in list(pending):
-                task.cancel()
-            if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
-            if pool is not None:
-                pool.detach()  # this run's event loop ends here; the workers stay for the next
-            for th in prefetch:  # never leave an import running into interpreter shutdown
-                th.join(timeout=60)
+                break
+            if engine.stopped:
+                counts.skipped_budget += 1
+                continue
+            await window.acquire()
+            task = asyncio.create_task(one(u, msgs, k))
+            pending.add(task)
+            task.add_done_callback(finished)
+        if pending and not crashed:
+            await asyncio.wait(set(pending), return_when=asyncio.FIRST_EXCEPTION)
+        if crashed:
+            raise crashed[0]
+    finally:
+        # After a crash (or Ctrl-C) nothing goes on behind the error: the calls in flight
+        # are cancelled (not journaled, so a resume makes them again) and awaited here.
+        for task in list(pending):
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        for th in prefetch:  # never leave an import running into interpreter shutdown
+            th.join(timeout=60)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from harness.datasets import Dataset, load_dataset
 from harness.errors import RunError
-from harness.plan import ScorerSpec
-from harness.scorers import get_scorer
+from harness.plan import Plan, ScorerSpec
+from harness.scorers import ScoreContext, get_scorer
 from harness.store import SCORE_COLUMNS, RunStore, open_run
 
 
@@ -37,14 +38,20 @@ def scoring_frame(generations: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
 
 
 def score_generations(
-    generations: pd.DataFrame, dataset: Dataset, scorers: list[ScorerSpec]
+    generations: pd.DataFrame,
+    dataset: Dataset,
+    scorers: list[ScorerSpec],
+    context: ScoreContext | None = None,
 ) -> pd.DataFrame:
-    """Long table: one row per generation x metric; failed generations are NaN (unscored)."""
+    """Long table: one row per generation x metric; failed generations are NaN (unscored).
+
+    ``context`` (the run's plan and folder) reaches the scorers registered to need it.
+    """
     frame = scoring_frame(generations, dataset)
     ok = frame["status"].eq("ok") & frame["output"].notna()
     parts = []
     for spec in scorers:
-        fn = get_scorer(spec.name, **spec.options)
+        fn = get_scorer(spec.name, context, **spec.options)
         wide = fn(frame[ok], dataset).reindex(frame.index)  # unscored rows stay NaN
         long = wide.assign(
             key=frame["key"],
@@ -76,27 +83,30 @@ def score_run(
         or [ScorerSpec(**s) for s in manifest["plan"].get("scorers", [])]
         or [ScorerSpec(name="edit")]
     )
-    plan = None
-    if any(s.name == "judge" for s in specs):
-        from harness.plan import Plan
-        from harness.scorers.judge import judge_options
-
-        plan = Plan.model_validate(manifest["plan"])
-        plan.path = Path(manifest["plan_path"]) if manifest.get("plan_path") else None
-        base = {
-            "cache_path": str(store.path.parent / ".cache" / "responses.sqlite"),
-            **judge_options(plan),
-        }
-        specs = [
-            ScorerSpec(name=s.name, options={**base, **s.options}) if s.name == "judge" else s
-            for s in specs
-        ]
-    scores = score_generations(store.generations(), dataset, specs)
+    context = ScoreContext(
+        plan=_plan(manifest),
+        store=store,
+        cache_path=store.path.parent / ".cache" / "responses.sqlite",
+    )
+    scores = score_generations(store.generations(), dataset, specs, context)
     store.write_scores(scores)
-    store.update_manifest(scorers=[s.model_dump() for s in specs])
-    if plan is not None and plan.judge is not None and dataset.ratings is not None:
-        from harness.calibration import calibrate
-
-        # the judge against the district's human ratings, stored with the run (cached calls)
-        calibrate(store, cache_path=store.path.parent / ".cache" / "responses.sqlite")
+    calls = context.records
+    endpoints = sorted(
+        {
+            *manifest.get("endpoints", []),
+            *(e for r in calls.values() for e in r.get("endpoints", [])),
+        }
+    )
+    store.update_manifest(
+        scorers=[s.model_dump() for s in specs], scoring_calls=calls, endpoints=endpoints
+    )
     return scores
+
+
+def _plan(manifest: dict[str, Any]) -> Plan | None:
+    """The run's plan as the run stored it (its path, so relative files resolve as then)."""
+    if not manifest.get("plan"):
+        return None
+    plan = Plan.model_validate(manifest["plan"])
+    plan.path = Path(manifest["plan_path"]) if manifest.get("plan_path") else None
+    return plan

@@ -113,13 +113,10 @@ COMPARISON_COLUMNS = [
 
 
 def higher_is_better(metric: str) -> bool:
-    """Direction of a metric: the scorer registry's word, else lower for ``_minutes``/``_count``."""
-    from harness.scorers import metrics
+    """Direction of a metric (its one definition: :func:`harness.metrics.metric_def`)."""
+    from harness.metrics import metric_def
 
-    info = metrics().get(metric)
-    if info is not None:
-        return bool(info.higher_is_better)
-    return not (metric.endswith("_minutes") or metric.endswith("_count"))
+    return metric_def(metric).higher_is_better
 
 
 def per_item(scores: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:

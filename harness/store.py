@@ -12,12 +12,17 @@ import contextlib
 import json
 import os
 import time
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from harness.errors import RunError
+
+if TYPE_CHECKING:
+    from harness.datasets import Dataset
 
 GENERATION_COLUMNS = [
     "key",
@@ -222,3 +227,126 @@ def list_runs(results_dir: Path | str | None = None) -> pd.DataFrame:
         rows, columns=["run_id", "plan", "dataset", "status", "started_at", "generations"]
     )
     return frame.sort_values("started_at", kind="stable").reset_index(drop=True)
+
+
+# -- the judge's calibration, stored with a run (or in any folder) ------------------------------
+
+CALIBRATION_SUMMARY = "calibration.parquet"
+CALIBRATION_DRAFTS = "calibration_drafts.parquet"
+CALIBRATION_JSON = "calibration.json"
+
+
+def write_calibration(
+    folder: str | Path, summary: pd.DataFrame, drafts: pd.DataFrame, data: dict[str, Any]
+) -> None:
+    """Write a calibration's summary, per-draft table and JSON (each replaced whole)."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    for frame, name in ((summary, CALIBRATION_SUMMARY), (drafts, CALIBRATION_DRAFTS)):
+        tmp = out / (name + ".tmp")
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, out / name)
+    tmp = out / (CALIBRATION_JSON + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    os.replace(tmp, out / CALIBRATION_JSON)
+
+
+def read_calibration(folder: str | Path) -> dict[str, Any] | None:
+    """The judge calibration of a run (``calibration.json``), or None when never calibrated."""
+    p = Path(folder) / CALIBRATION_JSON
+    if not p.is_file():
+        return None
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {"calibrated": False, "error": f"{p} is not readable JSON"}
+    return data if isinstance(data, dict) else {"calibrated": False}
+
+
+def calibration_summary(store: RunStore) -> pd.DataFrame:
+    """A run's stored calibration summary (one row per criterion, with ``calibrated``)."""
+    p = store.path / CALIBRATION_SUMMARY
+    if not p.is_file():
+        raise RunError(
+            f"run {store.run_id} has no judge calibration; run: harness calibrate {store.run_id}"
+        )
+    return pd.read_parquet(p)
+
+
+def calibration_files(store: RunStore) -> dict[str, pd.DataFrame]:
+    """Every stored calibration table of a run by file name (Parquet or CSV), sorted."""
+    out = {}
+    for p in sorted(store.path.glob("calibration*")):
+        if p.suffix == ".parquet":
+            out[p.name] = pd.read_parquet(p)
+        elif p.suffix == ".csv":
+            out[p.name] = pd.read_csv(p)
+    return out
+
+
+# -- the run reader: everything a report, a check or a notebook needs, loaded once --------------
+
+
+@dataclass
+class RunData:
+    """One stored run, read lazily and once: manifest, generations, scores, calibration and
+    dataset. The reports, ``harness check`` and the gates read runs through this."""
+
+    store: RunStore
+
+    @cached_property
+    def manifest(self) -> dict[str, Any]:
+        return self.store.read_manifest()
+
+    @cached_property
+    def generations(self) -> pd.DataFrame:
+        return self.store.generations()
+
+    @cached_property
+    def scores(self) -> pd.DataFrame:
+        return self.store.scores()
+
+    @cached_property
+    def calibration(self) -> dict[str, Any] | None:
+        """The judge's stored calibration (calibration.json), if the run has one."""
+        return read_calibration(self.store.path)
+
+    @cached_property
+    def dataset(self) -> Dataset:
+        from harness.datasets import load_dataset
+
+        return load_dataset(self.manifest["dataset"]["path"])
+
+    @property
+    def run_id(self) -> str:
+        return self.store.run_id
+
+    def candidate_kinds(self) -> dict[str, str]:
+        return {c["name"]: c["kind"] for c in self.manifest["candidates"]}
+
+    def candidate_names(self, kind: str | None = None) -> list[str]:
+        """Candidates in plan order, optionally only ``model`` or ``baseline`` ones."""
+        return [c["name"] for c in self.manifest["candidates"] if kind in (None, c["kind"])]
+
+    def metric_names(self) -> list[str]:
+        """Metrics this run has scores for: headline metrics first, then the rest sorted."""
+        from harness.metrics import HEADLINE_METRICS
+
+        have = set(self.scores.loc[self.scores["value"].notna(), "metric"].unique())
+        head = [m for m in HEADLINE_METRICS if m in have]
+        return head + sorted(have - set(head))
+
+    def wide_scores(self) -> pd.DataFrame:
+        """One row per generation, one column per metric."""
+        # pivot, not pivot_table(dropna=False): the latter builds the cartesian product of the
+        # index levels (keys x items x candidates x samples), gigabytes at a few thousand items.
+        wide = self.scores.pivot(
+            index=["key", "item_id", "candidate", "sample"], columns="metric", values="value"
+        )
+        wide.columns.name = None
+        return wide.reset_index()
+
+
+def load_run(run_id: str, results_dir: str | Path | None = None) -> RunData:
+    """Load a stored run for a notebook (``'latest'`` picks the newest run)."""
+    return RunData(open_run(run_id, results_dir))

@@ -19,7 +19,6 @@ from harness.gates import (
     judge_calibrated,
     load_gates,
     load_governance,
-    provider_allowed,
 )
 
 from .conftest import SAMPLE
@@ -322,6 +321,8 @@ def test_pilot_gate_reads_the_pilot_log():
     ],
 )
 def test_provider_allowed(model, api_base, ok):
+    from harness.protect import provider_approved as provider_allowed
+
     assert provider_allowed(model, api_base, ["local/smollm2", "127.0.0.1"]) is ok
     assert provider_allowed("azure/gpt", None, ["azure/*"])
 

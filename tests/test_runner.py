@@ -337,7 +337,7 @@ def test_plan_errors_name_line_and_field(tmp_path, mini):
 def test_slots_serve_retries_before_first_attempts(queued, expected):
     import asyncio
 
-    from harness.runner import _Slots
+    from harness.engine import Slots as _Slots
 
     async def go() -> list[str]:
         slots = _Slots(1)
@@ -364,7 +364,7 @@ def test_slots_serve_retries_before_first_attempts(queued, expected):
 def test_slots_pass_on_a_slot_whose_waiter_was_cancelled():
     import asyncio
 
-    from harness.runner import _Slots
+    from harness.engine import Slots as _Slots
 
     async def go() -> int:
         slots = _Slots(1)
@@ -435,7 +435,7 @@ def test_ramp_spaces_the_first_wave_and_ends_at_the_first_answer():
     import asyncio
     import time
 
-    from harness.runner import _Ramp
+    from harness.engine import Ramp as _Ramp
 
     async def launches(ramp: _Ramp, n: int, answer_at: float | None = None) -> list[float]:
         """Start times of ``n`` launches through ``ramp`` (and one more after an answer)."""
@@ -471,7 +471,7 @@ def test_ramp_spaces_the_first_wave_and_ends_at_the_first_answer():
 def test_first_wave_reaches_the_provider_spread_out(
     tmp_path, mini, results, loopback, monkeypatch, latency, spread_min, spread_max
 ):
-    from harness.runner import _Ramp
+    from harness.engine import Ramp as _Ramp
 
     monkeypatch.setattr(_Ramp, "GAP_S", 0.1)
     srv = loopback(latency=latency)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import os
-import re
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +19,6 @@ if TYPE_CHECKING:  # at run time the call workers import this module without pan
     from harness.plan import CandidateSpec, Plan
 
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529}
-_KEYLIKE = re.compile(r"(sk|key|pk|rk|api)[-_][A-Za-z0-9_\-]{8,}", re.I)
 _litellm: Any = None
 
 
@@ -41,20 +38,10 @@ def litellm_module() -> Any:
 
 
 def scrub(text: str, secrets: list[str] | None = None) -> str:
-    """Remove API keys (known values and key-shaped tokens) from a message."""
-    for s in secrets or []:
-        if s and len(s) >= 4:
-            text = text.replace(s, "***")
-    return _KEYLIKE.sub(lambda m: m.group(1) + "-***", text)
+    """Remove API keys (every value a run read, credential-like values, key-shaped tokens)."""
+    from harness.keys import scrub as _scrub
 
-
-def secret_values() -> list[str]:
-    """Values of environment variables that look like credentials, to scrub from errors."""
-    return [
-        v
-        for k, v in os.environ.items()
-        if v and len(v) >= 8 and re.search(r"(KEY|TOKEN|SECRET|PASSWORD)", k)
-    ]
+    return _scrub(text, secrets)
 
 
 class PromptBuilder:
@@ -182,31 +169,63 @@ def classify(exc: BaseException) -> CallResult:
             "plan with 'api_key_env')"
         )
     retry_after = parse_retry_after(_header(exc, "retry-after"))
-    msg = scrub(f"{name}: {text}", secret_values())
+    msg = scrub(f"{name}: {text}")
     return CallResult(error=msg[:2000], retryable=retryable, retry_after=retry_after, status=status)
 
 
-async def call_model(
-    model: str,
-    messages: list[dict[str, str]],
-    params: dict[str, Any],
-    api_base: str | None,
-    api_key: str | None,
-    timeout: float,
-    price: tuple[float, float] | None = None,
-) -> CallResult:
+@dataclass(frozen=True)
+class Call:
+    """A resolved request as it goes to litellm, in process or through a call worker.
+
+    Built only by :class:`harness.engine.Engine` after the destination was approved; the key
+    crosses to a worker in memory only and is never written anywhere.
+    """
+
+    model: str
+    api_base: str | None
+    api_key: str | None
+    params: dict[str, Any]
+    timeout: float
+    price: tuple[float, float] | None = None
+
+    def wire(self) -> dict[str, Any]:
+        """The call as a JSON-able mapping (the call workers' request frame)."""
+        return {
+            "model": self.model,
+            "api_base": self.api_base,
+            "api_key": self.api_key,
+            "params": self.params,
+            "timeout": self.timeout,
+            "price": list(self.price) if self.price is not None else None,
+        }
+
+    @classmethod
+    def from_wire(cls, d: dict[str, Any]) -> Call:
+        price = tuple(d["price"]) if d.get("price") is not None else None
+        return cls(
+            d["model"],
+            d.get("api_base"),
+            d.get("api_key"),
+            d.get("params") or {},
+            float(d["timeout"]),
+            price,
+        )
+
+
+async def call_model(call: Call, messages: list[dict[str, str]]) -> CallResult:
     """One attempt at a chat completion through litellm (no retries here)."""
     litellm = litellm_module()
+    price = call.price
     try:
         resp = await litellm.acompletion(
-            model=model,
+            model=call.model,
             messages=messages,
-            api_base=api_base,
-            api_key=api_key,
-            timeout=timeout,
+            api_base=call.api_base,
+            api_key=call.api_key,
+            timeout=call.timeout,
             num_retries=0,
             max_retries=0,
-            **params,
+            **call.params,
         )
     except Exception as exc:  # every provider error becomes data on the sample
         return classify(exc)
@@ -253,15 +272,6 @@ def _litellm_cost(litellm: Any, resp: Any) -> float | None:
         return None
 
 
-def api_key_for(spec: CandidateSpec) -> str | None:
-    """The API key from the environment (or .env, loaded by the CLI); never stored anywhere."""
-    if spec.api_key_env:
-        return os.environ.get(spec.api_key_env)
-    if spec.api_base:
-        return "no-key-configured"  # OpenAI-compatible servers without auth (vLLM, llama.cpp)
-    return None
-
-
 def load_dotenv(path: Path = Path(".env")) -> None:
     """Load KEY=VALUE lines from a git-ignored .env file without overriding the environment."""
     if not path.is_file():
@@ -282,31 +292,3 @@ def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | No
     if retry_after is not None:
         return min(retry_after, cap) + random.uniform(0, 0.05)
     return random.uniform(0.5, 1.0) * min(cap, base * (2 ** (attempt - 1)))
-
-
-async def call_with_retries(
-    attempt_fn: Callable[[int], Awaitable[CallResult | None]],
-    *,
-    max_attempts: int,
-    backoff_base: float,
-    backoff_max: float,
-) -> tuple[CallResult | None, list[str], int]:
-    """Call ``attempt_fn(attempt)`` until it returns an output, a non-retryable error, or
-    ``max_attempts`` run out; ``None`` from it stops at once (e.g. a spent budget).
-
-    Returns:
-        The last result (None if stopped), the error of each failed attempt, attempts made.
-    """
-    import asyncio
-
-    errors: list[str] = []
-    res: CallResult | None = None
-    for attempt in range(1, max_attempts + 1):
-        res = await attempt_fn(attempt)
-        if res is None or res.output is not None:
-            return res, errors, attempt
-        errors.append(f"attempt {attempt}: {res.error}")
-        if not res.retryable or attempt == max_attempts:
-            return res, errors, attempt
-        await asyncio.sleep(backoff_delay(attempt, backoff_base, backoff_max, res.retry_after))
-    return res, errors, max_attempts

@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from harness.candidates.llm import CallResult, call_model
+from harness.candidates.llm import Call, CallResult, call_model
 
 _HEADER = struct.Struct(">I")
 _FIELDS = {f.name for f in dataclasses.fields(CallResult)}
@@ -301,31 +301,13 @@ class CallPool:
         for w in self._workers:
             w.detach()
 
-    async def call(
-        self,
-        model: str,
-        messages: list[dict[str, str]],
-        params: dict[str, Any],
-        api_base: str | None,
-        api_key: str | None,
-        timeout: float,
-        price: tuple[float, float] | None = None,
-    ) -> CallResult:
+    async def call(self, call: Call, messages: list[dict[str, str]]) -> CallResult:
         live = [w for w in self._workers if w.alive]
         if not live:  # every worker is gone: the run goes on in process
-            return await call_model(model, messages, params, api_base, api_key, timeout, price)
+            return await call_model(call, messages)
         worker = min(live, key=_Worker.load)
         self._next_id += 1
-        request = {
-            "model": model,
-            "messages": messages,
-            "params": params,
-            "api_base": api_base,
-            "api_key": api_key,
-            "timeout": timeout,
-            "price": list(price) if price is not None else None,
-        }
-        return await worker.submit(self._next_id, request)
+        return await worker.submit(self._next_id, {**call.wire(), "messages": messages})
 
     def close(self) -> None:
         for w in self._workers:  # all stdins first: the workers wind down side by side
@@ -404,16 +386,7 @@ async def _serve_loop(frames: IO[bytes]) -> None:  # pragma: no cover - runs in 
 
     async def handle(req: dict[str, Any]) -> None:
         try:
-            price = tuple(req["price"]) if req.get("price") is not None else None
-            res = await call_model(
-                req["model"],
-                req["messages"],
-                req.get("params") or {},
-                req.get("api_base"),
-                req.get("api_key"),
-                float(req["timeout"]),
-                price,
-            )
+            res = await call_model(Call.from_wire(req), req["messages"])
         except Exception as exc:  # call_model turns provider errors into data; this is a bug
             res = CallResult(error=f"call worker: {type(exc).__name__}: {exc}", retryable=True)
         send({"id": req["id"], **dataclasses.asdict(res)})

@@ -9,7 +9,8 @@ unless its name ends in ``_minutes`` or ``_count``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -36,21 +37,39 @@ class ScorerInfo:
     metrics: tuple[Metric, ...]
     factory: Callable[..., ScoreFn]
     description: str
+    context: bool = False  # the factory takes ``context=`` (a ScoreContext)
+
+
+@dataclass
+class ScoreContext:
+    """What a scorer registered with ``context=True`` gets besides its options: the run's plan
+    and folder, where the response cache lives, and a place to report what it did (the model
+    calls' endpoints, say), which scoring writes into the run's manifest."""
+
+    plan: Any = None  # harness.plan.Plan
+    store: Any = None  # harness.store.RunStore
+    cache_path: Path | None = None
+    records: dict[str, Any] = field(default_factory=dict)
+
+    def record(self, key: str, value: Any) -> None:
+        self.records[key] = value
 
 
 _REGISTRY: dict[str, ScorerInfo] = {}
 
 
 def scorer(
-    name: str, *, family: str, metrics: list[Metric]
+    name: str, *, family: str, metrics: list[Metric], context: bool = False
 ) -> Callable[[Callable[..., ScoreFn]], Callable[..., ScoreFn]]:
-    """Register a scorer factory under ``name``."""
+    """Register a scorer factory under ``name`` (``context``: it takes a ScoreContext)."""
 
     def register(factory: Callable[..., ScoreFn]) -> Callable[..., ScoreFn]:
         if name in _REGISTRY:
             raise ValueError(f"scorer '{name}' is registered twice")
         doc = (factory.__doc__ or "").strip().splitlines()
-        _REGISTRY[name] = ScorerInfo(name, family, tuple(metrics), factory, doc[0] if doc else "")
+        _REGISTRY[name] = ScorerInfo(
+            name, family, tuple(metrics), factory, doc[0] if doc else "", context
+        )
         return factory
 
     return register
@@ -82,7 +101,7 @@ def scorer_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get_scorer(name: str, **options: Any) -> ScoreFn:
+def get_scorer(name: str, context: ScoreContext | None = None, **options: Any) -> ScoreFn:
     """A scorer by name; an unknown name is answered with the valid ones."""
     _load_builtin(until=name)
     try:
@@ -91,6 +110,8 @@ def get_scorer(name: str, **options: Any) -> ScoreFn:
         raise ValueError(
             f"unknown scorer '{name}'; valid scorers: {', '.join(sorted(_REGISTRY))}"
         ) from None
+    if info.context:
+        return info.factory(context=context or ScoreContext(), **options)
     return info.factory(**options)
 
 
@@ -107,6 +128,7 @@ def metrics() -> dict[str, Metric]:
 
 __all__ = [
     "Metric",
+    "ScoreContext",
     "ScoreFn",
     "ScorerInfo",
     "get_scorer",

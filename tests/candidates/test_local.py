@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from harness.candidates.llm import call_model
+from harness.candidates.llm import Call, call_model
 from harness.candidates.local import serve_smollm2
 
 pytestmark = pytest.mark.local_model
@@ -39,12 +39,14 @@ def test_litellm_reaches_the_embedded_model_and_server_stops(tmp_path):
         assert srv.api_base.startswith("http://127.0.0.1:")
         res = asyncio.run(
             call_model(
-                srv.litellm_model,
+                Call(
+                    srv.litellm_model,
+                    srv.api_base,
+                    "sk-no-key-needed",
+                    {"max_tokens": 16, "temperature": 0},
+                    60,
+                ),
                 [{"role": "user", "content": "Say hello to a parent in one short sentence."}],
-                {"max_tokens": 16, "temperature": 0},
-                srv.api_base,
-                "sk-no-key-needed",
-                60,
             )
         )
         assert res.error is None, res.error

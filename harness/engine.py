@@ -1,0 +1,597 @@
+"""The one model-call path: every call that carries district data goes through an Engine.
+
+A :class:`Request` says what a call site wants (a model candidate, the judge, anything added
+later): model, endpoint, key variable, parameters, response format, time-out, price and
+concurrency. An :class:`Engine` (one per run or judging pass) turns each request into a
+:class:`Target` and makes its calls, and it is the only place that:
+
+- **approves** the destination before any request: the plan's ``api_base``, else an
+  ``*_API_BASE`` variable (shell or ``.env``), else the provider's own endpoint, checked
+  against ``approved_providers`` (the rule is :func:`harness.protect.approved_by`);
+- **redacts** the family's message (and, for the judge, the texts it is shown);
+- reads **keys** from the variable the plan names and registers every value read with
+  :mod:`harness.keys`, which scrubs them from everything written and printed;
+- keeps the **response cache** (keyed on the logical model, never the embedded server's port);
+- **schedules** per destination: concurrency slots (a retry before any first attempt), an RPM
+  cap and the first-wave ramp; then **retries** with capped jittered backoff honouring
+  Retry-After, and stops on a spent **budget**;
+- **records** every ``scheme://host:port`` contacted and each call site's destination.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness import keys
+from harness.cache import ResponseCache, cache_key
+from harness.protect import (
+    Destination,
+    Redactor,
+    approved_by,
+    destination,
+    endpoint,
+    is_local_destination,
+    provider_of,
+    refuse,
+)
+
+if TYPE_CHECKING:
+    from harness.candidates.llm import Call, CallResult
+
+
+@dataclass(frozen=True)
+class Request:
+    """What one call site asks for; the same object for a candidate and for the judge."""
+
+    model: str
+    api_base: str | None = None
+    api_key_env: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    response_format: dict[str, Any] | None = None
+    timeout: float = 60.0
+    price: tuple[float, float] | None = None
+    concurrency: int = 4
+    rpm: float | None = None
+
+    def call_params(self) -> dict[str, Any]:
+        """The parameters sent with each call: ``params`` plus the response format."""
+        if self.response_format is None:
+            return dict(self.params)
+        return {**self.params, "response_format": self.response_format}
+
+
+@dataclass(frozen=True)
+class Retries:
+    """How often, and how patiently, a failed call is tried again."""
+
+    max_attempts: int = 6
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+
+
+@dataclass
+class Outcome:
+    """What came of one request: the answer (or the last error), and what it took."""
+
+    result: CallResult | None  # None: not sent, the budget ran out first
+    errors: list[str]
+    attempts: int  # network calls made (0: answered from the cache)
+    latency_s: float | None = None  # of the answering call
+    elapsed_s: float = 0.0  # from the first attempt to the end, waits and retries included
+    cached: bool = False
+
+    @property
+    def output(self) -> str | None:
+        return self.result.output if self.result is not None else None
+
+
+@dataclass
+class Spent:
+    """Network calls, cost and tokens of everything an engine sent."""
+
+    calls: int = 0
+    cost_usd: float = 0.0
+    tokens_in: int = 0
+    tokens_out: int = 0
+
+
+class Slots:
+    """At most ``limit`` calls in flight; a retry is served before any first attempt.
+
+    A plain FIFO semaphore sends a retried call to the back of the queue, behind every unit
+    already waiting, so under faults the last samples straggle for seconds. Serving retries
+    first keeps the tail short; within one priority the order is first come, first served.
+    """
+
+    def __init__(self, limit: int):
+        self.free = limit
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+
+    async def acquire(self, retry: bool = False) -> None:
+        if self.free > 0 and not self._waiters:
+            self.free -= 1
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (0 if retry else 1, next(self._seq), fut))
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():  # granted, then cancelled: pass it on
+                self.release()
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            _, _, fut = heapq.heappop(self._waiters)
+            if not fut.done():
+                fut.set_result(None)
+                return
+        self.free += 1
+
+
+class Ramp:
+    """Starts a destination's first wave of calls ``gap`` seconds apart, not all at once.
+
+    Calls to an endpoint whose latency is steady (a local server, a fixed ``max_tokens``) that
+    start together come back together, and the burst then queues on the client's CPU (litellm
+    spends about 5 ms on each call). Their replacements leave as a burst too, so the queueing
+    repeats every round: with 32 in flight and 0.2 s a call took 0.24 s, not 0.2 s. A spread
+    first wave stays spread, because later calls start as earlier ones finish. The ramp ends
+    at the first answer, also for the calls already waiting on it (a fast provider needs no
+    spreading); before that it costs about ``(width - 1) x gap`` once, 0.155 s for 32 slots.
+    """
+
+    GAP_S = 0.005  # about one litellm call's CPU on the client
+
+    def __init__(self, width: int, gap: float | None = None):
+        self.left = width
+        self.gap = self.GAP_S if gap is None else gap
+        self.next_at = 0.0
+        self._turn = asyncio.Lock()
+        self._over = asyncio.Event()
+
+    async def wait(self) -> None:
+        if self.left <= 0 or self._over.is_set():
+            return
+        self.left -= 1
+        async with self._turn:  # one at a time, each ``gap`` after the last one really left
+            delay = self.next_at - time.monotonic()
+            if delay > 0 and not self._over.is_set():
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._over.wait(), delay)  # an answer ends it early
+            self.next_at = time.monotonic() + self.gap
+
+    def answered(self) -> None:
+        """A call came back: calls from now on, and those waiting, start as slots free up."""
+        self._over.set()
+
+
+class RateLimiter:
+    """Spaces request starts at least 60/rpm seconds apart."""
+
+    def __init__(self, rpm: float | None):
+        self.interval = 60.0 / rpm if rpm else 0.0
+        self.next_at = 0.0
+        self.lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        if not self.interval:
+            return
+        async with self.lock:
+            now = time.monotonic()
+            delay = self.next_at - now
+            self.next_at = max(now, self.next_at) + self.interval
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+@dataclass
+class Lane:
+    """The scheduling shared by every call site that sends to one destination."""
+
+    slots: Slots
+    limiter: RateLimiter
+    ramp: Ramp
+
+
+@dataclass
+class Target:
+    """A call site whose destination was approved: how its calls are made and cached."""
+
+    name: str
+    request: Request
+    destination: Destination
+    approved_by: str
+    identity: str  # the logical model in cache keys (the embedded model's weights' identity)
+    lane_key: str
+    api_key: str | None
+    call: Call | None = None  # set when the engine starts (the embedded server's port)
+
+    @property
+    def is_local(self) -> bool:
+        return is_local_destination(self.destination)
+
+    def manifest_entry(self) -> dict[str, Any]:
+        return {
+            "site": self.name,
+            "model": self.request.model,
+            "endpoint": self.destination.endpoint,
+            "url": self.destination.url,
+            "origin": self.destination.origin,
+            "approved_by": self.approved_by,
+        }
+
+
+def _local_identity(model: str) -> str:
+    from harness.candidates.local import gguf_path, model_identity
+
+    return f"{model}@{model_identity(gguf_path())}"
+
+
+class Engine:
+    """Approves, redacts, caches, schedules, retries and records every model call of a pass.
+
+    Use it as a context manager (it stops the embedded model server it started) from inside
+    the event loop that makes the calls.
+    """
+
+    def __init__(
+        self,
+        approved: list[str],
+        source: str,
+        *,
+        redact: str = "off",
+        people: list[str] | None = None,
+        cache: ResponseCache | None = None,
+        retries: Retries | None = None,
+        budget_usd: float | None = None,
+        log_dir: Path | None = None,
+    ):
+        self.approved = list(approved)
+        self.source = source
+        self.redact_mode = redact
+        self.redactor = Redactor(people or []) if redact != "off" else None
+        self.cache = cache
+        self.retries = retries or Retries()
+        self.budget_usd = budget_usd
+        self.log_dir = log_dir or Path.cwd()
+        self.targets: dict[str, Target] = {}
+        self.lanes: dict[str, Lane] = {}
+        self.contacted: set[str] = set()
+        self.spent = Spent()
+        self.stopped = False  # the budget ran out
+        self.pool: Any = None
+        self._servers: dict[str, Any] = {}
+        self._stack = contextlib.ExitStack()
+        self._start_lock: asyncio.Lock | None = None
+        self._started = False
+
+    # -- call sites ----------------------------------------------------------------------------
+    def target(self, name: str, request: Request) -> Target:
+        """Approve a call site's destination and read its key (RunError if not approved)."""
+        refuse([(name, request.model, request.api_base)], self.approved, self.source)
+        dest = destination(request.model, request.api_base)
+        by = approved_by(dest, self.approved)
+        assert by is not None
+        key: str | None
+        if dest.origin == "embedded":
+            identity, key = _local_identity(request.model), "sk-no-key-needed"
+            lane = "local:" + request.model
+        else:
+            identity = request.model
+            key = self._read_key(request)
+            lane = endpoint(dest.url) if dest.url else provider_of(request.model)
+        t = Target(name, request, dest, by, identity, lane, key)
+        width = request.concurrency
+        self.lanes.setdefault(lane, Lane(Slots(width), RateLimiter(request.rpm), Ramp(width)))
+        self.targets[name] = t
+        return t
+
+    @staticmethod
+    def _read_key(request: Request) -> str | None:
+        if request.api_key_env:
+            value = os.environ.get(request.api_key_env)
+            keys.register(value)
+            return value
+        if request.api_base:
+            return "no-key-configured"  # OpenAI-compatible servers without auth (vLLM, llama.cpp)
+        return None
+
+    @property
+    def capacity(self) -> int:
+        """Calls that may be in flight at once over every destination."""
+        return sum(lane.slots.free for lane in self.lanes.values())
+
+    # -- what is sent --------------------------------------------------------------------------
+    def redact(self, target: Target, text: str) -> str:
+        """``text`` with personal data replaced, when the plan redacts for this destination."""
+        if self.redactor is None or text is None:
+            return text
+        if self.redact_mode == "all" or (self.redact_mode == "non_local" and not target.is_local):
+            return self.redactor.text(text)
+        return text
+
+    def cache_key(self, target: Target, messages: list[dict[str, str]], sample: int) -> str:
+        base = None if target.destination.origin == "embedded" else target.request.api_base
+        return cache_key(target.identity, base, messages, target.request.call_params(), sample)
+
+    def cached(self, cache_keys: list[str]) -> dict[str, dict[str, Any]]:
+        """Cached responses by key (an empty dict without a cache)."""
+        return self.cache.get_many(cache_keys) if self.cache is not None else {}
+
+    # -- starting ------------------------------------------------------------------------------
+    async def start(self, workers: int = 0) -> None:
+        """Start what the calls need: the embedded server(s), litellm or the call workers.
+
+        Idempotent; the judge calls it on its first cache miss, the runner before its first
+        wave (so the wave is spread over real sends, not queued behind an import).
+        """
+        if self._started:
+            return
+        if self._start_lock is None:
+            self._start_lock = asyncio.Lock()
+        async with self._start_lock:
+            if self._started:
+                return
+            from harness.candidates.llm import Call, litellm_module
+
+            for t in self.targets.values():
+                req = t.request
+                if t.destination.origin == "embedded":
+                    if req.model not in self._servers:
+                        from harness.candidates.local import serve_smollm2
+
+                        # Started from the event loop's own thread on purpose: the server's
+                        # parent-death signal follows the starting thread.
+                        self._servers[req.model] = self._stack.enter_context(
+                            serve_smollm2(log_dir=self.log_dir)
+                        )
+                    srv = self._servers[req.model]
+                    model, base = srv.litellm_model, srv.api_base
+                    price: tuple[float, float] | None = req.price or (0.0, 0.0)
+                else:
+                    model, base, price = req.model, self._send_base(t), req.price
+                t.call = Call(model, base, t.api_key, req.call_params(), req.timeout, price)
+            if workers:
+                from harness.candidates.pool import start_pool
+
+                self.pool = start_pool(workers)
+                await self.pool.until_ready()
+            else:
+                litellm_module()
+            self._started = True
+
+    @staticmethod
+    def _send_base(t: Target) -> str | None:
+        """The api_base litellm is given: the approved destination, never litellm's own pick.
+
+        For a provider whose default endpoint litellm builds itself (anthropic, gemini, ...)
+        None is passed; :func:`harness.protect.destination` has already made sure that no
+        ``*_API_BASE`` variable would redirect it.
+        """
+        d = t.destination
+        if d.origin in ("plan", "environment"):
+            return d.url
+        return d.url if provider_of(t.request.model) == "openai" else None
+
+    def detach(self) -> None:
+        """Let go of the running event loop (call before it ends); the workers stay."""
+        if self.pool is not None:
+            self.pool.detach()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stack.close()
+        self._servers.clear()
+
+    # -- calling -------------------------------------------------------------------------------
+    async def attempt(self, target: Target, messages: list[dict[str, str]]) -> CallResult:
+        """One call, in process or through a call worker, with a hard time-out; scrubbed."""
+        from harness.candidates.llm import CallResult, call_model
+
+        await self.start()
+        call = target.call
+        assert call is not None
+        self.contacted.add(self._endpoint(target))
+        fn = self.pool.call if self.pool is not None else call_model
+        limit = target.request.timeout + 10
+        try:
+            res: CallResult = await asyncio.wait_for(fn(call, messages), limit)
+        except asyncio.TimeoutError:
+            res = CallResult(error=f"Timeout: no answer within {limit:.0f} s", retryable=True)
+        if res.error:
+            res.error = keys.scrub(res.error)
+        if res.output:
+            res.output = keys.scrub(res.output)
+        return res
+
+    async def complete(
+        self,
+        target: Target,
+        messages: list[dict[str, str]],
+        key: str | None = None,
+        *,
+        lookup: bool = True,
+        on_answer: Callable[[], None] | None = None,
+    ) -> Outcome:
+        """Answer one request: from the cache (``lookup``), else by calling with retries.
+
+        A successful answer is put in the cache under ``key``. Retries wait for a slot ahead
+        of first attempts; a spent budget stops further sends (result None).
+        """
+        if lookup and key is not None and self.cache is not None:
+            hit = self.cache.get_many([key]).get(key)
+            if hit is not None:
+                from harness.candidates.llm import CallResult
+
+                answer = CallResult(
+                    output=str(hit["output"]),
+                    tokens_in=hit.get("tokens_in"),
+                    tokens_out=hit.get("tokens_out"),
+                    cost_usd=hit.get("cost_usd"),
+                )
+                return Outcome(answer, [], 0, hit.get("latency_s"), 0.0, cached=True)
+        from harness.candidates.llm import backoff_delay
+
+        await self.start()
+        lane = self.lanes[target.lane_key]
+        rs = self.retries
+        errors: list[str] = []
+        t_start = time.perf_counter()
+        res: CallResult | None = None
+        for n in range(1, rs.max_attempts + 1):
+            if self.stopped:
+                return Outcome(None, errors, n - 1, None, time.perf_counter() - t_start)
+            await lane.limiter.wait()
+            await lane.slots.acquire(retry=n > 1)
+            try:
+                await lane.ramp.wait()
+                if self.stopped:  # the budget ran out while this call waited its turn
+                    return Outcome(None, errors, n - 1, None, time.perf_counter() - t_start)
+                t0 = time.perf_counter()
+                res = await self.attempt(target, messages)
+                latency = time.perf_counter() - t0
+                lane.ramp.answered()
+            finally:
+                lane.slots.release()
+            self._account(res)
+            if res.output is not None:
+                if on_answer is not None:
+                    on_answer()
+                if key is not None and self.cache is not None:
+                    self.cache.put(
+                        key,
+                        target.identity,
+                        {
+                            "output": res.output,
+                            "tokens_in": res.tokens_in,
+                            "tokens_out": res.tokens_out,
+                            "cost_usd": res.cost_usd,
+                            "latency_s": round(latency, 4),
+                        },
+                    )
+                return Outcome(res, errors, n, round(latency, 4), time.perf_counter() - t_start)
+            errors.append(f"attempt {n}: {res.error}")
+            if not res.retryable or n == rs.max_attempts:
+                break
+            await asyncio.sleep(backoff_delay(n, rs.backoff_base, rs.backoff_max, res.retry_after))
+        return Outcome(res, errors, len(errors), None, round(time.perf_counter() - t_start, 4))
+
+    def _account(self, res: CallResult) -> None:
+        s = self.spent
+        s.calls += 1
+        s.cost_usd += res.cost_usd or 0.0
+        s.tokens_in += res.tokens_in or 0
+        s.tokens_out += res.tokens_out or 0
+        if self.budget_usd is not None and s.cost_usd >= self.budget_usd:
+            self.stopped = True
+
+    # -- records -------------------------------------------------------------------------------
+    @staticmethod
+    def _endpoint(t: Target) -> str:
+        url = t.call.api_base if t.call is not None else None
+        return endpoint(url) if url else t.destination.endpoint
+
+    def record(self, planned: bool = False) -> dict[str, Any]:
+        """What the manifest keeps: each call site's destination, and the ``scheme://host:port``
+        of every endpoint contacted (``planned``: of every started target, written before the
+        first call so that a killed run still names them)."""
+        sent = {self._endpoint(t) for t in self.targets.values() if t.call} if planned else set()
+        return {
+            "endpoints": sorted(self.contacted | sent),
+            "destinations": [t.manifest_entry() for t in self.targets.values()],
+        }
+
+
+def engine_for_plan(
+    plan: Any,
+    *,
+    people: list[str] | None = None,
+    cache: ResponseCache | None = None,
+    budget_usd: float | None = None,
+    log_dir: Path | None = None,
+    retries: Retries | None = None,
+) -> Engine:
+    """An engine with the plan's approval list (its governance file), redaction and retries."""
+    from harness.protect import approval_list
+
+    gov = plan.resolve(plan.governance) if plan.governance else None
+    approved, source = approval_list(gov)
+    rs = plan.runner
+    return Engine(
+        approved,
+        source,
+        redact=plan.redact,
+        people=people,
+        cache=cache,
+        retries=retries or Retries(rs.max_attempts, rs.backoff_base, rs.backoff_max),
+        budget_usd=budget_usd,
+        log_dir=log_dir,
+    )
+
+
+def plan_sites(plan: Any, concurrency: int | None = None) -> dict[str, Request]:
+    """Every call site of a plan: its model candidates, and the judge (its ``judge`` section,
+    overridden by a ``judge`` scorer's own options, as the scorer applies them)."""
+    sites = {c.name: candidate_request(c, plan, concurrency) for c in plan.candidates if c.is_model}
+    judge = plan.judge.model_dump() if plan.judge is not None else None
+    for sc in plan.scorers:
+        if sc.name == "judge":
+            judge = {**(judge or {}), **sc.options}
+    if judge is not None:
+        sites["judge"] = Request(
+            judge.get("model") or "local/smollm2", judge.get("api_base"), judge.get("api_key_env")
+        )
+    return sites
+
+
+def candidate_request(spec: Any, plan: Any, concurrency: int | None = None) -> Request:
+    """The request of a model candidate (its concurrency: the override, its own, the plan's)."""
+    price = (spec.price.input_per_1k, spec.price.output_per_1k) if spec.price else None
+    return Request(
+        model=spec.model,
+        api_base=spec.api_base,
+        api_key_env=spec.api_key_env,
+        params=dict(spec.params),
+        timeout=plan.runner.timeout,
+        price=price,
+        concurrency=concurrency or spec.concurrency or plan.runner.concurrency,
+        rpm=spec.rpm,
+    )
+
+
+def check_plan(plan: Any) -> list[str]:
+    """Refuse (RunError) a plan with any call site at an unapproved destination, before any
+    request; returns the approval list applied, for the manifest."""
+    from harness.protect import approval_list
+
+    gov = plan.resolve(plan.governance) if plan.governance else None
+    approved, source = approval_list(gov)
+    sites = plan_sites(plan)
+    refuse([(n, r.model, r.api_base) for n, r in sites.items()], approved, source)
+    return approved
+
+
+__all__ = [
+    "Engine",
+    "Outcome",
+    "Request",
+    "Retries",
+    "Target",
+    "candidate_request",
+    "check_plan",
+    "engine_for_plan",
+    "plan_sites",
+]

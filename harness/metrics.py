@@ -1,0 +1,143 @@
+"""One definition per metric: direction, kind, unit, plain label, default regression margin.
+
+Every table, figure, verdict, gate and sentence reads a metric's meaning from here
+(:func:`metric_def`), so a table's sign, a figure's point and a gate's verdict cannot disagree.
+A metric a scorer registers but this table does not list falls back to the scorer's own
+:class:`harness.scorers.Metric` and the naming rule (``*_minutes`` and ``*_count`` are
+lower-is-better).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KIND_UNITS = {
+    "share": "share 0-1",
+    "count": "per draft",
+    "minutes": "minutes",
+    "grade": "school grade",
+    "flag": "1 = yes",
+}
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    """What one metric means, for every place that shows or judges it."""
+
+    name: str
+    label: str  # plain words for a leader
+    kind: str  # share | count | minutes | grade | flag
+    higher_is_better: bool = True
+    margin: float | None = None  # default non-inferiority margin for `harness check --against`
+    description: str = ""
+
+    @property
+    def unit(self) -> str:
+        return KIND_UNITS.get(self.kind, "")
+
+    @property
+    def better(self) -> str:
+        return "higher" if self.higher_is_better else "lower"
+
+
+def _m(
+    name: str, label: str, kind: str, higher: bool = True, margin: float | None = None
+) -> MetricDef:
+    return MetricDef(name, label, kind, higher, margin)
+
+
+METRICS: dict[str, MetricDef] = {
+    m.name: m
+    for m in [
+        _m("word_similarity", "Closeness to the approved answer (words)", "share", margin=0.05),
+        _m(
+            "char_similarity", "Closeness to the approved answer (characters)", "share", margin=0.05
+        ),
+        _m("review_minutes", "Estimated minutes to review and fix", "minutes", False, 0.5),
+        _m("saved_minutes", "Estimated minutes saved vs writing from scratch", "minutes"),
+        _m("scratch_minutes", "Estimated minutes to write from scratch", "minutes", False),
+        _m(
+            "required_facts_coverage",
+            "Share of required facts the draft carries",
+            "share",
+            margin=0.05,
+        ),
+        _m(
+            "unsupported_claims_count",
+            "Facts per draft the sources do not support",
+            "count",
+            False,
+            0.25,
+        ),
+        _m("superseded_claims_count", "Facts per draft from superseded policies", "count", False),
+        _m("escalation_ok", "Sensitive questions handed to a person", "share"),
+        _m("reference_similarity", "Wording overlap with the approved answer", "share"),
+        _m("claim_support", "Share of the draft's facts the sources support", "share", margin=0.05),
+        _m("personal_data_count", "Personal details per draft not in the question", "count", False),
+        _m("reading_grade", "School grade needed to read the draft", "grade", False),
+        _m("reading_level_ok", "Share of drafts at grade 8 reading level or below", "share"),
+        _m("length_ok", "Share of drafts within the length limit", "share"),
+        _m("words_over_limit_count", "Words over the length limit", "count", False),
+        _m("words_inserted_count", "Words the reviewer must add", "count", False),
+        _m("words_deleted_count", "Words the reviewer must delete", "count", False),
+        _m("words_substituted_count", "Words the reviewer must replace", "count", False),
+        _m("sample_similarity", "Same answer when asked twice (wording)", "share"),
+        _m("sample_claim_agreement", "Same facts when asked twice", "share"),
+        _m(
+            "paraphrase_similarity",
+            "Same answer to one question asked differently (wording)",
+            "share",
+        ),
+        _m("paraphrase_claim_agreement", "Same facts to one question asked differently", "share"),
+        _m("judge_calibrated", "AI judge checked against human ratings (1 = yes)", "flag"),
+        _m("judge_accuracy", "AI judge: accuracy", "share", margin=0.05),
+        _m("judge_completeness", "AI judge: completeness", "share"),
+        _m("judge_tone", "AI judge: tone", "share"),
+    ]
+}
+
+# The metrics a leader sees first, in this order, when the run has them.
+HEADLINE_METRICS = [
+    "required_facts_coverage",
+    "unsupported_claims_count",
+    "superseded_claims_count",
+    "personal_data_count",
+    "word_similarity",
+    "review_minutes",
+    "saved_minutes",
+    "escalation_ok",
+    "judge_accuracy",
+]
+# The paired comparisons a leader sees (every metric is in the analyst's tables).
+COMPARE_METRICS = [
+    "required_facts_coverage",
+    "unsupported_claims_count",
+    "word_similarity",
+    "saved_minutes",
+]
+
+
+def metric_def(name: str) -> MetricDef:
+    """The definition of a metric: this table's, else the scorer registry's, else the rule."""
+    if name in METRICS:
+        return METRICS[name]
+    from harness.scorers import metrics as registered
+
+    info = registered().get(name)
+    lower = name.endswith("_minutes") or name.endswith("_count")
+    kind = "minutes" if name.endswith("_minutes") else "count" if name.endswith("_count") else ""
+    if info is not None:
+        return MetricDef(
+            name,
+            info.description or name,
+            kind or "share",
+            info.higher_is_better,
+            None,
+            info.description,
+        )
+    return MetricDef(name, name, kind, not lower)
+
+
+def default_margins() -> dict[str, float]:
+    """Default regression margins per metric, in the metric's own units."""
+    return {n: m.margin for n, m in METRICS.items() if m.margin is not None}

@@ -1,0 +1,149 @@
+"""The readiness, phase-comparison, calibration and explore reports, as a package.
+
+Notebooks hold a tagged ``parameters`` cell and one call per cell into this package. Every
+piece of dataset or model text is HTML-escaped here, so a question containing ``<script>``
+shows as text and runs nothing. Tables are aggregated and examples capped before anything is
+drawn, so a report stays small (a few MB) however many items a run holds.
+
+Modules: ``format`` (escaping, numbers, style), ``tables`` (numeric tables), ``decision`` (the
+first screen), ``figures``, ``examples``, ``phases`` (before/after and the pilot log),
+``calibration`` (the judge against human ratings) and ``render`` (papermill + nbconvert). The
+run reader (``RunData``, ``load_run``) lives in :mod:`harness.store`.
+"""
+
+from __future__ import annotations
+
+from harness.report.calibration import (
+    calibration_section,
+    calibration_summary,
+    calibration_table,
+    calibration_tables,
+    confusion_table,
+    judge_scores,
+)
+from harness.report.decision import (
+    PHASES,
+    candidates_table,
+    cover,
+    decision,
+    decision_box,
+    gate_table,
+    governance_table,
+)
+from harness.report.examples import (
+    MAX_EXAMPLES,
+    MAX_SENSITIVE,
+    examples,
+    methodology,
+    sensitive_examples,
+)
+from harness.report.figures import (
+    category_figure,
+    comparison_figure,
+    minutes_figure,
+    similarity_figure,
+)
+from harness.report.format import STATUS_WORDS, VERDICT_CLASS, dumps, esc, note, plain, table_html
+from harness.report.phases import (
+    phase_changes,
+    phase_cover,
+    phase_table,
+    pilot_figure,
+    pilot_log_for,
+    pilot_table,
+    staff_table,
+)
+from harness.report.render import (
+    NOTEBOOKS,
+    calibrate_and_render,
+    notebook_parameters,
+    render_calibration,
+    render_comparison,
+    render_explore,
+    render_notebook,
+    render_report,
+    self_contained,
+)
+from harness.report.tables import (
+    MAX_FAILURES,
+    by_category,
+    category_table,
+    comparison_table,
+    comparisons,
+    failures,
+    failures_table,
+    family_metrics,
+    family_section,
+    family_table,
+    metric_families,
+    metric_table,
+    minutes_table,
+    run_overview,
+    summary_table,
+)
+from harness.store import RunData, load_run
+
+__all__ = [
+    "MAX_EXAMPLES",
+    "MAX_FAILURES",
+    "MAX_SENSITIVE",
+    "NOTEBOOKS",
+    "PHASES",
+    "STATUS_WORDS",
+    "VERDICT_CLASS",
+    "RunData",
+    "by_category",
+    "calibrate_and_render",
+    "calibration_section",
+    "calibration_summary",
+    "calibration_table",
+    "calibration_tables",
+    "candidates_table",
+    "category_figure",
+    "category_table",
+    "comparison_figure",
+    "comparison_table",
+    "comparisons",
+    "confusion_table",
+    "cover",
+    "decision",
+    "decision_box",
+    "dumps",
+    "esc",
+    "examples",
+    "failures",
+    "failures_table",
+    "family_metrics",
+    "family_section",
+    "family_table",
+    "gate_table",
+    "governance_table",
+    "judge_scores",
+    "load_run",
+    "methodology",
+    "metric_families",
+    "metric_table",
+    "minutes_figure",
+    "minutes_table",
+    "note",
+    "notebook_parameters",
+    "phase_changes",
+    "phase_cover",
+    "phase_table",
+    "pilot_figure",
+    "pilot_log_for",
+    "pilot_table",
+    "plain",
+    "render_calibration",
+    "render_comparison",
+    "render_explore",
+    "render_notebook",
+    "render_report",
+    "run_overview",
+    "self_contained",
+    "sensitive_examples",
+    "similarity_figure",
+    "staff_table",
+    "summary_table",
+    "table_html",
+]

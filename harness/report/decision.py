@@ -1,0 +1,200 @@
+"""The decision a leader reads first: cover, decision box, gates, candidates, governance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.errors import ReportError
+from harness.gates import Decision, decide
+from harness.report.format import _STYLE, STATUS_WORDS, VERDICT_CLASS, _mapping, esc, note
+from harness.report.tables import family_metrics
+from harness.store import RunData
+
+PHASES = {
+    "pre_pilot": "Before the pilot: is a candidate good enough to pilot with staff review?",
+    "post_pilot": "After the pilot: did the pilot improve the workflow?",
+    "pre_expansion": "Before expansion: may the pilot widen?",
+}
+
+
+def decision(
+    run: RunData, phase: str, gates: str | Path | None = None, governance: str | Path | None = None
+) -> Decision:
+    """The readiness decision of a run for one phase (gates and governance files optional)."""
+    if phase not in PHASES:
+        raise ReportError(f"unknown phase '{phase}'; phases: {', '.join(PHASES)}")
+    return decide(run, phase, gates=gates or None, governance=governance or None)
+
+
+def _has_judge(run: RunData) -> bool:
+    """The run's plan has a judge, or its scores hold judge metrics."""
+    return bool(run.manifest.get("plan", {}).get("judge") or family_metrics(run, "judge"))
+
+
+def _judge_line(run: RunData) -> str:
+    judge = run.manifest.get("plan", {}).get("judge")
+    cal = run.calibration
+    if not _has_judge(run):
+        return "no AI judge in this run"
+    model = judge.get("model") if isinstance(judge, dict) else judge
+    rates = judge.get("candidates") if isinstance(judge, dict) else None
+    who = f" (rates {', '.join(rates)})" if rates else ""
+    if cal is None:
+        state = "not yet checked against human ratings (its scores cannot pass a gate)"
+    else:
+        checked = f"checked against {_rated_text(cal)}"
+        if cal.get("calibrated") is True:
+            state = f"{checked}: agrees well enough to count"
+        else:
+            state = f"{checked}: does not agree well enough, so its scores do not count"
+    return f"{model or 'an AI judge'}{who}, {state}"
+
+
+def _rated_text(cal: dict[str, Any]) -> str:
+    """'24 of the 61 human-rated drafts (a seeded sample stratified by human score)'."""
+    sample = _mapping(cal.get("sample"))
+    used, total = sample.get("used"), sample.get("rated_drafts")
+    if used is None or total is None:
+        return "human ratings"
+    if not sample.get("subset"):
+        return f"all {total} human-rated drafts"
+    by = {"score": "human score", "item": "question"}.get(str(sample.get("stratify")), "stratum")
+    return (
+        f"{used} of the {total} human-rated drafts (a seeded sample stratified by {by}, "
+        f"seed {sample.get('seed')})"
+    )
+
+
+def cover(run: RunData, phase: str, title: str = "", dec: Decision | None = None) -> Any:
+    """The first screen: which workflow, which phase, the decision and why, then the data."""
+    from IPython.display import HTML
+
+    m = run.manifest
+    phase_text = PHASES.get(phase, phase)
+    cands = ", ".join(
+        f"{c['name']} ({c['model'] or 'baseline: ' + str(c['baseline'])})" for c in m["candidates"]
+    )
+    counts = m.get("counts", {})
+    district = _district(run)
+    head = f"""<div class="cover">
+<h1>{esc(title or "AI drafting readiness report")}</h1>
+<p><b>District:</b> {esc(district)}</p>
+<p><b>Workflow:</b> {esc(m.get("workflow") or m["plan_name"])}</p>
+<p><b>Phase:</b> {esc(phase_text)}</p></div>"""
+    box = decision_box(dec, wrap=False) if dec is not None else ""
+    meta = f"""<div class="cover"><p class="meta"><b>Data:</b> {esc(m["dataset"]["name"])}
+({esc(m["selection"]["items"])} questions; dataset fingerprint {esc(m["dataset"]["fingerprint"][:12])});
+plan {esc(m["plan_name"])} (fingerprint {esc(m["plan_fingerprint"][:12])})</p>
+<p class="meta"><b>Compared:</b> {esc(cands)}</p>
+<p class="meta"><b>AI judge:</b> {esc(_judge_line(run))}</p>
+<p class="meta"><b>Run:</b> {esc(run.run_id)}, started {esc(m.get("started_at"))};
+{esc(counts.get("ok"))} drafts, {esc(counts.get("failed"))} failed.
+Report made {esc(pd.Timestamp.now().strftime("%Y-%m-%d %H:%M"))}.</p></div>"""
+    return HTML(_STYLE + head + box + meta)
+
+
+def _district(run: RunData) -> str:
+    from harness.gates import GOVERNANCE_FILE
+
+    try:
+        import yaml
+
+        data = yaml.safe_load(GOVERNANCE_FILE.read_text(encoding="utf-8")) or {}
+        name = data.get("district") if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        name = None
+    return str(name or run.manifest["dataset"]["name"])
+
+
+def decision_box(dec: Decision, wrap: bool = True) -> Any:
+    """The decision in a coloured box: verdict, one-line reason, and each reason as a bullet."""
+    from IPython.display import HTML
+
+    cls = VERDICT_CLASS.get(dec.verdict, "notready")
+    bullets = "".join(f"<li>{esc(r)}</li>" for r in dec.reasons)
+    open_gates = dec.gates[dec.gates["status"] != "pass"] if len(dec.gates) else dec.gates
+    if len(open_gates):
+        order = open_gates.sort_values("required", ascending=False, kind="stable")
+        bullets += "".join(
+            f"<li><b>{esc(g['title'])}</b> ({'required' if g['required'] else 'advisory'}, "
+            f"{esc(STATUS_WORDS.get(str(g['status']), g['status']).lower())}): {esc(g['evidence'])}</li>"
+            for _, g in order.head(8).iterrows()
+        )
+    meaning = {
+        "Ready": "The evidence supports going ahead with this phase as planned.",
+        "Ready with conditions": "Go ahead only with the conditions below watched and reported.",
+        "Not ready": "Do not go ahead yet: fix what is listed below and evaluate again.",
+    }.get(dec.verdict, "")
+    body = f"""<div class="decision {cls}" id="decision">
+<p class="verdict">Decision: {esc(dec.verdict)}</p>
+<p class="reason">{esc(dec.question)} &mdash; {esc(meaning)}</p>
+<p>Why:</p><ul>{bullets}</ul></div>"""
+    return HTML(_STYLE + body) if wrap else body
+
+
+def gate_table(dec: Decision) -> Any:
+    """Every gate of the phase: what it asks, its verdict and the evidence behind it."""
+    from IPython.display import HTML
+
+    if dec.gates.empty:
+        return note("No gates were evaluated (the run has no AI candidate).")
+    rows = []
+    for _, g in dec.gates.iterrows():
+        st = str(g["status"])
+        cls = {"pass": "st-pass", "fail": "st-fail"}.get(st, "st-not")
+        kind = "required" if g["required"] else "advisory"
+        rows.append(
+            f"<tr><td>{esc(g['title'])}</td><td>{esc(kind)}</td>"
+            f"<td class='{cls}'>{esc(STATUS_WORDS.get(st, st))}</td>"
+            f"<td>{esc(g['evidence'])}</td><td>{esc(g['metric'])}"
+            f"{' per category' if g['scope'] == 'every_category' else ''}</td></tr>"
+        )
+    cap = (
+        f"Gates for {dec.candidate}. A gate passes only when its whole 95% interval clears the "
+        "bar; a required gate that fails or cannot be checked makes the decision Not ready."
+    )
+    return HTML(
+        _STYLE + f"<p class='caption'>{esc(cap)}</p><table class='harness-table'><thead><tr>"
+        "<th>gate</th><th>kind</th><th>verdict</th><th>evidence</th><th>measure</th>"
+        "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )
+
+
+def candidates_table(dec: Decision) -> pd.DataFrame:
+    """Each AI candidate's own verdict for the phase (the decision is the best of them)."""
+    return dec.candidates.rename(columns={"why": "reasons"})
+
+
+def governance_table(dec: Decision) -> Any:
+    """The governance checklist and where district data may go."""
+    from IPython.display import HTML
+
+    g = dec.governance
+    rows = "".join(
+        f"<tr><td>{esc(r['question'])}</td>"
+        f"<td class='{'st-pass' if r['status'] == 'complete' else 'st-fail'}'>{esc(r['status'])}</td>"
+        f"<td>{esc(r['answer'])}</td></tr>"
+        for _, r in g.iterrows()
+    )
+    prov = dec.providers
+    prows = "".join(
+        f"<tr><td>{esc(r['candidate'])}</td><td>{esc(r['model'])}</td><td>{esc(r['endpoint'])}</td>"
+        f"<td class='{'st-pass' if r['status'] == 'approved' else 'st-fail'}'>{esc(r['status'])}</td></tr>"
+        for _, r in prov.iterrows()
+    )
+    ptable = (
+        "<p class='caption'>Where each AI candidate sends district data:</p>"
+        "<table class='harness-table'><thead><tr><th>candidate</th><th>model</th><th>endpoint</th>"
+        f"<th>on the approved list</th></tr></thead><tbody>{prows}</tbody></table>"
+        if len(prov)
+        else ""
+    )
+    return HTML(
+        _STYLE
+        + "<p class='caption'>From rubrics/governance.yaml. A missing or empty entry alone makes "
+        "the decision Not ready.</p><table class='harness-table'><thead><tr><th>question</th>"
+        f"<th>status</th><th>answer</th></tr></thead><tbody>{rows}</tbody></table>" + ptable
+    )

@@ -1,0 +1,194 @@
+"""Worked examples: drafts beside the approved answer, sensitive questions, the method."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from harness.gates import Decision
+from harness.report.format import _STYLE, _fmt, _unit, esc, note
+from harness.store import RunData
+
+MAX_EXAMPLES = 3  # best / worst / most edited, each
+
+
+MAX_SENSITIVE = 25
+
+
+def _diff_html(draft: str, reference: str) -> str:
+    """Word diff: what the reviewer deletes (red) and adds (green) to reach the reference."""
+    left, right = _diff_sides(draft, reference)
+    return left + " " + right
+
+
+def _diff_sides(draft: str, reference: str) -> tuple[str, str]:
+    """The draft with removed words in red, and the approved answer with added words in green."""
+    from rapidfuzz.distance import Levenshtein
+
+    from harness.scorers.edit import words
+
+    dw, rw = words(draft), words(reference)
+    left: list[str] = []
+    right: list[str] = []
+    for op in Levenshtein.opcodes(dw, rw):
+        tag, s1, e1, s2, e2 = op.tag, op.src_start, op.src_end, op.dest_start, op.dest_end
+        if tag == "equal":
+            left.append(esc(" ".join(dw[s1:e1])))
+            right.append(esc(" ".join(rw[s2:e2])))
+        if tag in ("delete", "replace"):
+            left.append(f"<del>{esc(' '.join(dw[s1:e1]))}</del>")
+        if tag in ("insert", "replace"):
+            right.append(f"<ins>{esc(' '.join(rw[s2:e2]))}</ins>")
+    return " ".join(left), " ".join(right)
+
+
+def _focus_candidate(run: RunData, dec: Decision | None) -> str:
+    if dec is not None and dec.candidate:
+        return dec.candidate
+    models = run.candidate_names("model")
+    return models[0] if models else run.candidate_names()[0]
+
+
+def _example_html(run: RunData, r: pd.Series, gens: pd.DataFrame, extra: str = "") -> str:
+    item = run.dataset.items.loc[r["item_id"]]
+    out = gens.loc[r["key"], "output"] if r["key"] in gens.index else None
+    draft = out if isinstance(out, str) else ""
+    left, right = _diff_sides(draft, str(item["reference"]))
+    facts = []
+    for m, label in (
+        ("word_similarity", "closeness"),
+        ("required_facts_coverage", "facts covered"),
+        ("review_minutes", "minutes to fix"),
+        ("unsupported_claims_count", "unsupported facts"),
+    ):
+        if m in r and not pd.isna(r[m]):
+            facts.append(f"{label} {_fmt(r[m], _unit(m))}")
+    head = " · ".join(
+        [str(r["item_id"]), str(item["category"]), *facts, *([extra] if extra else [])]
+    )
+    return (
+        f"<div class='example'><h4>{esc(head)}</h4>"
+        f"<div class='q'><b>Question:</b> {esc(item['input'])}</div>"
+        f"<div><b>Draft ({esc(r['candidate'])})</b> &mdash; red: what the reviewer removes\n"
+        f"{left if draft else '<i>no draft</i>'}</div>"
+        f"<div><b>Approved answer</b> &mdash; green: what the draft lacked\n{right}</div></div>"
+    )
+
+
+def examples(
+    run: RunData, candidate: str | None = None, n: int = MAX_EXAMPLES, dec: Decision | None = None
+) -> Any:
+    """Best, worst and most edited drafts of a candidate, beside the approved answer."""
+    from IPython.display import HTML
+
+    cand = candidate or _focus_candidate(run, dec)
+    wide = run.wide_scores()
+    key = next(
+        (m for m in ("word_similarity", "char_similarity", "required_facts_coverage") if m in wide),
+        None,
+    )
+    w = wide[wide["candidate"] == cand]
+    if key is None or w.dropna(subset=[key]).empty:
+        return HTML(_STYLE + f"<p>No scored drafts for {esc(cand)}.</p>")
+    w = w.dropna(subset=[key]).sort_values(key, kind="stable")
+    gens = run.generations.set_index("key")
+    groups = [
+        ("Closest to the approved answer", w.tail(n).iloc[::-1]),
+        ("Furthest from the approved answer", w.head(n)),
+    ]
+    if "review_minutes" in w:
+        groups.append(
+            (
+                "Most editing needed",
+                w.sort_values("review_minutes", kind="stable").tail(n).iloc[::-1],
+            )
+        )
+    parts = [_STYLE]
+    for label, rows in groups:
+        parts.append(f"<h3>{esc(label)} ({esc(cand)})</h3>")
+        parts.extend(_example_html(run, r, gens) for _, r in rows.iterrows())
+    return HTML("".join(parts))
+
+
+def sensitive_examples(
+    run: RunData,
+    candidate: str | None = None,
+    limit: int = MAX_SENSITIVE,
+    dec: Decision | None = None,
+) -> Any:
+    """Every sensitive question (up to ``limit``): what the candidate drafted, beside the approved answer."""
+    from IPython.display import HTML
+
+    items = run.dataset.items
+    if "sensitive" not in items:
+        return note("The dataset marks no question as sensitive.")
+    sens = set(items.index[items["sensitive"].fillna(False).astype(bool)])
+    cand = candidate or _focus_candidate(run, dec)
+    wide = run.wide_scores()
+    w = wide[(wide["candidate"] == cand) & wide["item_id"].isin(sens)]
+    w = w[w["sample"] == w["sample"].min()] if len(w) else w
+    if w.empty:
+        return note("None of this run's questions is marked sensitive.")
+    gens = run.generations.set_index("key")
+    parts = [
+        _STYLE,
+        f"<p class='caption'>{len(w)} sensitive questions in this run"
+        + (f"; the first {limit} are shown" if len(w) > limit else "")
+        + ".</p>",
+    ]
+    for _, r in w.head(limit).iterrows():
+        reason = items.loc[r["item_id"]].get("sensitive_reason")
+        esc_state = ""
+        if "escalation_ok" in r and not pd.isna(r["escalation_ok"]):
+            esc_state = (
+                "handed to a person"
+                if r["escalation_ok"] >= 0.5
+                else "answered instead of escalated"
+            )
+        extra = ", ".join(
+            x
+            for x in [f"sensitive: {reason}" if isinstance(reason, str) else "sensitive", esc_state]
+            if x
+        )
+        parts.append(_example_html(run, r, gens, extra))
+    return HTML("".join(parts))
+
+
+def methodology() -> Any:
+    """How the numbers are made, and what they cannot tell, in plain words."""
+    from IPython.display import HTML
+
+    return HTML(
+        _STYLE
+        + """<ul>
+<li><b>What was compared</b>: every candidate drafted a reply to the same questions the district
+has already answered. Each draft is compared with the answer the district actually approved.
+The baselines are what staff have today: a canned reply, the best-matching approved text, and
+the staff's own first draft.</li>
+<li><b>Closeness to the approved answer</b>: 1 minus the edit distance between a draft and the
+approved answer, counted in words (or characters) and divided by the longer text.
+1 means identical; 0 means nothing in common.</li>
+<li><b>Facts covered, invented and outdated</b>: each question lists the facts a correct answer
+must carry (a fee, a phone number, a date). A fact counts as invented when neither the approved
+sources nor the question contain it, and as outdated when only a superseded policy contains it.</li>
+<li><b>Minutes to review and fix</b>: an estimate, not a measurement: time to read the draft,
+check its facts and type the changes. <b>Minutes saved</b> compares this with writing the
+approved answer from scratch. A draft that must be rewritten saves nothing. The rates are in
+rubrics/effort.yaml; the pilot log measures real minutes.</li>
+<li><b>Intervals</b>: the range in brackets is a 95% bootstrap interval over questions (2,000
+resamples, fixed seed, so the report is the same every time it is made). A wide interval means
+thin evidence. A gate passes only when its whole interval clears the bar.</li>
+<li><b>Paired comparisons</b>: an AI candidate and a baseline are compared question by question on
+the questions both answered. "Chance finding" is the Wilcoxon signed-rank test's p-value,
+corrected (Holm) for making many comparisons at once; below 0.05 the difference is unlikely to be
+luck. A difference counts only when both the interval and the corrected p-value agree.</li>
+<li><b>Failed drafts</b> (the model could not be reached after retries) are listed and left out
+of the averages, never counted as zero.</li>
+</ul>
+<p><b>Limitations.</b> The questions are ones the district already answered; new kinds of
+questions may go worse. Closeness to the approved answer rewards copying its wording, so a correct
+answer worded differently scores lower. Automatic fact checks catch dates, amounts, phone numbers
+and named programs, not every kind of error. An AI judge is trusted only after it agrees with human
+raters. Nothing here replaces staff review during the pilot.</p>"""
+    )

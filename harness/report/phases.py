@@ -1,0 +1,182 @@
+"""The phase comparison: a run before and a run after, and the pilot log's measured outcomes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness import stats
+from harness.datasets import load_dataset
+from harness.errors import ReportError
+from harness.report.decision import _district
+from harness.report.format import _STYLE, _fmt, _unit, esc, note, plain, table_html
+from harness.store import RunData
+
+
+def phase_changes(
+    before: RunData, after: RunData, metrics: list[str] | None = None
+) -> pd.DataFrame:
+    """Each candidate present in both runs: after minus before on the same items, paired."""
+    shared = sorted(set(before.candidate_names()) & set(after.candidate_names()))
+    names = metrics or [m for m in after.metric_names() if m in set(before.metric_names())]
+    b = before.scores[before.scores["candidate"].isin(shared) & before.scores["metric"].isin(names)]
+    a = after.scores[after.scores["candidate"].isin(shared) & after.scores["metric"].isin(names)]
+    both = pd.concat(
+        [
+            b.assign(candidate=b["candidate"] + " (before)"),
+            a.assign(candidate=a["candidate"] + " (after)"),
+        ],
+        ignore_index=True,
+    )
+    parts = []
+    for c in shared:
+        comp = stats.paired_comparisons(both, [f"{c} (after)"], [f"{c} (before)"], names)
+        parts.append(comp.assign(candidate=c).drop(columns="baseline"))
+    if not parts:
+        return pd.DataFrame(columns=["candidate", *stats.COMPARISON_COLUMNS])
+    out = pd.concat(parts, ignore_index=True)
+    out["p_holm"] = stats.holm(out["p_value"].to_numpy())
+    return out.rename(columns={"candidate_mean": "after_mean", "baseline_mean": "before_mean"})
+
+
+def phase_cover(before: RunData, after: RunData) -> Any:
+    """Which runs are compared, and whether they used the same frozen questions."""
+    from IPython.display import HTML
+
+    ib = set(before.manifest["selection"]["item_ids"])
+    ia = set(after.manifest["selection"]["item_ids"])
+    same_ds = before.manifest["dataset"]["fingerprint"] == after.manifest["dataset"]["fingerprint"]
+    rows = "".join(
+        f"<p><b>{esc(label)}:</b> run {esc(r.run_id)} ({esc(r.manifest.get('started_at'))}), plan "
+        f"{esc(r.manifest['plan_name'])}, {esc(len(r.manifest['selection']['item_ids']))} questions</p>"
+        for label, r in (("Before", before), ("After", after))
+    )
+    return HTML(
+        _STYLE
+        + f"""<div class="cover"><h1>What changed between phases</h1>
+<p><b>District:</b> {esc(_district(after))}</p>
+<p><b>Workflow:</b> {esc(after.manifest.get("workflow") or after.manifest["plan_name"])}</p>{rows}
+<p><b>Same questions:</b> {len(ib & ia)} questions are in both runs and are compared one by one
+({"the same dataset version" if same_ds else "the dataset changed between the runs"}).</p></div>"""
+    )
+
+
+def phase_table(before: RunData, after: RunData) -> pd.DataFrame:
+    """Phase changes in plain words: before, after, change [interval], verdict."""
+    ch = phase_changes(before, after)
+    rows = []
+    for _, r in ch.iterrows():
+        unit = _unit(r["metric"])
+        rows.append(
+            {
+                "candidate": r["candidate"],
+                "measure": plain(r["metric"]),
+                "questions": int(r["n"]),
+                "before": _fmt(r["before_mean"], unit),
+                "after": _fmt(r["after_mean"], unit),
+                "change [95% interval]": f"{_fmt(r['diff'], unit)} [{_fmt(r['diff_low'], unit)}–{_fmt(r['diff_high'], unit)}]",
+                "verdict": {"better": "improved", "worse": "got worse"}.get(
+                    r["verdict"], r["verdict"]
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def pilot_log_for(run: RunData, path: str = "") -> pd.DataFrame | None:
+    """The pilot log: from ``path`` (a CSV or a dataset folder) or the run's own dataset."""
+    if not path:
+        return run.dataset.pilot_log
+    p = Path(path)
+    if p.is_dir():
+        return load_dataset(p).pilot_log
+    if not p.is_file():
+        raise ReportError(
+            f"pilot log {path} does not exist; give a pilot_log.csv or a dataset folder"
+        )
+    from harness.datasets import _Collector, _read_pilot_log
+
+    col = _Collector(p.parent, str(p.parent))
+    frame = _read_pilot_log(p, set(run.dataset.items.index), col)
+    if col.problems:
+        from harness.errors import DatasetError
+
+        raise DatasetError(f"pilot log {path}", col.problems)
+    return frame
+
+
+def pilot_table(log: pd.DataFrame | None) -> Any:
+    """The pilot's measured outcomes: before, during, improvement [interval], verdict, how."""
+    from harness.pilot import outcomes
+
+    out = outcomes(log)
+    if out.empty:
+        return note("No pilot log: the dataset has no pilot_log.csv, so no outcome was measured.")
+    view = pd.DataFrame(
+        {
+            "outcome": out["title"],
+            "before the pilot": [_fmt(v) for v in out["baseline"]],
+            "during the pilot": [_fmt(v) for v in out["pilot"]],
+            "improvement [95% interval]": [
+                f"{_fmt(i)} [{_fmt(lo)}–{_fmt(hi)}] {u}"
+                for i, lo, hi, u in zip(
+                    out["improvement"], out["ci_low"], out["ci_high"], out["unit"], strict=True
+                )
+            ],
+            "replies (before / during)": [
+                f"{b} / {p}" for b, p in zip(out["n_baseline"], out["n_pilot"], strict=True)
+            ],
+            "verdict": out["verdict"],
+            "how it is measured": out["how"],
+        }
+    )
+    return table_html(
+        view,
+        "Measured from the pilot log, not estimated. Positive improvement = the pilot did better. "
+        "Before and during are different questions, so the interval compares two groups.",
+    )
+
+
+def pilot_figure(log: pd.DataFrame | None) -> Any:
+    """Minutes per reply before and during the pilot, by staff member (averages)."""
+    import matplotlib.pyplot as plt
+
+    from harness.pilot import by_staff
+
+    staff = by_staff(log)
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    if staff.empty:
+        ax.text(0.5, 0.5, "no pilot log", ha="center")
+        ax.axis("off")
+        plt.close(fig)
+        return fig
+    wide = staff.pivot_table(index="staff_member", columns="phase", values="minutes")
+    x = np.arange(len(wide))
+    for i, (phase, color) in enumerate((("baseline", "#a0aec0"), ("pilot", "#2b6cb0"))):
+        if phase in wide:
+            ax.bar(
+                x + (i - 0.5) * 0.38,
+                wide[phase],
+                width=0.38,
+                color=color,
+                label="before (written from scratch)"
+                if phase == "baseline"
+                else "pilot (AI draft edited)",
+            )
+    ax.set_xticks(x, wide.index, fontsize=8)
+    ax.set_ylabel("staff minutes per reply")
+    ax.set_title("Average staff minutes per reply, by staff member", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def staff_table(log: pd.DataFrame | None) -> pd.DataFrame:
+    """Per staff member and phase: replies, minutes, revisions, turnaround, approvals."""
+    from harness.pilot import by_staff
+
+    return by_staff(log)

@@ -1,0 +1,254 @@
+"""The report's tables: numeric summaries of a run, one row per candidate, metric or category."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from harness import stats
+from harness.metrics import COMPARE_METRICS, HEADLINE_METRICS
+from harness.report.format import _fmt, _unit, note, plain, table_html
+from harness.scorers import scorer_info, scorer_names
+from harness.stats import summarize
+from harness.store import RunData
+
+MAX_FAILURES = 50
+
+
+def metric_families() -> dict[str, str]:
+    """Metric name -> scorer family (edit, accuracy, consistency, governance, judge)."""
+    out = {}
+    for name in scorer_names():
+        info = scorer_info(name)
+        for m in info.metrics:
+            out[m.name] = info.family
+    return out
+
+
+def family_metrics(run: RunData, family: str) -> list[str]:
+    """The metrics of one scorer family present in this run (judge_* counts as judge)."""
+    fam = metric_families()
+    return [
+        m
+        for m in run.metric_names()
+        if fam.get(m) == family or (family == "judge" and m.startswith("judge_"))
+    ]
+
+
+def summary_table(run: RunData, metric_names: list[str] | None = None) -> pd.DataFrame:
+    """Candidates (and baselines) by headline metric: mean [95% CI], plus counts."""
+    present = run.metric_names()
+    names = metric_names or [m for m in HEADLINE_METRICS if m in present] or present[:6]
+    summ = summarize(run.scores[run.scores["metric"].isin(names)])
+    gens = run.generations
+    kinds = run.candidate_kinds()
+    rows = []
+    for cand in run.candidate_names():
+        g = gens[gens["candidate"] == cand]
+        row: dict[str, Any] = {
+            "candidate": cand,
+            "kind": kinds.get(cand, "?"),
+            "drafts": int((g["status"] == "ok").sum()),
+            "failed": int((g["status"] == "failed").sum()),
+            "no draft": int((g["status"] == "no_output").sum()),
+        }
+        for m in names:
+            s = summ[(summ["candidate"] == cand) & (summ["metric"] == m)]
+            unit = _unit(m)
+            if s.empty or pd.isna(s["mean"].iloc[0]):
+                row[plain(m)] = "—"
+            else:
+                r = s.iloc[0]
+                row[plain(m)] = (
+                    f"{_fmt(r['mean'], unit)} [{_fmt(r['ci_low'], unit)}–{_fmt(r['ci_high'], unit)}]"
+                )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def metric_table(run: RunData, metrics: list[str] | None = None) -> pd.DataFrame:
+    """Every metric of the run: what it means, which way is better, mean [CI] per candidate."""
+    names = metrics if metrics is not None else run.metric_names()
+    if not names:
+        return pd.DataFrame(columns=["measure", "better when"])
+    summ = summarize(run.scores[run.scores["metric"].isin(names)])
+    rows = []
+    for m in names:
+        unit = _unit(m)
+        row: dict[str, Any] = {
+            "measure": plain(m),
+            "metric": m,
+            "better when": "higher" if stats.higher_is_better(m) else "lower",
+        }
+        for cand in run.candidate_names():
+            s = summ[(summ["candidate"] == cand) & (summ["metric"] == m)]
+            if s.empty or pd.isna(s["mean"].iloc[0]):
+                row[cand] = "—"
+            else:
+                r = s.iloc[0]
+                row[cand] = (
+                    f"{_fmt(r['mean'], unit)} [{_fmt(r['ci_low'], unit)}–{_fmt(r['ci_high'], unit)}]"
+                    f" n={int(r['n'])}"
+                )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def comparisons(run: RunData, metrics: list[str] | None = None) -> pd.DataFrame:
+    """Every AI candidate against every baseline on the same items (see stats.paired_comparisons)."""
+    names = metrics if metrics is not None else run.metric_names()
+    return stats.paired_comparisons(
+        run.scores, run.candidate_names("model"), run.candidate_names("baseline"), names
+    )
+
+
+_VERDICT_WORDS = {
+    "better": "AI better",
+    "worse": "AI worse",
+    "no clear difference": "no clear difference",
+    "no paired items": "no shared items",
+}
+
+
+def comparison_table(run: RunData, metrics: list[str] | None = None) -> pd.DataFrame:
+    """Paired comparisons in plain words: difference [interval], wins/ties/losses, verdict."""
+    present = run.metric_names()
+    names = metrics or [m for m in COMPARE_METRICS if m in present] or present[:4]
+    comp = comparisons(run, names)
+    rows = []
+    for _, r in comp.iterrows():
+        unit = _unit(r["metric"])
+        rows.append(
+            {
+                "measure": plain(r["metric"]),
+                "AI candidate": r["candidate"],
+                "compared with": r["baseline"],
+                "items": int(r["n"]),
+                "AI minus baseline [95% interval]": (
+                    f"{_fmt(r['diff'], unit)} [{_fmt(r['diff_low'], unit)}–"
+                    f"{_fmt(r['diff_high'], unit)}]"
+                ),
+                "AI better / same / worse on": (
+                    f"{r['wins']} / {r['ties']} / {r['losses']} items" if r["n"] else "—"
+                ),
+                "chance finding (Holm p)": _fmt(r["p_holm"]),
+                "verdict": _VERDICT_WORDS.get(r["verdict"], r["verdict"]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def category_table(run: RunData, metric: str | None = None) -> pd.DataFrame:
+    """One metric by category (rows) and candidate (columns): mean and item count."""
+    metric = metric or _category_metric(run)
+    if metric is None:
+        return pd.DataFrame(columns=["category"])
+    s = run.scores[run.scores["metric"] == metric]
+    summ = stats.summarize_by_category(s, run.dataset.items["category"])
+    unit = _unit(metric)
+    summ["cell"] = [
+        f"{_fmt(m, unit)} [{_fmt(lo, unit)}–{_fmt(hi, unit)}]" if not pd.isna(m) else "—"
+        for m, lo, hi in zip(summ["mean"], summ["ci_low"], summ["ci_high"], strict=True)
+    ]
+    table = summ.pivot_table(index="category", columns="candidate", values="cell", aggfunc="first")
+    order = [c for c in run.candidate_names() if c in table.columns]
+    table = table[order]
+    table.columns.name = None
+    counts = s.groupby(s["item_id"].map(run.dataset.items["category"]))["item_id"].nunique()
+    table.insert(0, "questions", counts.reindex(table.index).fillna(0).astype(int))
+    return table.reset_index()
+
+
+def by_category(run: RunData, metric: str = "word_similarity") -> pd.DataFrame:
+    """Mean of one metric by category (rows) and candidate (columns)."""
+    s = run.scores[run.scores["metric"] == metric]
+    cats = run.dataset.items["category"]
+    s = s.assign(category=s["item_id"].map(cats))
+    table = s.pivot_table(index="category", columns="candidate", values="value", aggfunc="mean")
+    order = [c for c in run.candidate_names() if c in table.columns]
+    table = table[order].round(2)
+    table.columns.name = None
+    return table.reset_index()
+
+
+def _category_metric(run: RunData) -> str | None:
+    present = run.metric_names()
+    for m in ("required_facts_coverage", "word_similarity", "char_similarity"):
+        if m in present:
+            return m
+    return present[0] if present else None
+
+
+def family_table(run: RunData, family: str) -> pd.DataFrame:
+    """The metrics of one family (consistency, governance, judge, ...) per candidate, with CIs."""
+    return metric_table(run, family_metrics(run, family))
+
+
+def minutes_table(run: RunData) -> pd.DataFrame:
+    """Estimated staff minutes per reply and minutes saved, per candidate, with intervals."""
+    names = [
+        m for m in ("scratch_minutes", "review_minutes", "saved_minutes") if m in run.metric_names()
+    ]
+    if not names:
+        return pd.DataFrame(columns=["candidate"])
+    summ = summarize(run.scores[run.scores["metric"].isin(names)])
+    rows = []
+    for cand in run.candidate_names():
+        row: dict[str, Any] = {"candidate": cand}
+        for m in names:
+            s = summ[(summ["candidate"] == cand) & (summ["metric"] == m)]
+            if s.empty or pd.isna(s["mean"].iloc[0]):
+                row[plain(m)] = "—"
+                continue
+            r = s.iloc[0]
+            row[plain(m)] = f"{r['mean']:.1f} [{r['ci_low']:.1f}–{r['ci_high']:.1f}]"
+            if m == "saved_minutes":
+                row["hours saved per 100 replies"] = f"{r['mean'] * 100 / 60:.1f}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def failures(run: RunData) -> pd.DataFrame:
+    """Samples whose calls all failed: recorded with their error, never scored as 0."""
+    g = run.generations
+    f = g[g["status"] == "failed"][["item_id", "candidate", "sample", "attempts", "error"]]
+    return f.reset_index(drop=True)
+
+
+def failures_table(run: RunData, limit: int = MAX_FAILURES) -> Any:
+    """Failed drafts (the first ``limit``), with a count of the rest."""
+    f = failures(run)
+    if f.empty:
+        return table_html(f, "No failures: every draft was produced.")
+    cap = f"{len(f)} drafts failed after retries; they are left out of every average." + (
+        f" The first {limit} are listed." if len(f) > limit else ""
+    )
+    return table_html(f.head(limit), cap)
+
+
+def family_section(run: RunData, family: str, what: str) -> Any:
+    """The table of one scorer family, or a plain note that the run did not measure it."""
+    table = family_table(run, family)
+    if table.empty:
+        return note(
+            f"This run did not measure {what}: add the '{family}' scorers to the plan and run "
+            "harness score RUN_ID."
+        )
+    return table_html(table, "Average per question [95% interval], n = questions scored.")
+
+
+def run_overview(run: RunData) -> pd.DataFrame:
+    """The run at a glance: one row per candidate with counts, cost and latency."""
+    g = run.generations
+    return (
+        g.groupby("candidate", sort=False)
+        .agg(
+            drafts=("status", lambda s: int((s == "ok").sum())),
+            failed=("status", lambda s: int((s == "failed").sum())),
+            cached=("cached", "sum"),
+            cost_usd=("cost_usd", "sum"),
+            median_latency_s=("latency_s", "median"),
+        )
+        .reset_index()
+    )
