@@ -313,7 +313,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.fn(args))
     except HarnessError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from harness.keys import scrub
+
+        print(f"error: {scrub(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(

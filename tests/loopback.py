@@ -27,6 +27,8 @@ class Behaviour:
     hang_rate: float = 0.0  # share of requests that never answer (until the client gives up)
     reply: Any = None  # callable(messages) -> str, or a fixed string
     echo_auth: bool = False  # put the Authorization header in error messages, as some APIs do
+    echo_auth_reply: bool = False  # ... and in replies (a misbehaving proxy)
+    host: str = "127.0.0.1"  # 127.0.0.2 stands in for "another host" (still loopback)
     seed: int = 1234
 
 
@@ -128,6 +130,8 @@ class LoopbackServer:
                     return
                 msgs = payload.get("messages", [])
                 reply = b.reply(msgs) if callable(b.reply) else (b.reply or default_reply(msgs))
+                if b.echo_auth_reply:
+                    reply = f"{reply} (you sent {self.headers.get('Authorization')})"
                 words = len(str(reply).split())
                 body = {
                     "id": f"chatcmpl-{len(server.recorded.requests)}",
@@ -149,7 +153,7 @@ class LoopbackServer:
                 }
                 self._send(200, json.dumps(body).encode())
 
-        self.httpd = _Server(("127.0.0.1", 0), Handler)
+        self.httpd = _Server((self.behaviour.host, 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
