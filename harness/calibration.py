@@ -38,7 +38,13 @@ from harness.errors import HarnessError, RunError
 from harness.plan import CalibrationSample, JudgeSpec
 from harness.scorers.judging import JudgeCounts, judge_drafts
 from harness.scorers.rubric import Rubric, load_rubric, response_format_name
-from harness.store import RunStore, calibration_summary, open_run, write_calibration
+from harness.store import (
+    RunStore,
+    calibration_summary,
+    is_run_folder,
+    open_run,
+    write_calibration,
+)
 
 GRID = np.arange(1.0, 5.0001, 0.5)
 AGREEMENT_COLUMNS = ["n", "kappa", "spearman", "exact", "within_one", "bias", "mae"]
@@ -343,7 +349,7 @@ def _resolve(
         store: RunStore | None = run_or_dataset
     else:
         p = Path(run_or_dataset)
-        if (p / "manifest.json").is_file():
+        if is_run_folder(p):
             store = RunStore(p)
         elif p.is_dir() and any(
             (p / f).is_file() for f in ("items.jsonl", "items.csv", "items.parquet")

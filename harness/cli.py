@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.phases import PHASES, phase_help
 
 REPO = Path(__file__).resolve().parents[1]
-PHASES = ["pre_pilot", "post_pilot", "pre_expansion"]
 
 
 def _sigterm(signum: int, frame: Any) -> None:
@@ -257,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="render the readiness report of a run to HTML")
     rep.add_argument("run_id")
-    rep.add_argument("--phase", default="pre_pilot", choices=PHASES)
+    rep.add_argument("--phase", default="pre_pilot", choices=PHASES, help=phase_help())
     rep.add_argument("--title", default="")
     rep.add_argument("--gates", help="gates file (default rubrics/gates.yaml)")
     rep.add_argument("--governance", help="governance file (default rubrics/governance.yaml)")
@@ -275,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ck = sub.add_parser("check", help="CI: phase gates (+ regression vs a base run); exit 0/1/2")
     ck.add_argument("run_id")
-    ck.add_argument("--phase", default="pre_pilot", choices=PHASES)
+    ck.add_argument("--phase", default="pre_pilot", choices=PHASES, help=phase_help())
     ck.add_argument("--against", metavar="BASE_RUN", help="the last accepted run")
     ck.add_argument("--gates", help="gates file (default rubrics/gates.yaml)")
     ck.add_argument("--governance", help="governance file (default rubrics/governance.yaml)")

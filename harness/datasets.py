@@ -642,6 +642,20 @@ def _read_pilot_log(path: Path, item_ids: set[str], col: _Collector) -> pd.DataF
     return frame
 
 
+def read_pilot_log(path: str | Path, item_ids: set[str]) -> pd.DataFrame | None:
+    """A pilot log CSV on its own (outside a dataset folder), validated like a dataset's.
+
+    Raises:
+        DatasetError: every problem with file, line and field.
+    """
+    p = Path(path)
+    col = _Collector(p.parent, str(p.parent))
+    frame = _read_pilot_log(p, item_ids, col)
+    if col.problems:
+        raise DatasetError(f"pilot log {path}", col.problems)
+    return frame
+
+
 def _fingerprint(root: Path, files: list[Path]) -> tuple[str, dict[str, str]]:
     digests = {}
     for p in sorted(files):

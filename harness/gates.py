@@ -21,10 +21,11 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import PlanError, Problem
-from harness.plan import _validation_problems, load_yaml
+from harness.phases import PHASES
+from harness.plan import load_yaml, validation_problems
 from harness.stats import (
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
@@ -37,7 +38,7 @@ from harness.stats import (
 RUBRICS = Path(__file__).resolve().parents[1] / "rubrics"
 GATES_FILE = RUBRICS / "gates.yaml"
 GOVERNANCE_FILE = RUBRICS / "governance.yaml"
-PHASES = ("pre_pilot", "post_pilot", "pre_expansion")
+
 READY, CONDITIONS, NOT_READY = "Ready", "Ready with conditions", "Not ready"
 PASS, FAIL, NOT_EVALUATED = "pass", "fail", "not evaluated"
 PILOT_PREFIX = "pilot:"
@@ -85,9 +86,11 @@ class Gate(_Strict):
         if self.test == "threshold" and self.threshold is None:
             raise ValueError("a threshold gate needs 'threshold': the bar the interval must clear")
         if self.test != "threshold" and not self.baseline:
+            from harness.candidates.baselines import BASELINES
+
             raise ValueError(
-                f"a {self.test} gate needs 'baseline': a baseline kind (template, retrieval, "
-                "staff_first_draft) or a candidate name of the run"
+                f"a {self.test} gate needs 'baseline': a baseline kind "
+                f"({', '.join(sorted(BASELINES))}) or a candidate name of the run"
             )
         if self.test == "non_inferiority" and self.margin is None:
             raise ValueError("a non_inferiority gate needs 'margin' (in the metric's units)")
@@ -121,8 +124,18 @@ class GateSet(_Strict):
     level: float = Field(0.95, gt=0.5, lt=1)
     resamples: int = Field(DEFAULT_RESAMPLES, ge=100, le=100_000)
     seed: int = DEFAULT_SEED
-    phases: dict[Literal["pre_pilot", "post_pilot", "pre_expansion"], PhaseGates]
+    phases: dict[str, PhaseGates]
     path: Path | None = Field(None, exclude=True)
+
+    @field_validator("phases")
+    @classmethod
+    def _known_phases(cls, value: dict[str, PhaseGates]) -> dict[str, PhaseGates]:
+        unknown = sorted(set(value) - set(PHASES))
+        if unknown:
+            raise ValueError(
+                f"unknown phase(s) {', '.join(unknown)}; the phases are: {', '.join(PHASES)}"
+            )
+        return value
 
     def phase(self, phase: str) -> PhaseGates:
         """The gates of one phase; an unknown or absent phase names the ones there are."""
@@ -174,7 +187,7 @@ def _problems(display: str, exc: ValidationError, node: Any, path: str | Path) -
     out: list[Problem] = []
     seen: set[tuple[int | None, str | None]] = set()
     hint = f"the comments at the top of rubrics/{Path(path).name}"
-    for p in _validation_problems(display, exc, node):
+    for p in validation_problems(display, exc, node):
         fld, msg = p.field, p.message
         if fld and re.search(r"\.(str|list\[str\])(\.|$)", fld):
             fld = re.split(r"\.(?:str|list\[str\])(?:\.|$)", fld)[0]

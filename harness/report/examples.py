@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from harness.gates import Decision
-from harness.report.format import _STYLE, _fmt, _unit, esc, note
+from harness.report.format import STYLE, esc, fmt, note, unit_of
 from harness.store import RunData
 
 MAX_EXAMPLES = 3  # best / worst / most edited, each
@@ -63,7 +63,7 @@ def _example_html(run: RunData, r: pd.Series, gens: pd.DataFrame, extra: str = "
         ("unsupported_claims_count", "unsupported facts"),
     ):
         if m in r and not pd.isna(r[m]):
-            facts.append(f"{label} {_fmt(r[m], _unit(m))}")
+            facts.append(f"{label} {fmt(r[m], unit_of(m))}")
     head = " · ".join(
         [str(r["item_id"]), str(item["category"]), *facts, *([extra] if extra else [])]
     )
@@ -90,7 +90,7 @@ def examples(
     )
     w = wide[wide["candidate"] == cand]
     if key is None or w.dropna(subset=[key]).empty:
-        return HTML(_STYLE + f"<p>No scored drafts for {esc(cand)}.</p>")
+        return HTML(STYLE + f"<p>No scored drafts for {esc(cand)}.</p>")
     w = w.dropna(subset=[key]).sort_values(key, kind="stable")
     gens = run.generations.set_index("key")
     groups = [
@@ -104,7 +104,7 @@ def examples(
                 w.sort_values("review_minutes", kind="stable").tail(n).iloc[::-1],
             )
         )
-    parts = [_STYLE]
+    parts = [STYLE]
     for label, rows in groups:
         parts.append(f"<h3>{esc(label)} ({esc(cand)})</h3>")
         parts.extend(_example_html(run, r, gens) for _, r in rows.iterrows())
@@ -132,7 +132,7 @@ def sensitive_examples(
         return note("None of this run's questions is marked sensitive.")
     gens = run.generations.set_index("key")
     parts = [
-        _STYLE,
+        STYLE,
         f"<p class='caption'>{len(w)} sensitive questions in this run"
         + (f"; the first {limit} are shown" if len(w) > limit else "")
         + ".</p>",
@@ -160,7 +160,7 @@ def methodology() -> Any:
     from IPython.display import HTML
 
     return HTML(
-        _STYLE
+        STYLE
         + """<ul>
 <li><b>What was compared</b>: every candidate drafted a reply to the same questions the district
 has already answered. Each draft is compared with the answer the district actually approved.

@@ -9,8 +9,8 @@ import pandas as pd
 
 from harness import stats
 from harness.metrics import COMPARE_METRICS
-from harness.report.format import _unit, plain
-from harness.report.tables import _category_metric, by_category, comparisons
+from harness.report.format import plain, unit_of
+from harness.report.tables import by_category, category_metric, comparisons
 from harness.stats import summarize
 from harness.store import RunData
 
@@ -19,7 +19,7 @@ def similarity_figure(run: RunData, metric: str | None = None) -> Any:
     """Bar chart: mean of a 0-1 metric per candidate, with 95% CIs."""
     import matplotlib.pyplot as plt
 
-    metric = metric or _category_metric(run) or "word_similarity"
+    metric = metric or category_metric(run) or "word_similarity"
     summ = summarize(run.scores[run.scores["metric"] == metric])
     order = run.candidate_names()
     summ = summ.set_index("candidate").reindex(order).dropna(subset=["mean"])
@@ -28,7 +28,7 @@ def similarity_figure(run: RunData, metric: str | None = None) -> Any:
     colors = ["#2b6cb0" if kinds.get(c) == "model" else "#a0aec0" for c in summ.index]
     err = [summ["mean"] - summ["ci_low"], summ["ci_high"] - summ["mean"]]
     ax.barh(summ.index, summ["mean"], xerr=err, color=colors, capsize=4)
-    if _unit(metric) == "0-1":
+    if unit_of(metric) == "0-1":
         ax.set_xlim(0, 1)
     ax.invert_yaxis()
     ax.set_xlabel(
@@ -85,7 +85,7 @@ def category_figure(run: RunData, metric: str | None = None) -> Any:
     """Heat map of one metric by category and candidate (a weak topic stands out)."""
     import matplotlib.pyplot as plt
 
-    metric = metric or _category_metric(run)
+    metric = metric or category_metric(run)
     table = by_category(run, metric) if metric else pd.DataFrame()
     fig, ax = plt.subplots(
         figsize=(1.3 * max(1, table.shape[1] - 1) + 3, 0.38 * max(1, len(table)) + 1.5)

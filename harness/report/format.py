@@ -35,7 +35,7 @@ def plain(metric: str) -> str:
     return info.description if info is not None and info.description else metric
 
 
-def _unit(metric: str) -> str:
+def unit_of(metric: str) -> str:
     info = metric_registry().get(metric)
     if info is not None:
         return info.unit
@@ -44,7 +44,7 @@ def _unit(metric: str) -> str:
     )
 
 
-def _fmt(v: float, unit: str = "") -> str:
+def fmt(v: float, unit: str = "") -> str:
     if v is None or pd.isna(v):
         return "—"
     digits = 1 if unit == "minutes" else 2
@@ -57,17 +57,17 @@ def table_html(frame: pd.DataFrame, caption: str = "") -> Any:
 
     body = frame.to_html(index=False, escape=True, border=0, classes="harness-table", na_rep="—")
     cap = f"<p class='caption'>{esc(caption)}</p>" if caption else ""
-    return HTML(_STYLE + cap + body)
+    return HTML(STYLE + cap + body)
 
 
 def note(text: str) -> Any:
     """A short escaped paragraph (for a section that has nothing to show in this run)."""
     from IPython.display import HTML
 
-    return HTML(_STYLE + f"<p class='caption'>{esc(text)}</p>")
+    return HTML(STYLE + f"<p class='caption'>{esc(text)}</p>")
 
 
-_STYLE = """<style>
+STYLE = """<style>
 .harness-table{border-collapse:collapse;font-family:system-ui,sans-serif;font-size:14px;margin:8px 0}
 .harness-table th,.harness-table td{border-bottom:1px solid #ddd;padding:6px 10px;text-align:left!important;vertical-align:top}
 .harness-table th{background:#f3f5f8}
@@ -90,7 +90,7 @@ del{background:#fdd;text-decoration:line-through}ins{background:#dfd;text-decora
 </style>"""
 
 
-def _mapping(value: Any) -> dict[str, Any]:
+def mapping(value: Any) -> dict[str, Any]:
     """``value`` if it is a dict (a calibration file's section), else an empty one."""
     return value if isinstance(value, dict) else {}
 

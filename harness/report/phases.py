@@ -11,8 +11,8 @@ import pandas as pd
 from harness import stats
 from harness.datasets import load_dataset
 from harness.errors import ReportError
-from harness.report.decision import _district
-from harness.report.format import _STYLE, _fmt, _unit, esc, note, plain, table_html
+from harness.report.decision import district_name
+from harness.report.format import STYLE, esc, fmt, note, plain, table_html, unit_of
 from harness.store import RunData
 
 
@@ -55,9 +55,9 @@ def phase_cover(before: RunData, after: RunData) -> Any:
         for label, r in (("Before", before), ("After", after))
     )
     return HTML(
-        _STYLE
+        STYLE
         + f"""<div class="cover"><h1>What changed between phases</h1>
-<p><b>District:</b> {esc(_district(after))}</p>
+<p><b>District:</b> {esc(district_name(after))}</p>
 <p><b>Workflow:</b> {esc(after.manifest.get("workflow") or after.manifest["plan_name"])}</p>{rows}
 <p><b>Same questions:</b> {len(ib & ia)} questions are in both runs and are compared one by one
 ({"the same dataset version" if same_ds else "the dataset changed between the runs"}).</p></div>"""
@@ -69,15 +69,15 @@ def phase_table(before: RunData, after: RunData) -> pd.DataFrame:
     ch = phase_changes(before, after)
     rows = []
     for _, r in ch.iterrows():
-        unit = _unit(r["metric"])
+        unit = unit_of(r["metric"])
         rows.append(
             {
                 "candidate": r["candidate"],
                 "measure": plain(r["metric"]),
                 "questions": int(r["n"]),
-                "before": _fmt(r["before_mean"], unit),
-                "after": _fmt(r["after_mean"], unit),
-                "change [95% interval]": f"{_fmt(r['diff'], unit)} [{_fmt(r['diff_low'], unit)}–{_fmt(r['diff_high'], unit)}]",
+                "before": fmt(r["before_mean"], unit),
+                "after": fmt(r["after_mean"], unit),
+                "change [95% interval]": f"{fmt(r['diff'], unit)} [{fmt(r['diff_low'], unit)}–{fmt(r['diff_high'], unit)}]",
                 "verdict": {"better": "improved", "worse": "got worse"}.get(
                     r["verdict"], r["verdict"]
                 ),
@@ -97,15 +97,9 @@ def pilot_log_for(run: RunData, path: str = "") -> pd.DataFrame | None:
         raise ReportError(
             f"pilot log {path} does not exist; give a pilot_log.csv or a dataset folder"
         )
-    from harness.datasets import _Collector, _read_pilot_log
+    from harness.datasets import read_pilot_log
 
-    col = _Collector(p.parent, str(p.parent))
-    frame = _read_pilot_log(p, set(run.dataset.items.index), col)
-    if col.problems:
-        from harness.errors import DatasetError
-
-        raise DatasetError(f"pilot log {path}", col.problems)
-    return frame
+    return read_pilot_log(p, set(run.dataset.items.index))
 
 
 def pilot_table(log: pd.DataFrame | None) -> Any:
@@ -118,10 +112,10 @@ def pilot_table(log: pd.DataFrame | None) -> Any:
     view = pd.DataFrame(
         {
             "outcome": out["title"],
-            "before the pilot": [_fmt(v) for v in out["baseline"]],
-            "during the pilot": [_fmt(v) for v in out["pilot"]],
+            "before the pilot": [fmt(v) for v in out["baseline"]],
+            "during the pilot": [fmt(v) for v in out["pilot"]],
             "improvement [95% interval]": [
-                f"{_fmt(i)} [{_fmt(lo)}–{_fmt(hi)}] {u}"
+                f"{fmt(i)} [{fmt(lo)}–{fmt(hi)}] {u}"
                 for i, lo, hi, u in zip(
                     out["improvement"], out["ci_low"], out["ci_high"], out["unit"], strict=True
                 )

@@ -8,7 +8,7 @@ import pandas as pd
 
 from harness import stats
 from harness.metrics import COMPARE_METRICS, HEADLINE_METRICS
-from harness.report.format import _fmt, _unit, note, plain, table_html
+from harness.report.format import fmt, note, plain, table_html, unit_of
 from harness.scorers import scorer_info, scorer_names
 from harness.stats import summarize
 from harness.store import RunData
@@ -55,13 +55,13 @@ def summary_table(run: RunData, metric_names: list[str] | None = None) -> pd.Dat
         }
         for m in names:
             s = summ[(summ["candidate"] == cand) & (summ["metric"] == m)]
-            unit = _unit(m)
+            unit = unit_of(m)
             if s.empty or pd.isna(s["mean"].iloc[0]):
                 row[plain(m)] = "—"
             else:
                 r = s.iloc[0]
                 row[plain(m)] = (
-                    f"{_fmt(r['mean'], unit)} [{_fmt(r['ci_low'], unit)}–{_fmt(r['ci_high'], unit)}]"
+                    f"{fmt(r['mean'], unit)} [{fmt(r['ci_low'], unit)}–{fmt(r['ci_high'], unit)}]"
                 )
         rows.append(row)
     return pd.DataFrame(rows)
@@ -75,7 +75,7 @@ def metric_table(run: RunData, metrics: list[str] | None = None) -> pd.DataFrame
     summ = summarize(run.scores[run.scores["metric"].isin(names)])
     rows = []
     for m in names:
-        unit = _unit(m)
+        unit = unit_of(m)
         row: dict[str, Any] = {
             "measure": plain(m),
             "metric": m,
@@ -88,7 +88,7 @@ def metric_table(run: RunData, metrics: list[str] | None = None) -> pd.DataFrame
             else:
                 r = s.iloc[0]
                 row[cand] = (
-                    f"{_fmt(r['mean'], unit)} [{_fmt(r['ci_low'], unit)}–{_fmt(r['ci_high'], unit)}]"
+                    f"{fmt(r['mean'], unit)} [{fmt(r['ci_low'], unit)}–{fmt(r['ci_high'], unit)}]"
                     f" n={int(r['n'])}"
                 )
         rows.append(row)
@@ -118,7 +118,7 @@ def comparison_table(run: RunData, metrics: list[str] | None = None) -> pd.DataF
     comp = comparisons(run, names)
     rows = []
     for _, r in comp.iterrows():
-        unit = _unit(r["metric"])
+        unit = unit_of(r["metric"])
         rows.append(
             {
                 "measure": plain(r["metric"]),
@@ -126,13 +126,13 @@ def comparison_table(run: RunData, metrics: list[str] | None = None) -> pd.DataF
                 "compared with": r["baseline"],
                 "items": int(r["n"]),
                 "AI minus baseline [95% interval]": (
-                    f"{_fmt(r['diff'], unit)} [{_fmt(r['diff_low'], unit)}–"
-                    f"{_fmt(r['diff_high'], unit)}]"
+                    f"{fmt(r['diff'], unit)} [{fmt(r['diff_low'], unit)}–"
+                    f"{fmt(r['diff_high'], unit)}]"
                 ),
                 "AI better / same / worse on": (
                     f"{r['wins']} / {r['ties']} / {r['losses']} items" if r["n"] else "—"
                 ),
-                "chance finding (Holm p)": _fmt(r["p_holm"]),
+                "chance finding (Holm p)": fmt(r["p_holm"]),
                 "verdict": _VERDICT_WORDS.get(r["verdict"], r["verdict"]),
             }
         )
@@ -141,14 +141,14 @@ def comparison_table(run: RunData, metrics: list[str] | None = None) -> pd.DataF
 
 def category_table(run: RunData, metric: str | None = None) -> pd.DataFrame:
     """One metric by category (rows) and candidate (columns): mean and item count."""
-    metric = metric or _category_metric(run)
+    metric = metric or category_metric(run)
     if metric is None:
         return pd.DataFrame(columns=["category"])
     s = run.scores[run.scores["metric"] == metric]
     summ = stats.summarize_by_category(s, run.dataset.items["category"])
-    unit = _unit(metric)
+    unit = unit_of(metric)
     summ["cell"] = [
-        f"{_fmt(m, unit)} [{_fmt(lo, unit)}–{_fmt(hi, unit)}]" if not pd.isna(m) else "—"
+        f"{fmt(m, unit)} [{fmt(lo, unit)}–{fmt(hi, unit)}]" if not pd.isna(m) else "—"
         for m, lo, hi in zip(summ["mean"], summ["ci_low"], summ["ci_high"], strict=True)
     ]
     table = summ.pivot_table(index="category", columns="candidate", values="cell", aggfunc="first")
@@ -172,7 +172,7 @@ def by_category(run: RunData, metric: str = "word_similarity") -> pd.DataFrame:
     return table.reset_index()
 
 
-def _category_metric(run: RunData) -> str | None:
+def category_metric(run: RunData) -> str | None:
     present = run.metric_names()
     for m in ("required_facts_coverage", "word_similarity", "char_similarity"):
         if m in present:

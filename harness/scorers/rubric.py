@@ -23,7 +23,7 @@ import jinja2.meta
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import PlanError, Problem
-from harness.plan import JudgeSpec, _line_of, _validation_problems, load_yaml
+from harness.plan import JudgeSpec, line_of, load_yaml, validation_problems
 
 RUBRIC_FILE = Path(__file__).resolve().parents[2] / "rubrics" / "judge.yaml"
 LEVELS = (1, 2, 3, 4, 5)
@@ -122,7 +122,7 @@ def load_rubric(path: str | Path | None = None) -> Rubric:
     except ValidationError as exc:
         guide = "see the comments in rubrics/judge.yaml"
         raise PlanError(
-            f"rubric {display}", _validation_problems(display, exc, node, guide, guide)
+            f"rubric {display}", validation_problems(display, exc, node, guide, guide)
         ) from None
     rubric.path = p.resolve()
     problems = []
@@ -131,7 +131,7 @@ def load_rubric(path: str | Path | None = None) -> Rubric:
         text = getattr(rubric, key)
         if text is None:
             continue
-        key_line = _line_of(node, (key,))
+        key_line = line_of(node, (key,))
         try:
             parsed = env.parse(text)
         except jinja2.TemplateSyntaxError as exc:

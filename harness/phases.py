@@ -1,0 +1,15 @@
+"""The one registry of readiness phases: their names, in order, and the question each answers."""
+
+from __future__ import annotations
+
+PHASE_QUESTIONS = {
+    "pre_pilot": "Before the pilot: is a candidate good enough to pilot with staff review?",
+    "post_pilot": "After the pilot: did the pilot improve the workflow?",
+    "pre_expansion": "Before expansion: may the pilot widen?",
+}
+PHASES = tuple(PHASE_QUESTIONS)
+
+
+def phase_help() -> str:
+    """The phases and their meanings, for command-line help."""
+    return "; ".join(f"{name}: {q.split(': ', 1)[1]}" for name, q in PHASE_QUESTIONS.items())

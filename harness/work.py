@@ -1,0 +1,50 @@
+"""What a run is made of: its units (item x candidate x sample), options and counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.plan import CandidateSpec
+from harness.store import unit_key
+
+
+@dataclass
+class Unit:
+    item: dict[str, Any]
+    spec: CandidateSpec
+    sample: int
+
+    @property
+    def key(self) -> str:
+        return unit_key(self.item["id"], self.spec.name, self.sample)
+
+
+@dataclass
+class Counts:
+    ok: int = 0
+    failed: int = 0
+    cached: int = 0
+    skipped_budget: int = 0
+    calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class RunOptions:
+    """Overrides a caller (CLI or notebook) may set on top of the plan."""
+
+    concurrency: int | None = None
+    cache: str = "use"  # use | off | refresh
+    budget_usd: float | None = None
+    retry_errors: bool = False
+    progress: bool = True
+    limit: int | None = None
+    shard: tuple[int, int] | None = None
+    workers: int | str | None = None  # call worker processes: a number, "auto", None = the plan's
+    extra: dict[str, Any] = field(default_factory=dict)
