@@ -147,7 +147,8 @@ def plan_messages(plan_path: Path) -> tuple[Any, list[list[dict[str, str]]]]:
     from harness.candidates.llm import PromptBuilder
     from harness.datasets import load_dataset
     from harness.plan import load_plan
-    from harness.runner import item_dict, select_items
+    from harness.runner import item_dict
+    from harness.selection import select_items
 
     plan = load_plan(plan_path)
     ds = load_dataset(plan.dataset_path())

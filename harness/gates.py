@@ -21,10 +21,11 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from harness.errors import PlanError, Problem
-from harness.phases import PHASES
+from harness.metrics import missing_data_hint
+from harness.phases import PhaseName
 from harness.plan import load_yaml, validation_problems
 from harness.stats import (
     DEFAULT_RESAMPLES,
@@ -60,6 +61,7 @@ GATE_COLUMNS = [
     "margin",
     "n",
     "evidence",
+    "reachable",  # False: the approved answer itself does not clear the bar
 ]
 
 
@@ -124,18 +126,8 @@ class GateSet(_Strict):
     level: float = Field(0.95, gt=0.5, lt=1)
     resamples: int = Field(DEFAULT_RESAMPLES, ge=100, le=100_000)
     seed: int = DEFAULT_SEED
-    phases: dict[str, PhaseGates]
+    phases: dict[PhaseName, PhaseGates]
     path: Path | None = Field(None, exclude=True)
-
-    @field_validator("phases")
-    @classmethod
-    def _known_phases(cls, value: dict[str, PhaseGates]) -> dict[str, PhaseGates]:
-        unknown = sorted(set(value) - set(PHASES))
-        if unknown:
-            raise ValueError(
-                f"unknown phase(s) {', '.join(unknown)}; the phases are: {', '.join(PHASES)}"
-            )
-        return value
 
     def phase(self, phase: str) -> PhaseGates:
         """The gates of one phase; an unknown or absent phase names the ones there are."""
@@ -255,9 +247,11 @@ SITE_COLUMNS = ["site", "model", "url", "origin", "endpoint"]
 def provider_checks(sites: pd.DataFrame, gov: Governance) -> pd.DataFrame:
     """Each call site of a run (AI candidates and the judge): where it sent district data, and
     whether the governance file approves that destination (one rule: harness.protect)."""
-    from harness.protect import Destination, approved_by
+    from harness.protect import Destination, approval_list, approved_by
 
-    approved = gov.approved_providers or []
+    # no governance file at all: only this machine, as the runner applied it
+    given = gov.approved_providers is not None or gov.path is not None
+    approved = (gov.approved_providers or []) if given else approval_list(None)[0]
     rows = []
     for _, c in sites.iterrows():
         url = c["url"] if isinstance(c["url"], str) else None
@@ -522,6 +516,7 @@ def evaluate_gate(gate: Gate, candidate: str, ev: Evidence, gs: GateSet) -> dict
         "baseline": gate.baseline,
         "margin": gate.margin,
         "bar": gate.threshold,
+        "reachable": True,
     }
     if gate.metric.startswith(PILOT_PREFIX):
         return {**row, **_pilot_gate(gate, ev, gs)}
@@ -534,9 +529,12 @@ def evaluate_gate(gate: Gate, candidate: str, ev: Evidence, gs: GateSet) -> dict
                 "in the plan), so its judge scores are unscored"
             )
         elif len(s):
+            from harness.metrics import metric_def
+
+            hint = missing_data_hint(gate.metric) or "widen the selection"
             why = (
-                f"no question in this run gives a '{gate.metric}' score for {candidate} "
-                "(e.g. none of the selected questions is of that kind); widen the selection"
+                f"no question in this run gives a '{metric_def(gate.metric).label}' score for "
+                f"{candidate}; {hint}"
             )
         else:
             why = (
@@ -571,9 +569,44 @@ def evaluate_gate(gate: Gate, candidate: str, ev: Evidence, gs: GateSet) -> dict
             return _paired(frame, gate, candidate, str(base), higher, gs)
 
     result = fn(s) if gate.scope == "overall" else _by_category(s, ev.categories, fn)
+    if result["status"] == NOT_EVALUATED and gate.test != "threshold":
+        from harness.metrics import BASELINE_NEEDS
+
+        kinds = ev.candidates.set_index("name")["baseline"]
+        need = BASELINE_NEEDS.get(str(kinds.get(row["baseline"])))
+        if need:
+            result["evidence"] += f"; the {row['baseline']} baseline needs {need[0]}: {need[1]}"
     result.pop("category", None)
     result.pop("slack", None)
     return {**row, **result}
+
+
+def _mark_unreachable(
+    rows: list[dict[str, Any]], gates: list[Gate], ev: Evidence, gs: GateSet
+) -> None:
+    """A gate whose bar the approved answer itself does not clear measures the data, not the
+    AI: it is reported "not reachable with this data" (not evaluated) with the reason, and
+    never silently fails the AI."""
+    if not (ev.candidates["kind"] == "reference").any():
+        return
+    ref = str(ev.candidates.loc[ev.candidates["kind"] == "reference", "name"].iloc[0])
+    for g in gates:
+        if g.metric.startswith(PILOT_PREFIX):
+            continue
+        if g.metric.startswith(JUDGE_PREFIX) and not judge_calibrated(ev.calibration, g.metric)[0]:
+            continue  # an uncalibrated judge says nothing about the approved answer either
+        r = evaluate_gate(g, ref, ev, gs)
+        if r["status"] != FAIL:
+            continue
+        why = (
+            "not reachable with this data: the approved answers themselves do not clear this "
+            f"bar ({r['evidence']}), so it measures the data, not the AI"
+        )
+        for row in rows:
+            if row["gate"] == g.name:
+                row["evidence"] = f"{why}; this candidate: {row.get('evidence')}"
+                row["status"] = NOT_EVALUATED
+                row["reachable"] = False
 
 
 def _pilot_gate(gate: Gate, ev: Evidence, gs: GateSet) -> dict[str, Any]:
@@ -625,6 +658,7 @@ class Decision:
     candidates: pd.DataFrame
     all_gates: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=GATE_COLUMNS))
     reasons: list[str] = field(default_factory=list)
+    governance_file: str | None = None  # the checklist's file (None: the plan named none)
 
 
 _RANK = {READY: 0, CONDITIONS: 1, NOT_READY: 2}
@@ -634,7 +668,8 @@ def _candidate_verdict(rows: pd.DataFrame) -> tuple[str, list[str]]:
     req, adv = rows[rows["required"]], rows[~rows["required"]]
     reasons = []
     failed = req[req["status"] == FAIL]
-    missing = req[req["status"] == NOT_EVALUATED]
+    blocked = req[(req["status"] == NOT_EVALUATED) & ~req["reachable"].astype(bool)]
+    missing = req[(req["status"] == NOT_EVALUATED) & req["reachable"].astype(bool)]
     if len(failed):
         reasons.append(
             f"failed {len(failed)} of {len(req)} required gates ({', '.join(failed['title'])})"
@@ -642,6 +677,11 @@ def _candidate_verdict(rows: pd.DataFrame) -> tuple[str, list[str]]:
     if len(missing):
         reasons.append(
             f"{len(missing)} required gate(s) could not be checked ({', '.join(missing['title'])})"
+        )
+    if len(blocked):
+        reasons.append(
+            f"{len(blocked)} required gate(s) are not reachable with this data, because the "
+            f"district's own approved answers do not clear them ({', '.join(blocked['title'])})"
         )
     if reasons:
         return NOT_READY, reasons
@@ -683,6 +723,7 @@ def evaluate(
             )
         models = [candidate]
     rows = [evaluate_gate(g, c, ev, gates) for c in models for g in pg.gates]
+    _mark_unreachable(rows, pg.gates, ev, gates)
     all_gates = pd.DataFrame(rows, columns=GATE_COLUMNS)
     summary = []
     for c in models:
@@ -749,6 +790,7 @@ def evaluate(
         candidates=cands,
         all_gates=all_gates,
         reasons=reasons,
+        governance_file=str(governance.path) if governance.path else None,
     )
 
 
@@ -769,6 +811,21 @@ def decide(
         candidate: decide on this candidate only (default: every AI candidate, best one wins).
     """
     gs = gates if isinstance(gates, GateSet) else load_gates(gates)
-    gov = governance if isinstance(governance, Governance) else load_governance(governance)
+    gov = run_governance(run, governance)
     ev = run if isinstance(run, Evidence) else Evidence.from_run(run)
     return evaluate(ev, phase, gs, gov, candidate)
+
+
+def run_governance(run: Any, governance: Governance | str | Path | None = None) -> Governance:
+    """The checklist a run is judged against: the one given, else the one its plan named
+    (recorded in the manifest), never a shipped file the plan did not name. A run whose plan
+    names none gets an empty checklist: every entry missing, so the decision says so."""
+    if isinstance(governance, Governance):
+        return governance
+    if governance is not None:
+        return load_governance(governance)
+    manifest = getattr(run, "manifest", None) or {}
+    named = (manifest.get("data_protection") or {}).get("governance")
+    if named:
+        return load_governance(named)
+    return Governance(district=str(manifest.get("district") or ""))

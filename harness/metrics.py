@@ -141,3 +141,42 @@ def metric_def(name: str) -> MetricDef:
 def default_margins() -> dict[str, float]:
     """Default regression margins per metric, in the metric's own units."""
     return {n: m.margin for n, m in METRICS.items() if m.margin is not None}
+
+
+# What a metric needs from the data, for messages that say how to make a gate checkable.
+NEEDS = {
+    "required_facts_coverage": (
+        "required_facts",
+        "list, per item, the short facts a correct answer must contain (`required_facts`)",
+    ),
+    "escalation_ok": (
+        "sensitive",
+        "mark the items a person must answer (`sensitive: true`, with `sensitive_reason`)",
+    ),
+    "superseded_claims_count": (
+        "sources with status superseded",
+        "keep superseded policies in sources/ with `status: superseded` in their front matter",
+    ),
+    "paraphrase_similarity": (
+        "paraphrase_group",
+        "give items that ask the same thing differently one `paraphrase_group`",
+    ),
+    "paraphrase_claim_agreement": (
+        "paraphrase_group",
+        "give items that ask the same thing differently one `paraphrase_group`",
+    ),
+    "sample_similarity": ("samples", "set `samples: 2` or more on the model candidate"),
+    "sample_claim_agreement": ("samples", "set `samples: 2` or more on the model candidate"),
+}
+BASELINE_NEEDS = {
+    "staff_first_draft": (
+        "staff_first_draft",
+        "add the staff's own first draft per item (`staff_first_draft`)",
+    ),
+}
+
+
+def missing_data_hint(metric: str) -> str | None:
+    """Which field feeds ``metric`` and how to add it (None: it needs nothing special)."""
+    need = NEEDS.get(metric)
+    return f"it needs {need[0]}: {need[1]}" if need else None

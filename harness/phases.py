@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
+PhaseName = Literal["pre_pilot", "post_pilot", "pre_expansion"]
+PHASES: tuple[str, ...] = get_args(PhaseName)
 PHASE_QUESTIONS = {
     "pre_pilot": "Before the pilot: is a candidate good enough to pilot with staff review?",
     "post_pilot": "After the pilot: did the pilot improve the workflow?",
     "pre_expansion": "Before expansion: may the pilot widen?",
 }
-PHASES = tuple(PHASE_QUESTIONS)
+assert tuple(PHASE_QUESTIONS) == PHASES
 
 
 def phase_help() -> str:

@@ -33,6 +33,10 @@ def _check_model(model: str | None, params: dict[str, Any]) -> None:
         )
 
 
+# The built-in reference row's name: the approved answer, scored like every draft.
+REFERENCE = "approved_answer"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -48,6 +52,7 @@ class CandidateSpec(_Strict):
     """One candidate: a baseline by name, or a model with a prompt template."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    description: str = ""  # what the candidate is, in plain words, for the report's first screen
     baseline: str | None = None  # a name in harness.candidates.baselines.BASELINES
     model: str | None = None
     prompt: str | None = None
@@ -199,6 +204,9 @@ class Plan(_Strict):
     # `harness check --against BASE`: how much worse than the base run still counts as no worse,
     # per metric, in the metric's units (defaults in harness/check.py).
     regression_margins: dict[str, float] | None = None
+    # Score the approved answer itself as a reference row (the ceiling every metric is read
+    # against; never a contender for the decision).
+    reference_row: bool = True
     path: Path | None = Field(None, exclude=True)
 
     @field_validator("scorers", mode="before")
@@ -214,6 +222,11 @@ class Plan(_Strict):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"candidate names must be unique; repeated: {', '.join(dupes)}")
+        if REFERENCE in names:
+            raise ValueError(
+                f"'{REFERENCE}' is the built-in reference row (the approved answer itself); "
+                "give the candidate another name"
+            )
         return self
 
     @property

@@ -17,6 +17,7 @@ import pandas as pd
 from harness.audit import audit_files
 from harness.datasets import Dataset
 from harness.plan import Plan
+from harness.work import candidate_kind, run_candidates
 
 PACKAGES = (
     "harness",
@@ -122,14 +123,16 @@ def manifest_base(
         "candidates": [
             {
                 "name": c.name,
-                "kind": "baseline" if c.baseline else "model",
+                "kind": candidate_kind(c),
                 "baseline": c.baseline,
                 "model": c.model,
+                "description": c.description or default_description(c),
                 "samples": c.samples,
                 "params": c.params,
             }
-            for c in plan.candidates
+            for c in run_candidates(plan)
         ],
+        "district": district_of(plan, dataset),
         "versions": package_versions(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
@@ -143,3 +146,34 @@ def manifest_base(
         "started_at": now_iso(),
         "status": "running",
     }
+
+
+EMBEDDED_DESCRIPTION = (
+    "SmolLM2-135M-Instruct, a very small (135 million parameter) demonstration model that runs "
+    "on this computer with no account. It shows how the evaluation works; it is far weaker than "
+    "the AI drafting tools a district would consider, so its results say nothing about them."
+)
+
+
+def default_description(spec: Any) -> str:
+    """What a candidate is when its plan does not say (the embedded model, each baseline)."""
+    if spec.model:
+        return EMBEDDED_DESCRIPTION if spec.model.startswith("local/smollm2") else ""
+    from harness.candidates.baselines import DESCRIPTIONS
+
+    return DESCRIPTIONS.get(spec.baseline or "", "")
+
+
+def district_of(plan: Plan, dataset: Dataset) -> str:
+    """The district a run is for: its plan's governance file's ``district``, else the dataset's
+    name (never a shipped file the plan did not name)."""
+    if plan.governance:
+        from harness.plan import load_yaml
+
+        try:
+            data, _ = load_yaml(plan.resolve(plan.governance), "governance file")
+        except Exception:  # validated where it is used; here only the name is read
+            data = None
+        if isinstance(data, dict) and str(data.get("district") or "").strip():
+            return str(data["district"]).strip()
+    return dataset.name

@@ -25,7 +25,7 @@ from harness.plan import Plan, load_plan
 from harness.provenance import manifest_base, now_iso
 from harness.selection import select_items
 from harness.store import RunStore, default_results_dir
-from harness.work import Counts, RunOptions, Unit
+from harness.work import Counts, RunOptions, Unit, candidate_kind, run_candidates
 
 if TYPE_CHECKING:
     pass
@@ -159,9 +159,10 @@ async def _execute(
     done: dict[str, str] = {r["key"]: r["status"] for r in store.read_journal()}
     todo_status = {"ok", "no_output"} if opts.retry_errors else {"ok", "no_output", "failed"}
     records = [item_dict(row) for _, row in items.iterrows()]
+    specs = run_candidates(plan)
     units = [
         Unit(rec, spec, s)
-        for spec in plan.candidates
+        for spec in specs
         for rec in records
         for s in range(spec.samples if spec.is_model else 1)
     ]
@@ -183,8 +184,9 @@ async def _execute(
             "sample": u.sample,
             "task": u.item["task"],
             "category": u.item["category"],
-            "kind": "model" if u.spec.is_model else "baseline",
-            "model": u.spec.model or f"baseline:{u.spec.baseline}",
+            "kind": candidate_kind(u.spec),
+            "model": u.spec.model
+            or (f"baseline:{u.spec.baseline}" if u.spec.baseline else f"reference:{u.spec.name}"),
             "output": None,
             "status": "ok",
             "error": None,
@@ -206,15 +208,18 @@ async def _execute(
         bar.update(1)
         bar.set_postfix(done=counts.ok, failed=counts.failed, cached=counts.cached, refresh=False)
 
-    # Baselines: deterministic and local, computed in process.
-    for spec in plan.candidates:
+    # Baselines and the reference row: deterministic and local, computed in process.
+    for spec in specs:
         if spec.is_model:
             continue
-        assert spec.baseline is not None
         mine = [u for u in units if u.spec is spec]
         if not mine:
             continue
-        fn = get_baseline(spec.baseline, ds, spec.options, plan.folder)
+        fn = (
+            get_baseline(spec.baseline, ds, spec.options, plan.folder)
+            if spec.baseline is not None
+            else _reference
+        )
         for u in mine:
             t0 = time.perf_counter()
             out = fn(u.item)
@@ -234,6 +239,11 @@ async def _execute(
         await run_models(plan, ds, model_units, opts, counts, record, store, root)
     finally:
         bar.close()
+
+
+def _reference(item: dict[str, Any]) -> str | None:
+    """The reference row's "draft": the approved answer itself."""
+    return item.get("reference") or None
 
 
 def item_dict(row: pd.Series) -> dict[str, Any]:

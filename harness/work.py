@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.plan import CandidateSpec
+from harness.plan import REFERENCE, CandidateSpec
 from harness.store import unit_key
 
 
@@ -48,3 +48,29 @@ class RunOptions:
     shard: tuple[int, int] | None = None
     workers: int | str | None = None  # call worker processes: a number, "auto", None = the plan's
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+# The approved answer itself, scored like every draft: the ceiling each metric is read against.
+REFERENCE_DESCRIPTION = (
+    "The answer the district actually approved, scored like every draft: the best any draft "
+    "can do on each measure. It is never a contender for the decision."
+)
+
+
+def reference_spec() -> CandidateSpec:
+    """The built-in reference row's candidate (no baseline, no model: the item's reference)."""
+    return CandidateSpec.model_construct(
+        name=REFERENCE, description=REFERENCE_DESCRIPTION, baseline=None, model=None, samples=1
+    )
+
+
+def run_candidates(plan: Any) -> list[CandidateSpec]:
+    """The plan's candidates, then the reference row (unless the plan turns it off)."""
+    return [*plan.candidates, *([reference_spec()] if plan.reference_row else [])]
+
+
+def candidate_kind(spec: CandidateSpec) -> str:
+    """``model``, ``baseline`` or ``reference`` (the approved answer)."""
+    if spec.is_model:
+        return "model"
+    return "reference" if spec.baseline is None and spec.name == REFERENCE else "baseline"

@@ -128,6 +128,14 @@ BASELINES: dict[str, Callable[[Dataset, dict[str, Any], Path], Baseline]] = {
 }
 
 
+# What each baseline is, in plain words, for the report's first screen.
+DESCRIPTIONS = {
+    "template": "The canned holding reply the district sends today.",
+    "retrieval": "The approved source passage that best matches the question, sent as it is.",
+    "staff_first_draft": "The staff member's own first draft, before approval edits.",
+}
+
+
 def get_baseline(name: str, dataset: Dataset, options: dict[str, Any], folder: Path) -> Baseline:
     """A baseline by validated name; an unknown name lists the valid ones."""
     try:

@@ -10,6 +10,7 @@ import pandas as pd
 from harness.errors import ReportError
 from harness.gates import Decision, decide
 from harness.phases import PHASE_QUESTIONS
+from harness.plan import REFERENCE
 from harness.report.format import STATUS_WORDS, STYLE, VERDICT_CLASS, esc, mapping, note
 from harness.report.tables import family_metrics
 from harness.store import RunData
@@ -65,15 +66,31 @@ def rated_text(cal: dict[str, Any]) -> str:
     )
 
 
+def _compared(run: RunData) -> str:
+    """What each candidate is, in plain words: AI candidates first, then today's alternatives,
+    then the approved answer (the ceiling)."""
+    order = {"model": 0, "baseline": 1, "reference": 2}
+    rows = []
+    for c in sorted(run.manifest["candidates"], key=lambda c: order.get(c["kind"], 3)):
+        what = c.get("description") or (c.get("model") or f"baseline: {c.get('baseline')}")
+        label = {"model": "AI", "baseline": "today", "reference": "ceiling"}.get(c["kind"], "")
+        rows.append(
+            f"<li><b>{esc(candidate_label(c['name']))}</b> ({esc(label)}): {esc(what)}</li>"
+        )
+    return "<ul class='compared'>" + "".join(rows) + "</ul>"
+
+
+def candidate_label(name: str) -> str:
+    """A candidate's name as a leader reads it (the reference row in plain words)."""
+    return "Approved answer" if name == REFERENCE else name
+
+
 def cover(run: RunData, phase: str, title: str = "", dec: Decision | None = None) -> Any:
-    """The first screen: which workflow, which phase, the decision and why, then the data."""
+    """The first screen: district, workflow, phase, the decision and why, what was compared."""
     from IPython.display import HTML
 
     m = run.manifest
     phase_text = PHASES.get(phase, phase)
-    cands = ", ".join(
-        f"{c['name']} ({c['model'] or 'baseline: ' + str(c['baseline'])})" for c in m["candidates"]
-    )
     counts = m.get("counts", {})
     district = district_name(run)
     head = f"""<div class="cover">
@@ -82,28 +99,44 @@ def cover(run: RunData, phase: str, title: str = "", dec: Decision | None = None
 <p><b>Workflow:</b> {esc(m.get("workflow") or m["plan_name"])}</p>
 <p><b>Phase:</b> {esc(phase_text)}</p></div>"""
     box = decision_box(dec, wrap=False) if dec is not None else ""
-    meta = f"""<div class="cover"><p class="meta"><b>Data:</b> {esc(m["dataset"]["name"])}
-({esc(m["selection"]["items"])} questions; dataset fingerprint {esc(m["dataset"]["fingerprint"][:12])});
-plan {esc(m["plan_name"])} (fingerprint {esc(m["plan_fingerprint"][:12])})</p>
-<p class="meta"><b>Compared:</b> {esc(cands)}</p>
+    meta = f"""<div class="cover"><p class="meta"><b>What was compared:</b></p>{_compared(run)}
+<p class="meta"><b>Questions:</b> {esc(m["selection"]["items"])} questions the district has
+already answered ({esc(m["dataset"]["name"])}); {esc(counts.get("ok"))} drafts,
+{esc(counts.get("failed"))} failed.</p>
 <p class="meta"><b>AI judge:</b> {esc(_judge_line(run))}</p>
-<p class="meta"><b>Run:</b> {esc(run.run_id)}, started {esc(m.get("started_at"))};
-{esc(counts.get("ok"))} drafts, {esc(counts.get("failed"))} failed.
-Report made {esc(pd.Timestamp.now().strftime("%Y-%m-%d %H:%M"))}.</p></div>"""
+<p class="meta">Report made {esc(pd.Timestamp.now().strftime("%Y-%m-%d"))}; run details are in
+the methodology appendix.</p></div>"""
     return HTML(STYLE + head + box + meta)
 
 
+def run_details(run: RunData) -> Any:
+    """The run's identifiers for the methodology appendix: run id, fingerprints, seeds."""
+    from IPython.display import HTML
+
+    m = run.manifest
+    rows = [
+        ("run", f"{run.run_id}, started {m.get('started_at')}"),
+        ("plan", f"{m['plan_name']} (fingerprint {m['plan_fingerprint'][:12]})"),
+        ("dataset", f"{m['dataset']['name']} (fingerprint {m['dataset']['fingerprint'][:12]})"),
+        (
+            "models",
+            "; ".join(f"{k}: {v}" for k, v in (m.get("audit") or {}).get("models", {}).items()),
+        ),
+        ("endpoints contacted", ", ".join(m.get("endpoints") or []) or "none"),
+        ("harness", str((m.get("versions") or {}).get("harness"))),
+        ("git commit", str((m.get("git") or {}).get("commit"))),
+    ]
+    body = "".join(f"<tr><th scope='row'>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+    return HTML(
+        STYLE + "<table class='harness-table'><caption>Run details</caption>"
+        f"<tbody>{body}</tbody></table>"
+    )
+
+
 def district_name(run: RunData) -> str:
-    from harness.gates import GOVERNANCE_FILE
-
-    try:
-        import yaml
-
-        data = yaml.safe_load(GOVERNANCE_FILE.read_text(encoding="utf-8")) or {}
-        name = data.get("district") if isinstance(data, dict) else None
-    except (OSError, ValueError):
-        name = None
-    return str(name or run.manifest["dataset"]["name"])
+    """The district the run is for, as the run recorded it (its plan's governance file)."""
+    m = run.manifest
+    return str(m.get("district") or m["dataset"]["name"])
 
 
 def decision_box(dec: Decision, wrap: bool = True) -> Any:
@@ -189,9 +222,14 @@ def governance_table(dec: Decision) -> Any:
         if len(prov)
         else ""
     )
+    source = (
+        f"From {Path(dec.governance_file).name}, the governance file this run's plan names."
+        if dec.governance_file
+        else "This run's plan names no governance file, so every entry is missing: add "
+        "'governance: PATH' to the plan (see rubrics/governance.yaml for the entries)."
+    )
     return HTML(
-        STYLE
-        + "<p class='caption'>From rubrics/governance.yaml. A missing or empty entry alone makes "
+        STYLE + f"<p class='caption'>{esc(source)} A missing or empty entry alone makes "
         "the decision Not ready.</p><table class='harness-table'><thead><tr><th>question</th>"
         f"<th>status</th><th>answer</th></tr></thead><tbody>{rows}</tbody></table>" + ptable
     )
