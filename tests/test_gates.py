@@ -32,6 +32,17 @@ GOV = {
     "internal_explanation": "staff briefing",
     "pilot_is_not": ["automatic replies"],
     "approved_providers": ["local/smollm2", "127.0.0.1"],
+    "ai_disclosure": "a line at the end of every AI-assisted reply",
+    "report_sign_off": {
+        "name": "Dana Whitfield",
+        "role": "Director of Communications",
+        "date": "2026-01-23",
+    },
+    "data_flow": [
+        {"data": "messages and drafts", "provider": "local/smollm2", "retention": "one year"}
+    ],
+    "incident_path": {"report": "to Communications", "correct": "within a day", "log": "pilot log"},
+    "staff_training": ["a 60-minute session before the pilot"],
 }
 CANDIDATES = pd.DataFrame(
     [
