@@ -276,10 +276,10 @@ def slice_alt_text(
         parts.append(f"The gate floor is {floor:g}.")
     for cand, t in table.groupby("candidate", sort=False):
         cells = [
-            f"{r.slice} {r.mean:.2f} ({r.low:.2f} to {r.high:.2f}, n={r.n}"
-            + (", not enough data" if r.n < min_n else "")
+            f"{r['slice']} {r['mean']:.2f} ({r['low']:.2f} to {r['high']:.2f}, n={int(r['n'])}"
+            + (", not enough data" if int(r["n"]) < min_n else "")
             + ")"
-            for r in t.itertuples()
+            for r in t.to_dict("records")
         ]
         parts.append(f"{cand}: " + "; ".join(cells) + ".")
     return " ".join(parts)

@@ -10,7 +10,6 @@ from harness.scorers import get_scorer
 from harness.scorers.accuracy import check_claims, extract_claims, fact_coverage
 from harness.scorers.governance import is_escalation, is_spanish, reading_grade
 
-
 from ..conftest import SAMPLE
 
 
