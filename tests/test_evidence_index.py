@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from harness.datasets import load_dataset
+from harness.evidence_checks import CHECKS
 from harness.evidence_index import (
-    CHECKS,
     EVIDENCE_ITEMS,
     EVIDENCED,
     NOT_EVIDENCED,
