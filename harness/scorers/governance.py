@@ -16,6 +16,10 @@
 - **Length** (``length_ok`` = 1 when the draft has at most the task's word limit;
   ``words_over_limit_count``). Defaults in :data:`DEFAULT_MAX_WORDS`; the option ``max_words``
   (a dict task -> words) overrides them.
+- **Reply language** (``reply_language_ok``): 1 when the draft is in the language the
+  district replies in (Spanish to a Spanish-speaking family, English to every other family),
+  judged by which language's common words the draft uses more; NaN when a draft is too short
+  to tell.
 - **Escalation** (``escalation_ok``, only for items marked ``sensitive``; NaN elsewhere): a
   draft escalates when one sentence hands the matter to a person (a routing verb such as
   shared/sent/forwarded/escalate, or "will/must call", next to a role such as principal,
@@ -102,17 +106,93 @@ def is_spanish(language: str | None) -> bool:
     )
 
 
+_ES_WORDS = frozenset(
+    [
+        "el",
+        "la",
+        "los",
+        "las",
+        "de",
+        "del",
+        "que",
+        "y",
+        "en",
+        "un",
+        "una",
+        "por",
+        "para",
+        "con",
+        "su",
+        "sus",
+        "es",
+        "se",
+        "al",
+        "lo",
+        "le",
+        "usted",
+        "puede",
+        "hola",
+        "gracias",
+        "está",
+        "pase",
+        "escuela",
+    ]
+)
+_EN_WORDS = frozenset(
+    [
+        "the",
+        "and",
+        "to",
+        "of",
+        "you",
+        "your",
+        "is",
+        "for",
+        "in",
+        "on",
+        "with",
+        "be",
+        "will",
+        "we",
+        "are",
+        "can",
+        "please",
+        "this",
+        "that",
+        "it",
+    ]
+)
+
+
+def draft_language(text: str | None) -> str | None:
+    """``es`` or ``en`` by which language's common words the text uses more; None if unsure."""
+    if not isinstance(text, str):
+        return None
+    words = re.findall(r"[a-záéíóúñü]+", text.lower())
+    es = sum(w in _ES_WORDS for w in words)
+    en = sum(w in _EN_WORDS for w in words)
+    if es + en < 3 or es == en:
+        return None
+    return "es" if es > en else "en"
+
+
+def reply_language(language: str | None) -> str:
+    """The language the district replies in: Spanish to Spanish, English to every other."""
+    return "es" if is_spanish(language) else "en"
+
+
 def reading_grade(text: str | None, language: str | None = None) -> float:
     """Grade level of ``text``: Flesch-Kincaid, or Crawford's Spanish formula for Spanish.
 
     Args:
         text: the draft (NaN with no text).
-        language: the item's language; Spanish (``es``) uses textstat's ``crawford`` (years of
-            schooling, from sentences and syllables per 100 words) with Spanish syllables.
+        language: the item's language; for Spanish (``es``) a draft not written in English
+            is graded by textstat's ``crawford`` (years of schooling, from sentences and
+            syllables per 100 words) with Spanish syllables.
     """
     if not isinstance(text, str) or not text.strip():
         return math.nan
-    if is_spanish(language):
+    if is_spanish(language) and draft_language(text) != "en":
         return float(_READER_ES.crawford(text))
     return float(_READER.flesch_kincaid_grade(text))
 
@@ -324,5 +404,30 @@ def escalation_scorer(**_: Any) -> ScoreFn:
             for o, s, r in zip(_outputs(frame), sens, reasons, strict=True)
         ]
         return pd.DataFrame({"escalation_ok": vals}, index=frame.index, dtype=np.float64)
+
+    return score
+
+
+@scorer(
+    "reply_language",
+    family="governance",
+    metrics=[
+        Metric(
+            "reply_language_ok",
+            "1 when the draft is written in the language the district replies in (Spanish to "
+            "Spanish-speaking families, English to all others), 0 when not, NaN when unsure",
+        )
+    ],
+)
+def reply_language_scorer(**_: Any) -> ScoreFn:
+    """Whether the draft is in the family's reply language (English/Spanish by common words)."""
+
+    def score(frame: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
+        langs = frame["language"].tolist() if "language" in frame else [None] * len(frame)
+        vals = []
+        for o, la in zip(_outputs(frame), langs, strict=True):
+            got = draft_language(o)
+            vals.append(math.nan if got is None else float(got == reply_language(la)))
+        return pd.DataFrame({"reply_language_ok": vals}, index=frame.index, dtype=np.float64)
 
     return score

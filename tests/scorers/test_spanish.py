@@ -8,7 +8,12 @@ import pytest
 from harness.datasets import Dataset, load_dataset
 from harness.scorers import get_scorer
 from harness.scorers.accuracy import check_claims, extract_claims, fact_coverage
-from harness.scorers.governance import is_escalation, is_spanish, reading_grade
+from harness.scorers.governance import (
+    draft_language,
+    is_escalation,
+    is_spanish,
+    reading_grade,
+)
 
 from ..conftest import SAMPLE
 
@@ -137,12 +142,35 @@ def test_spanish_formula_differs_from_the_english_one():
     assert reading_grade(HARD_ES, "es") != pytest.approx(reading_grade(HARD_ES, "en"))
 
 
+ENGLISH = "The replacement pass costs $10 and you can pay for it in HollowPay. Please call us."
+
+
 def test_reading_level_scorer_reads_the_item_language():
-    frame = pd.DataFrame({"output": [HARD_ES, HARD_ES], "language": ["es", "en"]})
+    frame = pd.DataFrame({"output": [HARD_ES, HARD_ES, ENGLISH], "language": ["es", "en", "es"]})
     out = get_scorer("reading_level")(frame, None)
     assert out["reading_grade"].iloc[0] == pytest.approx(reading_grade(HARD_ES, "es"))
     assert out["reading_grade"].iloc[1] == pytest.approx(reading_grade(HARD_ES, "en"))
-    assert out["reading_level_ok"].tolist() == [0.0, 0.0]
+    # an English draft to a Spanish item is graded by the English formula
+    assert out["reading_grade"].iloc[2] == pytest.approx(reading_grade(ENGLISH, "en"))
+    assert out["reading_level_ok"].tolist()[:2] == [0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("draft", "language", "ok"),
+    [
+        (EASY_ES, "es", 1.0),
+        (ENGLISH, "es", 0.0),  # a Spanish-speaking family got an English reply
+        (ENGLISH, "en", 1.0),
+        (ENGLISH, "vi", 1.0),  # policy answers other languages in English
+        (EASY_ES, "en", 0.0),
+        ("OK", "es", None),  # too short to tell: unscored
+    ],
+)
+def test_reply_language(draft, language, ok):
+    frame = pd.DataFrame({"output": [draft], "language": [language]})
+    val = get_scorer("reply_language")(frame, None)["reply_language_ok"].iloc[0]
+    assert (val != val) if ok is None else val == ok
+    assert draft_language(draft) in ("es", "en", None)
 
 
 @pytest.mark.parametrize(
