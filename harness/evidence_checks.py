@@ -91,7 +91,8 @@ def _privacy(f: Facts) -> tuple[bool, str]:
     ok, why = _metrics("personal_data_count")(f)
     if not ok:
         return ok, why
-    return _entries("data_flow")(f)
+    ok2, why2 = _entries("data_flow")(f)
+    return ok2, f"{why}; {why2}" if ok2 else why2
 
 
 def _coverage(f: Facts) -> tuple[bool, str]:
