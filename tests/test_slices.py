@@ -17,6 +17,7 @@ from harness.slices import (
     slice_figure,
     slice_labels,
     slice_table,
+    slices,
 )
 
 from .test_gates import CANDIDATES, GOV
@@ -299,3 +300,58 @@ def test_slice_figure_draws_each_slice_and_the_floor():
     ]
     assert "The gate floor is 0.55." in alt and "vi 0.90" in alt and "not enough data" in alt
     assert MIN_N == 10
+
+
+def test_a_stored_run_is_sliced_and_gated_end_to_end(tmp_path, mini_copy, results, loopback):
+    """A real run (loopback model server on 127.0.0.1): Spanish items get a wrong answer."""
+    import json
+
+    from harness.datasets import load_dataset
+    from harness.gates import decide
+    from harness.report import load_run
+    from harness.runner import RunOptions, run_plan
+    from harness.scoring import score_run
+
+    from .conftest import model_candidate, write_plan
+
+    path = mini_copy / "items.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    faq = [r["id"] for r in rows if r["task"] == "faq_reply"]
+    spanish = set(faq[: len(faq) // 2])
+    for r in rows:
+        r["language"] = "es" if r["id"] in spanish else "en"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    ds = load_dataset(mini_copy)
+    pairs = [
+        (q, ref, i in spanish)
+        for i, q, ref in zip(ds.items.index, ds.items["input"], ds.items["reference"], strict=True)
+    ]
+
+    def reply(msgs):
+        text = msgs[-1]["content"]
+        hit = next(((ref, es) for q, ref, es in pairs if q in text), ("I do not know.", False))
+        return "Lo siento, no sé." if hit[1] else hit[0]
+
+    srv = loopback(reply=reply)
+    plan = write_plan(
+        tmp_path, mini_copy, [model_candidate(srv.base_url)], scorers=["required_facts"]
+    )
+    store = run_plan(
+        plan, results_dir=results, run_id="sl", options=RunOptions(progress=False, cache="off")
+    )
+    score_run(store)
+    run = load_run("sl", results)
+    t = slices(run, "language", ["required_facts_coverage"])
+    by = t.set_index("slice")["mean"]
+    assert by["en"] == pytest.approx(1.0) and by["es"] == pytest.approx(0.0)
+    gates = tmp_path / "gates.yaml"
+    gates.write_text(
+        "phases:\n  pre_pilot:\n    question: Fair?\n    gates:\n"
+        "      - {name: overall, title: Facts overall, metric: required_facts_coverage, test: threshold, threshold: 0.0}\n"
+        "      - {name: floor, title: Facts per language, metric: required_facts_coverage, floor_by: language, min_n: 2, test: threshold, threshold: 0.5}\n",
+        encoding="utf-8",
+    )
+    d = decide(run, "pre_pilot", gates)
+    status = d.all_gates.set_index("gate")["status"]
+    assert status["overall"] == "pass" and status["floor"] == "fail"
+    assert "fall short: es" in d.all_gates.set_index("gate").loc["floor", "evidence"]
