@@ -14,6 +14,7 @@ required gate failed or could not be checked, or governance is incomplete).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,14 +78,46 @@ class Gate(_Strict):
     why: str = ""
     metric: str = Field(min_length=1)
     scope: Literal["overall", "every_category"] = "overall"
-    test: Literal["threshold", "superiority", "non_inferiority"]
+    test: Literal["threshold", "superiority", "non_inferiority", "max_gap"]
     threshold: float | None = None
     baseline: str | None = None
     margin: float | None = Field(None, ge=0)
     required: bool = True
+    # slices (harness/slices.py): a floor in every slice of an item field, or a maximum gap
+    floor_by: str | None = Field(None, pattern=r"^[A-Za-z_][\w]*$")
+    max_gap_by: str | None = Field(None, pattern=r"^[A-Za-z_][\w]*$")
+    max_gap: float | None = Field(None, gt=0)
+    min_n: int = Field(10, ge=2)
+    slices: list[str] | None = Field(
+        None, min_length=1
+    )  # judge only these slices (named in advance)
+
+    @model_validator(mode="after")
+    def _slice_fields(self) -> Gate:
+        if self.test == "max_gap" and (self.max_gap_by is None or self.max_gap is None):
+            raise ValueError(
+                "a max_gap gate needs 'max_gap_by' (an item field, e.g. language) and "
+                "'max_gap' (the largest allowed gap between slice averages)"
+            )
+        if self.test != "max_gap" and (self.max_gap_by or self.max_gap is not None):
+            raise ValueError("'max_gap_by' and 'max_gap' belong to a gate with test: max_gap")
+        if self.test == "max_gap" and (self.threshold is not None or self.baseline):
+            raise ValueError("a max_gap gate takes no 'threshold' or 'baseline'")
+        if self.floor_by and (self.test != "threshold" or self.scope != "overall"):
+            raise ValueError(
+                "'floor_by' is a threshold every slice must clear: use it with test: threshold "
+                "and no scope (floor_by replaces scope: every_category)"
+            )
+        if self.slices and not (self.floor_by or self.max_gap_by):
+            raise ValueError("'slices' names the slices a floor_by or max_gap_by gate judges")
+        if (self.floor_by or self.max_gap_by) and self.metric.startswith(PILOT_PREFIX):
+            raise ValueError("a pilot: gate cannot be sliced by an item field")
+        return self
 
     @model_validator(mode="after")
     def _test_fields(self) -> Gate:
+        if self.test == "max_gap":
+            return self
         if self.test == "threshold" and self.threshold is None:
             raise ValueError("a threshold gate needs 'threshold': the bar the interval must clear")
         if self.test != "threshold" and not self.baseline:
@@ -156,7 +189,37 @@ GOVERNANCE_ENTRIES = {
     "internal_explanation": "How is the pilot explained to staff?",
     "pilot_is_not": "What is the pilot not?",
     "approved_providers": "Which AI services may receive district data?",
+    "ai_disclosure": "How are families told that AI helped draft a reply?",
+    "report_sign_off": "Who signs this report (name, role, date)?",
+    "data_flow": "Which data goes to which provider, and how long is it kept?",
+    "incident_path": "How is a wrong reply reported, corrected and logged?",
+    "staff_training": "How are staff trained before they review AI drafts?",
 }
+
+
+class SignOff(_Strict):
+    """Who signs the readiness report."""
+
+    name: str = Field(min_length=1)
+    role: str = Field(min_length=1)
+    date: dt.date
+
+
+class DataFlow(_Strict):
+    """One line of the data-flow inventory: what data goes where, and for how long."""
+
+    data: str = Field(min_length=1)
+    provider: str = Field(min_length=1)
+    retention: str = Field(min_length=1)
+    purpose: str = ""
+
+
+class IncidentPath(_Strict):
+    """How a wrong reply that reached a family is reported, corrected and logged."""
+
+    report: str | list[str]
+    correct: str | list[str]
+    log: str | list[str]
 
 
 class Governance(_Strict):
@@ -171,6 +234,11 @@ class Governance(_Strict):
     internal_explanation: str | None = None
     pilot_is_not: str | list[str] | None = None
     approved_providers: list[str] | None = None
+    ai_disclosure: str | list[str] | None = None
+    report_sign_off: SignOff | None = None
+    data_flow: list[DataFlow] | None = None
+    incident_path: IncidentPath | None = None
+    staff_training: str | list[str] | None = None
     path: Path | None = Field(None, exclude=True)
 
 
@@ -224,9 +292,27 @@ def _blank(value: Any) -> bool:
         return True
     if isinstance(value, str):
         return not value.strip()
+    if isinstance(value, BaseModel):  # a structured entry is empty when a required part is
+        required = [k for k, f in type(value).model_fields.items() if f.is_required()]
+        return any(_blank(getattr(value, k)) for k in required)
     if isinstance(value, list):
-        return not [v for v in value if str(v).strip()]
+        return not [v for v in value if not _blank(v)]
     return False
+
+
+def _answer(value: Any) -> str:
+    """A checklist answer as one line of text."""
+    if value is None:
+        return ""
+    if isinstance(value, SignOff):
+        return f"{value.name}, {value.role}, {value.date.isoformat()}"
+    if isinstance(value, DataFlow):
+        return f"{value.data} -> {value.provider} (kept: {value.retention})"
+    if isinstance(value, IncidentPath):
+        return "; ".join(f"{k}: {_answer(v)}" for k, v in value)
+    if isinstance(value, list):
+        return "; ".join(_answer(v) for v in value)
+    return str(value)
 
 
 def governance_checklist(gov: Governance) -> pd.DataFrame:
@@ -236,8 +322,9 @@ def governance_checklist(gov: Governance) -> pd.DataFrame:
     for key, question in GOVERNANCE_ENTRIES.items():
         value = getattr(gov, key)
         status = "missing" if key not in given else "empty" if _blank(value) else "complete"
-        text = "; ".join(str(v) for v in value) if isinstance(value, list) else value
-        rows.append({"entry": key, "question": question, "answer": text or "", "status": status})
+        rows.append(
+            {"entry": key, "question": question, "answer": _answer(value), "status": status}
+        )
     return pd.DataFrame(rows, columns=["entry", "question", "answer", "status"])
 
 
@@ -273,15 +360,19 @@ def call_sites(manifest: dict[str, Any]) -> pd.DataFrame:
     for calls in (manifest.get("scoring_calls") or {}).values():
         recorded.extend(calls.get("destinations") or [])
     if not recorded:
-        from harness.engine import plan_sites
+        from harness.engine import Request, plan_sites
         from harness.plan import Plan
         from harness.protect import destination
 
         try:
-            plan = Plan.model_validate(manifest.get("plan") or {})
-        except Exception:
-            return pd.DataFrame(columns=SITE_COLUMNS)
-        for name, req in plan_sites(plan).items():
+            sites = plan_sites(Plan.model_validate(manifest.get("plan") or {}))
+        except Exception:  # an old or partial manifest: its model candidates, as recorded
+            sites = {
+                c["name"]: Request(str(c["model"]))
+                for c in manifest.get("candidates", [])
+                if c.get("kind") == "model" and c.get("model")
+            }
+        for name, req in sites.items():
             d = destination(req.model, req.api_base)
             recorded.append(
                 {
@@ -311,6 +402,7 @@ class Evidence:
     calibration: dict[str, Any] | None = None
     pilot_log: pd.DataFrame | None = None
     sites: pd.DataFrame | None = None  # every call site's destination (call_sites)
+    items: pd.DataFrame | None = None  # item fields, for floor_by / max_gap_by gates
 
     def __post_init__(self) -> None:
         if self.sites is None:  # no recorded destinations: the model candidates', resolved now
@@ -349,6 +441,7 @@ class Evidence:
             calibration=run.calibration or _calibration_from_scores(run.scores),
             pilot_log=ds.pilot_log,
             sites=call_sites(m),
+            items=ds.items,
         )
 
 
@@ -503,6 +596,124 @@ def _by_category(
     }
 
 
+def _labels(ev: Evidence, by: str, only: list[str] | None = None) -> pd.Series | str:
+    """Item id -> slice label (None outside ``only``), or why the items cannot be sliced."""
+    from harness.slices import slice_labels
+
+    if ev.items is None:
+        return "the evidence has no item fields to slice by"
+    try:
+        labels = slice_labels(ev.items, by)
+    except PlanError as exc:
+        p = exc.problems[0]
+        return f"'{by}' {p.message}; {p.hint}"
+    return labels if not only else labels.where(labels.isin(only))
+
+
+def _small(counts: dict[str, int], min_n: int) -> str:
+    return ", ".join(f"{k} (n={v})" for k, v in counts.items()) + (
+        f": not enough data (fewer than {min_n} questions each)"
+    )
+
+
+def _by_slice(
+    scores: pd.DataFrame, ev: Evidence, by: str, fn: Any, min_n: int, only: list[str] | None
+) -> dict[str, Any]:
+    """A floor every slice of ``by`` must clear; slices below ``min_n`` are not enough data."""
+    labels = _labels(ev, by, only)
+    if isinstance(labels, str):
+        return {"status": NOT_EVALUATED, "n": 0, "evidence": labels}
+    s = scores.assign(_slice=scores["item_id"].map(labels))
+    if only:
+        s = s[s["_slice"].notna()]
+    s = s.assign(_slice=s["_slice"].fillna("(none)"))
+    results, small = {}, {}
+    for slc, grp in s.groupby("_slice", sort=True):
+        r = fn(grp)
+        if r["status"] == NOT_EVALUATED:
+            continue
+        if r["n"] < min_n:
+            small[str(slc)] = int(r["n"])
+        else:
+            results[str(slc)] = r
+    if not results:
+        why = f"no {by} has {min_n} or more scored questions"
+        return {
+            "status": NOT_EVALUATED,
+            "n": 0,
+            "evidence": why + ("; " + _small(small, min_n) if small else ""),
+        }
+    failed = [c for c, r in results.items() if r["status"] == FAIL]
+    worst_cat = min(results, key=lambda c: results[c]["slack"])
+    worst = results[worst_cat]
+    n = sum(r["n"] for r in results.values())
+    if failed:
+        ev_text = f"{len(failed)} of {len(results)} {by} slices fall short: {', '.join(failed)}"
+        status = FAIL
+    elif small:
+        ev_text = f"the {len(results)} {by} slices with enough data clear it"
+        status = NOT_EVALUATED
+    else:
+        ev_text = f"all {len(results)} {by} slices clear it"
+        status = PASS
+    ev_text += f"; weakest {worst_cat}: {worst['evidence']}"
+    if small:
+        ev_text += f"; {_small(small, min_n)}, so the gate cannot say they clear it"
+    return {**worst, "status": status, "n": n, "evidence": ev_text, "category": worst_cat}
+
+
+def _max_gap(
+    scores: pd.DataFrame, ev: Evidence, gate: Gate, candidate: str, gs: GateSet
+) -> dict[str, Any]:
+    """The gap between the best and worst slice's average: its whole interval <= max_gap."""
+    from harness.slices import gap_interval
+
+    by = str(gate.max_gap_by)
+    labels = _labels(ev, by, gate.slices)
+    if isinstance(labels, str):
+        return {"status": NOT_EVALUATED, "n": 0, "evidence": labels}
+    mine = scores[scores["candidate"] == candidate]
+    per_item = mine.groupby("item_id")["value"].mean().dropna()
+    slc = per_item.index.to_series().map(labels)
+    if gate.slices:
+        per_item, slc = per_item[slc.notna()], slc[slc.notna()]
+    slc = slc.fillna("(none)")
+    groups = {str(k): g.to_numpy(dtype=np.float64) for k, g in per_item.groupby(slc, sort=True)}
+    enough = {k: v for k, v in groups.items() if v.size >= gate.min_n}
+    small = {k: int(v.size) for k, v in groups.items() if v.size < gate.min_n}
+    if len(enough) < 2:
+        why = f"fewer than two {by} slices have {gate.min_n} or more scored questions"
+        return {
+            "status": NOT_EVALUATED,
+            "n": int(sum(v.size for v in enough.values())),
+            "evidence": why + ("; " + _small(small, gate.min_n) if small else ""),
+        }
+    gap, lo, hi = gap_interval(enough, gs.level, gs.resamples, gs.seed)
+    means = {k: float(v.mean()) for k, v in enough.items()}
+    hi_k, lo_k = max(means, key=means.__getitem__), min(means, key=means.__getitem__)
+    bar = float(gate.max_gap)  # type: ignore[arg-type]
+    ok = hi <= bar
+    ev_text = (
+        f"gap {_fmt(gap)} between {hi_k} ({_fmt(means[hi_k])}) and {lo_k} ({_fmt(means[lo_k])}), "
+        f"interval {_fmt(lo)} to {_fmt(hi)}; the gap may be at most {_fmt(bar)}"
+        + ("" if ok or gap > bar else ": the average clears it, the interval does not")
+    )
+    status = PASS if ok else FAIL
+    if small:
+        ev_text += f"; {_small(small, gate.min_n)}, left out of the gap"
+        if ok:
+            status = NOT_EVALUATED
+    return {
+        "status": status,
+        "value": gap,
+        "ci_low": lo,
+        "ci_high": hi,
+        "bar": bar,
+        "n": int(sum(v.size for v in enough.values())),
+        "evidence": ev_text,
+    }
+
+
 def evaluate_gate(gate: Gate, candidate: str, ev: Evidence, gs: GateSet) -> dict[str, Any]:
     """One gate for one candidate: status (pass / fail / not evaluated) and its evidence."""
     row: dict[str, Any] = {
@@ -547,6 +758,14 @@ def evaluate_gate(gate: Gate, candidate: str, ev: Evidence, gs: GateSet) -> dict
         ok, why = judge_calibrated(ev.calibration, gate.metric)
         if not ok:
             return {**row, "status": FAIL, "n": 0, "evidence": why}
+    if gate.test == "max_gap":
+        return {
+            **row,
+            "scope": f"max gap by {gate.max_gap_by}",
+            **_max_gap(s, ev, gate, candidate, gs),
+        }
+    if gate.floor_by:
+        row["scope"] = f"every {gate.floor_by}"
     if gate.test == "threshold":
 
         def fn(frame: pd.DataFrame) -> dict[str, Any]:
@@ -568,7 +787,12 @@ def evaluate_gate(gate: Gate, candidate: str, ev: Evidence, gs: GateSet) -> dict
         def fn(frame: pd.DataFrame) -> dict[str, Any]:
             return _paired(frame, gate, candidate, str(base), higher, gs)
 
-    result = fn(s) if gate.scope == "overall" else _by_category(s, ev.categories, fn)
+    if gate.floor_by:
+        result = _by_slice(s, ev, gate.floor_by, fn, gate.min_n, gate.slices)
+    elif gate.scope == "overall":
+        result = fn(s)
+    else:
+        result = _by_category(s, ev.categories, fn)
     if result["status"] == NOT_EVALUATED and gate.test != "threshold":
         from harness.metrics import BASELINE_NEEDS
 

@@ -26,6 +26,7 @@ def scoring_frame(generations: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
         "sensitive",
         "sensitive_reason",
         "staff_first_draft",
+        "language",
     ]
     missing = sorted(set(generations["item_id"]) - set(dataset.items.index))
     if missing:

@@ -31,6 +31,17 @@ GOV = {
     "internal_explanation": "staff briefing",
     "pilot_is_not": ["automatic replies"],
     "approved_providers": ["local/smollm2", "127.0.0.1"],
+    "ai_disclosure": "a line at the end of every AI-assisted reply",
+    "report_sign_off": {
+        "name": "Dana Whitfield",
+        "role": "Director of Communications",
+        "date": "2026-01-23",
+    },
+    "data_flow": [
+        {"data": "messages and drafts", "provider": "local/smollm2", "retention": "one year"}
+    ],
+    "incident_path": {"report": "to Communications", "correct": "within a day", "log": "pilot log"},
+    "staff_training": ["a 60-minute session before the pilot"],
 }
 CANDIDATES = pd.DataFrame(
     [
@@ -399,3 +410,94 @@ def test_governance_file_errors(tmp_path: Path):
     msg = str(exc.value)
     assert "field 'human_reviw' is not a known setting" in msg
     assert "field 'pilot_is_not' must be text or a list of lines of text" in msg
+
+
+@pytest.mark.parametrize(
+    ("entry", "value", "field", "fragment"),
+    [
+        (
+            "report_sign_off",
+            {"name": "Dana", "role": "Director", "date": "soon"},
+            "report_sign_off.date",
+            "date",
+        ),
+        (
+            "report_sign_off",
+            {"name": "Dana", "date": "2026-01-23"},
+            "report_sign_off.role",
+            "is missing",
+        ),
+        (
+            "data_flow",
+            [{"data": "messages", "provider": "local/smollm2"}],
+            "data_flow.0.retention",
+            "is missing",
+        ),
+        ("data_flow", "messages go to the model", "data_flow", "list"),
+        (
+            "incident_path",
+            {"report": "to Communications", "correct": "within a day"},
+            "incident_path.log",
+            "is missing",
+        ),
+        (
+            "staff_training",
+            {"hours": 1},
+            "staff_training",
+            "must be text or a list of lines of text",
+        ),
+    ],
+)
+def test_new_governance_entries_are_validated_with_file_line_field(
+    tmp_path: Path, entry, value, field, fragment
+):
+    p = tmp_path / "gov.yaml"
+    p.write_text(yaml.safe_dump({**GOV, entry: value}, sort_keys=False))
+    with pytest.raises(PlanError) as exc:
+        load_governance(p)
+    msg = str(exc.value)
+    assert f"{p} line " in msg and f"field '{field}'" in msg and fragment in msg.lower()
+
+
+@pytest.mark.parametrize(
+    ("entry", "value", "status"),
+    [
+        ("report_sign_off", {"name": " ", "role": "Director", "date": "2026-01-23"}, "empty"),
+        ("data_flow", [], "empty"),
+        ("data_flow", [{"data": "messages", "provider": "model", "retention": "  "}], "empty"),
+        ("incident_path", {"report": "x", "correct": "y", "log": []}, "empty"),
+        ("ai_disclosure", None, "missing"),
+        (
+            "data_flow",
+            [{"data": "messages", "provider": "model", "retention": "1 year"}],
+            "complete",
+        ),
+    ],
+)
+def test_new_governance_entries_complete_only_when_every_part_is_filled(entry, value, status):
+    from harness.gates import governance_checklist
+
+    gov = {k: v for k, v in GOV.items() if k != entry}
+    if value is not None:
+        gov[entry] = value
+    table = governance_checklist(Governance.model_validate(gov)).set_index("entry")
+    assert table.loc[entry, "status"] == status
+    d = run_decision(
+        {("ai", "word_similarity"): [0.95] * 10},
+        gateset(gate(metric="word_similarity", threshold=0.5)),
+        gov=gov,
+    )
+    assert (d.verdict == NOT_READY) is (status != "complete")
+
+
+def test_sign_off_is_shown_as_name_role_date():
+    from harness.gates import governance_checklist
+
+    table = governance_checklist(Governance.model_validate(GOV)).set_index("entry")
+    assert (
+        table.loc["report_sign_off", "answer"]
+        == "Dana Whitfield, Director of Communications, 2026-01-23"
+    )
+    assert (
+        table.loc["data_flow", "answer"] == "messages and drafts -> local/smollm2 (kept: one year)"
+    )

@@ -109,3 +109,35 @@ def test_the_demo_plan_judges_only_smollm2_on_a_sample():
     sample = plan.judge.calibration_sample
     assert sample is not None and sample.max_drafts >= plan.judge.min_rated
     assert plan.resolve(str(plan.judge.rubric)).is_file()
+
+
+def test_the_demo_selection_has_a_spanish_slice_and_about_39_items():
+    from harness.datasets import load_dataset
+    from harness.runner import select_items
+
+    plan = load_plan(REPO / "plans" / "demo.yaml")
+    items, _ = select_items(plan, load_dataset(plan.resolve(plan.dataset)))
+    langs = items["language"].value_counts()
+    assert 36 <= len(items) <= 42  # the demo's generation time stays about the same
+    assert langs["es"] >= 10  # at least the slices' min_n, so the Spanish slice is evidence
+    assert items["sensitive"].sum() >= 9 and items["category"].nunique() == 10
+
+
+@pytest.mark.parametrize(
+    ("language", "line"),
+    [
+        ("en", "Write the reply to the parent."),
+        (None, "Write the reply to the parent."),
+        ("es", "Write the reply to the parent in Spanish."),
+        ("vi", "Write the reply to the parent in English."),
+    ],
+)
+def test_the_faq_prompt_drafts_in_the_familys_language(language, line):
+    import jinja2
+
+    text = (REPO / "plans" / "prompts" / "faq_reply.j2").read_text(encoding="utf-8")
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    out = env.from_string(text).render(
+        item={"input": "Q?", "language": language}, sources=[], task="faq_reply"
+    )
+    assert out.strip().splitlines()[-1] == line

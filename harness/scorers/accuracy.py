@@ -128,6 +128,99 @@ _MONTH_RE = (
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 )
 
+# Spanish forms ("15 de marzo", "del 2 al 6 de marzo", "3 de la tarde", "10 dólares",
+# "3 días escolares", "7.º grado", "miércoles"): keys are the same as the English forms', so a
+# Spanish draft is checked against an English or a Spanish source alike.
+MONTHS_ES = {
+    "ene": 1,
+    "feb": 2,
+    "mar": 3,
+    "abr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "ago": 8,
+    "sep": 9,
+    "set": 9,
+    "oct": 10,
+    "nov": 11,
+    "dic": 12,
+}
+_MONTH_ES_RE = (
+    r"(?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|sep?tiembre|octubre|noviembre"
+    r"|diciembre)"
+)
+WEEKDAYS_ES = {
+    "lunes": "monday",
+    "martes": "tuesday",
+    "miércoles": "wednesday",
+    "miercoles": "wednesday",
+    "jueves": "thursday",
+    "viernes": "friday",
+    "sábado": "saturday",
+    "sabado": "saturday",
+    "domingo": "sunday",
+}
+NUMBER_WORDS_ES = {
+    "dos": 2,
+    "tres": 3,
+    "cuatro": 4,
+    "cinco": 5,
+    "seis": 6,
+    "siete": 7,
+    "ocho": 8,
+    "nueve": 9,
+    "diez": 10,
+    "doce": 12,
+    "quince": 15,
+    "veinte": 20,
+    "treinta": 30,
+}
+ORDINAL_WORDS_ES = {
+    "primer": 1,
+    "primero": 1,
+    "segundo": 2,
+    "tercer": 3,
+    "tercero": 3,
+    "cuarto": 4,
+    "quinto": 5,
+    "sexto": 6,
+    "séptimo": 7,
+    "septimo": 7,
+    "octavo": 8,
+    "noveno": 9,
+    "décimo": 10,
+    "decimo": 10,
+}
+_UNITS_ES = {
+    "día": "day",
+    "dia": "day",
+    "semana": "week",
+    "mes": "month",
+    "hora": "hour",
+    "minuto": "minute",
+    "año": "year",
+    "semestre": "semester",
+}
+_KIND_ES = {
+    "escolar": "school",
+    "habil": "business",
+    "laborable": "business",
+    "natural": "calendar",
+}
+_NUMW_ES = "|".join(["un", "una", "uno", *sorted(NUMBER_WORDS_ES, key=len, reverse=True)])
+# the kind each Spanish (or range) pattern's claims are filed under
+_BASE_KIND = {
+    "date_range": "date",
+    "date_range_es": "date",
+    "date_es": "date",
+    "time_es": "time",
+    "money_es": "money",
+    "grade_es": "grade",
+    "duration_es": "duration",
+    "weekday_es": "weekday",
+}
+
 # (kind, pattern); the order matters: an earlier kind masks its span for the later ones.
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("email", re.compile(r"[\w.+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+", re.I)),
@@ -148,6 +241,29 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     ("date", re.compile(r"\b(20\d{2})-(\d{2})-(\d{2})\b")),
+    (
+        "date_range_es",
+        re.compile(
+            rf"\b(?:del|entre el)\s+(\d{{1,2}})(?:\.?º)?(?:\s+de\s+({_MONTH_ES_RE}))?\s+(?:al|y el)"
+            rf"\s+(\d{{1,2}})\s+de\s+({_MONTH_ES_RE})\b(?:\s+(?:de|del)\s+(20\d{{2}}))?",
+            re.I,
+        ),
+    ),
+    (
+        "date_es",
+        re.compile(
+            rf"\b(\d{{1,2}})(?:\.?º|°)?\s+de\s+({_MONTH_ES_RE})\b(?:\s+(?:de|del)\s+(20\d{{2}}))?",
+            re.I,
+        ),
+    ),
+    (
+        "time_es",
+        re.compile(
+            r"\b(\d{1,2})(?::(\d{2}))?\s+(?:de la|en la|por la)\s+(mañana|tarde|noche)\b"
+            r"|\b(mediod[ií]a|medianoche)\b",
+            re.I,
+        ),
+    ),
     (
         "date_range",
         re.compile(
@@ -185,7 +301,11 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             re.I,
         ),
     ),
-    ("percent", re.compile(r"\b(\d+(?:\.\d+)?)\s?(?:%|percent\b)", re.I)),
+    (
+        "money_es",
+        re.compile(r"\b(\d[\d,]*(?:\.\d+)?)\s+d[oó]lares\b|\b(\d+)\s+centavos\b", re.I),
+    ),
+    ("percent", re.compile(r"\b(\d+(?:\.\d+)?)\s?(?:%|percent\b|por\s?ciento\b)", re.I)),
     ("school_year", re.compile(r"\b(20\d{2})\s?[-–/]\s?(?:20)?(\d{2})\b")),
     ("year", re.compile(r"\b(20\d{2})\b")),
     (
@@ -194,6 +314,22 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             rf"\b(\d{{1,2}}|{'|'.join(ORDINAL_WORDS)})(?:st|nd|rd|th)?[\s-]+grade(?:rs?)?\b"
             r"|\bgrades?\s+(tk|k|\d{1,2})(?:\s*(?:-|–|to|through)\s*(\d{1,2}))?\b"
             r"|\b(TK|K)\s?[-–]\s?(\d{1,2})\b",
+            re.I,
+        ),
+    ),
+    (
+        "grade_es",
+        re.compile(
+            rf"\b(\d{{1,2}})\s?(?:\.?º|°|\.?o)\s+grado\b|\bgrado\s+(\d{{1,2}})\b"
+            rf"|\b({'|'.join(ORDINAL_WORDS_ES)})\s+grado\b",
+            re.I,
+        ),
+    ),
+    (
+        "duration_es",
+        re.compile(
+            rf"\b(\d+|{_NUMW_ES})\s+(d[ií]as?|semanas?|mes(?:es)?|horas?|minutos?|años?|semestres?)"
+            r"(?:\s+(escolar(?:es)?|h[aá]bil(?:es)?|laborables?|naturales?))?\b",
             re.I,
         ),
     ),
@@ -212,6 +348,10 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(Mon|Tues?|Wed|Thu(?:rs?)?|Fri|Sat|Sun)(?:\.|(?=[-–,]))",
             re.I,
         ),
+    ),
+    (
+        "weekday_es",
+        re.compile(r"\b(lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bados?|domingos?)\b", re.I),
     ),
 ]
 _CAP_TOKEN = re.compile(r"[A-ZÀ-ÖØ-Þ][\w'’&-]*")
@@ -290,6 +430,53 @@ _STOP_CAPS = {
         "great",
         "sorry",
         "welcome",
+        # Spanish
+        "hola",
+        "estimada",
+        "estimado",
+        "estimados",
+        "querida",
+        "querido",
+        "gracias",
+        "saludos",
+        "atentamente",
+        "cordialmente",
+        "buenos",
+        "buenas",
+        "bienvenida",
+        "bienvenido",
+        "bienvenidos",
+        "usted",
+        "ustedes",
+        "su",
+        "sus",
+        "nuestro",
+        "nuestra",
+        "el",
+        "la",
+        "los",
+        "las",
+        "un",
+        "una",
+        "y",
+        "o",
+        "de",
+        "del",
+        "en",
+        "por",
+        "para",
+        "con",
+        "si",
+        "sí",
+        "sr",
+        "sra",
+        "srta",
+        "favor",
+        "lo",
+        "le",
+        "les",
+        "nota",
+        "preguntas",
     ],
     *WEEKDAYS,
     *MONTHS,
@@ -306,14 +493,18 @@ _STOP_CAPS = {
         "november",
         "december",
     ],
+    *[m for m in MONTHS_ES],
+    *WEEKDAYS_ES,
 }
 _HISTORICAL = [
     re.compile(
-        r"\((?:[^()]*\b(?:it was|was|were|used to|previously|last year)\b[^()]*)\)",
+        r"\((?:[^()]*\b(?:it was|was|were|used to|previously|last year"
+        r"|era|eran|antes|el año pasado|anteriormente)\b[^()]*)\)",
         re.I,
     ),
     re.compile(
-        r"(?:(?<=[.!?]\s)|(?<=\n)|^)(?:last year|previously|in the past)\b[^.!?\n]*[.!?]?",
+        r"(?:(?<=[.!?]\s)|(?<=\n)|^)(?:last year|previously|in the past"
+        r"|el año pasado|anteriormente|antes)\b[^.!?\n]*[.!?]?",
         re.I | re.M,
     ),
 ]
@@ -428,6 +619,53 @@ def _key(kind: str, m: re.Match[str]) -> Any:
         if g[0]:
             return g[0].lower()
         return _WD_ABBR[g[1].lower()]
+    if kind.endswith("_es"):
+        return _key_es(kind, g)
+    raise ValueError(f"unknown claim kind {kind!r}")
+
+
+def _unit_es(word: str) -> str:
+    w = word.lower()
+    for stem, unit in _UNITS_ES.items():
+        if w == stem or w in (stem + "s", stem + "es"):
+            return unit
+    return w
+
+
+def _key_es(kind: str, g: tuple[Any, ...]) -> Any:
+    """The key of a Spanish form: the same key its English form gets."""
+    if kind == "date_es":
+        mo, d = MONTHS_ES[g[1][:3].lower()], int(g[0])
+        return (mo, d, int(g[2]) if g[2] else None) if 1 <= d <= 31 else None
+    if kind == "date_range_es":
+        m2 = MONTHS_ES[g[3][:3].lower()]
+        m1 = MONTHS_ES[g[1][:3].lower()] if g[1] else m2
+        yr = int(g[4]) if g[4] else None
+        d1, d2 = int(g[0]), int(g[2])
+        return [(m1, d1, yr), (m2, d2, yr)] if 1 <= d1 <= 31 and 1 <= d2 <= 31 else None
+    if kind == "time_es":
+        if g[3]:
+            return (12, 0, "a" if g[3].lower() == "medianoche" else "p")
+        h, mi = int(g[0]), int(g[1] or 0)
+        if not (1 <= h <= 12 and 0 <= mi < 60):
+            return None
+        return (h, mi, "a" if g[2].lower() == "mañana" else "p")
+    if kind == "money_es":
+        return _money(str(Decimal(g[1]) / 100)) if g[1] else _money(g[0])
+    if kind == "grade_es":
+        n = int(g[0] or g[1]) if (g[0] or g[1]) else ORDINAL_WORDS_ES[g[2].lower()]
+        return None if n > 12 else (n, n)
+    if kind == "duration_es":
+        w = g[0].lower()
+        n = int(w) if w.isdigit() else (1 if w in ("un", "una", "uno") else NUMBER_WORDS_ES[w])
+        unit = _unit_es(g[1])
+        if g[2]:
+            k = re.sub(r"(?:es|s)$", "", g[2].lower()).replace("á", "a")
+            unit = f"{_KIND_ES.get(k, _KIND_ES.get(k + 'e', k))} {unit}"
+        return (n, unit)
+    if kind == "weekday_es":
+        w = g[0].lower()
+        return WEEKDAYS_ES[w[:-1] if w.endswith(("bados", "ngos")) else w]
     raise ValueError(f"unknown claim kind {kind!r}")
 
 
@@ -445,7 +683,7 @@ def _names(text: str, masked: str) -> list[Claim]:
             return
         toks = [m.group(0).rstrip("'’-&").removesuffix("'s").removesuffix("’s") for m in run]
         first = run[0].start()
-        before = text[:first].rstrip(" \t\"'“‘(")
+        before = text[:first].rstrip(" \t\"'“‘(¿¡«")
         initial = (
             not before
             or before[-1] in ".!?:\n-–—•*#>|"
@@ -537,6 +775,16 @@ def _triggered(kind: str, low: str, has_digit: bool) -> bool:
         return "grade" in low or "k-" in low or "k–" in low
     if kind == "duration":
         return has_digit or any(w in low for w in _DURATION_WORDS)
+    if kind == "time_es":
+        return has_digit or "medi" in low
+    if kind == "weekday_es":
+        return any(
+            w in low for w in ("lunes", "martes", "rcoles", "jueves", "viernes", "bado", "domingo")
+        )
+    if kind == "grade_es":
+        return "grado" in low
+    if kind == "duration_es":
+        return has_digit or any(u in low for u in _UNITS_ES)
     return has_digit
 
 
@@ -566,7 +814,7 @@ def _extract(text: str) -> tuple[Claim, ...]:
             key = _key(kind, m)
             if key is None:
                 continue
-            k = "date" if kind == "date_range" else kind
+            k = _BASE_KIND.get(kind, kind)
             span = text[m.start() : m.end()].strip()
             for one in key if isinstance(key, list) else [key]:
                 out.append(Claim(k, span, one, m.start()))
@@ -585,7 +833,8 @@ def _extract(text: str) -> tuple[Claim, ...]:
 
 _PAST_CUE = re.compile(
     r"\b(?:last (?:school )?year|used to|previously|no longer|it was|was \$|were \$|"
-    r"old (?:fee|price|rate|policy)|went (?:up|down)|changed|in 20\d\d-\d\d)\b",
+    r"old (?:fee|price|rate|policy)|went (?:up|down)|changed|in 20\d\d-\d\d|"
+    r"el año pasado|antes (?:costaba|era|eran)|ya no|era de|eran de|cambi[óo]|en 20\d\d-\d\d)\b",
     re.I,
 )
 
@@ -849,7 +1098,8 @@ def normalize_text(text: str) -> str:
         pos = i + len(group[0].text)
     out.append(text[pos:])
     words = words_key("".join(out)).split()
-    return " ".join(str(NUMBER_WORDS[w]) if w in NUMBER_WORDS else w for w in words)
+    nums = {**NUMBER_WORDS_ES, **NUMBER_WORDS}
+    return " ".join(str(nums[w]) if w in nums else w for w in words)
 
 
 def _flat(kind: str, key: Any) -> str:
