@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from harness.errors import RunError
+from harness.paths import resolve_path
 
 GENERATION_COLUMNS = [
     "key",
@@ -43,7 +44,7 @@ SCORE_COLUMNS = ["key", "item_id", "candidate", "sample", "metric", "value"]
 
 
 def default_results_dir() -> Path:
-    return Path(os.environ.get("HARNESS_RESULTS", "results"))
+    return resolve_path(os.environ.get("HARNESS_RESULTS", "results"))
 
 
 def unit_key(item_id: str, candidate: str, sample: int) -> str:
@@ -183,7 +184,7 @@ def generations_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
 
 def open_run(run_id: str, results_dir: Path | str | None = None) -> RunStore:
     """An existing run by id (or 'latest'); an unknown id lists the runs that exist."""
-    root = Path(results_dir) if results_dir is not None else default_results_dir()
+    root = resolve_path(results_dir) if results_dir is not None else default_results_dir()
     if run_id == "latest":
         runs = list_runs(root)
         if runs.empty:
@@ -201,7 +202,7 @@ def open_run(run_id: str, results_dir: Path | str | None = None) -> RunStore:
 
 def list_runs(results_dir: Path | str | None = None) -> pd.DataFrame:
     """Runs under the results folder, oldest first."""
-    root = Path(results_dir) if results_dir is not None else default_results_dir()
+    root = resolve_path(results_dir) if results_dir is not None else default_results_dir()
     rows = []
     for m in sorted(root.glob("*/manifest.json")):
         try:
