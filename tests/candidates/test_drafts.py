@@ -86,3 +86,21 @@ def test_vendor_drafts_are_scored_like_any_output_and_missing_ones_are_unscored(
         m: v[("faq-001", m)] for m in same["metric"]
     }
     assert yaml.safe_load((tmp_path / "plan.yaml").read_text())["candidates"][1]["drafts"]
+
+
+def test_the_readiness_decision_covers_a_vendor_drafts_candidate(tmp_path, mini, results):
+    from harness.gates import decide
+    from harness.report import load_run
+
+    (tmp_path / "vendor.csv").write_text(f'item_id,draft\nfaq-001,"{DRAFT_001}"\n')
+    plan = write_plan(
+        tmp_path,
+        mini,
+        [{"name": "canned", "baseline": "template"}, {"name": "vendor", "drafts": "vendor.csv"}],
+        scorers=["edit", "required_facts"],
+    )
+    store = run_plan(plan, results_dir=results)
+    score_run(store)
+    decision = decide(load_run(store.run_id, results), "pre_pilot")
+    assert set(decision.all_gates["candidate"]) == {"vendor"}  # judged, like a model
+    assert decision.providers.empty  # the harness sent no district data for it
