@@ -36,15 +36,14 @@ class IdAllocator:
         self.repeats = 0
 
     def __call__(self, question: str, answer: str) -> str:
-        for candidate in (item_id(question), item_id(question, answer)):
-            if candidate not in self.used:
-                if candidate != item_id(question):
-                    self.repeats += 1
-                self.used.add(candidate)
-                return candidate
-        base, n = item_id(question, answer), 2
-        while f"{base}-{n}" in self.used:
-            n += 1
+        first = item_id(question)
+        if first not in self.used:
+            self.used.add(first)
+            return first
         self.repeats += 1
-        self.used.add(f"{base}-{n}")
-        return f"{base}-{n}"
+        base = item_id(question, answer)
+        candidate, n = base, 2
+        while candidate in self.used:
+            candidate, n = f"{base}-{n}", n + 1
+        self.used.add(candidate)
+        return candidate

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,11 @@ _NO = {"no", "n", "false", "0", "reject", "rejected"}
 
 def propose_required_facts(reference: str, max_facts: int = MAX_FACTS) -> list[str]:
     """The checkable claims of an approved answer, as written, without repeats, at most ``max_facts``."""
+    return list(_facts(reference, max_facts))
+
+
+@lru_cache(maxsize=65536)
+def _facts(reference: str, max_facts: int) -> tuple[str, ...]:
     from harness.scorers.accuracy import extract_claims
 
     out: list[str] = []
@@ -122,7 +128,7 @@ def propose_required_facts(reference: str, max_facts: int = MAX_FACTS) -> list[s
         out.append(text)
         if len(out) == max_facts:
             break
-    return out
+    return tuple(out)
 
 
 def propose_sensitive(message: str) -> str | None:
