@@ -108,7 +108,7 @@ def dataset_warnings(ds: Dataset, gates: str | Path | None = None) -> list[Probl
     Args:
         ds: a loaded dataset.
         gates: the gates file whose phases are checked (default ``rubrics/gates.yaml``);
-            ``False``-like empty string skips the gate check.
+            an empty string skips the gate check.
 
     Returns:
         One Problem per kind of finding (lists of ids shortened), in a fixed order.

@@ -146,7 +146,8 @@ def _records(
             "input": q,
             "reference": a,
             "source_ids": [slug(Path(s).stem) if "." in s else slug(s)
-                           for s in _list(row.get(mapping.get("source_ids", ""), ""))],
+                           for s in _list(row.get(mapping["source_ids"], ""))]
+            if "source_ids" in mapping else [],
             "category": (row.get(mapping["category"], "") if "category" in mapping else "")
             or category,
         }  # fmt: skip

@@ -95,7 +95,22 @@ SENSITIVE_RULES: dict[str, tuple[str, ...]] = {
         r"\bdepress(?:ed|ion)\b",
     ),
 }
-_RULES = [(reason, re.compile("|".join(pats))) for reason, pats in SENSITIVE_RULES.items()]
+# one pass over the text: a named group per reason (a text with no match, the usual case,
+# is scanned once instead of once per reason)
+_RULES = re.compile(
+    "|".join(f"(?P<{reason}>{'|'.join(pats)})" for reason, pats in SENSITIVE_RULES.items())
+)
+_ORDER = {reason: i for i, reason in enumerate(SENSITIVE_RULES)}
+
+
+def _literal(pattern: str) -> str:
+    """The longest run of plain text in a rule: a substring every match contains."""
+    plain = re.sub(r"\\[bwWs]|\(\?:[^)]*\)\??|\w\?|[\\*+?()|\[\]]", "\x00", pattern)
+    return max(plain.split("\x00"), key=len)
+
+
+# a message containing none of these cannot match any rule (most messages): skip the regex
+_LITERALS = tuple({_literal(p) for pats in SENSITIVE_RULES.values() for p in pats})
 EXPORT_COLUMNS = [
     "item_id",
     "kind",
@@ -134,10 +149,10 @@ def _facts(reference: str, max_facts: int) -> tuple[str, ...]:
 def propose_sensitive(message: str) -> str | None:
     """The sensitive reason a message's words suggest (safety, abuse, legal, ...), or None."""
     low = message.lower().replace("’", "'").replace("“", '"').replace("”", '"')
-    for reason, pat in _RULES:
-        if pat.search(low):
-            return reason
-    return None
+    if not any(lit in low for lit in _LITERALS):
+        return None
+    found = {m.lastgroup for m in _RULES.finditer(low)}
+    return min(found, key=lambda r: _ORDER[str(r)]) if found else None
 
 
 def add_suggestions(record: dict[str, Any]) -> dict[str, Any]:

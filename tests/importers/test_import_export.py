@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.cli import main
+from harness.dataset_checks import dataset_warnings
 from harness.datasets import load_dataset
 from harness.importers import DatasetImportError, import_export, infer_mapping
 from harness.importers.ids import item_id, normalise_question
@@ -189,3 +190,73 @@ def test_id_ignores_case_spacing_and_punctuation(text, extra):
     if normalise_question(variant) == normalise_question(text):
         assert item_id(variant) == item_id(text)
     assert item_id(text) == item_id(text)
+
+
+def test_export_source_column_links_items_to_imported_policies(tmp_path):
+    _, policies = make_export(tmp_path / "d")
+    src = _write_csv(
+        tmp_path / "a.csv",
+        ["question", "answer", "category", "sources"],
+        [(q, a, c, "Bus Pass Policy 2025-26.pdf" if c == "Transportation" else "")
+         for q, a, c in FAQ_ROWS],
+    )  # fmt: skip
+    out = tmp_path / "ds"
+    import_export(src, out, sources=policies)
+    ds = load_dataset(out)
+    cited = ds.items.loc[ds.items["category"] == "Transportation", "source_ids"].tolist()
+    assert cited == [["bus-pass-policy-2025-26"]] * 2
+
+
+def test_imported_district_runs_and_the_decision_is_coherent(tmp_path, results):
+    """Import, accept every suggestion, run baselines and a vendor's drafts, decide pre_pilot."""
+    import yaml
+
+    from harness.gates import decide
+    from harness.importers import accept_suggestions, export_suggestions
+    from harness.report import load_run
+    from harness.runner import RunOptions, run_plan
+    from harness.scoring import score_run
+
+    src, policies = make_export(tmp_path / "d")
+    out = tmp_path / "ds"
+    import_export(src, out, sources=policies)
+    sheet = export_suggestions(out, tmp_path / "s.csv").assign(accept="yes")
+    sheet.to_csv(tmp_path / "s.csv", index=False)
+    accept_suggestions(out, tmp_path / "s.csv")
+    ds = load_dataset(out)
+    assert ds.items["required_facts"].map(len).gt(0).mean() > 0.7
+    assert ds.items["sensitive"].sum() == 2  # the threat and the suspension
+    # the vendor answered every question with the approved text, except one it skipped
+    drafts = ds.items[["id", "reference"]].rename(columns={"id": "item_id", "reference": "draft"})
+    drafts.iloc[1:].to_csv(tmp_path / "vendor.csv", index=False)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        yaml.safe_dump(
+            {
+                "name": "imported",
+                "dataset": str(out),
+                "tasks": ["faq_reply"],
+                "candidates": [
+                    {"name": "canned", "baseline": "template"},
+                    {"name": "retrieval", "baseline": "retrieval"},
+                    {"name": "vendor", "drafts": "vendor.csv"},
+                ],
+                "scorers": ["edit", "required_facts", "claims", "escalation"],
+            }
+        )
+    )
+    store = run_plan(plan, results_dir=results, options=RunOptions(progress=False))
+    score_run(store)
+    gens = store.generations()
+    assert (gens[gens["candidate"] == "vendor"]["status"] == "no_output").sum() == 1
+    d = decide(load_run(store.run_id, results), "pre_pilot")
+    gates = d.all_gates.set_index("gate")
+    assert set(d.all_gates["candidate"]) == {"vendor"}
+    assert gates.loc["facts-covered", "status"] == "pass"  # fed by the accepted suggestions
+    assert gates.loc["facts-covered", "value"] == pytest.approx(1.0)
+    assert gates.loc["less-editing-than-canned", "status"] == "pass"
+    # the approved answers' fees and phone numbers count as unsupported because no item cites
+    # a source: exactly what validate warned about
+    assert gates.loc["no-invented-facts", "status"] == "fail"
+    assert any("items cite no source" in str(w) for w in dataset_warnings(ds))
+    assert d.verdict == "Not ready"

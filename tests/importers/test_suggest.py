@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from harness.cli import main
 from harness.datasets import load_dataset
@@ -128,3 +130,18 @@ def test_export_proposes_for_a_dataset_not_made_by_import(tmp_path, mini_copy):
     with_facts = {r["id"] for r in recs if r.get("required_facts")}
     assert not with_facts & set(rows.loc[rows["kind"] == "required_fact", "item_id"])
     assert Path(tmp_path / "s.csv").is_file()
+
+
+_PIECES = ["gun", "guns", "bullied", "bull", "suspended", "suspense", "won't be around",
+           "wont be around", "self-harm", "self harm", "custody", "sue", "pursue", "post photos",
+           "the", "bus", "pass", "lunch", " ", ".", "threatened", "threatening", "bruised"]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=12))
+def test_the_literal_prefilter_never_changes_a_verdict(pieces):
+    from harness.importers.suggest import _ORDER, _RULES
+
+    text = " ".join(pieces)
+    found = {m.lastgroup for m in _RULES.finditer(text.lower())}
+    expected = min(found, key=lambda r: _ORDER[str(r)]) if found else None
+    assert propose_sensitive(text) == expected
