@@ -47,6 +47,9 @@ class Document:
     effective: str | None
     text: str
     meta: dict[str, Any]
+    # where the date came from: "text" (an "Effective ..." line), "front matter", or
+    # "metadata" (the file's own modified/created date: when it was saved, a weaker proxy)
+    effective_source: str | None = None
 
 
 def parse_date(value: Any) -> str | None:
@@ -103,6 +106,14 @@ def _clean(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", out).strip()
 
 
+def _dated(title: str | None, text: str, meta: dict[str, Any], fallback: str | None) -> Document:
+    """A Document dated by its "Effective ..." text, else by ``fallback`` (its metadata)."""
+    in_text = effective_in_text(text)
+    if in_text:
+        return Document(title, in_text, text, meta, "text")
+    return Document(title, fallback, text, meta, "metadata" if fallback else None)
+
+
 def read_pdf(path: Path) -> Document:
     """A PDF's text, title and effective date (pypdf)."""
     from pypdf import PdfReader
@@ -118,10 +129,12 @@ def read_pdf(path: Path) -> Document:
         raise DocumentError(f"cannot be read as PDF ({exc})") from None
     text = _clean("\n\n".join(pages))
     title = str(info.get("/Title") or "").strip() or _first_line(text)
-    eff = effective_in_text(text) or parse_date(
-        str(info.get("/ModDate") or info.get("/CreationDate") or "")
+    return _dated(
+        title,
+        text,
+        {"pages": len(pages)},
+        parse_date(str(info.get("/ModDate") or info.get("/CreationDate") or "")),
     )
-    return Document(title, eff, text, {"pages": len(pages)})
 
 
 def read_docx(path: Path) -> Document:
@@ -136,11 +149,14 @@ def read_docx(path: Path) -> Document:
         raise DocumentError(f"cannot be read as DOCX ({exc})") from None
     parts: list[str] = []
     heading = None
+    # style names by id, read once: Paragraph.style searches the styles part on every call
+    names = {st.style_id: st.name or "" for st in d.styles}
     for p in d.paragraphs:
         t = p.text.strip()
         if not t:
             continue
-        style = (p.style.name if p.style is not None else "") or ""
+        style_id = p._p.style  # the paragraph's w:pStyle, None for the default style
+        style = names.get(style_id, "") if style_id else ""
         m = re.match(r"Heading (\d)", style)
         if style == "Title" or m:
             level = int(m.group(1)) if m else 1
@@ -154,8 +170,7 @@ def read_docx(path: Path) -> Document:
     text = _clean("\n\n".join(parts))
     core = d.core_properties
     title = (core.title or "").strip() or heading or _first_line(text)
-    eff = effective_in_text(text) or parse_date(core.modified or core.created)
-    return Document(title, eff, text, {})
+    return _dated(title, text, {}, parse_date(core.modified or core.created))
 
 
 def read_html(path: Path, raw: str) -> Document:
@@ -190,7 +205,7 @@ def read_html(path: Path, raw: str) -> Document:
             lines.append(t)
     text = _clean("\n\n".join(lines)) or _clean(body.get_text("\n", strip=True))
     title = title or first_heading or _first_line(text) or ""
-    return Document(title or None, effective_in_text(text) or meta_date, text, {})
+    return _dated(title or None, text, {}, meta_date)
 
 
 def read_text_document(raw: str) -> Document:
@@ -209,10 +224,10 @@ def read_text_document(raw: str) -> Document:
     text = _clean(body)
     heading = next((ln[2:].strip() for ln in text.splitlines() if ln.startswith("# ")), None)
     title = str(meta.get("title") or "") or heading or _first_line(text)
-    eff = (
-        parse_date(meta.get("effective")) or effective_in_text(text) or parse_date(meta.get("date"))
-    )
-    return Document(title, eff, text, meta)
+    declared = parse_date(meta.get("effective"))
+    if declared:
+        return Document(title, declared, text, meta, "front matter")
+    return _dated(title, text, meta, parse_date(meta.get("date")))
 
 
 def read_document(path: Path) -> Document:

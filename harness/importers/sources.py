@@ -126,6 +126,7 @@ def import_sources(src: str | Path, out: str | Path) -> tuple[pd.DataFrame, pd.D
             {
                 "title": doc.title,
                 "effective": doc.effective,
+                "effective_from": doc.effective_source,
                 **kept,
                 "original": rel,
                 "original_format": p.suffix.lower().lstrip("."),

@@ -75,6 +75,10 @@ def test_documents_become_sources_with_title_date_and_hash(
     meta, body = _front(tmp_path / "ds" / "sources" / f"{sid}.md")
     assert meta["title"] == title
     assert meta.get("effective") == effective
+    # a date written in the document wins; the file's saved date is only a labelled fallback
+    assert meta.get("effective_from") == (
+        None if effective is None else "metadata" if kind == "pdf-no-meta" else "text"
+    )
     assert meta["original_sha256"] == hashlib.sha256(original.read_bytes()).hexdigest()
     assert meta["original"] == original.name
     assert needle in body
