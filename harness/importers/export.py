@@ -263,6 +263,7 @@ def import_export(
     records, skipped, repeats, unparsed = _records(table, resolved, task, category)
     out_p.mkdir(parents=True, exist_ok=True)
     (out_p / "sources").mkdir(exist_ok=True)
+    (out_p / "sources" / ".gitkeep").touch()  # git keeps the folder before any source is added
     tmp = out_p / "items.jsonl.tmp"
     with tmp.open("w", encoding="utf-8", newline="\n") as fh:
         for r in records:

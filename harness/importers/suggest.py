@@ -124,6 +124,19 @@ _YES = {"yes", "y", "true", "1", "accept", "accepted", "x"}
 _NO = {"no", "n", "false", "0", "reject", "rejected"}
 
 
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _sheet_safe(text: Any) -> Any:
+    """A cell a spreadsheet will not run as a formula: ``'`` before a leading = + - @."""
+    return "'" + text if isinstance(text, str) and text.startswith(_FORMULA) else text
+
+
+def _sheet_text(text: str) -> str:
+    """The text :func:`_sheet_safe` protected, as it was."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA) else text
+
+
 def propose_required_facts(reference: str, max_facts: int = MAX_FACTS) -> list[str]:
     """The checkable claims of an approved answer, as written, without repeats, at most ``max_facts``."""
     return list(_facts(reference, max_facts))
@@ -251,7 +264,8 @@ def export_suggestions(dataset: str | Path, out: str | Path) -> pd.DataFrame:
                 }
             )
     frame = pd.DataFrame(rows, columns=EXPORT_COLUMNS)
-    frame.to_csv(out, index=False, encoding="utf-8")
+    # families' messages are untrusted: a cell starting with = or @ would run in Excel
+    frame.map(_sheet_safe).to_csv(out, index=False, encoding="utf-8")
     return frame
 
 
@@ -291,7 +305,8 @@ def accept_suggestions(dataset: str | Path, reviewed: str | Path) -> pd.DataFram
     records = read_records(dataset)
     by_id = {r["id"]: r for r in records}
     problems = []
-    for line, row in enumerate(reader, start=2):
+    for line, raw in enumerate(reader, start=2):
+        row = {k: _sheet_text(v or "") for k, v in raw.items() if k is not None}
         verdict = (row.get("accept") or "").strip().lower()
         if not verdict:
             continue

@@ -145,3 +145,23 @@ def test_the_literal_prefilter_never_changes_a_verdict(pieces):
     found = {m.lastgroup for m in _RULES.finditer(text.lower())}
     expected = min(found, key=lambda r: _ORDER[str(r)]) if found else None
     assert propose_sensitive(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ['=HYPERLINK("http://x")', "+1 555", "-5 days", "@sum", "plain", "'quoted"]
+)
+def test_sheet_cells_never_run_as_formulas_and_come_back_unchanged(text):
+    from harness.importers.suggest import _sheet_safe, _sheet_text
+
+    safe = _sheet_safe(text)
+    assert not safe.startswith(("=", "+", "-", "@"))
+    assert _sheet_text(safe) == text
+
+
+def test_exported_sheet_quotes_a_formula_in_a_familys_message(tmp_path):
+    src = tmp_path / "a.csv"
+    src.write_text('question,answer\n"=HYPERLINK(""http://evil"")?","Call 555-0100 by 9:00 a.m."\n')
+    import_export(src, tmp_path / "ds")
+    export_suggestions(tmp_path / "ds", tmp_path / "s.csv")
+    rows = list(csv.DictReader((tmp_path / "s.csv").open(encoding="utf-8")))
+    assert rows and all(r["question"].startswith("'=HYPERLINK") for r in rows)
