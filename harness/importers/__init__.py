@@ -10,8 +10,9 @@
 
 from harness.importers.export import ImportResult, import_export
 from harness.importers.mapping import infer_mapping
+from harness.importers.review import accept_suggestions, export_suggestions
 from harness.importers.sources import import_sources
-from harness.importers.suggest import accept_suggestions, export_suggestions, suggestion_counts
+from harness.importers.suggest import suggestion_counts
 from harness.importers.tables import DatasetImportError
 
 __all__ = [

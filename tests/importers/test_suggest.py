@@ -151,7 +151,7 @@ def test_the_literal_prefilter_never_changes_a_verdict(pieces):
     "text", ['=HYPERLINK("http://x")', "+1 555", "-5 days", "@sum", "plain", "'quoted"]
 )
 def test_sheet_cells_never_run_as_formulas_and_come_back_unchanged(text):
-    from harness.importers.suggest import _sheet_safe, _sheet_text
+    from harness.importers.review import _sheet_safe, _sheet_text
 
     safe = _sheet_safe(text)
     assert not safe.startswith(("=", "+", "-", "@"))
