@@ -29,12 +29,71 @@ def _print_summary(summary: dict[str, Any]) -> None:
         print(frame.to_string(index=False))
 
 
+PHASE_HELP = phase_help()
+RUN_ID_HELP = "a run id under --results (see harness runs), or latest for the newest run"
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
+    from harness.dataset_checks import dataset_warnings
     from harness.datasets import load_dataset
 
     ds = load_dataset(args.path)
+    warnings = dataset_warnings(ds, args.gates)
     print(f"dataset {args.path}: OK (fingerprint {ds.fingerprint[:12]})")
     _print_summary(ds.summary())
+    if warnings:
+        print(f"\n{len(warnings)} warning{'s' if len(warnings) != 1 else ''}:")
+        for w in warnings:
+            print(f"  - {w}")
+    return 2 if warnings and args.strict else 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from harness.importers import import_export
+    from harness.importers.mapping import parse_overrides
+
+    try:
+        overrides = parse_overrides(args.map or [])
+    except ValueError as exc:
+        raise HarnessError(str(exc)) from None
+    result = import_export(
+        args.src,
+        args.out,
+        mapping=overrides,
+        task=args.task,
+        category=args.category,
+        sources=args.sources,
+        sheet=args.sheet,
+        encoding=args.encoding,
+    )
+    print(result.summary())
+    print(f"next: harness validate {args.out}")
+    return 0
+
+
+def cmd_import_sources(args: argparse.Namespace) -> int:
+    from harness.importers import import_sources
+
+    done, skipped = import_sources(args.src, args.out)
+    print(f"{len(done)} sources written to {Path(args.out) / 'sources'}")
+    for _, r in skipped.iterrows():
+        print(f"  skipped {r['file']}: {r['reason']}")
+    return 0
+
+
+def cmd_suggestions(args: argparse.Namespace) -> int:
+    from harness.importers import accept_suggestions, export_suggestions
+
+    if args.action == "export":
+        rows = export_suggestions(args.dataset, args.csv)
+        print(
+            f"{len(rows)} suggestions written to {args.csv}: write yes or no in 'accept' "
+            f"(edit 'accepted_text' to change a fact), then: "
+            f"harness suggestions accept {args.dataset} {args.csv}"
+        )
+    else:
+        counts = accept_suggestions(args.dataset, args.csv)
+        print(counts.reset_index().to_string(index=False))
     return 0
 
 
@@ -218,23 +277,76 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+RESULTS_HELP = "folder holding run folders (default: results/ or $HARNESS_RESULTS)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="harness", description=__doc__.splitlines()[0])
     p.add_argument(
-        "--results",
-        default=os.environ.get("HARNESS_RESULTS", "results"),
-        help="folder holding run folders (default: results/)",
+        "--results", default=os.environ.get("HARNESS_RESULTS", "results"), help=RESULTS_HELP
     )
-    sub = p.add_subparsers(dest="command", required=True)
+    # global options are accepted after the subcommand too; SUPPRESS keeps the main default
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--results", default=argparse.SUPPRESS, help=RESULTS_HELP)
+    subparsers = p.add_subparsers(dest="command", required=True)
+
+    class _Sub:
+        def add_parser(self, name: str, **kw: Any) -> argparse.ArgumentParser:
+            return subparsers.add_parser(name, parents=[common], **kw)
+
+    sub = _Sub()
 
     v = sub.add_parser("validate", help="check a dataset folder and print a summary")
-    v.add_argument("path")
+    v.add_argument("path", help="the dataset folder (holding items.jsonl and sources/)")
+    v.add_argument(
+        "--strict", action="store_true", help="exit 2 when there are warnings, not only errors"
+    )
+    v.add_argument(
+        "--gates",
+        help="gates file whose phases the warnings check (default rubrics/gates.yaml)",
+    )
     v.set_defaults(fn=cmd_validate)
+
+    im = sub.add_parser("import", help="turn a district export (CSV/XLSX/JSON) into a dataset")
+    im.add_argument("src", help="the export: .csv, .tsv, .xlsx, .json or .jsonl")
+    im.add_argument("out", help="the dataset folder to write (re-importing into it is fine)")
+    im.add_argument(
+        "--map",
+        action="append",
+        metavar="FIELD=COLUMN",
+        help="use COLUMN for FIELD (input, reference, category, date, ...); FIELD= turns a "
+        "guess off; repeat for more fields",
+    )
+    im.add_argument("--sources", metavar="DIR", help="a folder of policy files to import too")
+    im.add_argument("--task", default="faq_reply", help="task of rows without one (faq_reply)")
+    im.add_argument("--category", default="general", help="category of rows without one")
+    im.add_argument("--sheet", help="XLSX: the sheet to read (default: the first)")
+    im.add_argument("--encoding", help="CSV/JSON text encoding, e.g. cp1250 (default: detected)")
+    im.set_defaults(fn=cmd_import)
+
+    ims = sub.add_parser(
+        "import-sources", help="turn PDF/DOCX/HTML/Markdown policy files into sources/*.md"
+    )
+    ims.add_argument("src", help="the folder of policy files (read recursively)")
+    ims.add_argument("out", help="the dataset folder whose sources/ receives them")
+    ims.set_defaults(fn=cmd_import_sources)
+
+    sg = sub.add_parser(
+        "suggestions", help="review proposed required facts and sensitive flags as a CSV"
+    )
+    sg.add_argument(
+        "action",
+        choices=["export", "accept"],
+        help="export: write pending suggestions to CSV; accept: apply a reviewed CSV",
+    )
+    sg.add_argument("dataset", help="the dataset folder (its items.jsonl)")
+    sg.add_argument("csv", help="the suggestions CSV to write (export) or read (accept)")
+    sg.set_defaults(fn=cmd_suggestions)
 
     r = sub.add_parser("run", help="run an eval plan (generate, then score)")
     r.add_argument("plan", nargs="?", help="plan YAML file")
     r.add_argument("--dataset", help="run the plan on this dataset folder instead")
-    r.add_argument("--run-id")
+    r.add_argument("--run-id", help="name of the new run (default: time, plan name, suffix)")
     r.add_argument("--resume", metavar="RUN_ID", help="complete a run that was interrupted")
     r.add_argument("--retry-errors", action="store_true", help="with --resume: retry failures")
     r.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
@@ -247,18 +359,22 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--budget", type=float, help="stop cleanly once this many USD are spent")
     r.add_argument("--limit", type=int, help="run only the first N selected items")
     r.add_argument("--shard", help="run slice i of n of the items, e.g. 1/4")
-    r.add_argument("--no-score", action="store_true")
+    r.add_argument(
+        "--no-score",
+        action="store_true",
+        help="only generate; score later with harness score RUN_ID (reports need scores)",
+    )
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(fn=cmd_run)
 
     s = sub.add_parser("score", help="re-score a stored run without generating again")
-    s.add_argument("run_id")
+    s.add_argument("run_id", help=RUN_ID_HELP)
     s.set_defaults(fn=cmd_score)
 
     rep = sub.add_parser("report", help="render the readiness report of a run to HTML")
-    rep.add_argument("run_id")
-    rep.add_argument("--phase", default="pre_pilot", choices=PHASES, help=phase_help())
-    rep.add_argument("--title", default="")
+    rep.add_argument("run_id", help=RUN_ID_HELP)
+    rep.add_argument("--phase", default="pre_pilot", choices=PHASES, help=PHASE_HELP)
+    rep.add_argument("--title", default="", help="the report's title (default: the workflow)")
     rep.add_argument("--gates", help="gates file (default rubrics/gates.yaml)")
     rep.add_argument("--governance", help="governance file (default rubrics/governance.yaml)")
     rep.set_defaults(fn=cmd_report)
@@ -270,12 +386,12 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.set_defaults(fn=cmd_compare)
 
     cal = sub.add_parser("calibrate", help="check a run's AI judge against human ratings")
-    cal.add_argument("run_id")
+    cal.add_argument("run_id", help=RUN_ID_HELP)
     cal.set_defaults(fn=cmd_calibrate)
 
     ck = sub.add_parser("check", help="CI: phase gates (+ regression vs a base run); exit 0/1/2")
-    ck.add_argument("run_id")
-    ck.add_argument("--phase", default="pre_pilot", choices=PHASES, help=phase_help())
+    ck.add_argument("run_id", help=RUN_ID_HELP)
+    ck.add_argument("--phase", default="pre_pilot", choices=PHASES, help=PHASE_HELP)
     ck.add_argument("--against", metavar="BASE_RUN", help="the last accepted run")
     ck.add_argument("--gates", help="gates file (default rubrics/gates.yaml)")
     ck.add_argument("--governance", help="governance file (default rubrics/governance.yaml)")
@@ -284,21 +400,23 @@ def build_parser() -> argparse.ArgumentParser:
     ck.set_defaults(fn=cmd_check)
 
     ver = sub.add_parser("verify", help="recompute a run's content hashes; list what changed")
-    ver.add_argument("run_id")
+    ver.add_argument("run_id", help=RUN_ID_HELP)
     ver.set_defaults(fn=cmd_verify)
 
     mg = sub.add_parser("merge", help="join shard runs into one run")
-    mg.add_argument("run_ids", nargs="+")
-    mg.add_argument("--run-id")
+    mg.add_argument("run_ids", nargs="+", help="the shard runs to join (ids under --results)")
+    mg.add_argument("--run-id", help="name of the merged run (default: derived from the shards)")
     mg.set_defaults(fn=cmd_merge)
 
     ls = sub.add_parser("runs", help="list stored runs")
     ls.set_defaults(fn=cmd_runs)
 
     d = sub.add_parser("demo", help="the whole path on the sample district")
-    d.add_argument("--plan", default=str(REPO / "plans" / "demo.yaml"))
+    d.add_argument(
+        "--plan", default=str(REPO / "plans" / "demo.yaml"), help="plan (default plans/demo.yaml)"
+    )
     d.add_argument("--limit", type=int, help=argparse.SUPPRESS)
-    d.add_argument("--quiet", action="store_true")
+    d.add_argument("--quiet", action="store_true", help="no progress bar")
     d.set_defaults(fn=cmd_demo)
     return p
 

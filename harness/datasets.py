@@ -25,6 +25,7 @@ import pandas as pd
 import yaml
 
 from harness.errors import DatasetError, Problem
+from harness.paths import resolve_path
 
 # libyaml's safe loader where PyYAML was built with it (10x faster on front matter)
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -148,6 +149,15 @@ class _Collector:
         self.problems.append(Problem(f"{self.display_root}/{rel}", line, fld, message, hint, kind))
 
 
+def look_alike(fld: str, present: Any) -> str:
+    """A hint naming a present column that looks like the missing field ``fld``, or ""."""
+    from harness.importers.mapping import infer_mapping
+
+    cols = [str(c) for c in present if c != fld]
+    hit = infer_mapping(cols).get(fld)
+    return f"`{hit}` looks like `{fld}`; rename it or run harness import" if hit else ""
+
+
 def _read_text(path: Path, col: _Collector) -> str | None:
     """Read UTF-8 text, reporting the first line that is not UTF-8."""
     raw = path.read_bytes()
@@ -264,12 +274,15 @@ def _read_items(path: Path, col: _Collector) -> list[tuple[int, dict[str, Any]]]
     reader = csv.DictReader(io.StringIO(text))
     missing = [f for f in REQUIRED_ITEM_FIELDS if f not in (reader.fieldnames or [])]
     if missing:
+        alike = [h for h in (look_alike(f, reader.fieldnames or []) for f in missing) if h]
         col.add(
             path,
             1,
             None,
             f"header lacks column(s) {', '.join(missing)}",
-            f"the header row must name at least {', '.join(REQUIRED_ITEM_FIELDS)}",
+            "; ".join(
+                alike or [f"the header row must name at least {', '.join(REQUIRED_ITEM_FIELDS)}"]
+            ),
         )
         return rows
     start = 2
@@ -302,7 +315,7 @@ def _check_items(
 
         for fld in REQUIRED_ITEM_FIELDS:
             if fld not in rec:
-                bad(fld, "is missing", _HINTS[fld])
+                bad(fld, "is missing", look_alike(fld, rec) or _HINTS[fld])
             elif fld != "source_ids" and _blank(rec[fld]):
                 bad(fld, "is empty", _HINTS[fld])
             elif fld != "source_ids" and not isinstance(rec[fld], str):
@@ -478,14 +491,8 @@ def _read_sources(folder: Path, col: _Collector) -> pd.DataFrame:
                     f"names '{nxt}', which does not exist",
                     "fix the id",
                 )
-    if not records and not col.problems:
-        col.add(
-            folder,
-            None,
-            None,
-            "holds no source documents",
-            "add the approved documents the answers draw on, one per file",
-        )
+    # an empty sources/ is a warning (harness.dataset_checks), not an error: a fresh import
+    # of a question,answer export is a valid dataset before its policy files are added
     frame = pd.DataFrame(records, columns=cols)
     return frame.drop_duplicates("id").set_index("id")
 
@@ -677,7 +684,7 @@ def load_dataset(path: str | Path) -> Dataset:
         DatasetError: listing every problem found, each with file, line or row, field and a hint.
     """
     display = str(path)
-    root = Path(path)
+    root = resolve_path(path)  # from a notebook in notebooks/ too
     col = _Collector(root, display)
     if not root.is_dir():
         raise DatasetError(

@@ -52,7 +52,7 @@ class Facts:
     def calibration(self) -> dict[str, Any] | None:
         cal = getattr(self.run, "calibration", None)
         if cal is None and hasattr(self.run, "store"):
-            from harness.gates import read_calibration
+            from harness.store import read_calibration
 
             cal = read_calibration(self.run.store.path)
         return cal

@@ -40,7 +40,7 @@ from harness.stats import (
 RUBRICS = Path(__file__).resolve().parents[1] / "rubrics"
 GATES_FILE = RUBRICS / "gates.yaml"
 GOVERNANCE_FILE = RUBRICS / "governance.yaml"
-
+AI_KINDS = ("model", "drafts")  # candidates a decision is about (drafts: an external tool's)
 READY, CONDITIONS, NOT_READY = "Ready", "Ready with conditions", "Not ready"
 PASS, FAIL, NOT_EVALUATED = "pass", "fail", "not evaluated"
 PILOT_PREFIX = "pilot:"
@@ -424,7 +424,8 @@ class Evidence:
             [
                 {
                     "name": c["name"],
-                    "kind": c["kind"],
+                    # an external system's drafts are an AI candidate the run did not call
+                    "kind": "drafts" if c.get("baseline") == "drafts" else c["kind"],
                     "baseline": c.get("baseline"),
                     "model": c.get("model"),
                     "api_base": plan_cands.get(c["name"], {}).get("api_base"),
@@ -930,7 +931,7 @@ def evaluate(
     gov = governance_checklist(governance)
     assert ev.sites is not None
     providers = provider_checks(ev.sites, governance)
-    models = ev.candidates[ev.candidates["kind"] == "model"]["name"].tolist()
+    models = ev.candidates[ev.candidates["kind"].isin(AI_KINDS)]["name"].tolist()
     if candidate is not None:
         if candidate not in ev.candidates["name"].tolist():
             raise PlanError(

@@ -16,4 +16,5 @@ assert tuple(PHASE_QUESTIONS) == PHASES
 
 def phase_help() -> str:
     """The phases and their meanings, for command-line help."""
-    return "; ".join(f"{name}: {q.split(': ', 1)[1]}" for name, q in PHASE_QUESTIONS.items())
+    parts = ", ".join(f"{name} ({q[0].lower()}{q[1:]})" for name, q in PHASE_QUESTIONS.items())
+    return f"the phase whose gates decide: {parts}; default pre_pilot"

@@ -15,8 +15,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import PlanError, Problem
+from harness.paths import resolve_path
 
-BASELINES = ("template", "retrieval", "staff_first_draft")
 LOCAL_MODELS = ("local/smollm2",)
 
 
@@ -49,7 +49,11 @@ class Price(_Strict):
 
 
 class CandidateSpec(_Strict):
-    """One candidate: a baseline by name, or a model with a prompt template."""
+    """One candidate: a baseline by name, a model with a prompt template, or a drafts file.
+
+    ``drafts: FILE`` (an external system's drafts, harness/candidates/drafts.py) is stored as
+    ``baseline: drafts`` with ``options.path: FILE``, the baseline interface the runner calls.
+    """
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     description: str = ""  # what the candidate is, in plain words, for the report's first screen
@@ -66,6 +70,20 @@ class CandidateSpec(_Strict):
     concurrency: int | None = Field(None, ge=1, le=512)
     rpm: float | None = Field(None, gt=0)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _drafts_as_baseline(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "drafts" in data:
+            data = dict(data)
+            path = data.pop("drafts")
+            if "baseline" in data or "model" in data:
+                raise ValueError("a drafts candidate takes no 'baseline' or 'model'")
+            if not isinstance(path, str) or not path.strip():
+                raise ValueError("'drafts' names the drafts file (CSV/XLSX/JSONL), e.g. drafts.csv")
+            data["baseline"] = "drafts"
+            data["options"] = {**(data.get("options") or {}), "path": path}
+        return data
+
     @model_validator(mode="after")
     def _one_kind(self) -> CandidateSpec:
         from harness.candidates.baselines import BASELINES  # the one list of baselines
@@ -73,7 +91,8 @@ class CandidateSpec(_Strict):
         names = ", ".join(sorted(BASELINES))
         if (self.baseline is None) == (self.model is None):
             raise ValueError(
-                f"give exactly one of 'baseline' ({names}) or 'model' (a litellm model string)"
+                f"give exactly one of 'baseline' ({names}), 'model' (a litellm model string) "
+                "or 'drafts' (a file of an external tool's drafts)"
             )
         if self.baseline is not None and self.baseline not in BASELINES:
             raise ValueError(f"unknown baseline '{self.baseline}'; choose one of: {names}")
@@ -84,6 +103,8 @@ class CandidateSpec(_Strict):
             )
         if self.baseline is not None and (self.prompt or self.params):
             raise ValueError("a baseline takes 'options', not 'prompt' or 'params'")
+        if self.baseline == "drafts" and not self.options.get("path"):
+            raise ValueError("a drafts candidate names its file: drafts: FILE")
         _check_model(self.model, self.params)
         return self
 
@@ -355,6 +376,7 @@ def load_plan(path: str | Path, dataset: str | Path | None = None) -> Plan:
     Raises:
         PlanError: every problem with file, line and field.
     """
+    path = resolve_path(path)  # from a notebook in notebooks/ too
     display = str(path)
     data, node = load_yaml(path, "plan")
     if not isinstance(data, dict):
@@ -368,7 +390,7 @@ def load_plan(path: str | Path, dataset: str | Path | None = None) -> Plan:
         raise PlanError(f"plan {display}", validation_problems(display, exc, node)) from None
     plan.path = Path(path).resolve()
     if dataset is not None:
-        plan.dataset = str(Path(dataset).resolve())
+        plan.dataset = str(resolve_path(dataset).resolve())
     problems = []
     for i, c in enumerate(plan.candidates):
         for key in ("prompt", "system"):
@@ -383,6 +405,19 @@ def load_plan(path: str | Path, dataset: str | Path | None = None) -> Plan:
                         "paths are relative to the plan file's folder",
                     )
                 )
+    for i, c in enumerate(plan.candidates):
+        drafts = c.options.get("path") if c.baseline == "drafts" else None
+        if drafts and not plan.resolve(str(drafts)).is_file():
+            loc = ("candidates", i, "drafts")
+            problems.append(
+                Problem(
+                    display,
+                    line_of(node, loc) or line_of(node, ("candidates", i, "options", "path")),
+                    f"candidates.{i}.drafts",
+                    f"names '{drafts}', which does not exist",
+                    "paths are relative to the plan file's folder",
+                )
+            )
     if plan.judge is not None and plan.judge.candidates:
         names = [c.name for c in plan.candidates]
         for j, name in enumerate(plan.judge.candidates):

@@ -21,7 +21,7 @@ from harness.candidates.baselines import get_baseline
 from harness.datasets import Dataset, load_dataset
 from harness.errors import RunError
 from harness.model_calls import run_models
-from harness.plan import Plan, load_plan
+from harness.plan import CandidateSpec, Plan, load_plan
 from harness.provenance import manifest_base, now_iso
 from harness.selection import select_items
 from harness.store import RunStore, default_results_dir
@@ -185,8 +185,7 @@ async def _execute(
             "task": u.item["task"],
             "category": u.item["category"],
             "kind": candidate_kind(u.spec),
-            "model": u.spec.model
-            or (f"baseline:{u.spec.baseline}" if u.spec.baseline else f"reference:{u.spec.name}"),
+            "model": _model_label(u.spec),
             "output": None,
             "status": "ok",
             "error": None,
@@ -228,7 +227,7 @@ async def _execute(
                 output=out,
                 status="ok" if out is not None else "no_output",
                 latency_s=time.perf_counter() - t0,
-                error=None if out is not None else "this baseline has no output for the item",
+                error=None if out is not None else _no_output(spec),
             )
 
     model_units = [u for u in units if u.spec.is_model]
@@ -239,6 +238,22 @@ async def _execute(
         await run_models(plan, ds, model_units, opts, counts, record, store, root)
     finally:
         bar.close()
+
+
+def _no_output(spec: CandidateSpec) -> str:
+    if spec.baseline == "drafts":
+        return f"{spec.options.get('path')} has no draft for this item (unscored, never 0)"
+    return "this baseline has no output for the item"
+
+
+def _model_label(spec: CandidateSpec) -> str:
+    """What produced a generation: the model string, the baseline, the drafts file, or the
+    reference row."""
+    if spec.model:
+        return spec.model
+    if spec.baseline == "drafts":
+        return f"drafts:{spec.options.get('path')}"
+    return f"baseline:{spec.baseline}" if spec.baseline else f"reference:{spec.name}"
 
 
 def _reference(item: dict[str, Any]) -> str | None:

@@ -1,6 +1,12 @@
-"""Which items a run covers: the plan's tasks, its documented subset, a limit and a shard."""
+"""Which items a run covers: the plan's tasks, its documented subset, a limit and a shard.
+
+A limit (``RunOptions(limit=N)``, ``select.limit``) draws round-robin across categories
+(:func:`round_robin`), so five items cover five categories instead of the first five rows.
+"""
 
 from __future__ import annotations
+
+import random
 
 import pandas as pd
 
@@ -38,9 +44,9 @@ def select_items(
             picked.extend(covered.index[covered["sensitive"]].tolist())
         covered = covered.loc[sorted(set(picked))]
     if sel.limit:
-        covered = covered.iloc[: sel.limit]
+        covered = round_robin(covered, sel.limit)
     if limit:
-        covered = covered.iloc[:limit]
+        covered = round_robin(covered, limit)
     if shard:
         i, n = shard
         import zlib
@@ -48,3 +54,33 @@ def select_items(
         mask = [zlib.crc32(str(k).encode()) % n == i - 1 for k in covered.index]
         covered = covered[mask]
     return covered, uncovered
+
+
+def round_robin(items: pd.DataFrame, limit: int, seed: int = 20261201) -> pd.DataFrame:
+    """At most ``limit`` items drawn round-robin across ``category``, seeded, in index order.
+
+    Args:
+        items: items indexed by id, with a ``category`` column.
+        limit: how many to keep (all of them when the frame is no longer).
+        seed: the draw's seed: the same items, seed and limit give the same selection.
+
+    Returns:
+        The selected rows, in the frame's original order.
+    """
+    if limit < 0:
+        raise ValueError(f"limit must be >= 0, not {limit}")
+    if limit >= len(items):
+        return items
+    rng = random.Random(seed)
+    queues: list[list[object]] = []
+    for _, grp in items.groupby("category", sort=True):
+        ids = sorted(grp.index.tolist(), key=str)
+        rng.shuffle(ids)
+        queues.append(ids)
+    rng.shuffle(queues)
+    picked: set[object] = set()
+    while len(picked) < limit:
+        for q in queues:
+            if q and len(picked) < limit:
+                picked.add(q.pop(0))
+    return items[items.index.isin(list(picked))]

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from harness.errors import RunError
+from harness.paths import resolve_path
 
 if TYPE_CHECKING:
     from harness.datasets import Dataset
@@ -48,7 +49,7 @@ SCORE_COLUMNS = ["key", "item_id", "candidate", "sample", "metric", "value"]
 
 
 def default_results_dir() -> Path:
-    return Path(os.environ.get("HARNESS_RESULTS", "results"))
+    return resolve_path(os.environ.get("HARNESS_RESULTS", "results"))
 
 
 def unit_key(item_id: str, candidate: str, sample: int) -> str:
@@ -193,7 +194,7 @@ def is_run_folder(path: str | Path) -> bool:
 
 def open_run(run_id: str, results_dir: Path | str | None = None) -> RunStore:
     """An existing run by id (or 'latest'); an unknown id lists the runs that exist."""
-    root = Path(results_dir) if results_dir is not None else default_results_dir()
+    root = resolve_path(results_dir) if results_dir is not None else default_results_dir()
     if run_id == "latest":
         runs = list_runs(root)
         if runs.empty:
@@ -211,7 +212,7 @@ def open_run(run_id: str, results_dir: Path | str | None = None) -> RunStore:
 
 def list_runs(results_dir: Path | str | None = None) -> pd.DataFrame:
     """Runs under the results folder, oldest first."""
-    root = Path(results_dir) if results_dir is not None else default_results_dir()
+    root = resolve_path(results_dir) if results_dir is not None else default_results_dir()
     rows = []
     for m in sorted(root.glob("*/manifest.json")):
         try:

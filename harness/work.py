@@ -70,7 +70,10 @@ def run_candidates(plan: Any) -> list[CandidateSpec]:
 
 
 def candidate_kind(spec: CandidateSpec) -> str:
-    """``model``, ``baseline`` or ``reference`` (the approved answer)."""
+    """``model``, ``drafts`` (an external tool's), ``baseline`` or ``reference`` (the approved
+    answer)."""
     if spec.is_model:
         return "model"
+    if spec.baseline == "drafts":
+        return "drafts"  # an external tool's drafts: judged like a model's
     return "reference" if spec.baseline is None and spec.name == REFERENCE else "baseline"

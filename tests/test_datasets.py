@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -251,3 +252,25 @@ def test_public_api_is_lazy_and_complete():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "needle"),
+    [
+        ("jsonl", {"question": "q?", "reference": "r."}, "`question` looks like `input`; rename it or run harness import"),
+        ("jsonl", {"input": "q?", "answer": "r."}, "`answer` looks like `reference`"),
+        ("csv", {"question": "q?", "answer": "r."}, "`question` looks like `input`"),
+    ],
+)  # fmt: skip
+def test_missing_field_with_a_look_alike_column_says_so(tmp_path, mini, kind, fields, needle):
+    d = tmp_path / "d"
+    shutil.copytree(mini / "sources", d / "sources")
+    rec = {"id": "a", "task": "faq_reply", "source_ids": [], "category": "general", **fields}
+    if kind == "jsonl":
+        (d / "items.jsonl").write_text(json.dumps(rec) + "\n")
+    else:
+        (d / "items.csv").write_text(",".join(rec) + "\n" + ",".join(
+            "" if isinstance(v, list) else v for v in rec.values()) + "\n")  # fmt: skip
+    with pytest.raises(DatasetError) as err:
+        load_dataset(d)
+    assert needle in str(err.value)

@@ -4,6 +4,7 @@
 - ``retrieval``: the approved source passage or earlier approved answer that best matches the
   question (TF-IDF), fitted only on material that item may use.
 - ``staff_first_draft``: the staff's own first draft, where the dataset has one.
+- ``drafts``: an external system's drafts from a file (``drafts: FILE`` in a plan).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from harness.candidates.drafts import drafts_baseline
 from harness.datasets import Dataset
 from harness.errors import PlanError, Problem
 
@@ -125,6 +127,7 @@ BASELINES: dict[str, Callable[[Dataset, dict[str, Any], Path], Baseline]] = {
     "template": template_baseline,
     "retrieval": retrieval_baseline,
     "staff_first_draft": staff_first_draft_baseline,
+    "drafts": drafts_baseline,  # an external system's drafts (harness/candidates/drafts.py)
 }
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ReportError
+from harness.kernel import papermill_kernel_options
+from harness.paths import resolve_path
 from harness.report.decision import PHASES
 from harness.store import RunStore, default_results_dir, open_run
 
@@ -82,6 +84,7 @@ def render_notebook(
             progress_bar=False,
             log_output=False,
             cwd=str(NOTEBOOKS.parent),
+            **papermill_kernel_options(),  # a private IPC kernel: no unencrypted-TCP warning
         )
     except pm.PapermillExecutionError as exc:
         raise ReportError(
@@ -108,7 +111,7 @@ def render_notebook(
 
 
 def _root(results_dir: str | Path | None) -> Path:
-    return Path(results_dir) if results_dir is not None else default_results_dir()
+    return resolve_path(results_dir) if results_dir is not None else default_results_dir()
 
 
 def _record(store: RunStore, key: str, path: Path) -> None:

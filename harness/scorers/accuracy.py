@@ -34,16 +34,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
 
 from harness.datasets import Dataset
 from harness.scorers import Metric, ScoreFn, scorer
+
+if TYPE_CHECKING:  # scikit-learn is imported where it is used: claim extraction needs none
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 FUZZY_THRESHOLD = 90.0
 
@@ -1145,6 +1146,8 @@ _VECTORIZERS: dict[str, TfidfVectorizer] = {}
 
 def tfidf_vectorizer(dataset: Dataset | None, extra: Sequence[str] = ()) -> TfidfVectorizer:
     """A TF-IDF vectorizer fitted on the dataset's references, inputs and sources (cached)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     key = _dataset_key(dataset)
     if dataset is not None and key in _VECTORIZERS:
         return _VECTORIZERS[key]
@@ -1165,6 +1168,8 @@ def tfidf_cosine(a: Sequence[str], b: Sequence[str], vec: TfidfVectorizer) -> np
     Words the dataset never uses are ignored, so two different texts without a known word score
     0; identical texts always score 1.
     """
+    from sklearn.preprocessing import normalize
+
     xa = normalize(vec.transform(a))
     xb = normalize(vec.transform(b))
     sims = np.asarray(xa.multiply(xb).sum(axis=1)).ravel()

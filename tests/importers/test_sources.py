@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness.importers import DatasetImportError, import_sources
+
+from .makedocs import make_docx, make_html, make_pdf
+
+
+def _front(path: Path) -> tuple[dict, str]:
+    text = path.read_text(encoding="utf-8")
+    _, fm, body = text.split("---\n", 2)
+    return yaml.safe_load(fm), body
+
+
+def _make(kind: str, folder: Path) -> Path:
+    if kind == "pdf":
+        return make_pdf(
+            folder / "Board Policy 5010.pdf",
+            ["Board Policy 5010: Attendance", "Effective: 2025-08-01", "Call 555-0120."],
+            title="Attendance Policy 5010",
+        )
+    if kind == "pdf-no-meta":
+        return make_pdf(
+            folder / "fees.pdf",
+            ["Fee Schedule 2025-26", "Parking is $40."],
+            moddate="D:20250301093000-08'00'",
+        )
+    if kind == "docx":
+        return make_docx(
+            folder / "handbook.docx",
+            "Family Handbook",
+            ["Effective date: August 15, 2025", "Call 555-0100."],
+        )
+    if kind == "html":
+        return make_html(
+            folder / "closures.html",
+            "Emergency Closures",
+            "Closures",
+            ["Effective 1/5/2026.", "We post closures by 6:00 a.m."],
+        )
+    if kind == "md":
+        p = folder / "meals.md"
+        p.write_text("# Meal Prices\n\nEffective July 1, 2025.\n\nLunch is $3.25.\n")
+        return p
+    p = folder / "hours.txt"
+    p.write_text("Office Hours\nThe office is open 8-4.\n")
+    return p
+
+
+@pytest.mark.parametrize(
+    ("kind", "sid", "title", "effective", "needle"),
+    [
+        ("pdf", "board-policy-5010", "Attendance Policy 5010", "2025-08-01", "Call 555-0120."),
+        ("pdf-no-meta", "fees", "Fee Schedule 2025-26", "2025-03-01", "Parking is $40."),
+        ("docx", "handbook", "Family Handbook", "2025-08-15", "Call 555-0100."),
+        ("html", "closures", "Emergency Closures", "2026-01-05", "We post closures by 6:00 a.m."),
+        ("md", "meals", "Meal Prices", "2025-07-01", "Lunch is $3.25."),
+        ("txt", "hours", "Office Hours", None, "The office is open 8-4."),
+    ],
+)  # fmt: skip
+def test_documents_become_sources_with_title_date_and_hash(
+    tmp_path, kind, sid, title, effective, needle
+):
+    src = tmp_path / "policies"
+    src.mkdir()
+    original = _make(kind, src)
+    done, skipped = import_sources(src, tmp_path / "ds")
+    assert skipped.empty and done["id"].tolist() == [sid]
+    meta, body = _front(tmp_path / "ds" / "sources" / f"{sid}.md")
+    assert meta["title"] == title
+    assert meta.get("effective") == effective
+    # a date written in the document wins; the file's saved date is only a labelled fallback
+    assert meta.get("effective_from") == (
+        None if effective is None else "metadata" if kind == "pdf-no-meta" else "text"
+    )
+    assert meta["original_sha256"] == hashlib.sha256(original.read_bytes()).hexdigest()
+    assert meta["original"] == original.name
+    assert needle in body
+
+
+def test_html_drops_scripts_navigation_and_keeps_structure(tmp_path):
+    src = tmp_path / "p"
+    src.mkdir()
+    make_html(src / "a.html", "T", "Heading", ["Para one."])
+    import_sources(src, tmp_path / "ds")
+    _, body = _front(tmp_path / "ds" / "sources" / "a.md")
+    assert "tracking" not in body and "Home" not in body and "color" not in body
+    assert "# Heading" in body and "- First item" in body
+
+
+@pytest.mark.parametrize("what", ["file", "dir"])
+def test_symlinks_are_refused(tmp_path, what):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "secret.md"
+    secret.write_text("# Secret\n\nnot for the dataset\n")
+    src = tmp_path / "policies"
+    src.mkdir()
+    (src / "ok.md").write_text("# Ok\n\ntext\n")
+    link = src / ("link.md" if what == "file" else "linked")
+    os.symlink(secret if what == "file" else outside, link)
+    with pytest.raises(DatasetImportError, match="symbolic link") as err:
+        import_sources(src, tmp_path / "ds")
+    assert str(link) in str(err.value)
+    assert not (tmp_path / "ds" / "sources").exists()
+
+
+def test_other_and_unreadable_files_are_skipped_and_named(tmp_path):
+    src = tmp_path / "p"
+    (src / "sub").mkdir(parents=True)
+    (src / "logo.png").write_bytes(b"\x89PNG")
+    (src / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
+    (src / "sub" / "a.md").write_text("# A\n\ntext\n")
+    done, skipped = import_sources(src, tmp_path / "ds")
+    assert done["id"].tolist() == ["sub-a"]
+    assert sorted(skipped["file"]) == ["broken.pdf", "logo.png"]
