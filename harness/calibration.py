@@ -263,9 +263,13 @@ class CalibrationResult:
         """Write calibration.parquet (summary), calibration_drafts.parquet and calibration.json."""
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
-        self.summary.to_parquet(out / SUMMARY_FILE, index=False)
-        self.drafts.reset_index().to_parquet(out / DRAFTS_FILE, index=False)
-        (out / JSON_FILE).write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
+        from harness.store import atomic_write
+
+        drafts = self.drafts.reset_index()
+        text = json.dumps(self.to_dict(), indent=2)
+        atomic_write(out / SUMMARY_FILE, lambda t: self.summary.to_parquet(t, index=False))
+        atomic_write(out / DRAFTS_FILE, lambda t: drafts.to_parquet(t, index=False))
+        atomic_write(out / JSON_FILE, lambda t: t.write_text(text, encoding="utf-8"))
 
 
 def compare(
