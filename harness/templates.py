@@ -66,17 +66,22 @@ def render(source: str, context: Mapping[str, Any]) -> str:
 def unsafe_constructs(source: str) -> list[tuple[int, str]]:
     """Lines and reasons of constructs a prompt or rubric template may not use.
 
-    Refused: attributes and constant keys starting with ``_``, computed keys (``x[k]``, which
-    could spell an internal name), the ``attr`` filter, ``.format``/``.format_map`` calls, and
-    the helpers the sandbox does not offer.
+    Refused: attributes and constant keys starting with ``_``, strings holding ``__``, keys
+    computed by an expression (``x[a ~ b]``; a loop variable ``x[level]`` is fine), the
+    ``attr`` filter, ``.format``/``.format_map`` calls, and the helpers the sandbox does not
+    offer. This is a check at plan load on top of the sandbox, not a replacement for it.
 
     Raises:
         jinja2.TemplateSyntaxError: the text is not a valid template.
     """
     tree = environment().parse(source)
     found: list[tuple[int, str]] = []
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Name)):
+    for node in tree.find_all(
+        (nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Name, nodes.Const)
+    ):
         line = node.lineno
+        if isinstance(node, nodes.Const) and isinstance(node.value, str) and "__" in node.value:
+            found.append((line, "holds a string naming an internal ('__')"))
         if isinstance(node, nodes.Getattr):
             if node.attr.startswith("_"):
                 found.append((line, f"reads the internal attribute '{node.attr}'"))
@@ -84,11 +89,11 @@ def unsafe_constructs(source: str) -> list[tuple[int, str]]:
                 found.append((line, f"calls '.{node.attr}'; use '~' or the format filter"))
         elif isinstance(node, nodes.Getitem):
             arg = node.arg
-            if not isinstance(arg, nodes.Const):
-                if not isinstance(arg, nodes.Slice):
-                    found.append((line, "indexes with a computed key; write x.field or x['field']"))
-            elif isinstance(arg.value, str) and arg.value.startswith("_"):
-                found.append((line, f"reads the internal key '{arg.value}'"))
+            if isinstance(arg, nodes.Const):
+                if isinstance(arg.value, str) and arg.value.startswith("_"):
+                    found.append((line, f"reads the internal key '{arg.value}'"))
+            elif not isinstance(arg, (nodes.Name, nodes.Slice)):
+                found.append((line, "indexes with a computed key; write x.field or x['field']"))
         elif isinstance(node, nodes.Filter) and node.name == "attr":
             found.append((line, "uses the attr filter; write x.field"))
         elif isinstance(node, nodes.Name) and node.name in (*_NOT_OFFERED, "self"):

@@ -41,10 +41,10 @@ def terminal_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` whose text cells, column names and index are safe to print."""
     out = frame.copy()
     for c in out.columns:
-        if out[c].dtype == object:
+        if pd.api.types.is_object_dtype(out[c]) or pd.api.types.is_string_dtype(out[c]):
             out[c] = [terminal(v) if isinstance(v, str) else v for v in out[c]]
     out.columns = [terminal(c) if isinstance(c, str) else c for c in out.columns]
-    if out.index.dtype == object:
+    if pd.api.types.is_object_dtype(out.index) or pd.api.types.is_string_dtype(out.index):
         out.index = [terminal(v) if isinstance(v, str) else v for v in out.index]
     return out
 

@@ -78,3 +78,61 @@ def test_unescaped_math_text_does_crash_matplotlib(tmp_path):
     with pytest.raises(ValueError):
         fig.savefig(tmp_path / "f.png")
     plt.close(fig)
+
+
+def test_control_characters_from_a_gates_file_stay_out_of_junit_markdown_and_terminal(
+    tmp_path, mini, results, loopback, capsys
+):
+    import yaml
+
+    from harness.cli import main
+    from harness.runner import RunOptions, run_plan
+    from harness.scoring import score_run
+
+    from .conftest import REPO, model_candidate, write_plan
+
+    srv = loopback()
+    plan = write_plan(tmp_path, mini, [model_candidate(srv.base_url)])
+    score_run(run_plan(plan, results_dir=results, run_id="r", options=RunOptions(progress=False)))
+    gates = {
+        "phases": {
+            "pre_pilot": {
+                "question": "Ready to pilot?",
+                "gates": [
+                    {
+                        "name": "close",
+                        "title": "Close\x1b[2J\x07 | <b>&\x00 \u202eevil",
+                        "metric": "word_similarity",
+                        "test": "threshold",
+                        "threshold": 0.1,
+                    }
+                ],
+            }
+        }
+    }
+    g = tmp_path / "gates.yaml"
+    g.write_text(yaml.safe_dump(gates))
+    junit, md = tmp_path / "j.xml", tmp_path / "m.md"
+    gov = REPO / "rubrics" / "governance.yaml"
+    args = ["--results", str(results), "check", "r", "--gates", str(g), "--governance", str(gov)]
+    code = main([*args, "--junit", str(junit), "--markdown", str(md)])
+    out, err = capsys.readouterr()
+    assert code in (0, 1), err
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "\\x1b[2J" in out
+    root = ET.parse(junit).getroot()  # well formed
+    assert any("\\x1b[2J" in (tc.get("name") or "") for tc in root.iter("testcase"))
+    text = md.read_text()
+    assert "\x1b" not in text and "\x00" not in text and "<b>" not in text
+    row = next(line for line in text.splitlines() if line.startswith("|") and "Close" in line)
+    assert row.count(" | ") == 4  # the '|' in the title did not add a column
+
+
+def test_validate_escapes_a_category_holding_terminal_controls(mini_copy, capsys):
+    from harness.cli import main
+
+    p = mini_copy / "items.jsonl"
+    p.write_text(p.read_text().replace('"transportation"', '"trans\\u001b[31mportation"'))
+    assert main(["validate", str(mini_copy)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "trans\\x1b[31mportation" in out
