@@ -332,7 +332,7 @@ class RunStore:
                 if self.manifest_path.is_file():
                     spent = counts_from_journal(records)
                     m = self.read_manifest()
-                    if m.get("spent") != spent:
+                    if m.get("spent", counts_from_journal([])) != spent:
                         self.write_manifest({**m, "spent": spent})
                 self._journal = self.journal_path.open("a", encoding="utf-8")
             self._reserve()
