@@ -9,30 +9,37 @@ Runs stay whole: one writer per run folder (an ``fcntl.flock`` on ``.lock``, whi
 holder: pid, host, start time), every table and the manifest written atomically (a temporary
 file in the same folder, fsync, ``os.replace``), the manifest's ``spent`` counts re-derived
 from the journal whenever the journal is opened (exact after a kill -9), and a full disk or a
-read-only folder raised as :class:`~harness.errors.InfrastructureError` (exit 3).
+read-only folder raised as :class:`~harness.errors.InfrastructureError` (exit 3). The file
+mechanics live in :mod:`harness.runfiles`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import json
 import os
-import re
-import socket
 import sys
-import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from harness.errors import InfrastructureError, RunError
+from harness.runfiles import (
+    acquire,
+    atomic_write,
+    check_run_id,
+    counts_from_journal,
+    free_reserve,
+    infrastructure_error,
+    is_infrastructure,
+    release,
+    reserve,
+)
+
+__all__ = ["atomic_write", "check_run_id", "counts_from_journal", "infrastructure_error"]
 
 GENERATION_COLUMNS = [
     "key",
@@ -55,107 +62,6 @@ GENERATION_COLUMNS = [
     "finished_at",
 ]
 SCORE_COLUMNS = ["key", "item_id", "candidate", "sample", "metric", "value"]
-
-
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
-LOCK_FILE = ".lock"
-# Space held back while the journal is open and given up on the first disk-full error, so the
-# manifest ("error") and the table can still be written.
-RESERVE_FILE = ".reserve"
-RESERVE_BYTES = 256 * 1024
-# errno -> what the user is told; any of these is the machine's problem, not the input's
-INFRA_ERRNOS = {
-    errno.ENOSPC: "the disk is full",
-    errno.EDQUOT: "the disk quota is used up",
-    errno.EROFS: "the file system is read-only",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "the operation is not permitted",
-    errno.EIO: "an I/O error occurred",
-}
-_HELD: dict[str, list[Any]] = {}  # resolved run folder -> [lock fd, depth]; one per process
-_HELD_GUARD = threading.Lock()
-
-
-def check_run_id(run_id: str) -> str:
-    """A run id is a plain folder name; anything else (``../x``, ``a/b``) is refused.
-
-    Raises:
-        RunError: naming the id and what a run id may hold.
-    """
-    if not isinstance(run_id, str) or not _RUN_ID.match(run_id) or run_id in (".", ".."):
-        raise RunError(
-            f"run id {run_id!r} is not a plain name; use letters, digits, '.', '_' and '-' "
-            "(at most 128, starting with a letter or digit)"
-        )
-    return run_id
-
-
-def infrastructure_error(exc: OSError, what: str, run_id: str | None = None) -> InfrastructureError:
-    """One clear line for an OSError the machine caused while ``what`` was being done."""
-    reason = INFRA_ERRNOS.get(exc.errno or 0, exc.strerror or str(exc))
-    tail = f"; fix it, then resume with: harness run --resume {run_id}" if run_id else ""
-    return InfrastructureError(f"cannot {what}: {reason}{tail}")
-
-
-def is_infrastructure(exc: BaseException) -> bool:
-    """Whether ``exc`` is an OSError the machine caused (disk full, read-only, permissions)."""
-    return isinstance(exc, OSError) and exc.errno in INFRA_ERRNOS
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """Write ``path`` through ``write(temp_path)``: temp file in the same folder, fsync, rename.
-
-    A kill or a full disk leaves the old file or the new one, never a partial one.
-    """
-    path = Path(path)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_dir(path.parent)
-
-
-def counts_from_journal(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Provider calls, cost and tokens of every record in the journal (all sessions, raw).
-
-    Every attempt whose answer came back is in its generation's record (``attempts``; tokens
-    and cost of the answer), so these counts hold after a kill -9. Cached records made no call.
-    """
-    calls = tokens_in = tokens_out = 0
-    cost = 0.0
-    for r in records:
-        if r.get("kind") != "model" or r.get("cached"):
-            continue
-        calls += int(r.get("attempts") or 0)
-        cost += float(r.get("cost_usd") or 0.0)
-        tokens_in += int(r.get("tokens_in") or 0)
-        tokens_out += int(r.get("tokens_out") or 0)
-    return {
-        "calls": calls,
-        "cost_usd": round(cost, 6),
-        "tokens_in": tokens_in,
-        "tokens_out": tokens_out,
-    }
 
 
 def default_results_dir() -> Path:
@@ -209,21 +115,9 @@ class RunStore:
             yield
         except OSError as exc:
             if is_infrastructure(exc):
-                self._free_reserve()
+                free_reserve(self.path)
                 raise infrastructure_error(exc, what, self.run_id) from None
             raise
-
-    def _reserve(self) -> None:
-        with contextlib.suppress(OSError, AttributeError):
-            fd = os.open(self.path / RESERVE_FILE, os.O_WRONLY | os.O_CREAT, 0o644)
-            try:
-                os.posix_fallocate(fd, 0, RESERVE_BYTES)
-            finally:
-                os.close(fd)
-
-    def _free_reserve(self) -> None:
-        with contextlib.suppress(OSError):
-            (self.path / RESERVE_FILE).unlink()
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
@@ -233,63 +127,11 @@ class RunStore:
             InfrastructureError: another process holds it (naming pid, host and start time),
                 or the folder cannot be written.
         """
-        self._acquire()
+        acquire(self.path, self.run_id)
         try:
             yield
         finally:
-            self._release()
-
-    def lock_holder(self) -> dict[str, Any] | None:
-        """Who last took the lock (pid, host, started_at), as written in ``.lock``."""
-        try:
-            return dict(json.loads((self.path / LOCK_FILE).read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError):
-            return None
-
-    def _acquire(self) -> None:
-        key = str(self.path.resolve())
-        with _HELD_GUARD:
-            held = _HELD.get(key)
-            if held is not None:
-                held[1] += 1
-                return
-            with self._infra(f"lock the run folder {self.path}"):
-                fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
-                h = self.lock_holder() or {}
-                who = (
-                    f"process {h.get('pid', '?')} on {h.get('host', '?')} "
-                    f"(since {h.get('started_at', '?')})"
-                )
-                raise InfrastructureError(
-                    f"run {self.run_id} is being written by {who}; wait for it to finish or "
-                    f"stop it, then: harness run --resume {self.run_id}"
-                ) from None
-            info = {
-                "pid": os.getpid(),
-                "host": socket.gethostname(),
-                "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            }
-            with contextlib.suppress(OSError):  # the lock holds even if the note cannot be written
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, json.dumps(info).encode(), 0)
-            _HELD[key] = [fd, 1]
-
-    def _release(self) -> None:
-        key = str(self.path.resolve())
-        with _HELD_GUARD:
-            held = _HELD.get(key)
-            if held is None:
-                return
-            held[1] -= 1
-            if held[1] <= 0:
-                del _HELD[key]
-                with contextlib.suppress(OSError):
-                    fcntl.flock(held[0], fcntl.LOCK_UN)
-                os.close(held[0])
+            release(self.path)
 
     # journal --------------------------------------------------------------------------------
     @property
@@ -325,7 +167,7 @@ class RunStore:
     def open_journal(self) -> None:
         """Take the run's writer lock (held until :meth:`close_journal`), drop a line cut by
         a kill, set the manifest's ``spent`` from the journal, and open it for appending."""
-        self._acquire()
+        acquire(self.path, self.run_id)
         try:
             with self._infra(f"open {self.journal_path}"):
                 records = self.read_journal(repair=True)
@@ -335,9 +177,9 @@ class RunStore:
                     if m.get("spent", counts_from_journal([])) != spent:
                         self.write_manifest({**m, "spent": spent})
                 self._journal = self.journal_path.open("a", encoding="utf-8")
-            self._reserve()
+            reserve(self.path)
         except BaseException:
-            self._release()
+            release(self.path)
             raise
 
     def append(self, record: dict[str, Any]) -> None:
@@ -352,7 +194,7 @@ class RunStore:
                 self._last_sync = now
         except OSError as exc:
             if is_infrastructure(exc):
-                self._free_reserve()
+                free_reserve(self.path)
                 raise infrastructure_error(exc, f"write {self.journal_path}", self.run_id) from None
             raise
 
@@ -364,8 +206,8 @@ class RunStore:
             with contextlib.suppress(OSError):
                 self._journal.close()
             self._journal = None
-            self._free_reserve()
-            self._release()
+            free_reserve(self.path)
+            release(self.path)
 
     # tables ---------------------------------------------------------------------------------
     def finalize(self) -> pd.DataFrame:
@@ -402,20 +244,6 @@ class RunStore:
         pq = self.path / "scores.parquet"
         with self.lock(), self._infra(f"write {pq}"):
             atomic_write(pq, lambda t: scores.to_parquet(t, index=False))
-
-    def write_table(self, name: str, frame: pd.DataFrame) -> Path:
-        """Write another Parquet table into the run folder atomically (e.g. calibration)."""
-        pq = self.path / name
-        with self.lock(), self._infra(f"write {pq}"):
-            atomic_write(pq, lambda t: frame.to_parquet(t, index=False))
-        return pq
-
-    def write_text(self, name: str, text: str) -> Path:
-        """Write a text file (JSON, HTML) into the run folder atomically."""
-        p = self.path / name
-        with self.lock(), self._infra(f"write {p}"):
-            atomic_write(p, lambda t: t.write_text(text, encoding="utf-8"))
-        return p
 
     def scores(self) -> pd.DataFrame:
         p = self.path / "scores.parquet"
