@@ -7,6 +7,7 @@ stopped the work (disk full, read-only folder, run folder locked by another writ
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import sys
@@ -332,8 +333,9 @@ def main(argv: list[str] | None = None) -> int:
 
         if not is_infrastructure(exc):
             raise
-        where = f" {exc.filename}" if exc.filename else ""
-        print(f"error: {terminal(infrastructure_error(exc, 'write' + where))}", file=sys.stderr)
+        verb = "write" if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS) else "access"
+        what = f"{verb} {exc.filename}" if exc.filename else f"{verb} a file"
+        print(f"error: {terminal(infrastructure_error(exc, what))}", file=sys.stderr)
         return EXIT_INFRASTRUCTURE
     except KeyboardInterrupt:
         print(

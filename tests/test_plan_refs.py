@@ -105,3 +105,10 @@ def test_unsafe_rubric_prompt_exits_2_naming_the_rubric_line(tmp_path, mini, loo
 @pytest.mark.parametrize("plan", [REPO / "plans" / "demo.yaml"])
 def test_shipped_plans_and_rubrics_pass(plan):
     load_plan(plan)
+
+
+def test_declared_scorer_names_match_the_registry():
+    from harness.plan_refs import declared_scorer_names
+    from harness.scorers import scorer_names
+
+    assert declared_scorer_names() == set(scorer_names())
