@@ -187,8 +187,8 @@ def _as_list(value: Any) -> Any:
         s = value.strip()
         if s.startswith("["):
             try:
-                return json.loads(s)
-            except json.JSONDecodeError:
+                return strict_json(s)
+            except ValueError:  # not JSON, a repeated key or NaN: reported as not a list
                 return value
         return [p.strip() for p in s.split(";") if p.strip()]
     if hasattr(value, "tolist"):

@@ -132,3 +132,29 @@ def test_plan_with_bomb_or_non_finite_exits_2_with_file_and_line(
     assert time.perf_counter() - t0 < 5
     assert f"{path} line" in capsys.readouterr().err
     assert not list(results.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("loader", "shipped", "old", "new"),
+    [
+        ("harness.gates:load_gates", "gates.yaml", None, "\nbomb: &x [.nan]\n"),
+        ("harness.gates:load_governance", "governance.yaml", None, "\nextra: .inf\n"),
+        ("harness.scorers.edit:load_rates", "effort.yaml", "read_wpm: 230", "read_wpm: .inf"),
+        ("harness.scorers.edit:load_rates", "effort.yaml", "read_wpm: 230", "read_wpm: 1e999"),
+    ],
+)
+def test_every_rubric_file_goes_through_the_safe_loader(tmp_path, loader, shipped, old, new):
+    import importlib
+
+    from .conftest import REPO
+
+    module, fn = loader.split(":")
+    text = (REPO / "rubrics" / shipped).read_text()
+    text = text.replace(old, new) if old else text + new
+    p = tmp_path / shipped
+    p.write_text(text)
+    with pytest.raises(PlanError) as err:
+        getattr(importlib.import_module(module), fn)(p)
+    (problem,) = err.value.problems
+    assert problem.file == str(p) and problem.line is not None
+    assert "not a finite number" in problem.message
