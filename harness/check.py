@@ -7,7 +7,6 @@ Markdown summary fit for a pull-request comment or a job summary.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from xml.etree import ElementTree as ET
 
 import pandas as pd
 
+from harness import textsafe
 from harness.errors import RunError
 from harness.metrics import default_margins
 
@@ -129,7 +129,7 @@ def check(
 
 def junit_xml(result: CheckResult, run_id: str, phase: str) -> str:
     """JUnit XML: one testsuite for gates, one for governance, one for regressions."""
-    root = ET.Element("testsuites", name=f"harness check {run_id} {phase}")
+    root = ET.Element("testsuites", name=textsafe.xml(f"harness check {run_id} {phase}"))
 
     def suite(name: str, rows: list[tuple[str, str, str, str]]) -> None:
         fails = sum(1 for r in rows if r[2] == "fail")
@@ -143,6 +143,7 @@ def junit_xml(result: CheckResult, run_id: str, phase: str) -> str:
             skipped=str(skips),
         )
         for classname, case, status, message in rows:
+            classname, case, message = (textsafe.xml(x) for x in (classname, case, message))
             tc = ET.SubElement(s, "testcase", classname=classname, name=case)
             if status == "fail":
                 ET.SubElement(tc, "failure", message=message[:500]).text = message
@@ -204,7 +205,7 @@ def markdown(result: CheckResult, run_id: str, phase: str, against: str | None) 
     icon = {"pass": "✅", "fail": "❌", "not evaluated": "⚪"}
 
     def cell(v: Any) -> str:
-        return html.escape(str(v)).replace("|", "\\|").replace("\n", " ")
+        return textsafe.markdown(v)
 
     lines = [
         f"## Readiness check: {cell(result.verdict)} ({'PASS' if result.passed else 'FAIL'})",
@@ -242,22 +243,25 @@ def markdown(result: CheckResult, run_id: str, phase: str, against: str | None) 
 
 def terminal_table(result: CheckResult) -> str:
     """The gates and regressions as plain text for a terminal."""
-    parts = [f"decision: {result.verdict} — {result.reason}"]
+    parts = [f"decision: {textsafe.terminal(result.verdict)} — {textsafe.terminal(result.reason)}"]
     cols = [
         c
         for c in ("status", "required", "candidate", "title", "evidence")
         if c in result.gates.columns
     ]
     if len(result.gates):
-        parts.append(result.gates[cols].to_string(index=False, max_colwidth=70))
+        gates = textsafe.terminal_frame(result.gates[cols])
+        parts.append(gates.to_string(index=False, max_colwidth=70))
     missing = result.governance[result.governance["status"] != "complete"]
     if len(missing):
-        parts.append("governance incomplete: " + ", ".join(missing["entry"]))
+        parts.append(
+            "governance incomplete: " + ", ".join(textsafe.terminal(e) for e in missing["entry"])
+        )
     if len(result.regressions):
         parts.append(
-            result.regressions[["status", "candidate", "metric", "evidence"]].to_string(
-                index=False, max_colwidth=90
-            )
+            textsafe.terminal_frame(
+                result.regressions[["status", "candidate", "metric", "evidence"]]
+            ).to_string(index=False, max_colwidth=90)
         )
     parts.append("RESULT: " + ("PASS" if result.passed else "FAIL"))
     return "\n\n".join(parts)

@@ -1,11 +1,13 @@
 """The ``harness`` command: a thin shell over the package; each command is one function call.
 
-Exit codes: 0 success, 1 the run or check found failures, 2 bad input or usage.
+Exit codes: 0 success, 1 the run or check found failures, 2 bad input or usage, 3 the machine
+stopped the work (disk full, read-only folder, run folder locked by another writer).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import sys
@@ -13,8 +15,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError
+from harness.errors import EXIT_INFRASTRUCTURE, HarnessError, InfrastructureError
+from harness.keys import scrub
 from harness.phases import PHASES, phase_help
+from harness.textsafe import terminal, terminal_frame
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -26,7 +30,7 @@ def _sigterm(signum: int, frame: Any) -> None:
 def _print_summary(summary: dict[str, Any]) -> None:
     for name, frame in summary.items():
         print(f"\n{name.replace('_', ' ')}:")
-        print(frame.to_string(index=False))
+        print(terminal_frame(frame).to_string(index=False))
 
 
 PHASE_HELP = phase_help()
@@ -127,9 +131,13 @@ def _options(args: argparse.Namespace) -> Any:
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.runner import run_plan
     from harness.scoring import score_run
+    from harness.store import check_run_id
 
     if not args.plan and not args.resume:
         raise HarnessError("give a PLAN file, or --resume RUN_ID")
+    for rid in (args.run_id, args.resume):
+        if rid is not None:
+            check_run_id(rid)
     store = run_plan(
         args.plan,
         dataset=args.dataset,
@@ -235,7 +243,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_merge(args: argparse.Namespace) -> int:
     from harness.merge import merge_runs
     from harness.scoring import score_run
+    from harness.store import check_run_id
 
+    if args.run_id is not None:
+        check_run_id(args.run_id)
     store = merge_runs(args.run_ids, args.results, args.run_id)
     score_run(store)
     print(f"merged {len(args.run_ids)} runs into {store.run_id}: {store.path}")
@@ -430,11 +441,21 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _sigterm)
     try:
         return int(args.fn(args))
+    except InfrastructureError as exc:
+        print(f"error: {scrub(terminal(exc))}", file=sys.stderr)
+        return EXIT_INFRASTRUCTURE
     except HarnessError as exc:
-        from harness.keys import scrub
-
-        print(f"error: {scrub(str(exc))}", file=sys.stderr)
+        print(f"error: {scrub(terminal(exc, keep_newlines=True))}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        from harness.store import infrastructure_error, is_infrastructure
+
+        if not is_infrastructure(exc):
+            raise
+        verb = "write" if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS) else "access"
+        what = f"{verb} {exc.filename}" if exc.filename else f"{verb} a file"
+        print(f"error: {terminal(infrastructure_error(exc, what))}", file=sys.stderr)
+        return EXIT_INFRASTRUCTURE
     except KeyboardInterrupt:
         print(
             "interrupted; finished generations are saved: resume with harness run --resume RUN_ID",

@@ -22,13 +22,19 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
+from harness import safeyaml
+from harness.dataset_guard import (
+    LINK_HINT,
+    JsonKeyError,
+    escape_reason,
+    finite_number,
+    header_problems,
+    strict_json,
+)
 from harness.errors import DatasetError, Problem
 from harness.paths import resolve_path
 
-# libyaml's safe loader where PyYAML was built with it (10x faster on front matter)
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ITEM_FILES = ("items.jsonl", "items.csv", "items.parquet")
 REQUIRED_ITEM_FIELDS = ("id", "task", "input", "reference", "source_ids", "category")
 LIST_FIELDS = ("source_ids", "required_facts")
@@ -46,6 +52,7 @@ RATINGS_NON_CRITERIA = ("draft_id", "item_id", "draft_origin", "draft", "rater",
 PILOT_REQUIRED = ("entry_id", "phase", "final_text", "review_minutes", "revision_count", "approved")
 PILOT_NUMERIC = ("drafting_minutes", "review_minutes", "revision_count", "turnaround_hours")
 PILOT_PHASES = ("baseline", "pilot")
+PILOT_MAX = 100_000.0  # minutes, hours or revisions: larger is a typo, and sums would overflow
 YES_NO = {
     "yes": True,
     "no": False,
@@ -190,8 +197,8 @@ def _as_list(value: Any) -> Any:
         s = value.strip()
         if s.startswith("["):
             try:
-                return json.loads(s)
-            except json.JSONDecodeError:
+                return strict_json(s)
+            except ValueError:  # not JSON, a repeated key or NaN: reported as not a list
                 return value
         return [p.strip() for p in s.split(";") if p.strip()]
     if hasattr(value, "tolist"):
@@ -250,7 +257,10 @@ def _read_items(path: Path, col: _Collector) -> list[tuple[int, dict[str, Any]]]
             if not line.strip():
                 continue
             try:
-                rec = json.loads(line)
+                rec = strict_json(line)
+            except JsonKeyError as exc:
+                col.add(path, lineno, exc.field or None, exc.message, exc.hint)
+                continue
             except json.JSONDecodeError as exc:
                 col.add(
                     path,
@@ -272,6 +282,11 @@ def _read_items(path: Path, col: _Collector) -> list[tuple[int, dict[str, Any]]]
             rows.append((lineno, {str(k): v for k, v in rec.items()}))
         return rows
     reader = csv.DictReader(io.StringIO(text))
+    header = header_problems(text.split("\n", 1)[0], reader.fieldnames or [], REQUIRED_ITEM_FIELDS)
+    for fld, msg, hint in header:
+        col.add(path, 1, fld, msg, hint)
+    if header:
+        return rows
     missing = [f for f in REQUIRED_ITEM_FIELDS if f not in (reader.fieldnames or [])]
     if missing:
         alike = [h for h in (look_alike(f, reader.fieldnames or []) for f in missing) if h]
@@ -409,7 +424,19 @@ def _read_sources(folder: Path, col: _Collector) -> pd.DataFrame:
             "create sources/ with one approved source document per file (id = file stem)",
         )
         return pd.DataFrame(columns=cols).set_index("id")
-    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    why = escape_reason(col.root, folder)
+    if why is not None:
+        col.add(folder, None, None, why, LINK_HINT)
+        return pd.DataFrame(columns=cols).set_index("id")
+    files = []
+    for p in sorted(folder.iterdir()):
+        if p.name.startswith("."):
+            continue
+        why = escape_reason(col.root, p)
+        if why is not None:
+            col.add(p, None, None, why, LINK_HINT)
+        elif p.is_file():
+            files.append(p)
     for p in files:
         if p.suffix not in SOURCE_SUFFIXES:
             col.add(
@@ -428,15 +455,14 @@ def _read_sources(folder: Path, col: _Collector) -> pd.DataFrame:
         m = _FRONT.match(text)
         if m:
             try:
-                loaded = yaml.load(m.group(1), Loader=_YAML_LOADER)
-            except yaml.YAMLError as exc:
-                line = getattr(getattr(exc, "problem_mark", None), "line", 0) + 2
+                loaded, _ = safeyaml.parse(m.group(1), line_offset=1, max_bytes=64_000)
+            except safeyaml.YamlProblem as exc:
                 col.add(
                     p,
-                    line,
+                    exc.line or 2,
                     None,
-                    "front matter is not valid YAML",
-                    "write 'key: value' lines between the two '---' lines",
+                    f"front matter {exc.message}",
+                    exc.hint or "write 'key: value' lines between the two '---' lines",
                 )
                 loaded = {}
             if not isinstance(loaded, dict):
@@ -508,6 +534,11 @@ def _read_csv_rows(
         return None
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
+    refused = header_problems(text.split("\n", 1)[0], reader.fieldnames or [], required)
+    for fld, msg, hint in refused:
+        col.add(path, 1, fld, msg, hint)
+    if refused:
+        return None
     missing = [c for c in required if c not in header]
     if missing:
         col.add(
@@ -614,14 +645,16 @@ def _read_pilot_log(path: Path, item_ids: set[str], col: _Collector) -> pd.DataF
             if v == "":
                 row[fld] = None
                 continue
-            try:
-                num = float(v)
-                if num < 0:
-                    raise ValueError
-                row[fld] = num
-            except ValueError:
-                col.add(path, line, fld, f"'{v}' is not a number", "write a number >= 0")
-                row[fld] = None
+            num = finite_number(v, 0.0, PILOT_MAX)
+            if num is None:
+                col.add(
+                    path,
+                    line,
+                    fld,
+                    f"'{v}' is not a number from 0 to {PILOT_MAX:g}",
+                    "write a finite number >= 0 (nan, inf and 1e308 are not numbers of minutes)",
+                )
+            row[fld] = num
         appr = rec.get("approved", "").lower()
         if appr not in YES_NO:
             col.add(path, line, "approved", f"'{rec.get('approved')}' is not yes or no", "")
@@ -699,7 +732,14 @@ def load_dataset(path: str | Path) -> Dataset:
                 )
             ],
         )
-    present = [root / f for f in ITEM_FILES if (root / f).is_file()]
+    optional = ("ratings.csv", "pilot_log.csv", "people.csv")
+    confined = {}
+    for f in ITEM_FILES + optional:
+        why = escape_reason(root, root / f)
+        confined[f] = why is None
+        if why is not None:
+            col.add(root / f, None, None, why, LINK_HINT)
+    present = [root / f for f in ITEM_FILES if confined[f] and (root / f).is_file()]
     if not present:
         col.add(
             root / "items.jsonl",
@@ -722,11 +762,11 @@ def load_dataset(path: str | Path) -> Dataset:
         _check_items(present[0], rows, {str(k): str(v) for k, v in sources["status"].items()}, col)
     item_ids = {r["id"] for _, r in rows if isinstance(r.get("id"), str)}
     ratings = pilot = people = None
-    if (root / "ratings.csv").is_file():
+    if confined["ratings.csv"] and (root / "ratings.csv").is_file():
         ratings = _read_ratings(root / "ratings.csv", item_ids, col)
-    if (root / "pilot_log.csv").is_file():
+    if confined["pilot_log.csv"] and (root / "pilot_log.csv").is_file():
         pilot = _read_pilot_log(root / "pilot_log.csv", item_ids, col)
-    if (root / "people.csv").is_file():
+    if confined["people.csv"] and (root / "people.csv").is_file():
         got = _read_csv_rows(root / "people.csv", col, ("name",), "one row per person")
         if got is not None:
             people = pd.DataFrame([r for _, r in got[1]])
@@ -734,9 +774,7 @@ def load_dataset(path: str | Path) -> Dataset:
         raise DatasetError(f"dataset {display}", col.problems)
     items = _items_frame([r for _, r in rows])
     files = [p for p in present] + [root / "sources" / f for f in sources["file"]]
-    files += [
-        root / f for f in ("ratings.csv", "pilot_log.csv", "people.csv") if (root / f).is_file()
-    ]
+    files += [root / f for f in optional if (root / f).is_file()]
     fp, digests = _fingerprint(root, files)
     return Dataset(root, items, sources, ratings, pilot, people, fp, digests)
 

@@ -58,3 +58,11 @@ class ReportError(HarnessError):
         self.cell_index = cell_index
         self.ename = ename
         super().__init__(message)
+
+
+class InfrastructureError(Exception):
+    """The machine, not the input, stopped the work: disk full, read-only folder, a run folder
+    locked by another writer. The CLI prints one line and exits 3; ``--resume`` continues."""
+
+
+EXIT_INFRASTRUCTURE = 3

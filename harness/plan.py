@@ -330,40 +330,10 @@ def validation_problems(
 
 
 def load_yaml(path: str | Path, what: str) -> tuple[Any, yaml.Node | None]:
-    """Read a YAML file; a syntax error names the line and column."""
-    display = str(path)
-    p = Path(path)
-    if not p.is_file():
-        raise PlanError(
-            f"{what} {display}", [Problem(display, None, None, "does not exist", "check the path")]
-        )
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise PlanError(
-            f"{what} {display}",
-            [Problem(display, None, None, "is not UTF-8 text", "save it as UTF-8")],
-        ) from None
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise PlanError(
-            f"{what} {display}",
-            [
-                Problem(
-                    display,
-                    line,
-                    None,
-                    f"is not valid YAML ({reason})",
-                    "check indentation and quote text containing ': '",
-                )
-            ],
-        ) from None
-    return data, node
+    """Read a YAML file with the one safe loader (:mod:`harness.safeyaml`); errors name the line."""
+    from harness.safeyaml import load_file
+
+    return load_file(path, what)
 
 
 def load_plan(path: str | Path, dataset: str | Path | None = None) -> Plan:
@@ -431,6 +401,9 @@ def load_plan(path: str | Path, dataset: str | Path | None = None) -> Plan:
                         f"candidates: {', '.join(names)}",
                     )
                 )
+    from harness.plan_refs import reference_problems
+
+    problems += reference_problems(plan, display, node)
     if problems:
         raise PlanError(f"plan {display}", problems)
     return plan

@@ -24,7 +24,7 @@ from harness.model_calls import run_models
 from harness.plan import CandidateSpec, Plan, load_plan
 from harness.provenance import manifest_base, now_iso
 from harness.selection import select_items
-from harness.store import RunStore, default_results_dir
+from harness.store import RunStore, check_run_id, counts_from_journal, default_results_dir
 from harness.work import Counts, RunOptions, Unit, candidate_kind, run_candidates
 
 if TYPE_CHECKING:
@@ -81,7 +81,6 @@ def run_plan(
             )
         _check_providers(plan)
         items = ds.items.loc[manifest["selection"]["item_ids"]]
-        store.update_manifest(status="running", resumed_at=now_iso())
     else:
         if not isinstance(plan, Plan):
             plan = load_plan(plan, dataset=dataset)
@@ -93,6 +92,7 @@ def run_plan(
         run_id = run_id or (
             datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{plan.name}-{uuid.uuid4().hex[:4]}"
         )
+        check_run_id(run_id)
         store = RunStore(root / run_id)
         if store.path.exists():
             raise RunError(
@@ -104,6 +104,18 @@ def run_plan(
             manifest_base(plan, ds, run_id, items, uncovered, opts.limit, opts.shard, approved)
         )
     assert isinstance(plan, Plan)
+    with store.lock():  # one writer per run folder: a second resume is refused, naming us
+        if resume:
+            store.update_manifest(status="running", resumed_at=now_iso())
+        _generate(plan, ds, items, store, opts, root)
+    return store
+
+
+def _generate(
+    plan: Plan, ds: Dataset, items: pd.DataFrame, store: RunStore, opts: RunOptions, root: Path
+) -> None:
+    """Make the missing generations and close the run: the journal, the tables, the manifest
+    (its counts and spending derived from the journal, so they are exact after a kill)."""
     store.open_journal()
     counts = Counts()
     started = time.monotonic()
@@ -122,7 +134,6 @@ def run_plan(
         store.close_journal()
         gens = store.finalize()
         m = store.read_manifest()
-        prev = m.get("spent", {"calls": 0, "cost_usd": 0.0, "tokens_in": 0, "tokens_out": 0})
         store.update_manifest(
             status=status,
             finished_at=now_iso(),
@@ -135,14 +146,8 @@ def run_plan(
                 "cached": int(gens["cached"].sum()),
                 "skipped_budget": counts.skipped_budget,
             },
-            spent={
-                "calls": prev["calls"] + counts.calls,
-                "cost_usd": round(prev["cost_usd"] + counts.cost_usd, 6),
-                "tokens_in": prev["tokens_in"] + counts.tokens_in,
-                "tokens_out": prev["tokens_out"] + counts.tokens_out,
-            },
+            spent=counts_from_journal(store.read_journal()),
         )
-    return store
 
 
 async def _execute(

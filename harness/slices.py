@@ -21,6 +21,7 @@ import pandas as pd
 
 from harness.errors import PlanError, Problem
 from harness.stats import DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_ci, higher_is_better
+from harness.textsafe import mpl
 
 MIN_N = 10
 NONE_LABEL = "(none)"
@@ -248,7 +249,7 @@ def slice_figure(
     ax.set_yticks(range(len(labels)))
     ax.set_yticklabels(
         [
-            f"{s} (n={int(counts[s])}{', not enough data' if counts[s] < min_n else ''})"
+            mpl(f"{s} (n={int(counts[s])}{', not enough data' if counts[s] < min_n else ''})")
             for s in labels
         ]
     )

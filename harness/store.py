@@ -4,6 +4,13 @@ Generations are appended to ``generations.jsonl`` one line each, flushed as they
 killed run loses at most the calls in flight; a line cut short by a kill is dropped on resume.
 ``generations.parquet`` and ``scores.parquet`` are the deduplicated tables (last record per
 key wins) that DuckDB, Spark or pandas read without the harness.
+
+Runs stay whole: one writer per run folder (an ``fcntl.flock`` on ``.lock``, which names the
+holder: pid, host, start time), every table and the manifest written atomically (a temporary
+file in the same folder, fsync, ``os.replace``), the manifest's ``spent`` counts re-derived
+from the journal whenever the journal is opened (exact after a kill -9), and a full disk or a
+read-only folder raised as :class:`~harness.errors.InfrastructureError` (exit 3). The file
+mechanics live in :mod:`harness.runfiles`.
 """
 
 from __future__ import annotations
@@ -11,7 +18,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -19,8 +28,21 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from harness.errors import RunError
+from harness.errors import InfrastructureError, RunError
 from harness.paths import resolve_path
+from harness.runfiles import (
+    acquire,
+    atomic_write,
+    check_run_id,
+    counts_from_journal,
+    free_reserve,
+    infrastructure_error,
+    is_infrastructure,
+    release,
+    reserve,
+)
+
+__all__ = ["atomic_write", "check_run_id", "counts_from_journal", "infrastructure_error"]
 
 if TYPE_CHECKING:
     from harness.datasets import Dataset
@@ -80,17 +102,42 @@ class RunStore:
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         """Atomic replace: a kill leaves the old or the new manifest, never half of one."""
-        tmp = self.manifest_path.with_suffix(".json.tmp")
-        tmp.write_text(
-            json.dumps(manifest, indent=2, default=str, sort_keys=False), encoding="utf-8"
-        )
-        os.replace(tmp, self.manifest_path)
+        text = json.dumps(manifest, indent=2, default=str, sort_keys=False)
+        with self.lock(), self._infra(f"write {self.manifest_path}"):
+            atomic_write(self.manifest_path, lambda t: t.write_text(text, encoding="utf-8"))
 
     def update_manifest(self, **fields: Any) -> dict[str, Any]:
-        m = self.read_manifest()
-        m.update(fields)
-        self.write_manifest(m)
+        with self.lock():
+            m = self.read_manifest()
+            m.update(fields)
+            self.write_manifest(m)
         return m
+
+    # one writer per run folder -------------------------------------------------------------
+    @contextlib.contextmanager
+    def _infra(self, what: str) -> Iterator[None]:
+        """Turn a disk-full / read-only OSError into one clear InfrastructureError."""
+        try:
+            yield
+        except OSError as exc:
+            if is_infrastructure(exc):
+                free_reserve(self.path)
+                raise infrastructure_error(exc, what, self.run_id) from None
+            raise
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the run folder's writer lock (re-entrant within one process).
+
+        Raises:
+            InfrastructureError: another process holds it (naming pid, host and start time),
+                or the folder cannot be written.
+        """
+        acquire(self.path, self.run_id)
+        try:
+            yield
+        finally:
+            release(self.path)
 
     # journal --------------------------------------------------------------------------------
     @property
@@ -124,32 +171,68 @@ class RunStore:
         return records
 
     def open_journal(self) -> None:
-        self.read_journal(repair=True)
-        self._journal = self.journal_path.open("a", encoding="utf-8")
+        """Take the run's writer lock (held until :meth:`close_journal`), drop a line cut by
+        a kill, set the manifest's ``spent`` from the journal, and open it for appending."""
+        acquire(self.path, self.run_id)
+        try:
+            with self._infra(f"open {self.journal_path}"):
+                records = self.read_journal(repair=True)
+                if self.manifest_path.is_file():
+                    spent = counts_from_journal(records)
+                    m = self.read_manifest()
+                    if m.get("spent", counts_from_journal([])) != spent:
+                        self.write_manifest({**m, "spent": spent})
+                self._journal = self.journal_path.open("a", encoding="utf-8")
+            reserve(self.path)
+        except BaseException:
+            release(self.path)
+            raise
 
     def append(self, record: dict[str, Any]) -> None:
         """Write one finished generation; flushed at once, fsynced at most every 2 s."""
         assert self._journal is not None, "open_journal() first"
-        self._journal.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-        self._journal.flush()
-        now = time.monotonic()
-        if now - self._last_sync > 2.0:
-            os.fsync(self._journal.fileno())
-            self._last_sync = now
+        try:
+            self._journal.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+            self._journal.flush()
+            now = time.monotonic()
+            if now - self._last_sync > 2.0:
+                os.fsync(self._journal.fileno())
+                self._last_sync = now
+        except OSError as exc:
+            if is_infrastructure(exc):
+                free_reserve(self.path)
+                raise infrastructure_error(exc, f"write {self.journal_path}", self.run_id) from None
+            raise
 
     def close_journal(self) -> None:
         if self._journal is not None:
             with contextlib.suppress(OSError):
                 self._journal.flush()
                 os.fsync(self._journal.fileno())
-            self._journal.close()
+            with contextlib.suppress(OSError):
+                self._journal.close()
             self._journal = None
+            free_reserve(self.path)
+            release(self.path)
 
     # tables ---------------------------------------------------------------------------------
     def finalize(self) -> pd.DataFrame:
-        """Deduplicate the journal (last record per key wins) into generations.parquet."""
+        """Deduplicate the journal (last record per key wins) into generations.parquet.
+
+        Written atomically, so a kill or a full disk never leaves a partial table. Called while
+        the run is already failing (in a ``finally``), a write failure the machine caused is not
+        raised over the run's own error: the journal stays the record, and
+        :meth:`generations` reads it while it is newer than the table.
+        """
+        in_flight = sys.exc_info()[1]
         frame = generations_frame(self.read_journal())
-        frame.to_parquet(self.path / "generations.parquet", index=False)
+        pq = self.path / "generations.parquet"
+        try:
+            with self.lock(), self._infra(f"write {pq}"):
+                atomic_write(pq, lambda t: frame.to_parquet(t, index=False))
+        except InfrastructureError:
+            if in_flight is None:
+                raise
         return frame
 
     def generations(self) -> pd.DataFrame:
@@ -163,9 +246,10 @@ class RunStore:
         return generations_frame(self.read_journal())
 
     def write_scores(self, scores: pd.DataFrame) -> None:
-        tmp = self.path / "scores.parquet.tmp"
-        scores.to_parquet(tmp, index=False)
-        os.replace(tmp, self.path / "scores.parquet")
+        """Write scores.parquet atomically, holding the run's writer lock."""
+        pq = self.path / "scores.parquet"
+        with self.lock(), self._infra(f"write {pq}"):
+            atomic_write(pq, lambda t: scores.to_parquet(t, index=False))
 
     def scores(self) -> pd.DataFrame:
         p = self.path / "scores.parquet"
@@ -195,6 +279,8 @@ def is_run_folder(path: str | Path) -> bool:
 def open_run(run_id: str, results_dir: Path | str | None = None) -> RunStore:
     """An existing run by id (or 'latest'); an unknown id lists the runs that exist."""
     root = resolve_path(results_dir) if results_dir is not None else default_results_dir()
+    if run_id != "latest":
+        check_run_id(run_id)
     if run_id == "latest":
         runs = list_runs(root)
         if runs.empty:
@@ -248,13 +334,10 @@ def write_calibration(
     """Write a calibration's summary, per-draft table and JSON (each replaced whole)."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    for frame, name in ((summary, CALIBRATION_SUMMARY), (drafts, CALIBRATION_DRAFTS)):
-        tmp = out / (name + ".tmp")
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, out / name)
-    tmp = out / (CALIBRATION_JSON + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    os.replace(tmp, out / CALIBRATION_JSON)
+    text = json.dumps(data, indent=2)
+    atomic_write(out / CALIBRATION_SUMMARY, lambda t: summary.to_parquet(t, index=False))
+    atomic_write(out / CALIBRATION_DRAFTS, lambda t: drafts.to_parquet(t, index=False))
+    atomic_write(out / CALIBRATION_JSON, lambda t: t.write_text(text, encoding="utf-8"))
 
 
 def read_calibration(folder: str | Path) -> dict[str, Any] | None:

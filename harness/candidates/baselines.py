@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from harness.candidates.drafts import drafts_baseline
 from harness.datasets import Dataset
 from harness.errors import PlanError, Problem
+from harness.safeyaml import load_file
 
 Baseline = Callable[[dict[str, Any]], str | None]
 
@@ -54,7 +54,7 @@ def template_baseline(dataset: Dataset, options: dict[str, Any], folder: Path) -
     canned = dict(DEFAULT_CANNED)
     if options.get("path"):
         p = folder / str(options["path"])
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) if p.is_file() else None
+        data = load_file(p, "canned replies")[0] if p.is_file() else None
         if not isinstance(data, dict):
             raise PlanError(
                 f"canned replies {p}",

@@ -48,11 +48,9 @@ class PromptBuilder:
     """Renders an item into chat messages with the candidate's Jinja2 templates."""
 
     def __init__(self, spec: CandidateSpec, plan: Plan, dataset: Dataset):
-        import jinja2
+        from harness.templates import environment
 
-        env = jinja2.Environment(
-            undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
-        )
+        env = environment()  # sandboxed: a template from a pull request cannot reach Python
         assert spec.prompt is not None
         self.user = env.from_string(plan.resolve(spec.prompt).read_text(encoding="utf-8"))
         self.system = (

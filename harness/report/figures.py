@@ -13,6 +13,7 @@ from harness.report.format import plain, unit_of
 from harness.report.tables import by_category, category_metric, comparisons
 from harness.stats import summarize
 from harness.store import RunData
+from harness.textsafe import mpl
 
 
 def similarity_figure(run: RunData, metric: str | None = None) -> Any:
@@ -100,7 +101,7 @@ def category_figure(run: RunData, metric: str | None = None) -> Any:
         data.to_numpy(dtype=float), cmap="RdYlGn" if higher else "RdYlGn_r", aspect="auto"
     )
     ax.set_xticks(range(data.shape[1]), data.columns, rotation=30, ha="right", fontsize=8)
-    ax.set_yticks(range(data.shape[0]), data.index, fontsize=8)
+    ax.set_yticks(range(data.shape[0]), [mpl(c) for c in data.index], fontsize=8)
     for (i, j), v in np.ndenumerate(data.to_numpy(dtype=float)):
         if not np.isnan(v):
             ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7)

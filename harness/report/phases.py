@@ -14,6 +14,7 @@ from harness.errors import ReportError
 from harness.report.decision import district_name
 from harness.report.format import STYLE, esc, fmt, note, plain, table_html, unit_of
 from harness.store import RunData
+from harness.textsafe import mpl
 
 
 def phase_changes(
@@ -160,7 +161,7 @@ def pilot_figure(log: pd.DataFrame | None) -> Any:
                 if phase == "baseline"
                 else "pilot (AI draft edited)",
             )
-    ax.set_xticks(x, wide.index, fontsize=8)
+    ax.set_xticks(x, [mpl(n) for n in wide.index], fontsize=8)  # staff names: never math
     ax.set_ylabel("staff minutes per reply")
     ax.set_title("Average staff minutes per reply, by staff member", fontsize=10)
     ax.legend(fontsize=8)

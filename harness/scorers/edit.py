@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 from rapidfuzz.distance import Levenshtein
 
 from harness.datasets import Dataset
@@ -49,7 +48,9 @@ def load_rates(path: str | Path | None = None) -> dict[str, float]:
     rates = dict(DEFAULT_RATES)
     p = Path(path) if path else RATES_FILE
     if p.is_file():
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        from harness.safeyaml import load_file
+
+        data = load_file(p, "effort rates")[0] or {}
         rates.update(
             {k: float(v) for k, v in (data.get("rates") or {}).items() if k in DEFAULT_RATES}
         )

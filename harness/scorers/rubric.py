@@ -97,10 +97,10 @@ class Rubric(BaseModel):
 
 
 def template_env() -> jinja2.Environment:
-    """The Jinja2 environment of rubric prompts."""
-    return jinja2.Environment(
-        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
-    )
+    """The Jinja2 environment of rubric prompts: the harness's one sandbox."""
+    from harness.templates import environment
+
+    return environment()
 
 
 def load_rubric(path: str | Path | None = None) -> Rubric:
