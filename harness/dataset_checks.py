@@ -152,7 +152,10 @@ def dataset_warnings(ds: Dataset, gates: str | Path | None = None) -> list[Probl
                 "cite them in items' source_ids, or remove the ones no answer uses",
             )
         )
-    untitled = sorted(str(s) for s, t in ds.sources["title"].items() if str(t) == str(s))
+    titled = (
+        ds.sources["titled"] if "titled" in ds.sources else ds.sources["title"] != ds.sources.index
+    )
+    untitled = sorted(str(s) for s, ok in titled.items() if not ok)
     if untitled:
         out.append(
             Problem(
@@ -160,7 +163,7 @@ def dataset_warnings(ds: Dataset, gates: str | Path | None = None) -> list[Probl
                 None,
                 "title",
                 f"{len(untitled)} sources have no title ({_ids(untitled)})",
-                "add 'title: ...' front matter; the report and prompts show it",
+                "add 'title: ...' front matter; until then prompts show its first heading or line",
             )
         )
     if gates != "":

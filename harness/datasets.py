@@ -86,6 +86,7 @@ class Dataset:
     people: pd.DataFrame | None = None
     fingerprint: str = ""
     files: dict[str, str] = field(default_factory=dict)
+    directory: pd.DataFrame | None = None  # the district's official contacts (directory.csv)
 
     @property
     def name(self) -> str:
@@ -414,7 +415,17 @@ _FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 
 def _read_sources(folder: Path, col: _Collector) -> pd.DataFrame:
     records: list[dict[str, Any]] = []
-    cols = ["id", "title", "category", "status", "superseded_by", "effective", "text", "file"]
+    cols = [
+        "id",
+        "title",
+        "category",
+        "status",
+        "superseded_by",
+        "effective",
+        "text",
+        "file",
+        "titled",  # the title came from front matter (else: the first heading or line)
+    ]
     if not folder.is_dir():
         col.add(
             folder,
@@ -478,13 +489,14 @@ def _read_sources(folder: Path, col: _Collector) -> pd.DataFrame:
         records.append(
             {
                 "id": p.stem,
-                "title": str(meta.get("title") or p.stem),
+                "title": str(meta.get("title") or _first_line_title(body)),
                 "category": meta.get("category"),
                 "status": status,
                 "superseded_by": meta.get("superseded_by"),
                 "effective": str(meta["effective"]) if meta.get("effective") else None,
                 "text": body.strip(),
                 "file": p.name,
+                "titled": bool(str(meta.get("title") or "").strip()),
             }
         )
     ids = Counter(r["id"] for r in records)
@@ -732,7 +744,7 @@ def load_dataset(path: str | Path) -> Dataset:
                 )
             ],
         )
-    optional = ("ratings.csv", "pilot_log.csv", "people.csv")
+    optional = ("ratings.csv", "pilot_log.csv", "people.csv", "directory.csv")
     confined = {}
     for f in ITEM_FILES + optional:
         why = escape_reason(root, root / f)
@@ -770,13 +782,49 @@ def load_dataset(path: str | Path) -> Dataset:
         got = _read_csv_rows(root / "people.csv", col, ("name",), "one row per person")
         if got is not None:
             people = pd.DataFrame([r for _, r in got[1]])
+    directory = None
+    if confined["directory.csv"] and (root / "directory.csv").is_file():
+        directory = _read_directory(root / "directory.csv", col)
     if col.problems:
         raise DatasetError(f"dataset {display}", col.problems)
     items = _items_frame([r for _, r in rows])
     files = [p for p in present] + [root / "sources" / f for f in sources["file"]]
     files += [root / f for f in optional if (root / f).is_file()]
     fp, digests = _fingerprint(root, files)
-    return Dataset(root, items, sources, ratings, pilot, people, fp, digests)
+    return Dataset(root, items, sources, ratings, pilot, people, fp, digests, directory=directory)
+
+
+def _first_line_title(body: str) -> str:
+    """A source without a front-matter title: its first heading, else its first line (cut at
+    a sentence end or 80 characters), never the file name (a model copies ids into drafts)."""
+    lines = [ln.strip() for ln in body.strip().splitlines() if ln.strip()]
+    for ln in lines:
+        if ln.startswith("#"):
+            return ln.lstrip("#").strip()
+    first = lines[0] if lines else ""
+    cut = re.split(r"(?<=[.!?])\s", first, maxsplit=1)[0]
+    return cut[:80].rstrip() if len(cut) > 80 else cut
+
+
+DIRECTORY_KINDS = ("phone", "email", "url", "office", "name")
+
+
+def _read_directory(path: Path, col: _Collector) -> pd.DataFrame | None:
+    """The district directory: official phone numbers, emails, web addresses, offices and
+    officials' names. What it lists supports a claim in any draft and is never personal data."""
+    got = _read_csv_rows(path, col, ("kind", "value"), "one row per official contact")
+    if got is None:
+        return None
+    rows = []
+    for line, r in got[1]:
+        kind, value = (r.get("kind") or "").strip().lower(), (r.get("value") or "").strip()
+        if kind not in DIRECTORY_KINDS:
+            col.add(path, line, "kind", f"is '{kind}'", f"use one of {', '.join(DIRECTORY_KINDS)}")
+        elif not value:
+            col.add(path, line, "value", "is empty", "give the number, address or name")
+        else:
+            rows.append({"kind": kind, "value": value, "label": (r.get("label") or "").strip()})
+    return pd.DataFrame(rows, columns=["kind", "value", "label"])
 
 
 def _items_frame(records: list[dict[str, Any]]) -> pd.DataFrame:

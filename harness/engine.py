@@ -340,6 +340,7 @@ class Engine:
                     tokens_in=hit.get("tokens_in"),
                     tokens_out=hit.get("tokens_out"),
                     cost_usd=hit.get("cost_usd"),
+                    raw={"finish_reason": hit.get("finish_reason")},
                 )
                 return Outcome(answer, [], 0, hit.get("latency_s"), 0.0, cached=True)
         from harness.candidates.llm import backoff_delay
@@ -379,6 +380,7 @@ class Engine:
                             "tokens_out": res.tokens_out,
                             "cost_usd": res.cost_usd,
                             "latency_s": round(latency, 4),
+                            "finish_reason": res.raw.get("finish_reason"),
                         },
                     )
                 return Outcome(res, errors, n, round(latency, 4), time.perf_counter() - t_start)

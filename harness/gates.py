@@ -806,6 +806,36 @@ def evaluate_gate(gate: Gate, candidate: str, ev: Evidence, gs: GateSet) -> dict
     return {**row, **result}
 
 
+ESTIMATED_MINUTES = ("review_minutes", "saved_minutes", "scratch_minutes")
+
+
+def minutes_are_fitted(pilot_log: pd.DataFrame | None) -> bool:
+    """Whether estimated minutes rest on rates fitted to a pilot log (else planning rates)."""
+    from harness.scorers.edit import fit_effort_rates
+
+    if pilot_log is None or pilot_log.empty:
+        return False
+    try:
+        fit_effort_rates(pilot_log)
+    except ValueError:
+        return False
+    return True
+
+
+def _estimated_minutes_advisory(rows: list[dict[str, Any]], ev: Evidence) -> None:
+    """A gate on estimated minutes is advisory until the rates are fitted to a pilot log: the
+    planning rates explain little of what staff really spend, so they cannot block or pass."""
+    if not any(r["metric"] in ESTIMATED_MINUTES for r in rows) or minutes_are_fitted(ev.pilot_log):
+        return
+    for r in rows:
+        if r["metric"] in ESTIMATED_MINUTES and r["required"]:
+            r["required"] = False
+            r["evidence"] = (
+                f"{r.get('evidence')} (advisory until a pilot log measures real minutes: these "
+                "are estimated with planning rates that no pilot has checked)"
+            )
+
+
 def _mark_unreachable(
     rows: list[dict[str, Any]], gates: list[Gate], ev: Evidence, gs: GateSet
 ) -> None:
@@ -854,6 +884,11 @@ def _pilot_gate(gate: Gate, ev: Evidence, gs: GateSet) -> dict[str, Any]:
         f"pilot improved by {_fmt(r['improvement'])} {r['unit']} (interval {_fmt(r['ci_low'])} to "
         f"{_fmt(r['ci_high'])}; {r['n_baseline']} replies before, {r['n_pilot']} during); "
         f"the bar is at least {_fmt(bar)}"
+        + (
+            ""
+            if ok or not (r["improvement"] >= bar)
+            else ": the average clears it, the interval does not"
+        )
     )
     return {
         **vals,
@@ -949,6 +984,7 @@ def evaluate(
         models = [candidate]
     rows = [evaluate_gate(g, c, ev, gates) for c in models for g in pg.gates]
     _mark_unreachable(rows, pg.gates, ev, gates)
+    _estimated_minutes_advisory(rows, ev)
     all_gates = pd.DataFrame(rows, columns=GATE_COLUMNS)
     summary = []
     for c in models:

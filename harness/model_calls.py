@@ -156,6 +156,7 @@ def _answer_from_cache(
             latency_s=h.get("latency_s"),
             cached=True,
             attempts=0,
+            finish_reason=h.get("finish_reason"),
         )
     return misses
 
@@ -209,6 +210,7 @@ async def _dispatch(
                 latency_s=out.latency_s,
                 attempts=out.attempts,
                 error="; ".join(out.errors[-3:]) if out.errors else None,
+                finish_reason=r.raw.get("finish_reason"),
             )
         else:
             record(

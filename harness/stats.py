@@ -272,6 +272,8 @@ def _verdict(row: pd.Series, alpha: float) -> str:
         return "better"
     if row["gain_high"] < 0 and (pd.isna(row["p_holm"]) or row["p_holm"] < alpha):
         return "worse"
+    if row["gain_low"] > 0 or row["gain_high"] < 0:
+        return "could be chance"  # the interval excludes 0, the Holm-corrected test does not
     return "no clear difference"
 
 

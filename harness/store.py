@@ -66,6 +66,7 @@ GENERATION_COLUMNS = [
     "cached",
     "attempts",
     "finished_at",
+    "finish_reason",  # the provider's: "length" means the draft was cut off at max_tokens
 ]
 SCORE_COLUMNS = ["key", "item_id", "candidate", "sample", "metric", "value"]
 

@@ -77,16 +77,19 @@ def template_baseline(dataset: Dataset, options: dict[str, Any], folder: Path) -
 
 
 def retrieval_baseline(dataset: Dataset, options: dict[str, Any], folder: Path) -> Baseline:
-    """Best TF-IDF match among the item's sources and earlier approved answers.
+    """Best TF-IDF match among the item's approved sources (and, if asked, earlier answers).
 
     The vectorizer is fitted per item on exactly the material that item may use: passages of
-    its own approved sources, plus (``use_history``, default on) the approved answers of items
-    dated strictly before it, never its own reference.
+    its own approved sources. Earlier approved answers were written to other families, so they
+    are used only with ``use_history: true`` (items dated strictly before it, never its own
+    reference), and then without their greeting and sign-off lines and with the names the
+    dataset lists (``people.csv``) removed: a district could not send another family's details.
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.metrics.pairwise import linear_kernel
 
-    use_history = bool(options.get("use_history", True))
+    use_history = bool(options.get("use_history", False))
+    people = dataset.people["name"].dropna().tolist() if dataset.people is not None else []
     items = dataset.items
     dates = pd.to_datetime(items["date"], errors="coerce")
     src_passages = {sid: _passages(text) for sid, text in dataset.sources["text"].items()}
@@ -100,7 +103,7 @@ def retrieval_baseline(dataset: Dataset, options: dict[str, Any], folder: Path) 
             earlier = items[
                 (dates < when) & (items["task"] == item["task"]) & (items.index != item["id"])
             ]
-            corpus.extend(earlier["reference"].tolist())
+            corpus.extend(depersonalize(t, people) for t in earlier["reference"].tolist())
         if not corpus:
             return None
         vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english")
@@ -112,6 +115,28 @@ def retrieval_baseline(dataset: Dataset, options: dict[str, Any], folder: Path) 
         return corpus[int(sims.argmax())]
 
     return generate
+
+
+_GREETING = re.compile(
+    r"^\s*(dear|hi|hello|good (morning|afternoon|evening))\b[^\n]{0,60}[,:!]?\s*$", re.I | re.M
+)
+_SIGNOFF = re.compile(
+    r"^\s*(thanks|thank you|best|regards|sincerely|warmly)\b[^\n]{0,40}[,!.]?\s*(\n.*)?\Z",
+    re.I | re.M | re.S,
+)
+
+
+def depersonalize(text: str, people: list[str]) -> str:
+    """An earlier family's approved answer without its greeting and sign-off lines and with
+    the dataset's listed names removed (a retrieved answer must not carry their details)."""
+    out = _SIGNOFF.sub("", _GREETING.sub("", text))
+    names = {str(n).strip() for n in people if len(str(n).strip()) > 2}
+    parts = {p for n in names for p in n.split() if len(p) > 2 and p[0].isupper()}
+    for name in sorted(names, key=len, reverse=True):
+        out = re.sub(rf"\b{re.escape(name)}\b('s)?", "", out, flags=re.I)
+    for part in sorted(parts, key=len, reverse=True):  # a first name on its own, as capitalised
+        out = re.sub(rf"\b{re.escape(part)}\b('s)?", "", out)
+    return re.sub(r"[ \t]{2,}", " ", out).strip()
 
 
 def staff_first_draft_baseline(dataset: Dataset, options: dict[str, Any], folder: Path) -> Baseline:

@@ -23,12 +23,14 @@ from harness.report.calibration import (
 )
 from harness.report.decision import (
     PHASES,
+    candidate_label,
     candidates_table,
     cover,
     decision,
     decision_box,
     gate_table,
     governance_table,
+    run_details,
 )
 from harness.report.examples import (
     MAX_EXAMPLES,
@@ -68,6 +70,7 @@ from harness.report.tables import (
     MAX_FAILURES,
     by_category,
     category_table,
+    comparison_numbers,
     comparison_table,
     comparisons,
     failures,
@@ -80,6 +83,7 @@ from harness.report.tables import (
     minutes_table,
     run_overview,
     summary_table,
+    verdict_words,
 )
 from harness.store import RunData, load_run
 
@@ -98,10 +102,12 @@ __all__ = [
     "calibration_summary",
     "calibration_table",
     "calibration_tables",
+    "candidate_label",
     "candidates_table",
     "category_figure",
     "category_table",
     "comparison_figure",
+    "comparison_numbers",
     "comparison_table",
     "comparisons",
     "confusion_table",
@@ -139,6 +145,7 @@ __all__ = [
     "render_explore",
     "render_notebook",
     "render_report",
+    "run_details",
     "run_overview",
     "self_contained",
     "sensitive_examples",
@@ -146,4 +153,5 @@ __all__ = [
     "staff_table",
     "summary_table",
     "table_html",
+    "verdict_words",
 ]

@@ -6,7 +6,8 @@ from typing import Any
 
 import pandas as pd
 
-from harness.gates import Decision
+from harness.gates import Decision, minutes_are_fitted
+from harness.report.decision import run_details
 from harness.report.format import STYLE, esc, fmt, note, unit_of
 from harness.store import RunData
 
@@ -155,34 +156,53 @@ def sensitive_examples(
     return HTML("".join(parts))
 
 
-def methodology() -> Any:
-    """How the numbers are made, and what they cannot tell, in plain words."""
+def methodology(run: RunData | None = None) -> Any:
+    """How the numbers are made, and what they cannot tell, in plain words (with ``run``: the
+    minutes' rates this run used, and the run's identifiers)."""
     from IPython.display import HTML
 
+    rates = (
+        "This run's rates were fitted to the district's own pilot log (measured minutes), so the "
+        "estimates follow what staff really spent."
+        if run is not None
+        and run.dataset.pilot_log is not None
+        and minutes_are_fitted(run.dataset.pilot_log)
+        else "This run's rates are planning rates (rubrics/effort.yaml) that no pilot log has "
+        "checked yet, so a gate on minutes is advisory until a pilot measures real minutes."
+    )
+    details = run_details(run).data if run is not None else ""
     return HTML(
         STYLE
         + """<ul>
 <li><b>What was compared</b>: every candidate drafted a reply to the same questions the district
 has already answered. Each draft is compared with the answer the district actually approved.
 The baselines are what staff have today: a canned reply, the best-matching approved text, and
-the staff's own first draft.</li>
+the staff's own first draft. The approved answer itself is scored too, as the ceiling: a measure
+on which even the approved answers fall short measures the data, not the AI, and its gate is
+reported "not reachable with this data".</li>
 <li><b>Closeness to the approved answer</b>: 1 minus the edit distance between a draft and the
 approved answer, counted in words (or characters) and divided by the longer text.
 1 means identical; 0 means nothing in common.</li>
 <li><b>Facts covered, invented and outdated</b>: each question lists the facts a correct answer
 must carry (a fee, a phone number, a date). A fact counts as invented when neither the approved
-sources nor the question contain it, and as outdated when only a superseded policy contains it.</li>
+sources, the question nor the district directory contain it, and as outdated when only a
+superseded policy contains it. A person's name counts as supported only when the question or
+its own sources contain it.</li>
 <li><b>Minutes to review and fix</b>: an estimate, not a measurement: time to read the draft,
-check its facts and type the changes. <b>Minutes saved</b> compares this with writing the
-approved answer from scratch. A draft that must be rewritten saves nothing. The rates are in
-rubrics/effort.yaml; the pilot log measures real minutes.</li>
+check its facts and type the changes. <b>Minutes saved</b> = minutes to write the approved answer
+from scratch minus minutes to review and fix the draft. Every word a reviewer must type costs the
+same as on a blank page, so a draft that must be rewritten saves about nothing, and reading and
+deleting it first makes the number slightly negative: negative means the draft cost time. """
+        + rates
+        + """</li>
 <li><b>Intervals</b>: the range in brackets is a 95% bootstrap interval over questions (2,000
 resamples, fixed seed, so the report is the same every time it is made). A wide interval means
 thin evidence. A gate passes only when its whole interval clears the bar.</li>
 <li><b>Paired comparisons</b>: an AI candidate and a baseline are compared question by question on
-the questions both answered. "Chance finding" is the Wilcoxon signed-rank test's p-value,
-corrected (Holm) for making many comparisons at once; below 0.05 the difference is unlikely to be
-luck. A difference counts only when both the interval and the corrected p-value agree.</li>
+the questions both answered. "How much better the AI is" is positive when the AI did better,
+whichever way the measure runs. A difference counts only when both the interval and the
+Wilcoxon signed-rank test, corrected (Holm) for making many comparisons at once, agree; when only
+the interval does, the verdict says "could be chance".</li>
 <li><b>Failed drafts</b> (the model could not be reached after retries) are listed and left out
 of the averages, never counted as zero.</li>
 </ul>
@@ -191,4 +211,5 @@ questions may go worse. Closeness to the approved answer rewards copying its wor
 answer worded differently scores lower. Automatic fact checks catch dates, amounts, phone numbers
 and named programs, not every kind of error. An AI judge is trusted only after it agrees with human
 raters. Nothing here replaces staff review during the pilot.</p>"""
+        + details
     )

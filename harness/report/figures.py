@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 
 from harness import stats
-from harness.metrics import COMPARE_METRICS
+from harness.metrics import COMPARE_METRICS, metric_def
 from harness.report.format import plain, unit_of
-from harness.report.tables import by_category, category_metric, comparisons
+from harness.report.tables import by_category, category_metric, comparison_numbers
 from harness.stats import summarize
 from harness.store import RunData
 from harness.textsafe import mpl
@@ -50,7 +50,7 @@ def comparison_figure(run: RunData, metrics: list[str] | None = None) -> Any:
 
     present = run.metric_names()
     names = metrics or [m for m in COMPARE_METRICS if m in present] or present[:4]
-    comp = comparisons(run, names)
+    comp = comparison_numbers(run, names)
     comp = comp[comp["n"] > 0]
     fig, axes = plt.subplots(
         1,
@@ -69,13 +69,14 @@ def comparison_figure(run: RunData, metrics: list[str] | None = None) -> Any:
             "#2f855a" if v == "better" else "#c53030" if v == "worse" else "#718096"
             for v in c["verdict"]
         ]
-        ax.hlines(y, c["gain_low"], c["gain_high"], colors=colors, lw=2)
-        ax.scatter(c["gain"], y, c=colors, zorder=3)
+        # the table's "how much better the AI is": the same signed number, drawn
+        ax.hlines(y, c["advantage_low"], c["advantage_high"], colors=colors, lw=2)
+        ax.scatter(c["advantage"], y, c=colors, zorder=3)
         ax.axvline(0, color="#333", lw=0.8)
         ax.set_yticks(y, labels if ax is axes[0][0] else [""] * len(y), fontsize=8)
         ax.invert_yaxis()
         ax.set_title(plain(m), fontsize=9)
-        ax.set_xlabel("← baseline better · AI better →", fontsize=8)
+        ax.set_xlabel(f"← baseline better · AI better → ({metric_def(m).unit})", fontsize=8)
     fig.suptitle("Paired difference on the same questions (95% interval)", fontsize=10)
     fig.tight_layout()
     plt.close(fig)

@@ -103,6 +103,15 @@ def pilot_log_for(run: RunData, path: str = "") -> pd.DataFrame | None:
     return read_pilot_log(p, set(run.dataset.items.index))
 
 
+# What the before / during columns of each pilot outcome count (the improvement is their gap).
+_MEASURED = {
+    "minutes_saved_per_reply": "staff minutes spent per reply",
+    "hand_written_reduction": "share of replies written by hand",
+    "fewer_revisions": "approval revisions per reply",
+    "faster_turnaround_hours": "hours from question to reply",
+}
+
+
 def pilot_table(log: pd.DataFrame | None) -> Any:
     """The pilot's measured outcomes: before, during, improvement [interval], verdict, how."""
     from harness.pilot import outcomes
@@ -110,9 +119,13 @@ def pilot_table(log: pd.DataFrame | None) -> Any:
     out = outcomes(log)
     if out.empty:
         return note("No pilot log: the dataset has no pilot_log.csv, so no outcome was measured.")
+    measured = [
+        _MEASURED.get(str(m), str(u)) for m, u in zip(out["measure"], out["unit"], strict=True)
+    ]
     view = pd.DataFrame(
         {
             "outcome": out["title"],
+            "what before and during count": measured,
             "before the pilot": [fmt(v) for v in out["baseline"]],
             "during the pilot": [fmt(v) for v in out["pilot"]],
             "improvement [95% interval]": [

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from harness import stats
-from harness.metrics import COMPARE_METRICS, HEADLINE_METRICS
+from harness.metrics import COMPARE_METRICS, HEADLINE_METRICS, metric_def
 from harness.report.format import fmt, note, plain, table_html, unit_of
 from harness.scorers import scorer_info, scorer_names
 from harness.stats import summarize
@@ -106,34 +106,56 @@ def comparisons(run: RunData, metrics: list[str] | None = None) -> pd.DataFrame:
 _VERDICT_WORDS = {
     "better": "AI better",
     "worse": "AI worse",
+    "could be chance": "could be chance",
     "no clear difference": "no clear difference",
     "no paired items": "no shared items",
 }
 
 
-def comparison_table(run: RunData, metrics: list[str] | None = None) -> pd.DataFrame:
-    """Paired comparisons in plain words: difference [interval], wins/ties/losses, verdict."""
+def verdict_words(verdict: str, n_comparisons: int) -> str:
+    """A comparison's verdict in plain words, saying why when the interval alone would not do."""
+    if verdict == "could be chance":
+        return (
+            f"could be chance: the interval excludes no difference, but across {n_comparisons} "
+            "comparisons at once a gap this size is expected by luck (Holm correction)"
+        )
+    return _VERDICT_WORDS.get(verdict, verdict)
+
+
+def comparison_numbers(run: RunData, metrics: list[str] | None = None) -> pd.DataFrame:
+    """The paired comparisons as numbers: ``advantage`` is how much better the AI candidate
+    is than the baseline in the metric's own unit (positive = AI better, whatever the metric's
+    direction), the same quantity the forest plot draws and the verdict reads."""
     present = run.metric_names()
     names = metrics or [m for m in COMPARE_METRICS if m in present] or present[:4]
     comp = comparisons(run, names)
+    return comp.assign(
+        advantage=comp["gain"], advantage_low=comp["gain_low"], advantage_high=comp["gain_high"]
+    )
+
+
+def comparison_table(run: RunData, metrics: list[str] | None = None) -> pd.DataFrame:
+    """Paired comparisons in plain words: the AI's advantage [interval] with its unit,
+    better / same / worse counts, the verdict (from :func:`comparison_numbers`)."""
+    comp = comparison_numbers(run, metrics)
     rows = []
     for _, r in comp.iterrows():
+        d = metric_def(str(r["metric"]))
         unit = unit_of(r["metric"])
         rows.append(
             {
-                "measure": plain(r["metric"]),
+                "measure": d.label,
                 "AI candidate": r["candidate"],
                 "compared with": r["baseline"],
-                "items": int(r["n"]),
-                "AI minus baseline [95% interval]": (
-                    f"{fmt(r['diff'], unit)} [{fmt(r['diff_low'], unit)}–"
-                    f"{fmt(r['diff_high'], unit)}]"
+                "questions": int(r["n"]),
+                "how much better the AI is [95% interval]": (
+                    f"{fmt(r['advantage'], unit)} [{fmt(r['advantage_low'], unit)} to "
+                    f"{fmt(r['advantage_high'], unit)}] {d.unit}"
                 ),
                 "AI better / same / worse on": (
-                    f"{r['wins']} / {r['ties']} / {r['losses']} items" if r["n"] else "—"
+                    f"{r['wins']} / {r['ties']} / {r['losses']} questions" if r["n"] else "—"
                 ),
-                "chance finding (Holm p)": fmt(r["p_holm"]),
-                "verdict": _VERDICT_WORDS.get(r["verdict"], r["verdict"]),
+                "verdict": verdict_words(str(r["verdict"]), len(comp)),
             }
         )
     return pd.DataFrame(rows)

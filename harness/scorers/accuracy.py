@@ -952,6 +952,32 @@ def district_names(dataset: Dataset | None) -> Support:
     return hit
 
 
+def directory_support(dataset: Dataset | None) -> Support:
+    """What the district directory (``directory.csv``) lists: official phones, emails, web
+    addresses, offices and officials' names; it supports a claim in any draft."""
+    key = (_dataset_key(dataset), ("*directory*",), False, False)
+    hit = _SOURCE_CACHE.get(key)
+    if hit is None:
+        d = None if dataset is None else getattr(dataset, "directory", None)
+        values = [] if d is None else [str(v) for v in d["value"].tolist()]
+        hit = _SOURCE_CACHE[key] = Support.of(values)
+    return hit
+
+
+def person_names(dataset: Dataset | None) -> list[set[str]]:
+    """The words of each person the dataset lists (``people.csv``): a person's name is
+    supported only by the item's own question and its own cited sources."""
+    people = None if dataset is None else dataset.people
+    if people is None or "name" not in people:
+        return []
+    return [set(words_key(str(n)).split()) for n in people["name"].dropna() if words_key(str(n))]
+
+
+def _is_person(c: Claim, dataset: Dataset | None) -> bool:
+    words = set(str(c.key).split())
+    return any(p and p <= words for p in person_names(dataset))
+
+
 @lru_cache(maxsize=8192)
 def input_support(text: str) -> Support:
     """Support of an item's input (what the parent or staff wrote)."""
@@ -982,7 +1008,11 @@ def check_claims(
     for c in claims:
         if approved.supports(c) or given.supports(c):
             status = "supported"
-        elif c.kind == "name" and district_names(dataset).supports(c):
+        elif directory_support(dataset).supports(c):
+            status = "supported"  # the district's official contacts hold in any reply
+        elif (
+            c.kind == "name" and not _is_person(c, dataset) and district_names(dataset).supports(c)
+        ):
             status = "supported"  # schools, offices, systems: district-wide facts
         elif any(a <= c.start < b for a, b in past) and (
             source_support(dataset, source_ids, history=True).supports(c)

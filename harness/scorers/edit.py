@@ -103,6 +103,24 @@ def edit_effort(
     }
 
 
+_FITTED: dict[str, dict[str, float] | None] = {}
+
+
+def fitted_rates(dataset: Dataset | None) -> dict[str, float] | None:
+    """Effort rates fitted to the dataset's pilot log (its measured minutes), or None when the
+    dataset has no log with enough timed entries to fit and check them (cached per dataset)."""
+    log = None if dataset is None else dataset.pilot_log
+    if log is None or log.empty:
+        return None
+    key = dataset.fingerprint or str(id(dataset))  # type: ignore[union-attr]
+    if key not in _FITTED:
+        try:
+            _FITTED[key] = fit_effort_rates(log)[0]
+        except ValueError:  # too few timed entries
+            _FITTED[key] = None
+    return _FITTED[key]
+
+
 @scorer(
     "edit",
     family="edit",
@@ -132,11 +150,16 @@ def edit_effort(
         ),
     ],
 )
-def edit_scorer(rates: str | None = None, **_: Any) -> ScoreFn:
-    """Edit effort against the approved reference (RapidFuzz Levenshtein)."""
-    r = load_rates(rates)
+def edit_scorer(rates: str | None = None, fit: bool = True, **_: Any) -> ScoreFn:
+    """Edit effort against the approved reference (RapidFuzz Levenshtein).
+
+    The minutes use rates fitted to the dataset's pilot log when it has one (``fit``, the
+    default; measured beats planned), else the planning rates in ``rates`` / effort.yaml.
+    """
+    planned = load_rates(rates)
 
     def score(frame: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
+        r = (fitted_rates(dataset) if fit and rates is None else None) or planned
         refs = frame["reference"].tolist()
         rows = [
             edit_effort(o if isinstance(o, str) else None, ref, r)

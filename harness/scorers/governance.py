@@ -259,6 +259,9 @@ def _public(dataset: Dataset | None) -> dict[str, Any]:
     if hit is not None:
         return hit
     text = "" if dataset is None else "\n".join(dataset.sources["text"].tolist())
+    directory = None if dataset is None else getattr(dataset, "directory", None)
+    if directory is not None:  # official contacts are public, never personal data
+        text += "\n" + "\n".join(str(v) for v in directory["value"].tolist())
     people: list[str] = []
     if dataset is not None and dataset.people is not None and "name" in dataset.people:
         people = sorted(
@@ -351,26 +354,43 @@ def reading_level_scorer(max_grade: float = DEFAULT_MAX_GRADE, **_: Any) -> Scor
     "length",
     family="governance",
     metrics=[
-        Metric("length_ok", "1 when the draft is within the task's word limit, else 0"),
+        Metric(
+            "length_ok",
+            "1 when the draft is complete (not cut off at the token cap) and within the task's "
+            "word limit, else 0",
+        ),
         Metric("words_over_limit_count", "words beyond the task's limit", False, "words"),
+        Metric(
+            "truncated",
+            "1 when the model stopped at its max_tokens cap, so the draft is cut off, else 0",
+            False,
+        ),
     ],
 )
 def length_scorer(max_words: dict[str, int] | None = None, **_: Any) -> ScoreFn:
-    """Whether the draft fits its task's word limit (defaults per task, overridable)."""
+    """Whether the draft is complete and fits its task's word limit (defaults per task)."""
 
     def score(frame: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
         tasks = frame["task"].tolist() if "task" in frame else [""] * len(frame)
-        ok, over = [], []
-        for o, t in zip(_outputs(frame), tasks, strict=True):
+        reasons = (
+            frame["finish_reason"].tolist() if "finish_reason" in frame else [None] * len(frame)
+        )
+        ok, over, cut = [], [], []
+        for o, t, why in zip(_outputs(frame), tasks, reasons, strict=True):
             if o is None:
                 ok.append(math.nan)
                 over.append(math.nan)
+                cut.append(math.nan)
                 continue
             extra = max(0, len(o.split()) - max_words_for(str(t), max_words))
-            ok.append(float(extra == 0))
+            truncated = why == "length"
+            ok.append(float(extra == 0 and not truncated))
             over.append(float(extra))
+            cut.append(float(truncated))
         return pd.DataFrame(
-            {"length_ok": ok, "words_over_limit_count": over}, index=frame.index, dtype=np.float64
+            {"length_ok": ok, "words_over_limit_count": over, "truncated": cut},
+            index=frame.index,
+            dtype=np.float64,
         )
 
     return score
