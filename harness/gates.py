@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from harness.errors import PlanError, Problem
 from harness.metrics import missing_data_hint
 from harness.phases import PhaseName
-from harness.plan import load_yaml, validation_problems
+from harness.plan import load_yaml
 from harness.stats import (
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
@@ -36,6 +36,7 @@ from harness.stats import (
     paired_bootstrap,
     paired_values,
 )
+from harness.validation import validation_problems
 
 RUBRICS = Path(__file__).resolve().parents[1] / "rubrics"
 GATES_FILE = RUBRICS / "gates.yaml"

@@ -17,7 +17,7 @@ import jinja2
 import yaml
 
 from harness.errors import PlanError, Problem
-from harness.plan import Plan, line_of
+from harness.validation import line_of
 
 _DECORATOR = re.compile(r"""^@scorer\(\s*["']([^"']+)["']""", re.M)
 RUBRIC_FILE = Path(__file__).resolve().parents[1] / "rubrics" / "judge.yaml"
@@ -60,7 +60,7 @@ def declared_scorer_names() -> set[str]:
     return names
 
 
-def _scorer_problems(plan: Plan, display: str, node: yaml.Node | None) -> list[Problem]:
+def _scorer_problems(plan: Any, display: str, node: yaml.Node | None) -> list[Problem]:
     from harness.scorers import scorer_info, scorer_names
 
     declared = declared_scorer_names()
@@ -84,7 +84,7 @@ def _scorer_problems(plan: Plan, display: str, node: yaml.Node | None) -> list[P
 
 
 def _file_problem(
-    plan: Plan, display: str, node: yaml.Node | None, loc: tuple[Any, ...], ref: str
+    plan: Any, display: str, node: yaml.Node | None, loc: tuple[Any, ...], ref: str
 ) -> Problem | None:
     if plan.resolve(ref).is_file():
         return None
@@ -97,7 +97,7 @@ def _file_problem(
     )
 
 
-def _rubric_problems(plan: Plan, display: str, node: yaml.Node | None) -> list[Problem]:
+def _rubric_problems(plan: Any, display: str, node: yaml.Node | None) -> list[Problem]:
     from harness.safeyaml import load_file
 
     assert plan.judge is not None
@@ -124,7 +124,7 @@ def _rubric_problems(plan: Plan, display: str, node: yaml.Node | None) -> list[P
     return problems
 
 
-def reference_problems(plan: Plan, display: str, node: yaml.Node | None) -> list[Problem]:
+def reference_problems(plan: Any, display: str, node: yaml.Node | None) -> list[Problem]:
     """Every name or file the plan refers to that does not resolve, or is not safe to use.
 
     Args:

@@ -25,7 +25,7 @@ def test_phase_help_explains_each_phase():
     text = " ".join(_subparsers(build_parser())["report"].format_help().split())
     for phase in ("pre_pilot", "post_pilot", "pre_expansion"):
         assert phase in text
-    assert "before a pilot" in text and "widen" in text
+    assert "before the pilot" in text and "widen" in text
 
 
 @pytest.mark.parametrize(

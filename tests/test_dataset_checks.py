@@ -26,8 +26,8 @@ def test_a_bare_dataset_gets_every_warning(tmp_path, mini_copy, capsys):
     assert f"{len(recs)} of {len(recs)} items cite no source" in msgs
     assert "current sources are cited by no item" in msgs and "untitled" in msgs
     assert "1 sources have no title (untitled)" in msgs
-    assert "phase pre_pilot: 2 gate(s) cannot be checked without required_facts" in msgs
-    assert "facts-covered, facts-every-topic" in msgs
+    assert "phase pre_pilot: 3 gate(s) cannot be checked without required_facts" in msgs
+    assert "facts-covered, facts-every-topic, facts-every-language" in msgs
     assert (
         "phase pre_pilot: 1 gate(s) cannot be checked without sensitive (sensitive-escalated)"
         in msgs

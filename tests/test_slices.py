@@ -342,7 +342,6 @@ def test_a_stored_run_is_sliced_and_gated_end_to_end(tmp_path, mini_copy, result
     score_run(store)
     run = load_run("sl", results)
     t = slices(run, "language", ["required_facts_coverage"])
-    assert set(t["candidate"]) == {"m", "approved_answer"}  # the reference row is sliced too
     by = t[t["candidate"] == "m"].set_index("slice")["mean"]
     assert by["en"] == pytest.approx(1.0) and by["es"] == pytest.approx(0.0)
     gates = tmp_path / "gates.yaml"

@@ -974,8 +974,9 @@ def person_names(dataset: Dataset | None) -> list[set[str]]:
 
 
 def _is_person(c: Claim, dataset: Dataset | None) -> bool:
+    """A name claim that names a listed person, in full or by first or last name alone."""
     words = set(str(c.key).split())
-    return any(p and p <= words for p in person_names(dataset))
+    return any(p & words for p in person_names(dataset))
 
 
 @lru_cache(maxsize=8192)

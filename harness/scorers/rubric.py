@@ -23,7 +23,8 @@ import jinja2.meta
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import PlanError, Problem
-from harness.plan import JudgeSpec, line_of, load_yaml, validation_problems
+from harness.plan import JudgeSpec, load_yaml
+from harness.validation import line_of, validation_problems
 
 RUBRIC_FILE = Path(__file__).resolve().parents[2] / "rubrics" / "judge.yaml"
 LEVELS = (1, 2, 3, 4, 5)
