@@ -296,7 +296,10 @@ def serve(
     for name, url in links(path, host, port).items():
         announce(f"  {name}: {url}")
     announce("stop with Ctrl-C; every confirmed review is already saved")
-    _server(ctx).run(sockets=[sock])
+    try:
+        _server(ctx).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C / SIGTERM it stopped on
+        pass
     from harness.review.exports import export
 
     written = export(run_id, results_dir=results_dir)

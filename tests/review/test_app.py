@@ -66,7 +66,7 @@ def test_pages_are_blind_local_and_escaped(station, fresh_run):
     status, page, headers = _get(station.links["Ana"])
     assert status == 200
     assert headers["content-security-policy"] == CSP
-    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["referrer-policy"] == "same-origin"  # the token never leaves
     for name in ("canned", "retrieval", "staff", "model_x", "approved_answer"):
         assert name not in page  # no candidate name anywhere
     assert not re.search(r'(src|href)="(https?:)?//', page)  # nothing from anywhere else
