@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,6 +142,17 @@ def _first(form: dict[str, list[str]], key: str, default: str = "") -> str:
 def build_app(ctx: StationContext) -> Starlette:
     """The Starlette app for one station (``ctx`` from :func:`harness.review.station.open`)."""
     env = _env()
+    local = threading.local()
+
+    @contextmanager
+    def conn() -> Iterator[sqlite3.Connection]:
+        # one connection per server thread, kept open: reopening costs the WAL pragma, and the
+        # last connection's close would checkpoint the WAL (fsyncs) on every request
+        c = getattr(local, "conn", None)
+        if c is None:
+            c = local.conn = db.open_connection(ctx.db_file)
+        yield c
+
     if not ctx.secret:
         with db.connect(ctx.db_file) as c:
             ctx.secret = bytes.fromhex(db.meta(c, "secret"))
@@ -146,7 +161,7 @@ def build_app(ctx: StationContext) -> Starlette:
         return HTMLResponse(env.get_template(name).render(title=ctx.title, **kw), status)
 
     def index(request: Request) -> Response:
-        with db.connect(ctx.db_file) as c:
+        with conn() as c:
             prog = db.progress(c)
             links = db.reviewers(c) if ctx.loopback else {}
         rows = [
@@ -156,16 +171,16 @@ def build_app(ctx: StationContext) -> Starlette:
         return render("index.html", rows=rows, loopback=ctx.loopback)
 
     def _page(token: str, saved: str = "", error: str = "", status: int = 200) -> Response:
-        with db.connect(ctx.db_file) as c:
+        with conn() as c:
             name = db.reviewer_by_token(c, token)
             if name is None:
                 return render("message.html", 404, heading="Link not recognised",
                               text="Open the link you were given for the review, or ask the "
                               "person running it for yours.")
-            prog = db.progress(c, name).iloc[0]
+            total, done = db.counts(c, name)
             task = db.next_task(c, name)
             if task is None:
-                return render("done.html", reviewer=name, done=int(prog.done), saved=saved)
+                return render("done.html", reviewer=name, done=done, saved=saved)
             opened = db.mark_opened(c, int(task["task_id"]))
             a = db.draft(c, task["draft_id"]) if task["draft_id"] else None
             b = db.draft(c, task["draft_b_id"]) if task["draft_b_id"] else None
@@ -178,8 +193,8 @@ def build_app(ctx: StationContext) -> Starlette:
             token=token,
             task_id=int(task["task_id"]),
             mode=task["mode"],
-            number=int(prog.done) + 1,
-            total=int(prog.tasks),
+            number=done + 1,
+            total=total,
             message=item.get("input", ""),
             sources=ctx.sources.get(task["item_id"], []),
             draft=a["text"] if a is not None and task["mode"] == "drafts" else "",
@@ -205,7 +220,7 @@ def build_app(ctx: StationContext) -> Starlette:
         if not hmac.compare_digest(_first(form, "csrf"), csrf_token(ctx.secret, token, task_id)):
             return render("message.html", 403, heading="Form expired",
                           text="This form is not valid any more. Reload the page and try again.")
-        with db.connect(ctx.db_file) as c:
+        with conn() as c:
             name = db.reviewer_by_token(c, token)
             task = c.execute("SELECT * FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
             if name is None or task is None or task["reviewer"] != name:

@@ -51,15 +51,21 @@ def db_path(run_folder: Path) -> Path:
     return Path(run_folder) / "review" / DB_NAME
 
 
+def open_connection(path: Path) -> sqlite3.Connection:
+    """A connection in WAL mode with full sync (each commit reaches the disk) and foreign keys."""
+    conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
 @contextmanager
 def connect(path: Path) -> Iterator[sqlite3.Connection]:
-    """One connection: WAL, full sync, foreign keys; closed on exit."""
-    conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+    """One connection (see :func:`open_connection`), closed on exit."""
+    conn = open_connection(path)
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.row_factory = sqlite3.Row
         yield conn
     finally:
         conn.close()
@@ -140,10 +146,30 @@ def next_task(c: sqlite3.Connection, reviewer: str) -> sqlite3.Row | None:
 
 
 def mark_opened(c: sqlite3.Connection, task_id: int) -> str:
-    """Record when the server first served the task (kept across reloads)."""
-    c.execute("UPDATE tasks SET opened_at = ? WHERE task_id = ? AND opened_at IS NULL", (now(), task_id))
+    """Record when the server first served the task (kept across reloads).
+
+    Written without its own fsync: the next submission's full-sync commit makes it durable
+    with the review (a crash before that loses only this timestamp, set again on reopening).
+    """
     row = c.execute("SELECT opened_at FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
-    return str(row[0])
+    if row is not None and row[0]:
+        return str(row[0])
+    stamp = now()
+    c.execute("PRAGMA synchronous=NORMAL")
+    try:
+        c.execute("UPDATE tasks SET opened_at = ? WHERE task_id = ? AND opened_at IS NULL",
+                  (stamp, task_id))
+    finally:
+        c.execute("PRAGMA synchronous=FULL")
+    return stamp
+
+
+def counts(c: sqlite3.Connection, reviewer: str) -> tuple[int, int]:
+    """The reviewer's tasks and how many are done."""
+    row = c.execute(
+        "SELECT count(*), coalesce(sum(done), 0) FROM tasks WHERE reviewer = ?", (reviewer,)
+    ).fetchone()
+    return int(row[0]), int(row[1])
 
 
 def draft(c: sqlite3.Connection, draft_id: str) -> sqlite3.Row | None:

@@ -173,6 +173,8 @@ def _bind(host: str, port: int) -> socket.socket:
         raise ReviewError(
             f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port"
         ) from exc
+    # answers go out at once (headers and body are two writes; Nagle + delayed ACK cost 40 ms)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.listen(512)
     sock.set_inheritable(True)
     return sock

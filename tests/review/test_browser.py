@@ -33,6 +33,7 @@ try:
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:  # pragma: no cover - the dev extra installs it
@@ -80,7 +81,10 @@ def _submit(b, button: str) -> str:
     """Click a decision button; wait until the next page confirms the save. Returns its task."""
     before = _task(b)
     b.find_element(By.ID, button).click()
-    WebDriverWait(b, 15).until(
+    # the old page's elements go stale while the next one loads: keep polling through that
+    WebDriverWait(
+        b, 30, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+    ).until(
         lambda d: d.find_elements(By.ID, "saved")
         and (not d.find_elements(By.ID, "review-form") or _task(d) != before)
     )
