@@ -56,9 +56,22 @@ def make_dataset(root: Path) -> Path:
 
 def start_station(results: Path, run_id: str) -> tuple[subprocess.Popen, dict[str, str]]:
     proc = subprocess.Popen(
-        [PY, "-m", "harness.cli", "--results", str(results), "review", run_id, "--reviewers",
-         ",".join(REVIEWERS), "--port", "0"],
-        stdout=subprocess.PIPE, text=True, env=child_env(),
+        [
+            PY,
+            "-m",
+            "harness.cli",
+            "--results",
+            str(results),
+            "review",
+            run_id,
+            "--reviewers",
+            ",".join(REVIEWERS),
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=child_env(),
     )
     links: dict[str, str] = {}
     assert proc.stdout is not None
@@ -74,11 +87,15 @@ def start_station(results: Path, run_id: str) -> tuple[subprocess.Popen, dict[st
 def _form(page: str) -> dict[str, str]:
     task = re.search(r'name="task_id" value="(\d+)"', page)
     csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
-    draft = re.search(r'<textarea name="final_text" id="final_text" rows="12">(.*?)</textarea>',
-                      page, re.S)
+    draft = re.search(
+        r'<textarea name="final_text" id="final_text" rows="12">(.*?)</textarea>', page, re.S
+    )
     assert task and csrf, "no review form on the page"
-    return {"task_id": task.group(1), "csrf": csrf.group(1),
-            "draft": draft.group(1) if draft else ""}
+    return {
+        "task_id": task.group(1),
+        "csrf": csrf.group(1),
+        "draft": draft.group(1) if draft else "",
+    }
 
 
 def one_reviewer(link: str, submits: int) -> list[float]:
@@ -90,16 +107,27 @@ def one_reviewer(link: str, submits: int) -> list[float]:
     for n in range(submits):
         f = _form(page)
         now = time.time() * 1000
-        body = urllib.parse.urlencode({
-            "task_id": f["task_id"], "csrf": f["csrf"], "decision": "approved",
-            "final_text": f["draft"] + " Thank you for asking.", "rate_accuracy": "4",
-            "rate_completeness": "4", "rate_tone": "5", "flag_tone": "on",
-            "comment": f"bench {n}",
-            "events": json.dumps([[now - 40000, "on"], [now - 20000, "act"], [now, "act"]]),
-        })
+        body = urllib.parse.urlencode(
+            {
+                "task_id": f["task_id"],
+                "csrf": f["csrf"],
+                "decision": "approved",
+                "final_text": f["draft"] + " Thank you for asking.",
+                "rate_accuracy": "4",
+                "rate_completeness": "4",
+                "rate_tone": "5",
+                "flag_tone": "on",
+                "comment": f"bench {n}",
+                "events": json.dumps([[now - 40000, "on"], [now - 20000, "act"], [now, "act"]]),
+            }
+        )
         t0 = time.perf_counter()
-        conn.request("POST", u.path + "/submit", body=body, headers={
-            "Content-Type": "application/x-www-form-urlencoded"})
+        conn.request(
+            "POST",
+            u.path + "/submit",
+            body=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         resp = conn.getresponse()
         resp.read()
         assert resp.status == 303, resp.status
@@ -121,15 +149,22 @@ def main() -> None:
     with scratch("bench-review") as root:
         ds = make_dataset(root)
         plan = root / "plan.yaml"
-        plan.write_text(yaml.safe_dump({
-            "name": "bench-review", "dataset": str(ds), "tasks": ["faq_reply"],
-            "candidates": [
-                {"name": "canned", "baseline": "template"},
-                {"name": "best_match", "baseline": "retrieval"},
-                {"name": "staff", "baseline": "staff_first_draft"},
-            ],
-            "scorers": ["edit"],
-        }), encoding="utf-8")
+        plan.write_text(
+            yaml.safe_dump(
+                {
+                    "name": "bench-review",
+                    "dataset": str(ds),
+                    "tasks": ["faq_reply"],
+                    "candidates": [
+                        {"name": "canned", "baseline": "template"},
+                        {"name": "best_match", "baseline": "retrieval"},
+                        {"name": "staff", "baseline": "staff_first_draft"},
+                    ],
+                    "scorers": ["edit"],
+                }
+            ),
+            encoding="utf-8",
+        )
         results = root / "results"
         t0 = time.perf_counter()
         store = run_plan(plan, results_dir=results, options=RunOptions(progress=False))
@@ -145,24 +180,38 @@ def main() -> None:
             rows = []
             for rep in range(args.repeat):
                 ms = sorted(one_reviewer(links[REVIEWERS[rep % 4]], args.submits))
-                rows.append({
-                    "repeat": rep + 1,
-                    "reviewer": REVIEWERS[rep % 4],
-                    "p50_ms": round(statistics.median(ms), 2),
-                    "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 2),
-                    "max_ms": round(ms[-1], 2),
-                })
+                rows.append(
+                    {
+                        "repeat": rep + 1,
+                        "reviewer": REVIEWERS[rep % 4],
+                        "p50_ms": round(statistics.median(ms), 2),
+                        "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 2),
+                        "max_ms": round(ms[-1], 2),
+                    }
+                )
         finally:
             proc.terminate()
             proc.wait(30)
     p95 = statistics.median(r["p95_ms"] for r in rows)
-    print(f"queue: {drafts} drafts, {tasks} tasks, {len(REVIEWERS)} reviewers; run {run_s:.1f} s, "
-          f"queue build + server start {start_s:.1f} s; load {load()}")
+    print(
+        f"queue: {drafts} drafts, {tasks} tasks, {len(REVIEWERS)} reviewers; run {run_s:.1f} s, "
+        f"queue build + server start {start_s:.1f} s; load {load()}"
+    )
     print(table(rows, ["repeat", "reviewer", "p50_ms", "p95_ms", "max_ms"]))
     print(f"median p95 of one submit + next page: {p95:.1f} ms (target < 150 ms)")
-    save("bench_review", {"drafts": drafts, "tasks": tasks, "submits": args.submits,
-                          "rows": rows, "p95_ms": p95, "target_ms": 150, "load": load(),
-                          "queue_build_and_start_s": round(start_s, 2)})
+    save(
+        "bench_review",
+        {
+            "drafts": drafts,
+            "tasks": tasks,
+            "submits": args.submits,
+            "rows": rows,
+            "p95_ms": p95,
+            "target_ms": 150,
+            "load": load(),
+            "queue_build_and_start_s": round(start_s, 2),
+        },
+    )
     if p95 >= 150:
         raise SystemExit(1)
 

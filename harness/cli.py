@@ -231,7 +231,9 @@ def cmd_review(args: argparse.Namespace) -> int:
     import harness.review as review
 
     if args.export is not None:
-        for name, path in review.export(args.run_id, args.export or None, results_dir=args.results).items():
+        for name, path in review.export(
+            args.run_id, args.export or None, results_dir=args.results
+        ).items():
             print(f"{name}: {path}")
         return 0
     if args.progress:
@@ -339,7 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     rv.add_argument("--modes", default="drafts", help="drafts,scratch,side_by_side (any of)")
     rv.add_argument("--scratch-share", type=float, default=0.2, help="items written from scratch")
     rv.add_argument("--pair", help="side_by_side: the two candidates, e.g. smollm2,best_match")
-    rv.add_argument("--export", nargs="?", const="", metavar="DIR", help="write the CSVs, no serving")
+    rv.add_argument(
+        "--export", nargs="?", const="", metavar="DIR", help="write the CSVs, no serving"
+    )
     rv.add_argument("--progress", action="store_true", help="print progress per reviewer")
     rv.set_defaults(fn=cmd_review)
 

@@ -165,8 +165,13 @@ def build_app(ctx: StationContext) -> Starlette:
             prog = db.progress(c)
             links = db.reviewers(c) if ctx.loopback else {}
         rows = [
-            {"name": r.reviewer, "done": int(r.done), "tasks": int(r.tasks), "token": links.get(r.reviewer)}
-            for r in prog.itertuples()
+            {
+                "name": r.reviewer,
+                "done": int(r.done),
+                "tasks": int(r.tasks),
+                "token": links.get(r.reviewer),
+            }
+            for r in db._rows(prog)
         ]
         return render("index.html", rows=rows, loopback=ctx.loopback)
 
@@ -174,9 +179,13 @@ def build_app(ctx: StationContext) -> Starlette:
         with conn() as c:
             name = db.reviewer_by_token(c, token)
             if name is None:
-                return render("message.html", 404, heading="Link not recognised",
-                              text="Open the link you were given for the review, or ask the "
-                              "person running it for yours.")
+                return render(
+                    "message.html",
+                    404,
+                    heading="Link not recognised",
+                    text="Open the link you were given for the review, or ask the "
+                    "person running it for yours.",
+                )
             total, done = db.counts(c, name)
             task = db.next_task(c, name)
             if task is None:
@@ -218,8 +227,12 @@ def build_app(ctx: StationContext) -> Starlette:
         except ValueError:
             return render("message.html", 400, heading="Bad form", text="The form had no task.")
         if not hmac.compare_digest(_first(form, "csrf"), csrf_token(ctx.secret, token, task_id)):
-            return render("message.html", 403, heading="Form expired",
-                          text="This form is not valid any more. Reload the page and try again.")
+            return render(
+                "message.html",
+                403,
+                heading="Form expired",
+                text="This form is not valid any more. Reload the page and try again.",
+            )
         with conn() as c:
             name = db.reviewer_by_token(c, token)
             task = c.execute("SELECT * FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
@@ -233,8 +246,9 @@ def build_app(ctx: StationContext) -> Starlette:
                 return _page(token, error="Pick the draft you would rather send.", status=400)
             final = _first(form, "final_text").replace("\r\n", "\n").strip()
             if decision in ("approved", "written") and not final:
-                return _page(token, error="The reply is empty: write what you would send.",
-                             status=400)
+                return _page(
+                    token, error="The reply is empty: write what you would send.", status=400
+                )
             ratings: dict[str, int] = {}
             for crit in ctx.criteria:
                 v = _first(form, f"rate_{crit['name']}")
@@ -268,8 +282,12 @@ def build_app(ctx: StationContext) -> Starlette:
 
     async def submit(request: Request) -> Response:
         if not _same_origin(request):
-            return render("message.html", 403, heading="Refused",
-                          text="Forms are accepted only from this review station's own pages.")
+            return render(
+                "message.html",
+                403,
+                heading="Refused",
+                text="Forms are accepted only from this review station's own pages.",
+            )
         body = b""
         async for chunk in request.stream():
             body += chunk

@@ -97,7 +97,7 @@ def create(
             "INSERT INTO drafts VALUES (?, ?, ?, ?, ?, ?)",
             [
                 (r.draft_id, r.item_id, r.candidate, r.category, r.text, int(r.control))
-                for r in drafts.itertuples(index=False)
+                for r in _rows(drafts)
             ],
         )
         c.executemany(
@@ -115,11 +115,15 @@ def create(
                     int(t.double),
                     int(t.review),
                 )
-                for t in tasks.itertuples(index=False)
+                for t in _rows(tasks)
             ],
         )
         c.execute("COMMIT")
     return tokens
+
+
+def _rows(frame: pd.DataFrame) -> Iterator[Any]:
+    return frame.itertuples(index=False)
 
 
 def meta(c: sqlite3.Connection, key: str) -> str:
@@ -157,8 +161,10 @@ def mark_opened(c: sqlite3.Connection, task_id: int) -> str:
     stamp = now()
     c.execute("PRAGMA synchronous=NORMAL")
     try:
-        c.execute("UPDATE tasks SET opened_at = ? WHERE task_id = ? AND opened_at IS NULL",
-                  (stamp, task_id))
+        c.execute(
+            "UPDATE tasks SET opened_at = ? WHERE task_id = ? AND opened_at IS NULL",
+            (stamp, task_id),
+        )
     finally:
         c.execute("PRAGMA synchronous=FULL")
     return stamp

@@ -34,7 +34,7 @@ def reviews(run: Any) -> pd.DataFrame:
     frame["minutes"] = frame["active_seconds"] / 60.0
     frame["changed"] = [
         isinstance(d, str) and str(f).strip() != d.strip()
-        for f, d in zip(frame["final_text"], frame["draft"])
+        for f, d in zip(frame["final_text"], frame["draft"], strict=True)
     ]
     return frame
 
@@ -45,7 +45,9 @@ def _judged(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[(frame["mode"] == "drafts") & frame["decision"].isin(["approved", "rejected"])]
 
 
-def _mean_ci(values: np.ndarray, level: float, resamples: int, seed: int) -> tuple[float, float, float]:
+def _mean_ci(
+    values: np.ndarray, level: float, resamples: int, seed: int
+) -> tuple[float, float, float]:
     from harness.stats import bootstrap_ci
 
     if values.size == 0:
@@ -63,8 +65,14 @@ def measured_minutes(
     ``estimated_minutes`` (the run's ``review_minutes`` metric on the same items; for the row
     ``written from scratch`` its ``scratch_minutes``), and ``measured_minus_estimated``.
     """
-    cols = ["reviews", "measured_minutes", "ci_low", "ci_high", "estimated_minutes",
-            "measured_minus_estimated"]
+    cols = [
+        "reviews",
+        "measured_minutes",
+        "ci_low",
+        "ci_high",
+        "estimated_minutes",
+        "measured_minus_estimated",
+    ]
     r = reviews(run)
     if r.empty:
         return pd.DataFrame(columns=cols).rename_axis("candidate")
@@ -97,8 +105,14 @@ def measured_minutes(
 
 def decisions(run: Any) -> pd.DataFrame:
     """Per candidate: reviews, approved / rejected / skipped shares, approved with or without edits."""
-    cols = ["reviews", "approved_share", "rejected_share", "skipped_share",
-            "approved_edited_share", "approved_unchanged_share"]
+    cols = [
+        "reviews",
+        "approved_share",
+        "rejected_share",
+        "skipped_share",
+        "approved_edited_share",
+        "approved_unchanged_share",
+    ]
     r = reviews(run)
     if r.empty:
         return pd.DataFrame(columns=cols).rename_axis("candidate")
@@ -203,7 +217,7 @@ def agreement(
     for c in crits:
         both = [
             (a["ratings"][c], b["ratings"][c])
-            for a, b in zip(p["a"], p["b"])
+            for a, b in zip(p["a"], p["b"], strict=True)
             if c in a["ratings"] and c in b["ratings"]
         ]
         x = np.array([u for u, _ in both], dtype=float)
@@ -222,7 +236,9 @@ def by_reviewer(run: Any) -> pd.DataFrame:
     """Per reviewer: reviews, mean active minutes, approved share, mean rating per criterion."""
     r = _judged(reviews(run))
     if r.empty:
-        return pd.DataFrame(columns=["reviews", "minutes", "approved_share"]).rename_axis("reviewer")
+        return pd.DataFrame(columns=["reviews", "minutes", "approved_share"]).rename_axis(
+            "reviewer"
+        )
     crits = sorted({k for rr in r["ratings"] for k in rr})
     rows = {}
     for name, g in r.groupby("reviewer", sort=True):
@@ -279,7 +295,11 @@ def _esc(v: Any) -> str:
 
 def _table(frame: pd.DataFrame, caption: str) -> str:
     body = frame.reset_index().to_html(
-        index=False, escape=True, border=0, classes="harness-table", na_rep="—",
+        index=False,
+        escape=True,
+        border=0,
+        classes="harness-table",
+        na_rep="—",
         float_format=lambda v: f"{v:.2f}",
     )
     return f"<p class='caption'>{_esc(caption)}</p>{body}"
@@ -308,7 +328,7 @@ def edits(run: Any, limit: int = 5) -> pd.DataFrame:
     a = r[(r["mode"] == "drafts") & (r["decision"] == "approved") & r["changed"]].copy()
     a["word_similarity"] = [
         Levenshtein.normalized_similarity(d.split(), f.split())
-        for d, f in zip(a["draft"], a["final_text"])
+        for d, f in zip(a["draft"], a["final_text"], strict=True)
     ]
     return a.sort_values("word_similarity").head(limit)[cols].reset_index(drop=True)
 
@@ -333,7 +353,7 @@ def section_html(run: Any, rubber_stamp_seconds: float = RUBBER_STAMP_SECONDS) -
     parts.append(_table(decisions(run), "What reviewers decided"))
     ctl = decisions(run)
     if CONTROL in ctl.index:
-        share = ctl.at[CONTROL, "approved_share"]
+        share = float(ctl["approved_share"].loc[CONTROL])
         parts.append(
             f"<p class='caption'>Control: the district's approved answers were approved "
             f"{_esc(f'{share:.0%}')} of the time.</p>"
@@ -362,5 +382,7 @@ def section_html(run: Any, rubber_stamp_seconds: float = RUBBER_STAMP_SECONDS) -
             f"{_diff(str(e.draft), str(e.final_text))}</li>"
             for e in ed.itertuples()
         )
-        parts.append(f"<p class='caption'>The edits staff made (most edited first)</p><ul>{items}</ul>")
+        parts.append(
+            f"<p class='caption'>The edits staff made (most edited first)</p><ul>{items}</ul>"
+        )
     return "\n".join(parts)

@@ -17,7 +17,7 @@ Skipped tasks are in none of them. The files are written together, each atomical
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +63,17 @@ CORRECTED_COLUMNS = [
 FILES = ("ratings.csv", "pilot_log.csv", "corrected_replies.csv")
 
 
+def _rows(frame: pd.DataFrame) -> Iterator[Any]:
+    """Rows as named tuples (typed loosely: the columns are the review table's)."""
+    return frame.itertuples(index=False)
+
+
 def _judged(reviews: pd.DataFrame) -> pd.DataFrame:
     if reviews.empty:
         return reviews
-    return reviews[(reviews["mode"] == "drafts") & reviews["decision"].isin(["approved", "rejected"])]
+    return reviews[
+        (reviews["mode"] == "drafts") & reviews["decision"].isin(["approved", "rejected"])
+    ]
 
 
 def ratings_frame(reviews: pd.DataFrame, criteria: Sequence[str]) -> pd.DataFrame:
@@ -74,7 +81,7 @@ def ratings_frame(reviews: pd.DataFrame, criteria: Sequence[str]) -> pd.DataFram
     cols = [*RATINGS_BASE, *criteria, "comment"]
     j = _judged(reviews)
     rows = []
-    for r in j.itertuples(index=False):
+    for r in _rows(j):
         rated = {c: r.ratings.get(c) for c in criteria}
         if all(v is None for v in rated.values()):
             continue
@@ -111,7 +118,7 @@ def pilot_log_frame(
     rows: list[dict[str, Any]] = []
     if reviews.empty:
         return pd.DataFrame(columns=PILOT_COLUMNS)
-    for r in reviews.itertuples(index=False):
+    for r in _rows(reviews):
         minutes = round(float(r.active_seconds) / 60.0, 4)
         base = {
             "entry_id": f"rv-{int(r.task_id)}",
@@ -157,8 +164,13 @@ def pilot_log_frame(
                 }
             )
     frame = pd.DataFrame(rows, columns=PILOT_COLUMNS)
-    for c in ("drafting_minutes", "review_minutes", "revision_count", "turnaround_hours",
-              "active_seconds"):
+    for c in (
+        "drafting_minutes",
+        "review_minutes",
+        "revision_count",
+        "turnaround_hours",
+        "active_seconds",
+    ):
         frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
     return frame
 
@@ -181,7 +193,7 @@ def corrected_frame(reviews: pd.DataFrame) -> pd.DataFrame:
             "active_seconds": float(r.active_seconds),
             "submitted_at": r.submitted_at,
         }
-        for r in j.itertuples(index=False)
+        for r in _rows(j)
     ]
     return pd.DataFrame(rows, columns=CORRECTED_COLUMNS)
 

@@ -96,7 +96,7 @@ def _doubled(
     turn from each first reviewer's drafts so that nobody's work is doubled more than others'."""
     picked: set[str] = set()
     for _, grp in drafts.groupby("candidate", sort=True):
-        n = int(round(share * len(grp)))
+        n = round(share * len(grp))
         if not n:
             continue
         queues: dict[str, list[str]] = defaultdict(list)
@@ -114,6 +114,10 @@ def _doubled(
     return picked
 
 
+def _key(reviewer: str, stratum: tuple[str, ...]) -> tuple[str, ...]:
+    return (reviewer, *stratum)
+
+
 class _Balancer:
     """Greedy assignment keeping per-stratum counts level, then per-item repeats, then load."""
 
@@ -129,7 +133,7 @@ class _Balancer:
         best = min(
             (
                 (
-                    self.stratum[(r, *stratum)],
+                    self.stratum[_key(r, stratum)],
                     self.item[(r, item_id)],
                     self.load[r],
                     int(ties[i]),
@@ -144,7 +148,7 @@ class _Balancer:
         return reviewer
 
     def note(self, reviewer: str, stratum: tuple[str, ...], item_id: str) -> None:
-        self.stratum[(reviewer, *stratum)] += 1
+        self.stratum[_key(reviewer, stratum)] += 1
         self.item[(reviewer, item_id)] += 1
         self.load[reviewer] += 1
 
@@ -167,7 +171,7 @@ def _latin(
         items = sorted(set(cat["item_id"]))
         items = [items[int(i)] for i in rng.permutation(len(items))]
         cands = sorted(set(cat["candidate"]))
-        rank = {c: int(r) for c, r in zip(cands, rng.permutation(len(cands)))}
+        rank = {c: int(r) for c, r in zip(cands, rng.permutation(len(cands)), strict=True)}
         by_item = {i: g for i, g in cat.groupby("item_id", sort=False)}
         for j, item in enumerate(items):
             for _, d in by_item[item].iterrows():
@@ -194,7 +198,7 @@ def scratch_items(items: pd.DataFrame, share: float, seed: int) -> list[str]:
     rng = np.random.default_rng(seed + 1)
     out: list[str] = []
     for _, grp in items.groupby("category", sort=True):
-        n = max(1, int(round(share * len(grp)))) if share > 0 else 0
+        n = max(1, round(share * len(grp))) if share > 0 else 0
         ids = sorted(str(x) for x in grp.index)
         out.extend(str(x) for x in rng.choice(ids, size=min(n, len(ids)), replace=False))
     return sorted(out)
@@ -255,8 +259,14 @@ def build_queue(
             if d["draft_id"] in doubled:
                 second = bal.pick(stratum, str(d["item_id"]), exclude=first)
                 tasks.append(
-                    _task(second, "drafts", str(d["item_id"]), str(d["draft_id"]), double=True,
-                          second=True)
+                    _task(
+                        second,
+                        "drafts",
+                        str(d["item_id"]),
+                        str(d["draft_id"]),
+                        double=True,
+                        second=True,
+                    )
                 )
                 tasks[-2]["double"] = True
     if "side_by_side" in modes:
@@ -284,7 +294,7 @@ def _pair_tasks(
     by = drafts.set_index(["item_id", "candidate"])["draft_id"]
     both = sorted(set(by.xs(pair[0], level=1).index) & set(by.xs(pair[1], level=1).index))
     cats = drafts.drop_duplicates("item_id").set_index("item_id")["category"]
-    n_double = int(round(double_share * len(both))) if len(names) > 1 else 0
+    n_double = round(double_share * len(both)) if len(names) > 1 else 0
     doubled = set(rng.choice(both, size=n_double, replace=False).tolist()) if n_double else set()
     left_count: dict[str, int] = defaultdict(int)
     out: list[dict] = []
@@ -299,8 +309,16 @@ def _pair_tasks(
             left_count[second] += 1
             out[-1]["double"] = True
             out.append(
-                _task(second, "side_by_side", item_id, a, b, swapped=not swapped, double=True,
-                      second=True)
+                _task(
+                    second,
+                    "side_by_side",
+                    item_id,
+                    a,
+                    b,
+                    swapped=not swapped,
+                    double=True,
+                    second=True,
+                )
             )
     return out
 

@@ -8,6 +8,7 @@ and stored in ``results/<run_id>/review/review.sqlite``; opening the station aga
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import socket
@@ -120,8 +121,9 @@ def prepare(
     return path
 
 
-def context(run_id: str, *, results_dir: str | Path | None = None, host: str = "127.0.0.1",
-            port: int = 0) -> StationContext:
+def context(
+    run_id: str, *, results_dir: str | Path | None = None, host: str = "127.0.0.1", port: int = 0
+) -> StationContext:
     """Everything the app serves: the queue file, the items' messages, sources and criteria."""
     from harness.scorers.judge import load_rubric
 
@@ -143,11 +145,22 @@ def context(run_id: str, *, results_dir: str | Path | None = None, host: str = "
     }
     rubric = load_rubric(config.get("rubric"))
     criteria = [
-        {"name": c.name, "description": c.description, "anchors": dict(c.anchors)}
+        {
+            "name": c.name,
+            "description": c.description,
+            "anchors": {int(k): str(v) for k, v in c.anchors.items()},
+        }
         for c in rubric.criteria
     ]
-    return StationContext(path, items, sources, criteria, host=host, port=port,
-                          title=f"Draft review: {_district(run)}")
+    return StationContext(
+        path,
+        items,
+        sources,
+        criteria,
+        host=host,
+        port=port,
+        title=f"Draft review: {_district(run)}",
+    )
 
 
 def _district(run: Any) -> str:
@@ -298,10 +311,8 @@ def serve(
     for name, url in links(path, host, port).items():
         announce(f"  {name}: {url}")
     announce("stop with Ctrl-C; every confirmed review is already saved")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the signal it stopped on
         _server(ctx).run(sockets=[sock])
-    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C / SIGTERM it stopped on
-        pass
     from harness.review.exports import export
 
     written = export(run_id, results_dir=results_dir)

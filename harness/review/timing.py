@@ -61,10 +61,7 @@ def active_seconds(
             gap = t - last
             if 0 <= gap <= limit:
                 total_ms += gap
-        if kind == "off":
-            active = False
-        else:  # 'on', or activity: a keystroke means the page has focus
-            active = True
+        active = kind != "off"  # 'on', or activity: a keystroke means the page has focus
         last = t
     return total_ms / 1000.0
 

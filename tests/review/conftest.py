@@ -59,5 +59,10 @@ def fresh_run(review_run, request):
     tag = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:8]
     new = review_run.results / f"{review_run.store.run_id}-{tag}"
     shutil.copytree(review_run.store.path, new, ignore=shutil.ignore_patterns("review"))
-    return SimpleNamespace(run_id=new.name, path=new, results=review_run.results,
-                           dataset=review_run.dataset, judge=review_run.judge)
+    return SimpleNamespace(
+        run_id=new.name,
+        path=new,
+        results=review_run.results,
+        dataset=review_run.dataset,
+        judge=review_run.judge,
+    )

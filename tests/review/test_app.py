@@ -84,14 +84,22 @@ def test_pages_are_blind_local_and_escaped(station, fresh_run):
 def test_a_submit_is_committed_before_the_next_page_confirms_it(station):
     _, page, _ = _get(station.links["Ana"])
     form = _form(page)
-    draft = re.search(r'<textarea name="final_text" id="final_text" rows="12">(.*?)</textarea>',
-                      page, re.S)
+    draft = re.search(
+        r'<textarea name="final_text" id="final_text" rows="12">(.*?)</textarea>', page, re.S
+    )
     assert draft is not None
     status, nxt = _post(
         station.links["Ana"] + "/submit",
-        form | {"decision": "approved", "final_text": "Edited reply.", "rate_accuracy": "4",
-                "rate_tone": "5", "flag_tone": "on", "comment": "fine",
-                "events": "[[0, \"on\"], [4000, \"act\"]]"},
+        form
+        | {
+            "decision": "approved",
+            "final_text": "Edited reply.",
+            "rate_accuracy": "4",
+            "rate_tone": "5",
+            "flag_tone": "on",
+            "comment": "fine",
+            "events": '[[0, "on"], [4000, "act"]]',
+        },
     )
     assert status == 200 and 'id="saved"' in nxt
     rows = _reviews(station)  # another connection sees it: committed
@@ -139,8 +147,13 @@ def test_unknown_token_and_foreign_host_header(station):
 def test_the_queue_binds_loopback_unless_told_and_resumes_with_the_same_reviewers(fresh_run):
     with pytest.raises(review.ReviewError, match="--allow-remote"):
         review.start(fresh_run.run_id, ["Ana"], host="0.0.0.0", results_dir=fresh_run.results)
-    st = review.start(fresh_run.run_id, ["Ana", "Ben"], host="0.0.0.0", allow_remote=True,
-                      results_dir=fresh_run.results)
+    st = review.start(
+        fresh_run.run_id,
+        ["Ana", "Ben"],
+        host="0.0.0.0",
+        allow_remote=True,
+        results_dir=fresh_run.results,
+    )
     try:
         status, index, _ = _get(st.url)
         assert status == 200 and "/r/" not in index  # off loopback: no links on the start page
@@ -148,6 +161,8 @@ def test_the_queue_binds_loopback_unless_told_and_resumes_with_the_same_reviewer
         st.stop()
     with pytest.raises(review.ReviewError, match="already has a review queue for Ana, Ben"):
         review.prepare(fresh_run.run_id, ["Cy"], results_dir=fresh_run.results)
-    assert review.prepare(fresh_run.run_id, results_dir=fresh_run.results) == db_path(fresh_run.path)
+    assert review.prepare(fresh_run.run_id, results_dir=fresh_run.results) == db_path(
+        fresh_run.path
+    )
     prog = review.progress(fresh_run.run_id, fresh_run.results)
     assert list(prog["reviewer"]) == ["Ana", "Ben"] and prog["done"].sum() == 0

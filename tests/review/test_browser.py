@@ -31,9 +31,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
 try:
     from selenium import webdriver
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:  # pragma: no cover - the dev extra installs it
@@ -53,8 +53,15 @@ def _browser():
     os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not look anything up
     opts = Options()
     opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--no-first-run", "--disable-extensions", "--disable-background-networking"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-extensions",
+        "--disable-background-networking",
+    ):
         opts.add_argument(arg)
     return webdriver.Chrome(service=Service(DRIVER), options=opts)
 
@@ -85,8 +92,10 @@ def _submit(b, button: str) -> str:
     WebDriverWait(
         b, 30, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
     ).until(
-        lambda d: d.find_elements(By.ID, "saved")
-        and (not d.find_elements(By.ID, "review-form") or _task(d) != before)
+        lambda d: (
+            d.find_elements(By.ID, "saved")
+            and (not d.find_elements(By.ID, "review-form") or _task(d) != before)
+        )
     )
     return before
 
@@ -107,9 +116,23 @@ class Server:
     def __init__(self, results: Path, run_id: str, port: int = 0, *extra: str):
         env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "harness.cli", "--results", str(results), "review", run_id,
-             "--port", str(port), *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO,
+            [
+                sys.executable,
+                "-m",
+                "harness.cli",
+                "--results",
+                str(results),
+                "review",
+                run_id,
+                "--port",
+                str(port),
+                *extra,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=REPO,
         )
         self.links: dict[str, str] = {}
         self.url = ""
@@ -153,8 +176,17 @@ def _rows(db_file: Path, reviewer: str) -> list[sqlite3.Row]:
 def test_a_reviewer_works_through_a_kill_and_the_exports_feed_calibration(
     fresh_run, browsers, tmp_path
 ):
-    srv = Server(fresh_run.results, fresh_run.run_id, 0, "--reviewers", "Ana,Ben",
-                 "--modes", "scratch,drafts", "--scratch-share", "0.2")
+    srv = Server(
+        fresh_run.results,
+        fresh_run.run_id,
+        0,
+        "--reviewers",
+        "Ana,Ben",
+        "--modes",
+        "scratch,drafts",
+        "--scratch-share",
+        "0.2",
+    )
     db_file = fresh_run.path / "review" / "review.sqlite"
     confirmed: list[str] = []
     try:
@@ -177,7 +209,7 @@ def test_a_reviewer_works_through_a_kill_and_the_exports_feed_calibration(
         draft = b.find_element(By.ID, "final_text").get_attribute("value")
         assert draft.strip()
         confirmed.append(_review_draft(b, "Edited by Ana."))
-        row = [r for r in _rows(db_file, "Ana") if r["mode"] == "drafts"][0]
+        row = next(r for r in _rows(db_file, "Ana") if r["mode"] == "drafts")
         assert row["final_text"].endswith("Edited by Ana.") and row["decision"] == "approved"
         assert json.loads(row["ratings"]) == {"accuracy": 4, "completeness": 3, "tone": 5}
         assert json.loads(row["flags"]) == ["tone"] and row["comment"] == "a little stiff"
@@ -216,8 +248,10 @@ def test_a_reviewer_works_through_a_kill_and_the_exports_feed_calibration(
 
     # the exports, placed in the run's dataset, pass validation and feed calibration
     ds = fresh_run.dataset
-    assert cli(["--results", str(fresh_run.results), "review", fresh_run.run_id, "--export",
-                str(ds)]) == 0
+    assert (
+        cli(["--results", str(fresh_run.results), "review", fresh_run.run_id, "--export", str(ds)])
+        == 0
+    )
     assert cli(["validate", str(ds)]) == 0
     data = load_dataset(ds)
     assert set(data.ratings["rater"]) == {"Ana", "Ben"}
@@ -244,12 +278,14 @@ def test_two_reviewers_in_parallel_see_only_their_own_work(fresh_run, browsers):
             for _ in range(3):
                 pages[name].append(b.page_source)
                 _review_draft(b, f"Edited by {name}.")
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # reported below
             errors.append(exc)
 
     try:
         pair = [browsers(), browsers()]
-        threads = [threading.Thread(target=work, args=(n, b)) for n, b in zip(pages, pair)]
+        threads = [
+            threading.Thread(target=work, args=(n, b)) for n, b in zip(pages, pair, strict=True)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -257,7 +293,9 @@ def test_two_reviewers_in_parallel_see_only_their_own_work(fresh_run, browsers):
         assert not errors, errors
         for name, other in (("Ana", "Ben"), ("Ben", "Ana")):
             rows = _rows(st.db_file, name)
-            assert len(rows) == 3 and all(r["final_text"].endswith(f"Edited by {name}.") for r in rows)
+            assert len(rows) == 3 and all(
+                r["final_text"].endswith(f"Edited by {name}.") for r in rows
+            )
             assert not any(f"Edited by {other}" in p for p in pages[name])
         prog = review.progress(fresh_run.run_id, fresh_run.results).set_index("reviewer")
         assert prog.loc["Ana", "done"] == prog.loc["Ben", "done"] == 3

@@ -27,18 +27,26 @@ def _fill(path, rng: np.random.Generator) -> None:
             opened = db.mark_opened(c, t["task_id"])
             secs = float(rng.uniform(30, 400))
             if t["mode"] == "scratch":
-                rec = {"decision": "written", "final_text": "Hello, the pass is $10. Call 555-0157."}
+                rec = {
+                    "decision": "written",
+                    "final_text": "Hello, the pass is $10. Call 555-0157.",
+                }
             else:
                 decision = rng.choice(["approved", "approved", "rejected", "skipped"])
                 text = d["text"] if rng.random() < 0.3 else d["text"] + " Call 555-0157."
                 rec = {"decision": str(decision), "final_text": text}
             rec |= {
-                "ratings": {"accuracy": int(rng.integers(1, 6)), "completeness": int(rng.integers(1, 6)),
-                            "tone": int(rng.integers(1, 6))},
+                "ratings": {
+                    "accuracy": int(rng.integers(1, 6)),
+                    "completeness": int(rng.integers(1, 6)),
+                    "tone": int(rng.integers(1, 6)),
+                },
                 "flags": ["tone"] if rng.random() < 0.3 else [],
-                "comment": "ok, \"quoted\", with a comma",
+                "comment": 'ok, "quoted", with a comma',
                 "choice": "",
-                "active_seconds": 3.0 if rec["decision"] == "approved" and rng.random() < 0.1 else secs,
+                "active_seconds": 3.0
+                if rec["decision"] == "approved" and rng.random() < 0.1
+                else secs,
                 "events": 4,
                 "opened_at": opened,
                 "submitted_at": db.now(),
@@ -49,8 +57,14 @@ def _fill(path, rng: np.random.Generator) -> None:
 
 @pytest.fixture
 def filled(fresh_run):
-    path = review.prepare(fresh_run.run_id, ["Ana", "Ben", "Cy"], results_dir=fresh_run.results,
-                          modes=("scratch", "drafts"), scratch_share=0.5, seed=4)
+    path = review.prepare(
+        fresh_run.run_id,
+        ["Ana", "Ben", "Cy"],
+        results_dir=fresh_run.results,
+        modes=("scratch", "drafts"),
+        scratch_share=0.5,
+        seed=4,
+    )
     _fill(path, np.random.default_rng(0))
     return fresh_run
 
@@ -67,7 +81,9 @@ def test_exports_pass_validate_inside_a_dataset_and_feed_pilot_outcomes(filled, 
     assert set(r.columns) - set(RATINGS_NON_CRITERIA) == {"accuracy", "completeness", "tone"}
     assert (r.groupby("draft_id").size() <= 2).all() and (r.groupby("draft_id").size() == 2).any()
     stored = db.reviews_frame(db.db_path(filled.path))
-    judged = stored[(stored["mode"] == "drafts") & stored["decision"].isin(["approved", "rejected"])]
+    judged = stored[
+        (stored["mode"] == "drafts") & stored["decision"].isin(["approved", "rejected"])
+    ]
     assert len(r) == len(judged)
     assert set(log["phase"]) == {"baseline", "pilot"}
     pilot = log[log["phase"] == "pilot"]
@@ -92,20 +108,25 @@ def test_evidence_tables_are_numeric_and_add_up(filled):
     mm = evidence.measured_minutes(run, resamples=200)
     assert "written from scratch" in mm.index and "model_x" in mm.index
     assert all(pd.api.types.is_numeric_dtype(t) for t in mm.dtypes)
-    judged = stored[(stored["mode"] == "drafts") & stored["decision"].isin(["approved", "rejected"])]
+    judged = stored[
+        (stored["mode"] == "drafts") & stored["decision"].isin(["approved", "rejected"])
+    ]
     m = judged[judged["candidate"] == "model_x"]["minutes"].mean()
     assert mm.at["model_x", "measured_minutes"] == pytest.approx(m)
     assert mm.at["model_x", "ci_low"] <= m <= mm.at["model_x", "ci_high"]
     sc = run.scores
     est = sc[(sc["metric"] == "review_minutes") & (sc["candidate"] == "model_x")]
     assert mm.at["model_x", "estimated_minutes"] == pytest.approx(
-        est.set_index("item_id").loc[judged[judged["candidate"] == "model_x"]["item_id"], "value"].mean()
+        est.set_index("item_id")
+        .loc[judged[judged["candidate"] == "model_x"]["item_id"], "value"]
+        .mean()
     )
     dec = evidence.decisions(run)
     shares = dec[["approved_share", "rejected_share", "skipped_share"]].sum(axis=1)
     assert np.allclose(shares, 1.0)
-    assert np.allclose(dec["approved_edited_share"] + dec["approved_unchanged_share"],
-                       dec["approved_share"])
+    assert np.allclose(
+        dec["approved_edited_share"] + dec["approved_unchanged_share"], dec["approved_share"]
+    )
     flags = evidence.flag_counts(run)
     assert flags["tone"].sum() == sum("tone" in f for f in judged["flags"])
     agr = evidence.agreement(run, resamples=200)
@@ -114,8 +135,12 @@ def test_evidence_tables_are_numeric_and_add_up(filled):
     ok = agr.dropna(subset=["kappa"])
     assert ((ok["ci_low"] <= ok["kappa"]) & (ok["kappa"] <= ok["ci_high"])).all()
     stamps = evidence.rubber_stamps(run, seconds=10)
-    fast = stored[(stored["decision"] == "approved") & ~stored["changed"]
-                  & (stored["active_seconds"] < 10) & (stored["mode"] == "drafts")]
+    fast = stored[
+        (stored["decision"] == "approved")
+        & ~stored["changed"]
+        & (stored["active_seconds"] < 10)
+        & (stored["mode"] == "drafts")
+    ]
     assert stamps["fast_unchanged"].sum() == len(fast)
     spread = evidence.reviewer_spread(run)
     assert spread.at["minutes", "reviewers"] == 3 and spread.at["minutes", "sd"] >= 0
@@ -134,8 +159,9 @@ def test_evidence_tables_are_numeric_and_add_up(filled):
     ],
 )
 def test_kappa_with_interval_known_answers(x, y, weighted, expect):
-    k, lo, hi = evidence.kappa_ci(np.array(x, float), np.array(y, float), weighted=weighted,
-                                  resamples=200)
+    k, lo, hi = evidence.kappa_ci(
+        np.array(x, float), np.array(y, float), weighted=weighted, resamples=200
+    )
     if np.isnan(expect):
         assert np.isnan(k)
     else:

@@ -33,8 +33,11 @@ def _drafts(n_items: int, candidates: list[str], categories: list[str]) -> pd.Da
 def _items(n_items: int, categories: list[str]) -> pd.DataFrame:
     ids = [f"i{i:03d}" for i in range(n_items)]
     return pd.DataFrame(
-        {"category": [categories[i % len(categories)] for i in range(n_items)],
-         "reference": ["ref"] * n_items, "input": ["q"] * n_items},
+        {
+            "category": [categories[i % len(categories)] for i in range(n_items)],
+            "reference": ["ref"] * n_items,
+            "input": ["q"] * n_items,
+        },
         index=pd.Index(ids, name="item_id"),
     )
 
@@ -88,7 +91,12 @@ def test_balance_laws(n_items, n_cands, n_cats, n_reviewers, share, seed):
 def test_double_review_share(n_items, share, reviewers, expected_per_candidate):
     drafts = _drafts(n_items, ["a", "b", CONTROL], ["x", "y"])
     q = build_queue(drafts, [f"r{k}" for k in range(reviewers)], seed=3, double_share=share)
-    doubled = q[q["double"]].merge(drafts[["draft_id", "candidate"]], on="draft_id").groupby("candidate")["draft_id"].nunique()
+    doubled = (
+        q[q["double"]]
+        .merge(drafts[["draft_id", "candidate"]], on="draft_id")
+        .groupby("candidate")["draft_id"]
+        .nunique()
+    )
     for cand in ("a", "b", CONTROL):
         assert int(doubled.get(cand, 0)) == expected_per_candidate
     assert len(q) == len(drafts) + expected_per_candidate * 3
@@ -103,7 +111,10 @@ def test_order_is_seeded_and_shuffled():
     assert not one.equals(other)
     ana = one[one["reviewer"] == "Ana"].sort_values("position")
     # not grouped by candidate: the first ten drafts mix candidates
-    assert ana.merge(drafts[["draft_id", "candidate"]], on="draft_id").head(10)["candidate"].nunique() > 1
+    assert (
+        ana.merge(drafts[["draft_id", "candidate"]], on="draft_id").head(10)["candidate"].nunique()
+        > 1
+    )
 
 
 def test_each_reviewer_sees_each_candidate_on_a_similar_category_mix():
@@ -114,7 +125,7 @@ def test_each_reviewer_sees_each_candidate_on_a_similar_category_mix():
     mix = m.groupby(["reviewer", "candidate", "category"]).size().unstack("category")
     assert (mix.max() - mix.min()).max() <= 1
     # and as few repeats of one question per reviewer as possible (3 drafts per item, 3 people)
-    repeats = Counter(zip(m["reviewer"], m["item_id"]))
+    repeats = Counter(zip(m["reviewer"], m["item_id"], strict=True))
     assert max(repeats.values()) == 1
 
 
@@ -122,8 +133,13 @@ def test_scratch_comes_first_and_side_by_side_swaps_between_reviewers():
     cats = ["x", "y"]
     drafts = _drafts(20, ["a", "b", CONTROL], cats)
     q = build_queue(
-        drafts, ["Ana", "Ben"], seed=2, double_share=0.5,
-        modes=("drafts", "scratch", "side_by_side"), items=_items(20, cats), pair=("a", "b"),
+        drafts,
+        ["Ana", "Ben"],
+        seed=2,
+        double_share=0.5,
+        modes=("drafts", "scratch", "side_by_side"),
+        items=_items(20, cats),
+        pair=("a", "b"),
     )
     for _, g in q.groupby("reviewer"):
         modes = g.sort_values("position")["mode"].tolist()
@@ -168,8 +184,10 @@ def test_drafts_from_run_keeps_sample_zero_ok_outputs_and_adds_the_control():
     )
     items = _items(3, ["x"]).rename(index={"i000": "i1", "i001": "i2", "i002": "i3"})
     d = drafts_from_run(gens, items)
-    assert sorted(zip(d["item_id"], d["candidate"])) == [
-        ("i1", CONTROL), ("i1", "b"), ("i1", "m")
+    assert sorted(zip(d["item_id"], d["candidate"], strict=True)) == [
+        ("i1", CONTROL),
+        ("i1", "b"),
+        ("i1", "m"),
     ]
     assert d.loc[d["candidate"] == CONTROL, "text"].item() == "ref"
     assert d["draft_id"].is_unique and not d.loc[d["candidate"] == "m", "control"].item()
