@@ -103,6 +103,42 @@ def measured_minutes(
     return out.astype({c: "float64" for c in cols[1:]})
 
 
+def minutes_saved(
+    run: Any, level: float = 0.95, resamples: int = DEFAULT_RESAMPLES, seed: int = 0
+) -> pd.DataFrame:
+    """Measured minutes saved per reply, per candidate: from-scratch minus review minutes.
+
+    The from-scratch replies' mean active minutes minus the candidate's mean active review
+    minutes (approved or rejected drafts), with a two-sample bootstrap interval (independent
+    groups), beside the edit scorer's estimate (``saved_minutes`` on the reviewed items). This
+    is the figure a decision should use where it exists. Empty without from-scratch replies.
+    """
+    from harness.stats import unpaired_bootstrap
+
+    cols = ["scratch_n", "review_n", "measured_saved", "ci_low", "ci_high", "estimated_saved"]
+    r = reviews(run)
+    if r.empty:
+        return pd.DataFrame(columns=cols).rename_axis("candidate")
+    scratch = r[(r["mode"] == "scratch") & (r["decision"] == "written")]["minutes"].to_numpy(float)
+    if scratch.size == 0:
+        return pd.DataFrame(columns=cols).rename_axis("candidate")
+    scores = run.scores
+    est = scores[(scores["sample"] == 0) & (scores["metric"] == "saved_minutes")]
+    est = est.set_index(["item_id", "candidate"])["value"]
+    rows = {}
+    for cand, g in _judged(r).groupby("candidate", sort=True):
+        if cand == CONTROL:
+            continue
+        rev = g["minutes"].to_numpy(float)
+        diff, lo, hi = unpaired_bootstrap(scratch, rev, level, resamples, seed)
+        e = est.reindex([(i, cand) for i in g["item_id"]]).mean()
+        rows[cand] = [scratch.size, rev.size, diff, lo, hi, e]
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=cols).rename_axis("candidate")
+    return out.astype(
+        {"scratch_n": "int64", "review_n": "int64"} | {c: "float64" for c in cols[2:]}
+    )
+
+
 def decisions(run: Any) -> pd.DataFrame:
     """Per candidate: reviews, approved / rejected / skipped shares, approved with or without edits."""
     cols = [
@@ -350,6 +386,13 @@ def section_html(run: Any, rubber_stamp_seconds: float = RUBBER_STAMP_SECONDS) -
         "active time (page visible and focused, idle stretches over 2 minutes left out).</p>"
     )
     parts.append(_table(measured_minutes(run), "Measured minutes per draft beside the estimate"))
+    saved = minutes_saved(run)
+    if len(saved):
+        parts.append(_table(saved, "Minutes saved per reply, measured (from scratch minus review)"))
+        parts.append(
+            "<p class='caption'>Measured minutes exist for this run: the time saved above is "
+            "what staff took, not the edit-distance estimate.</p>"
+        )
     parts.append(_table(decisions(run), "What reviewers decided"))
     ctl = decisions(run)
     if CONTROL in ctl.index:

@@ -121,6 +121,12 @@ def test_evidence_tables_are_numeric_and_add_up(filled):
         .loc[judged[judged["candidate"] == "model_x"]["item_id"], "value"]
         .mean()
     )
+    saved = evidence.minutes_saved(run, resamples=200)
+    scratch_m = stored[(stored["mode"] == "scratch")]["minutes"].mean()
+    assert saved.at["model_x", "measured_saved"] == pytest.approx(scratch_m - m)
+    assert saved.at["model_x", "ci_low"] <= scratch_m - m <= saved.at["model_x", "ci_high"]
+    assert CONTROL not in saved.index
+    assert "Measured minutes exist for this run" in evidence.section_html(run)
     dec = evidence.decisions(run)
     shares = dec[["approved_share", "rejected_share", "skipped_share"]].sum(axis=1)
     assert np.allclose(shares, 1.0)
