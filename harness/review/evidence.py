@@ -31,6 +31,7 @@ __all__ = [
     "kappa_ci",
     "measured_minutes",
     "minutes_saved",
+    "preferences",
     "reviewer_spread",
     "reviews",
     "rubber_stamps",
@@ -182,6 +183,27 @@ def decisions(run: Any) -> pd.DataFrame:
         ]
     out = pd.DataFrame.from_dict(rows, orient="index", columns=cols).rename_axis("candidate")
     return out.astype({"reviews": "int64"} | {c: "float64" for c in cols[1:]})
+
+
+def preferences(run: Any) -> pd.DataFrame:
+    """Side-by-side choices: per candidate, times shown, chosen, and the share chosen."""
+    cols = ["shown", "chosen", "neither", "chosen_share"]
+    r = reviews(run)
+    if r.empty:
+        return pd.DataFrame(columns=cols).rename_axis("candidate")
+    s = r[(r["mode"] == "side_by_side") & (r["decision"] == "chosen")]
+    rows: dict[str, list[float]] = {}
+    for t in s.itertuples(index=False):
+        left, right = (t.candidate_b, t.candidate) if t.swapped else (t.candidate, t.candidate_b)
+        for side, cand in (("left", left), ("right", right)):
+            row = rows.setdefault(str(cand), [0, 0, 0, np.nan])
+            row[0] += 1
+            row[1] += int(t.choice == side)
+            row[2] += int(t.choice == "neither")
+    for row in rows.values():
+        row[3] = row[1] / row[0] if row[0] else np.nan
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=cols).rename_axis("candidate")
+    return out.astype({"shown": "int64", "chosen": "int64", "neither": "int64"})
 
 
 def flag_counts(run: Any) -> pd.DataFrame:
@@ -341,6 +363,9 @@ def section_html(run: Any, rubber_stamp_seconds: float = RUBBER_STAMP_SECONDS) -
             f"{_esc(f'{share:.0%}')} of the time.</p>"
         )
     parts.append(_table(flag_counts(run), "Flags ticked"))
+    prefs = preferences(run)
+    if len(prefs):
+        parts.append(_table(prefs, "Side by side: which draft staff would rather send"))
     agr = agreement(run)
     if len(agr):
         parts.append(_table(agr, "Agreement between two reviewers of the same draft (kappa)"))

@@ -166,3 +166,57 @@ def test_the_queue_binds_loopback_unless_told_and_resumes_with_the_same_reviewer
     )
     prog = review.progress(fresh_run.run_id, fresh_run.results)
     assert list(prog["reviewer"]) == ["Ana", "Ben"] and prog["done"].sum() == 0
+
+
+def test_side_by_side_swaps_sides_and_stores_the_choice(fresh_run):
+    from harness.report import load_run
+    from harness.review import evidence
+
+    st = review.start(
+        fresh_run.run_id,
+        ["Ana", "Ben"],
+        results_dir=fresh_run.results,
+        modes=("side_by_side",),
+        pair=("canned", "model_x"),
+        double_share=1.0,
+    )
+    try:
+        shown = {}
+        for name in ("Ana", "Ben"):
+            for _ in range(6):
+                _, page, _ = _get(st.links[name])
+                if 'id="left"' not in page:
+                    break
+                left = re.search(r'id="left">(.*?)</div>', page, re.S).group(1)
+                shown[(name, _form(page)["task_id"])] = left
+                got, _ = _post(
+                    st.links[name] + "/submit",
+                    _form(page) | {"decision": "chosen", "choice": "left", "comment": "clearer"},
+                )
+                assert got == 200
+        rows = _reviews(st)
+        assert rows and all(r["choice"] == "left" for r in rows)
+        bad, _ = _post(st.links["Ana"] + "/submit", {"task_id": "1", "csrf": "x"})
+        assert bad == 403
+    finally:
+        st.stop()
+    prefs = evidence.preferences(load_run(fresh_run.run_id, fresh_run.results))
+    assert set(prefs.index) == {"canned", "model_x"}
+    assert (prefs["shown"] == len(rows)).all() and prefs["chosen"].sum() == len(rows)
+    # every question went to both reviewers, on opposite sides
+    assert 0 < prefs.at["canned", "chosen"] < len(rows)
+
+
+def test_start_works_inside_a_running_event_loop_as_in_jupyter(fresh_run):
+    import asyncio
+
+    async def cell():
+        st = review.start(fresh_run.run_id, ["Ana"], results_dir=fresh_run.results)
+        try:
+            status, _, _ = _get(st.links["Ana"])  # blocking call, as a cell would make
+            return status, st._repr_html_()
+        finally:
+            st.stop()
+
+    status, shown = asyncio.run(cell())
+    assert status == 200 and "Ana" in shown and "/r/" in shown
