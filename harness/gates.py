@@ -300,13 +300,36 @@ class Evidence:
             columns=["name", "kind", "baseline", "model", "api_base"],
         )
         ds = run.dataset
+        station = _station_pilot_log(run.store.path, set(ds.items.index))
         return cls(
             scores=run.scores,
             categories=ds.items["category"],
             candidates=cands,
             calibration=read_calibration(run.store.path) or _calibration_from_scores(run.scores),
-            pilot_log=ds.pilot_log,
+            pilot_log=station if station is not None else ds.pilot_log,
         )
+
+
+STATION_SOURCE = "measured in the review station"
+
+
+def _station_pilot_log(run_dir: Path, item_ids: set[str]) -> pd.DataFrame | None:
+    """The run's own review-station pilot log (``review/pilot_log.csv``), when it has entries.
+
+    Minutes measured by ``harness review`` on this run's drafts are better evidence than a
+    dataset's logged estimate, so the pilot gates use them and their evidence says so.
+    """
+    from harness.datasets import _Collector, _read_pilot_log
+
+    p = Path(run_dir) / "review" / "pilot_log.csv"
+    if not p.is_file():
+        return None
+    col = _Collector(p.parent, str(p.parent))
+    frame = _read_pilot_log(p, item_ids, col)
+    if col.problems or frame is None or frame.empty:
+        return None
+    frame.attrs["source"] = STATION_SOURCE
+    return frame
 
 
 def _calibration_from_scores(scores: pd.DataFrame) -> dict[str, Any] | None:
@@ -567,6 +590,8 @@ def _pilot_gate(gate: Gate, ev: Evidence, gs: GateSet) -> dict[str, Any]:
         f"{_fmt(r['ci_high'])}; {r['n_baseline']} replies before, {r['n_pilot']} during); "
         f"the bar is at least {_fmt(bar)}"
     )
+    if ev.pilot_log.attrs.get("source"):
+        ev_text += f"; {ev.pilot_log.attrs['source']}"
     return {
         **vals,
         "status": PASS if ok else FAIL,

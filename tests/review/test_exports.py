@@ -178,3 +178,43 @@ def test_a_run_without_reviews_says_so(fresh_run):
     run = load_run(fresh_run.run_id, fresh_run.results)
     assert evidence.measured_minutes(run).empty and evidence.agreement(run).empty
     assert "No staff review yet" in evidence.section_html(run)
+
+
+def test_pilot_gates_use_the_minutes_measured_in_the_station_and_say_so(filled):
+    from harness.gates import STATION_SOURCE, Evidence
+
+    run = load_run(filled.run_id, filled.results)
+    before = Evidence.from_run(run).pilot_log
+    assert before is None or STATION_SOURCE not in before.attrs.get("source", "")
+    review.export(filled.run_id, results_dir=filled.results)  # into results/<run>/review/
+    ev = Evidence.from_run(load_run(filled.run_id, filled.results))
+    assert ev.pilot_log.attrs["source"] == STATION_SOURCE
+    assert set(ev.pilot_log["entry_id"]) == set(
+        pd.read_csv(filled.path / "review" / "pilot_log.csv")["entry_id"]
+    )
+    from harness.gates import GateSet, Governance, evaluate
+
+    from ..test_gates import GOV
+
+    gs = GateSet.model_validate(
+        {
+            "resamples": 200,
+            "phases": {
+                "post_pilot": {
+                    "question": "Did it help?",
+                    "gates": [
+                        {
+                            "name": "saves",
+                            "title": "Saves time",
+                            "test": "threshold",
+                            "metric": "pilot:minutes_saved_per_reply",
+                            "threshold": -1000.0,
+                        }
+                    ],
+                }
+            },
+        }
+    )
+    d = evaluate(ev, "post_pilot", gs, Governance.model_validate(GOV)).gates.set_index("gate")
+    assert d.loc["saves", "status"] == "pass"
+    assert d.loc["saves", "evidence"].endswith(STATION_SOURCE)
