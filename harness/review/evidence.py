@@ -15,28 +15,13 @@ import pandas as pd
 from rapidfuzz.distance import Levenshtein
 
 from harness.review import db
-from harness.review.agreement import agreement_table, kappa_ci
+from harness.review.agreement import agreement_table, kappa_ci  # noqa: F401  (public here)
 from harness.review.app import FLAGS
 from harness.review.queue import CONTROL
 
 RUBBER_STAMP_SECONDS = 10.0
 DEFAULT_RESAMPLES = 1000
 FLAG_NAMES = [k for k, _ in FLAGS]
-__all__ = [
-    "agreement",
-    "by_reviewer",
-    "decisions",
-    "edits",
-    "flag_counts",
-    "kappa_ci",
-    "measured_minutes",
-    "minutes_saved",
-    "preferences",
-    "reviewer_spread",
-    "reviews",
-    "rubber_stamps",
-    "section_html",
-]
 
 
 def reviews(run: Any) -> pd.DataFrame:
@@ -393,3 +378,10 @@ def section_html(run: Any, rubber_stamp_seconds: float = RUBBER_STAMP_SECONDS) -
             f"<p class='caption'>The edits staff made (most edited first)</p><ul>{items}</ul>"
         )
     return "\n".join(parts)
+
+
+def section(run: Any) -> Any:
+    """The section as a notebook display object (one call in a report notebook cell)."""
+    from IPython.display import HTML
+
+    return HTML(section_html(run))

@@ -153,6 +153,7 @@ def test_evidence_tables_are_numeric_and_add_up(filled):
     html = evidence.section_html(run)
     assert "What staff did with the drafts" in html and "Rubber-stamp check" in html
     assert "<script" not in html
+    assert evidence.section(run).data == html
 
 
 @pytest.mark.parametrize(
