@@ -30,6 +30,8 @@ __all__ = sorted(_API)
 
 
 def __getattr__(name: str) -> Any:
+    if name == "review":  # the review station package (harness.review.start / serve / export)
+        return importlib.import_module("harness.review")
     if name in _API:
         return getattr(importlib.import_module(_API[name]), name)
     raise AttributeError(

@@ -285,6 +285,44 @@ def cmd_demo(args: argparse.Namespace) -> int:
     c = store.read_manifest()["counts"]
     print(f"done in {time.monotonic() - t0:.0f} s: {c['ok']} drafts, {c['failed']} failed")
     print(f"report: {path.resolve()}")
+    print(
+        f"review station: harness review {store.run_id} --reviewers 'Ana,Ben' "
+        "then open http://127.0.0.1:8765/ (see README, 'Running the pilot review')"
+    )
+    return 0
+
+
+def _names(text: str | None) -> list[str] | None:
+    return [n.strip() for n in text.split(",") if n.strip()] if text else None
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    """Serve the staff review station of a run (or export / show progress), see harness.review."""
+    import harness.review as review
+
+    if args.export is not None:
+        for name, path in review.export(
+            args.run_id, args.export or None, results_dir=args.results
+        ).items():
+            print(f"{name}: {path}")
+        return 0
+    if args.progress:
+        print(review.progress(args.run_id, args.results).to_string(index=False))
+        return 0
+    pair = _names(args.pair)
+    review.serve(
+        args.run_id,
+        _names(args.reviewers),
+        host=args.host,
+        port=args.port,
+        allow_remote=args.allow_remote,
+        results_dir=args.results,
+        seed=args.seed,
+        double_share=args.double_share,
+        modes=_names(args.modes) or ["drafts"],
+        scratch_share=args.scratch_share,
+        pair=(pair[0], pair[1]) if pair and len(pair) == 2 else None,
+    )
     return 0
 
 
@@ -418,6 +456,23 @@ def build_parser() -> argparse.ArgumentParser:
     mg.add_argument("run_ids", nargs="+", help="the shard runs to join (ids under --results)")
     mg.add_argument("--run-id", help="name of the merged run (default: derived from the shards)")
     mg.set_defaults(fn=cmd_merge)
+
+    rv = sub.add_parser("review", help="the staff review station for a run (local web app)")
+    rv.add_argument("run_id")
+    rv.add_argument("--reviewers", help="comma-separated names (needed the first time)")
+    rv.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    rv.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
+    rv.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
+    rv.add_argument("--seed", type=int, default=0, help="seeds the assignment and the order")
+    rv.add_argument("--double-share", type=float, default=0.2, help="share reviewed twice")
+    rv.add_argument("--modes", default="drafts", help="drafts,scratch,side_by_side (any of)")
+    rv.add_argument("--scratch-share", type=float, default=0.2, help="items written from scratch")
+    rv.add_argument("--pair", help="side_by_side: the two candidates, e.g. smollm2,best_match")
+    rv.add_argument(
+        "--export", nargs="?", const="", metavar="DIR", help="write the CSVs, no serving"
+    )
+    rv.add_argument("--progress", action="store_true", help="print progress per reviewer")
+    rv.set_defaults(fn=cmd_review)
 
     ls = sub.add_parser("runs", help="list stored runs")
     ls.set_defaults(fn=cmd_runs)

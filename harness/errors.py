@@ -66,3 +66,7 @@ class InfrastructureError(Exception):
 
 
 EXIT_INFRASTRUCTURE = 3
+
+
+class ReviewError(HarnessError):
+    """The review station cannot open as asked (the message says how to fix it)."""

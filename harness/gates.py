@@ -436,12 +436,15 @@ class Evidence:
             columns=["name", "kind", "baseline", "model", "api_base"],
         )
         ds = run.dataset
+        from harness.store import station_pilot_log
+
+        station = station_pilot_log(run.store, set(ds.items.index))
         return cls(
             scores=run.scores,
             categories=ds.items["category"],
             candidates=cands,
             calibration=run.calibration or _calibration_from_scores(run.scores),
-            pilot_log=ds.pilot_log,
+            pilot_log=station if station is not None else ds.pilot_log,
             sites=call_sites(m),
             items=ds.items,
         )
@@ -891,6 +894,8 @@ def _pilot_gate(gate: Gate, ev: Evidence, gs: GateSet) -> dict[str, Any]:
             else ": the average clears it, the interval does not"
         )
     )
+    if ev.pilot_log.attrs.get("source"):
+        ev_text += f"; {ev.pilot_log.attrs['source']}"
     return {
         **vals,
         "status": PASS if ok else FAIL,

@@ -374,6 +374,34 @@ def calibration_files(store: RunStore) -> dict[str, pd.DataFrame]:
     return out
 
 
+# -- the review station's evidence, stored in the run folder ------------------------------------
+
+REVIEW_FOLDER = "review"
+STATION_SOURCE = "measured in the review station"
+
+
+def station_pilot_log(store: RunStore, item_ids: set[str]) -> pd.DataFrame | None:
+    """The run's own review-station pilot log (``review/pilot_log.csv``), when it has entries.
+
+    Minutes measured by ``harness review`` on this run's drafts are better evidence than a
+    dataset's logged estimate, so the pilot gates and the phase comparison use them and say so.
+    """
+    from harness.datasets import read_pilot_log
+    from harness.errors import DatasetError
+
+    p = store.path / REVIEW_FOLDER / "pilot_log.csv"
+    if not p.is_file():
+        return None
+    try:
+        frame = read_pilot_log(p, item_ids)
+    except DatasetError:
+        return None
+    if frame is None or frame.empty:
+        return None
+    frame.attrs["source"] = STATION_SOURCE
+    return frame
+
+
 # -- the run reader: everything a report, a check or a notebook needs, loaded once --------------
 
 

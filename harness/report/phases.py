@@ -13,7 +13,7 @@ from harness.datasets import load_dataset
 from harness.errors import ReportError
 from harness.report.decision import district_name
 from harness.report.format import STYLE, esc, fmt, note, plain, table_html, unit_of
-from harness.store import RunData
+from harness.store import RunData, station_pilot_log
 from harness.textsafe import mpl
 
 
@@ -89,8 +89,9 @@ def phase_table(before: RunData, after: RunData) -> pd.DataFrame:
 
 def pilot_log_for(run: RunData, path: str = "") -> pd.DataFrame | None:
     """The pilot log: from ``path`` (a CSV or a dataset folder) or the run's own dataset."""
-    if not path:
-        return run.dataset.pilot_log
+    if not path:  # the review station's measured minutes first, then the dataset's log
+        station = station_pilot_log(run.store, set(run.dataset.items.index))
+        return station if station is not None else run.dataset.pilot_log
     p = Path(path)
     if p.is_dir():
         return load_dataset(p).pilot_log

@@ -1,0 +1,100 @@
+"""Agreement between two reviewers of the same draft: Cohen's kappa with a bootstrap interval.
+
+Criteria (1-5) use the quadratic-weighted kappa of :mod:`harness.calibration`; the
+approve/reject decision uses the plain kappa. The interval resamples the doubly reviewed
+drafts (seeded percentile bootstrap).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_RESAMPLES = 1000
+
+
+def _pairs(r: pd.DataFrame) -> pd.DataFrame:
+    """Drafts judged by two reviewers: one row per draft with both reviewers' answers."""
+    j = r
+    if j.empty:
+        return pd.DataFrame()
+    j = j.sort_values(["draft_id", "reviewer"])
+    firsts, seconds = [], []
+    for _, g in j.groupby("draft_id", sort=True):
+        if len(g) >= 2:
+            firsts.append(g.iloc[0])
+            seconds.append(g.iloc[1])
+    return pd.DataFrame({"a": firsts, "b": seconds}) if firsts else pd.DataFrame()
+
+
+def _kappa(x: np.ndarray, y: np.ndarray, weighted: bool) -> float:
+    from sklearn.metrics import cohen_kappa_score
+
+    from harness.calibration import weighted_kappa
+
+    if len(x) == 0:
+        return np.nan
+    if weighted:
+        return weighted_kappa(x, y)
+    if len(set(x.tolist()) | set(y.tolist())) < 2:
+        return np.nan
+    return float(cohen_kappa_score(x, y))
+
+
+def kappa_ci(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    weighted: bool,
+    level: float = 0.95,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """Cohen's kappa of two raters (quadratic-weighted for 1-5 scores) with a bootstrap interval."""
+    k = _kappa(x, y, weighted)
+    if np.isnan(k):
+        return k, np.nan, np.nan
+    rng = np.random.default_rng(seed)
+    reps = []
+    for _ in range(resamples):
+        idx = rng.integers(0, len(x), size=len(x))
+        v = _kappa(x[idx], y[idx], weighted)
+        if not np.isnan(v):
+            reps.append(v)
+    if not reps:
+        return k, np.nan, np.nan
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(reps, [alpha, 1 - alpha])
+    return k, float(min(lo, k)), float(max(hi, k))
+
+
+def agreement_table(
+    judged: pd.DataFrame, level: float = 0.95, resamples: int = DEFAULT_RESAMPLES, seed: int = 0
+) -> pd.DataFrame:
+    """Agreement between two reviewers of the same draft, per criterion and for the decision.
+
+    Columns: ``pairs``, ``kappa`` (quadratic-weighted for criteria, plain for approve/reject),
+    ``ci_low``, ``ci_high`` (bootstrap over drafts), ``exact`` (share of equal answers).
+    """
+    cols = ["pairs", "kappa", "ci_low", "ci_high", "exact"]
+    p = _pairs(judged)
+    if p.empty:
+        return pd.DataFrame(columns=cols).rename_axis("measure")
+    crits = sorted({k for rr in p["a"] for k in rr["ratings"]})
+    rows = {}
+    for c in crits:
+        both = [
+            (a["ratings"][c], b["ratings"][c])
+            for a, b in zip(p["a"], p["b"], strict=True)
+            if c in a["ratings"] and c in b["ratings"]
+        ]
+        x = np.array([u for u, _ in both], dtype=float)
+        y = np.array([v for _, v in both], dtype=float)
+        k, lo, hi = kappa_ci(x, y, weighted=True, level=level, resamples=resamples, seed=seed)
+        rows[c] = [len(both), k, lo, hi, float(np.mean(x == y)) if len(both) else np.nan]
+    x = np.array([a["decision"] == "approved" for a in p["a"]], dtype=float)
+    y = np.array([b["decision"] == "approved" for b in p["b"]], dtype=float)
+    k, lo, hi = kappa_ci(x, y, weighted=False, level=level, resamples=resamples, seed=seed)
+    rows["decision"] = [len(x), k, lo, hi, float(np.mean(x == y))]
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=cols).rename_axis("measure")
+    return out.astype({"pairs": "int64"} | {c: "float64" for c in cols[1:]})

@@ -1,0 +1,321 @@
+"""The review station's Starlette app: one page per task, one form post per submission.
+
+Each reviewer reaches their queue through ``/r/<token>`` (an unguessable token per reviewer);
+on 127.0.0.1 the start page also lists the reviewers' links. A submission is committed to
+SQLite before the server answers with a redirect to the next page, which confirms it. Every
+form carries a CSRF token (an HMAC of the reviewer's token and the task with the station's
+secret); posts from another origin are refused; templates autoescape; every response carries
+a strict Content-Security-Policy and loads nothing but this server's own files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from harness.review import db
+from harness.review.timing import measured_seconds, parse_events
+
+HERE = Path(__file__).parent
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"cache-control", b"no-store"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+]
+FLAGS = [
+    ("inaccurate", "Inaccurate"),
+    ("outdated", "Outdated"),
+    ("needs_person", "Needs a person"),
+    ("tone", "Tone"),
+    ("personal_data", "Personal data"),
+]
+DECISIONS = {
+    "drafts": ("approved", "rejected", "skipped"),
+    "scratch": ("written", "skipped"),
+    "side_by_side": ("chosen", "skipped"),
+}
+CHOICES = ("left", "right", "neither")
+MAX_BODY = 512 * 1024
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass
+class StationContext:
+    """What the app needs: the queue's database, the dataset's texts, the rubric's criteria."""
+
+    db_file: Path
+    items: dict[str, dict[str, Any]]
+    sources: dict[str, list[dict[str, Any]]]
+    criteria: list[dict[str, Any]]
+    host: str = "127.0.0.1"
+    port: int = 0
+    title: str = "Draft review"
+    secret: bytes = field(default=b"", repr=False)
+
+    @property
+    def loopback(self) -> bool:
+        return self.host in LOOPBACK
+
+
+class SecurityHeaders:
+    """ASGI middleware adding the CSP and related headers to every response."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + SECURITY_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, wrapped)
+
+
+def csrf_token(secret: bytes, token: str, task_id: int) -> str:
+    """The form token for one reviewer's task."""
+    return hmac.new(secret, f"{token}|{task_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def _same_origin(request: Request) -> bool:
+    """A browser's post from this server's own page (a forged cross-site post is refused)."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return True  # no browser metadata: the form's CSRF token still has to match
+    host = request.headers.get("host", "")
+    return origin in (f"http://{host}", f"https://{host}")
+
+
+def _env() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"], default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _parse_form(body: bytes) -> dict[str, list[str]]:
+    return parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+
+
+def _first(form: dict[str, list[str]], key: str, default: str = "") -> str:
+    vals = form.get(key)
+    return vals[0] if vals else default
+
+
+def build_app(ctx: StationContext) -> Starlette:
+    """The Starlette app for one station (``ctx`` from :func:`harness.review.station.open`)."""
+    env = _env()
+    local = threading.local()
+
+    @contextmanager
+    def conn() -> Iterator[sqlite3.Connection]:
+        # one connection per server thread, kept open: reopening costs the WAL pragma, and the
+        # last connection's close would checkpoint the WAL (fsyncs) on every request
+        c = getattr(local, "conn", None)
+        if c is None:
+            c = local.conn = db.open_connection(ctx.db_file)
+        yield c
+
+    if not ctx.secret:
+        with db.connect(ctx.db_file) as c:
+            ctx.secret = bytes.fromhex(db.meta(c, "secret"))
+
+    def render(name: str, status: int = 200, **kw: Any) -> HTMLResponse:
+        return HTMLResponse(env.get_template(name).render(title=ctx.title, **kw), status)
+
+    def index(request: Request) -> Response:
+        with conn() as c:
+            prog = db.progress(c)
+            links = db.reviewers(c) if ctx.loopback else {}
+        rows = [
+            {
+                "name": r.reviewer,
+                "done": int(r.done),
+                "tasks": int(r.tasks),
+                "token": links.get(r.reviewer),
+            }
+            for r in db._rows(prog)
+        ]
+        return render("index.html", rows=rows, loopback=ctx.loopback)
+
+    def _page(token: str, saved: str = "", error: str = "", status: int = 200) -> Response:
+        with conn() as c:
+            name = db.reviewer_by_token(c, token)
+            if name is None:
+                return render(
+                    "message.html",
+                    404,
+                    heading="Link not recognised",
+                    text="Open the link you were given for the review, or ask the "
+                    "person running it for yours.",
+                )
+            total, done = db.counts(c, name)
+            task = db.next_task(c, name)
+            if task is None:
+                return render("done.html", reviewer=name, done=done, saved=saved)
+            opened = db.mark_opened(c, int(task["task_id"]))
+            a = db.draft(c, task["draft_id"]) if task["draft_id"] else None
+            b = db.draft(c, task["draft_b_id"]) if task["draft_b_id"] else None
+        item = ctx.items.get(task["item_id"], {})
+        left, right = (b, a) if task["swapped"] else (a, b)
+        return render(
+            "task.html",
+            status,
+            reviewer=name,
+            token=token,
+            task_id=int(task["task_id"]),
+            mode=task["mode"],
+            number=done + 1,
+            total=total,
+            message=item.get("input", ""),
+            sources=ctx.sources.get(task["item_id"], []),
+            draft=a["text"] if a is not None and task["mode"] == "drafts" else "",
+            left=left["text"] if left is not None else "",
+            right=right["text"] if right is not None else "",
+            criteria=ctx.criteria,
+            flags=FLAGS,
+            csrf=csrf_token(ctx.secret, token, int(task["task_id"])),
+            opened_at=opened,
+            saved=saved,
+            error=error,
+        )
+
+    def reviewer_page(request: Request) -> Response:
+        saved = request.query_params.get("saved", "")
+        return _page(request.path_params["token"], saved=saved[:20])
+
+    def _store(token: str, form: dict[str, list[str]]) -> Response:
+        try:
+            task_id = int(_first(form, "task_id"))
+        except ValueError:
+            return render("message.html", 400, heading="Bad form", text="The form had no task.")
+        if not hmac.compare_digest(_first(form, "csrf"), csrf_token(ctx.secret, token, task_id)):
+            return render(
+                "message.html",
+                403,
+                heading="Form expired",
+                text="This form is not valid any more. Reload the page and try again.",
+            )
+        with conn() as c:
+            name = db.reviewer_by_token(c, token)
+            task = c.execute("SELECT * FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
+            if name is None or task is None or task["reviewer"] != name:
+                return render("message.html", 403, heading="Not your draft", text="")
+            decision = _first(form, "decision")
+            if decision not in DECISIONS[task["mode"]]:
+                return _page(token, error="Choose one of the buttons at the bottom.", status=400)
+            choice = _first(form, "choice")
+            if task["mode"] == "side_by_side" and decision == "chosen" and choice not in CHOICES:
+                return _page(token, error="Pick the draft you would rather send.", status=400)
+            final = _first(form, "final_text").replace("\r\n", "\n").strip()
+            if decision in ("approved", "written") and not final:
+                return _page(
+                    token, error="The reply is empty: write what you would send.", status=400
+                )
+            ratings: dict[str, int] = {}
+            for crit in ctx.criteria:
+                v = _first(form, f"rate_{crit['name']}")
+                if v in ("1", "2", "3", "4", "5"):
+                    ratings[crit["name"]] = int(v)
+            flags = sorted(k for k, _ in FLAGS if _first(form, f"flag_{k}") == "on")
+            events = parse_events(_first(form, "events"))
+            submitted = db.now()
+            opened = task["opened_at"] or submitted
+            elapsed = _elapsed(opened, submitted)
+            ok = db.submit(
+                c,
+                task_id,
+                name,
+                {
+                    "decision": decision,
+                    "final_text": final,
+                    "ratings": ratings,
+                    "flags": flags,
+                    "comment": _first(form, "comment").strip()[:4000],
+                    "choice": choice if task["mode"] == "side_by_side" else "",
+                    "active_seconds": measured_seconds(events, elapsed),
+                    "events": len(events),
+                    "opened_at": opened,
+                    "submitted_at": submitted,
+                    "elapsed_seconds": elapsed,
+                },
+            )
+        number = int(task["position"]) + 1
+        return RedirectResponse(f"/r/{token}?saved={number if ok else ''}", status_code=303)
+
+    async def submit(request: Request) -> Response:
+        if not _same_origin(request):
+            return render(
+                "message.html",
+                403,
+                heading="Refused",
+                text="Forms are accepted only from this review station's own pages.",
+            )
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                return render("message.html", 413, heading="Too long", text="The form is too long.")
+        form = _parse_form(body)
+        return await run_in_threadpool(_store, request.path_params["token"], form)
+
+    routes = [
+        Route("/", index),
+        Route("/r/{token}", reviewer_page),
+        Route("/r/{token}/submit", submit, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    if ctx.loopback:
+        hosts = ["127.0.0.1", "localhost", "[::1]"]
+    elif ctx.host in ("0.0.0.0", "::"):
+        hosts = ["*"]  # every interface: the per-reviewer tokens guard the queues
+    else:
+        hosts = [ctx.host]
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(TrustedHostMiddleware, allowed_hosts=hosts),
+    ]
+    return Starlette(routes=routes, middleware=middleware)
+
+
+def _elapsed(opened: str, submitted: str) -> float:
+    from datetime import datetime
+
+    return (datetime.fromisoformat(submitted) - datetime.fromisoformat(opened)).total_seconds()

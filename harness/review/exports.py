@@ -1,0 +1,254 @@
+"""Exports of the stored reviews in the dataset contract (``datasets/README.md``).
+
+- ``ratings.csv``: one row per reviewer x rated draft (approved or rejected, at least one
+  criterion rated); a draft reviewed twice has two rows with the same ``draft_id``, so
+  ``harness calibrate`` reads the pair as its human-human ceiling. ``draft_origin`` names the
+  candidate (``approved_answer`` for the hidden control).
+- ``pilot_log.csv``: ``baseline`` rows from replies written from scratch (their active minutes
+  are ``drafting_minutes``, ``review_minutes`` 0) and ``pilot`` rows from reviewed AI drafts
+  (active minutes as ``review_minutes``; approved yes/no). ``revision_count`` and
+  ``turnaround_hours`` stay empty: the station does not see approval rounds or the inbox.
+  Extra columns ``candidate``, ``draft_id`` and ``active_seconds`` are kept as metadata.
+- ``corrected_replies.csv``: every approved or rejected draft with the text staff would send.
+
+Skipped tasks are in none of them. The files are written together, each atomically.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.errors import ReviewError
+from harness.review import db
+from harness.review.queue import CONTROL
+from harness.store import load_run
+
+RATINGS_BASE = ["draft_id", "item_id", "draft_origin", "draft", "rater"]
+PILOT_COLUMNS = [
+    "entry_id",
+    "phase",
+    "date",
+    "staff_member",
+    "category",
+    "item_id",
+    "question",
+    "ai_draft",
+    "final_text",
+    "drafting_minutes",
+    "review_minutes",
+    "revision_count",
+    "approved",
+    "turnaround_hours",
+    "candidate",
+    "draft_id",
+    "active_seconds",
+]
+CORRECTED_COLUMNS = [
+    "draft_id",
+    "item_id",
+    "candidate",
+    "reviewer",
+    "decision",
+    "changed",
+    "draft",
+    "final_text",
+    "flags",
+    "comment",
+    "active_seconds",
+    "submitted_at",
+]
+FILES = ("ratings.csv", "pilot_log.csv", "corrected_replies.csv")
+
+
+def _rows(frame: pd.DataFrame) -> Iterator[Any]:
+    """Rows as named tuples (typed loosely: the columns are the review table's)."""
+    return frame.itertuples(index=False)
+
+
+def _judged(reviews: pd.DataFrame) -> pd.DataFrame:
+    if reviews.empty:
+        return reviews
+    return reviews[
+        (reviews["mode"] == "drafts") & reviews["decision"].isin(["approved", "rejected"])
+    ]
+
+
+def ratings_frame(reviews: pd.DataFrame, criteria: Sequence[str]) -> pd.DataFrame:
+    """Rows of ``ratings.csv`` (criteria as whole numbers 1-5, empty where not rated)."""
+    cols = [*RATINGS_BASE, *criteria, "comment"]
+    j = _judged(reviews)
+    rows = []
+    for r in _rows(j):
+        rated = {c: r.ratings.get(c) for c in criteria}
+        if all(v is None for v in rated.values()):
+            continue
+        rows.append(
+            {
+                "draft_id": r.draft_id,
+                "item_id": r.item_id,
+                "draft_origin": r.candidate,
+                "draft": r.draft,
+                "rater": r.reviewer,
+                **rated,
+                "comment": r.comment,
+            }
+        )
+    frame = pd.DataFrame(rows, columns=cols)
+    for c in criteria:
+        frame[c] = pd.to_numeric(frame[c]).astype("Int64")
+    return frame
+
+
+def pilot_log_frame(
+    reviews: pd.DataFrame,
+    questions: dict[str, str],
+    pilot_candidates: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Rows of ``pilot_log.csv``: baseline from from-scratch replies, pilot from AI drafts.
+
+    Args:
+        reviews: :func:`harness.review.db.reviews_frame`.
+        questions: item id -> the family's message.
+        pilot_candidates: candidates whose drafts count as the pilot's AI drafts (default: every
+            candidate but the approved-answer control).
+    """
+    rows: list[dict[str, Any]] = []
+    if reviews.empty:
+        return pd.DataFrame(columns=PILOT_COLUMNS)
+    for r in _rows(reviews):
+        minutes = round(float(r.active_seconds) / 60.0, 4)
+        base = {
+            "entry_id": f"rv-{int(r.task_id)}",
+            "date": str(r.submitted_at)[:10],
+            "staff_member": r.reviewer,
+            "category": r.category if isinstance(r.category, str) else "",
+            "item_id": r.item_id,
+            "question": questions.get(r.item_id, ""),
+            "revision_count": None,
+            "turnaround_hours": None,
+            "active_seconds": round(float(r.active_seconds), 3),
+        }
+        if r.mode == "scratch" and r.decision == "written":
+            rows.append(
+                base
+                | {
+                    "phase": "baseline",
+                    "ai_draft": "",
+                    "final_text": r.final_text,
+                    "drafting_minutes": minutes,
+                    "review_minutes": 0.0,
+                    "approved": "yes",
+                    "candidate": "",
+                    "draft_id": "",
+                }
+            )
+        elif r.mode == "drafts" and r.decision in ("approved", "rejected"):
+            if r.candidate == CONTROL or (
+                pilot_candidates is not None and r.candidate not in pilot_candidates
+            ):
+                continue
+            rows.append(
+                base
+                | {
+                    "phase": "pilot",
+                    "ai_draft": r.draft,
+                    "final_text": r.final_text or r.draft,
+                    "drafting_minutes": None,
+                    "review_minutes": minutes,
+                    "approved": "yes" if r.decision == "approved" else "no",
+                    "candidate": r.candidate,
+                    "draft_id": r.draft_id,
+                }
+            )
+    frame = pd.DataFrame(rows, columns=PILOT_COLUMNS)
+    for c in (
+        "drafting_minutes",
+        "review_minutes",
+        "revision_count",
+        "turnaround_hours",
+        "active_seconds",
+    ):
+        frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
+    return frame
+
+
+def corrected_frame(reviews: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``corrected_replies.csv``: each judged draft and the reply staff would send."""
+    j = _judged(reviews)
+    rows = [
+        {
+            "draft_id": r.draft_id,
+            "item_id": r.item_id,
+            "candidate": r.candidate,
+            "reviewer": r.reviewer,
+            "decision": r.decision,
+            "changed": int((r.final_text or r.draft).strip() != str(r.draft).strip()),
+            "draft": r.draft,
+            "final_text": r.final_text or r.draft,
+            "flags": ";".join(r.flags),
+            "comment": r.comment,
+            "active_seconds": float(r.active_seconds),
+            "submitted_at": r.submitted_at,
+        }
+        for r in _rows(j)
+    ]
+    return pd.DataFrame(rows, columns=CORRECTED_COLUMNS)
+
+
+def _write(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_suffix(".csv.tmp")
+    frame.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def export(
+    run_id: str,
+    out_dir: str | Path | None = None,
+    *,
+    results_dir: str | Path | None = None,
+    pilot_candidates: Sequence[str] | None = None,
+) -> dict[str, Path]:
+    """Write ratings.csv, pilot_log.csv and corrected_replies.csv; returns name -> path.
+
+    Args:
+        run_id: the run whose review queue to export.
+        out_dir: where to write (default ``results/<run_id>/review/``); a dataset folder works:
+            the files then sit where ``harness validate`` and ``harness calibrate`` read them.
+        results_dir: where runs live.
+        pilot_candidates: candidates whose drafts are pilot rows (default: all but the control).
+    """
+    run = load_run(run_id, results_dir)
+    path = db.db_path(run.store.path)
+    if not db.exists(path):
+        raise ReviewError(f"run {run.run_id} has no review queue to export; run harness review")
+    reviews = db.reviews_frame(path)
+    criteria = _criteria(path)
+    items = run.dataset.items
+    questions = {str(i): str(q) for i, q in items["input"].items()}
+    out = Path(out_dir) if out_dir is not None else path.parent
+    out.mkdir(parents=True, exist_ok=True)
+    frames = {
+        "ratings.csv": ratings_frame(reviews, criteria),
+        "pilot_log.csv": pilot_log_frame(reviews, questions, pilot_candidates),
+        "corrected_replies.csv": corrected_frame(reviews),
+    }
+    written = {}
+    for name, frame in frames.items():
+        _write(frame, out / name)
+        written[name] = out / name
+    return written
+
+
+def _criteria(path: Path) -> list[str]:
+    import json
+
+    from harness.scorers.judge import load_rubric
+
+    with db.connect(path) as c:
+        config = json.loads(db.meta(c, "config"))
+    return [c.name for c in load_rubric(config.get("rubric")).criteria]

@@ -1,0 +1,310 @@
+"""Open a run's review station: build (or resume) its queue, then serve it with uvicorn.
+
+``serve`` blocks (the ``harness review`` command; Ctrl-C stops it); ``start`` serves from a
+background thread and returns a :class:`Station` with the reviewers' links, for Python and for
+a JupyterLab cell (whose event loop it leaves alone). The queue is built once, on first open,
+and stored in ``results/<run_id>/review/review.sqlite``; opening the station again resumes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import json
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ReviewError
+from harness.review import db
+from harness.review.app import LOOPBACK, StationContext, build_app
+from harness.review.queue import DEFAULT_DOUBLE_SHARE, build_queue, drafts_from_run
+from harness.store import load_run
+
+DEFAULT_PORT = 8765
+
+
+def prepare(
+    run_id: str,
+    reviewers: Sequence[str] | None = None,
+    *,
+    results_dir: str | Path | None = None,
+    seed: int = 0,
+    double_share: float = DEFAULT_DOUBLE_SHARE,
+    modes: Sequence[str] = ("drafts",),
+    scratch_share: float = 0.2,
+    pair: tuple[str, str] | None = None,
+    candidates: Sequence[str] | None = None,
+    include_control: bool = True,
+    rubric: str | Path | None = None,
+) -> Path:
+    """Build the run's review queue on first use (or find the existing one); returns its file.
+
+    Args:
+        run_id: the run (or ``latest``).
+        reviewers: reviewer names; required the first time, optional later (must then match).
+        results_dir: where runs live.
+        seed: seeds the assignment and the order.
+        double_share: share of drafts reviewed by two people (default 0.2).
+        modes: ``drafts``, ``scratch`` and/or ``side_by_side``.
+        scratch_share: share of items per category written from scratch (``scratch`` mode).
+        pair: the two candidates shown side by side (``side_by_side`` mode).
+        candidates: review only these candidates' drafts (default: all).
+        include_control: add the approved answer as a hidden control draft.
+        rubric: the rubric whose criteria staff rate (default ``rubrics/judge.yaml``).
+
+    Raises:
+        ReviewError: no reviewers for a new queue, or other reviewers than the stored queue's.
+    """
+    run = load_run(run_id, results_dir)
+    path = db.db_path(run.store.path)
+    if db.exists(path):
+        with db.connect(path) as c:
+            stored = sorted(db.reviewers(c))
+        if reviewers and sorted(str(r).strip() for r in reviewers) != stored:
+            raise ReviewError(
+                f"run {run.run_id} already has a review queue for {', '.join(stored)}; open it "
+                f"without --reviewers to resume, or move {path.parent} away to start a new one"
+            )
+        return path
+    if not reviewers:
+        raise ReviewError(
+            f"run {run.run_id} has no review queue yet; name the reviewers, e.g. "
+            f"harness review {run.run_id} --reviewers 'Ana Ruiz,Ben Cole'"
+        )
+    drafts = drafts_from_run(
+        run.generations,
+        run.dataset.items,
+        candidates=candidates,
+        include_control=include_control,
+    )
+    if drafts.empty:
+        raise ReviewError(f"run {run.run_id} has no drafts to review (no successful generations)")
+    try:
+        tasks = build_queue(
+            drafts,
+            list(reviewers),
+            seed=seed,
+            double_share=double_share,
+            modes=modes,
+            items=run.dataset.items,
+            scratch_share=scratch_share,
+            pair=pair,
+        )
+    except ValueError as exc:
+        raise ReviewError(f"review queue for run {run.run_id}: {exc}") from exc
+    config = {
+        "run_id": run.run_id,
+        "reviewers": [str(r).strip() for r in reviewers],
+        "seed": seed,
+        "double_share": double_share,
+        "modes": list(modes),
+        "scratch_share": scratch_share,
+        "pair": list(pair) if pair else None,
+        "include_control": include_control,
+        "rubric": str(rubric) if rubric else None,
+    }
+    db.create(path, drafts, tasks, config)
+    return path
+
+
+def context(
+    run_id: str, *, results_dir: str | Path | None = None, host: str = "127.0.0.1", port: int = 0
+) -> StationContext:
+    """Everything the app serves: the queue file, the items' messages, sources and criteria."""
+    from harness.scorers.judge import load_rubric
+
+    run = load_run(run_id, results_dir)
+    path = db.db_path(run.store.path)
+    if not db.exists(path):
+        raise ReviewError(f"run {run.run_id} has no review queue; build it with prepare()")
+    with db.connect(path) as c:
+        config = json.loads(db.meta(c, "config"))
+        needed = {r[0] for r in c.execute("SELECT DISTINCT item_id FROM tasks")}
+    ds = run.dataset
+    items = {i: {"input": str(ds.items.at[i, "input"])} for i in needed if i in ds.items.index}
+    sources = {
+        i: [
+            {"id": s["id"], "title": s.get("title") or s["id"], "text": s.get("text", "")}
+            for s in ds.source_texts(list(ds.item(i)["source_ids"]))
+        ]
+        for i in items
+    }
+    rubric = load_rubric(config.get("rubric"))
+    criteria = [
+        {
+            "name": c.name,
+            "description": c.description,
+            "anchors": {int(k): str(v) for k, v in c.anchors.items()},
+        }
+        for c in rubric.criteria
+    ]
+    return StationContext(
+        path,
+        items,
+        sources,
+        criteria,
+        host=host,
+        port=port,
+        title=f"Draft review: {_district(run)}",
+    )
+
+
+def _district(run: Any) -> str:
+    name = run.manifest.get("dataset", {}).get("name") or run.run_id
+    return str(name)
+
+
+def links(db_file: Path, host: str, port: int) -> dict[str, str]:
+    """Each reviewer's personal link."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    with db.connect(db_file) as c:
+        return {n: f"http://{shown}:{port}/r/{t}" for n, t in sorted(db.reviewers(c).items())}
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ReviewError(
+            f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port"
+        ) from exc
+    # answers go out at once (headers and body are two writes; Nagle + delayed ACK cost 40 ms)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.listen(512)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _check_host(host: str, allow_remote: bool) -> None:
+    if host not in LOOPBACK and not allow_remote:
+        raise ReviewError(
+            f"host {host} is reachable from other machines; pass --allow-remote (each reviewer "
+            "then needs their personal link, printed at start) or keep the default 127.0.0.1"
+        )
+
+
+@dataclass
+class Station:
+    """A review station serving from a background thread (``stop()`` ends it)."""
+
+    run_id: str
+    db_file: Path
+    url: str
+    links: dict[str, str]
+    server: Any = field(repr=False)
+    thread: threading.Thread = field(repr=False)
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread (every confirmed review is already stored)."""
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<li>{html.escape(n)}: <a href='{html.escape(u)}' target='_blank'>"
+            f"{html.escape(u)}</a></li>"
+            for n, u in self.links.items()
+        )
+        return (
+            f"<p>Review station for run <b>{html.escape(self.run_id)}</b> at "
+            f"<a href='{html.escape(self.url)}' target='_blank'>{html.escape(self.url)}</a>"
+            f"</p><ul>{rows}</ul>"
+        )
+
+
+def _server(ctx: StationContext) -> Any:
+    import uvicorn
+
+    config = uvicorn.Config(
+        build_app(ctx), log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=30
+    )
+    return uvicorn.Server(config)
+
+
+def start(
+    run_id: str,
+    reviewers: Sequence[str] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    allow_remote: bool = False,
+    results_dir: str | Path | None = None,
+    **queue: Any,
+) -> Station:
+    """Serve the run's review station from a background thread (port 0: any free port).
+
+    Queue options (``seed``, ``double_share``, ``modes``, ...) are those of :func:`prepare`.
+    """
+    _check_host(host, allow_remote)
+    path = prepare(run_id, reviewers, results_dir=results_dir, **queue)
+    sock = _bind(host, port)
+    port = sock.getsockname()[1]
+    ctx = context(run_id, results_dir=results_dir, host=host, port=port)
+    server = _server(ctx)
+    server.config.install_signal_handlers = False  # not the main thread (uvicorn < 0.29)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if not server.started:
+        raise ReviewError(f"the review station did not start on {host}:{port}")
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    return Station(
+        str(json.loads(_meta(path, "config"))["run_id"]),
+        path,
+        f"http://{shown}:{port}/",
+        links(path, host, port),
+        server,
+        thread,
+    )
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _meta(path: Path, key: str) -> str:
+    with db.connect(path) as c:
+        return db.meta(c, key)
+
+
+def serve(
+    run_id: str,
+    reviewers: Sequence[str] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    allow_remote: bool = False,
+    results_dir: str | Path | None = None,
+    announce: Any = None,
+    **queue: Any,
+) -> None:
+    """Serve the run's review station until Ctrl-C (or SIGTERM); prints the links first."""
+    _check_host(host, allow_remote)
+    if announce is None:
+        announce = _say
+    path = prepare(run_id, reviewers, results_dir=results_dir, **queue)
+    sock = _bind(host, port)
+    port = sock.getsockname()[1]
+    ctx = context(run_id, results_dir=results_dir, host=host, port=port)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    announce(f"review station: http://{shown}:{port}/  (queue: {path})")
+    for name, url in links(path, host, port).items():
+        announce(f"  {name}: {url}")
+    announce("stop with Ctrl-C; every confirmed review is already saved")
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the signal it stopped on
+        _server(ctx).run(sockets=[sock])
+    from harness.review.exports import export
+
+    written = export(run_id, results_dir=results_dir)
+    announce(f"exported {', '.join(str(p) for p in written.values())}")

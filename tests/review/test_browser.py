@@ -1,0 +1,303 @@
+"""Real-browser tests: Debian's chromium driven by Selenium through Debian's chromedriver.
+
+A reviewer opens their link, writes a reply from scratch (timed), edits, rates and approves a
+draft; a reload resumes; the server is killed with SIGKILL mid-review and no confirmed review
+is lost; two reviewers work in parallel; then the exports pass ``harness validate`` inside the
+run's dataset and ``harness calibrate`` on the run reads them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import harness.review as review
+from harness.cli import main as cli
+from harness.datasets import load_dataset
+from harness.pilot import outcomes
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+try:
+    from selenium import webdriver
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+except ImportError:  # pragma: no cover - the dev extra installs it
+    webdriver = None
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        webdriver is None or not CHROMIUM or not DRIVER,
+        reason="needs selenium (dev extra), Debian's chromium and chromium-driver",
+    ),
+]
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _browser():
+    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not look anything up
+    opts = Options()
+    opts.binary_location = CHROMIUM
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-extensions",
+        "--disable-background-networking",
+    ):
+        opts.add_argument(arg)
+    return webdriver.Chrome(service=Service(DRIVER), options=opts)
+
+
+@pytest.fixture
+def browsers():
+    opened = []
+
+    def make():
+        b = _browser()
+        opened.append(b)
+        return b
+
+    yield make
+    for b in opened:
+        b.quit()
+
+
+def _task(b) -> str:
+    return b.find_element(By.ID, "review-form").get_attribute("data-task")
+
+
+def _submit(b, button: str) -> str:
+    """Click a decision button; wait until the next page confirms the save. Returns its task."""
+    before = _task(b)
+    b.find_element(By.ID, button).click()
+    # the old page's elements go stale while the next one loads: keep polling through that
+    WebDriverWait(
+        b, 30, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+    ).until(
+        lambda d: (
+            d.find_elements(By.ID, "saved")
+            and (not d.find_elements(By.ID, "review-form") or _task(d) != before)
+        )
+    )
+    return before
+
+
+def _review_draft(b, note: str) -> str:
+    box = b.find_element(By.ID, "final_text")
+    box.send_keys(" " + note)
+    for crit, level in (("accuracy", 4), ("completeness", 3), ("tone", 5)):
+        b.find_element(By.ID, f"rate_{crit}_{level}").click()
+    b.find_element(By.ID, "flag_tone").click()
+    b.find_element(By.ID, "comment").send_keys("a little stiff")
+    return _submit(b, "approve")
+
+
+class Server:
+    """``harness review`` in its own process, as staff would run it."""
+
+    def __init__(self, results: Path, run_id: str, port: int = 0, *extra: str):
+        env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "harness.cli",
+                "--results",
+                str(results),
+                "review",
+                run_id,
+                "--port",
+                str(port),
+                *extra,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=REPO,
+        )
+        self.links: dict[str, str] = {}
+        self.url = ""
+        for line in self.proc.stdout:
+            if line.startswith("review station: "):
+                self.url = line.split()[2]
+            m = re.match(r"\s+(\S+): (http://\S+)", line)
+            if m:
+                self.links[m.group(1)] = m.group(2)
+            if line.startswith("stop with Ctrl-C"):
+                break
+        else:
+            raise AssertionError("server did not start: " + self.proc.stderr.read())
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rstrip("/").rsplit(":", 1)[1])
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> str:
+        self.proc.send_signal(signal.SIGTERM)
+        out, _ = self.proc.communicate(timeout=30)
+        return out
+
+
+def _rows(db_file: Path, reviewer: str) -> list[sqlite3.Row]:
+    c = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True)
+    c.row_factory = sqlite3.Row
+    try:
+        return c.execute(
+            "SELECT r.*, t.mode FROM reviews r JOIN tasks t USING (task_id) WHERE r.reviewer = ?",
+            (reviewer,),
+        ).fetchall()
+    finally:
+        c.close()
+
+
+def test_a_reviewer_works_through_a_kill_and_the_exports_feed_calibration(
+    fresh_run, browsers, tmp_path
+):
+    srv = Server(
+        fresh_run.results,
+        fresh_run.run_id,
+        0,
+        "--reviewers",
+        "Ana,Ben",
+        "--modes",
+        "scratch,drafts",
+        "--scratch-share",
+        "0.2",
+    )
+    db_file = fresh_run.path / "review" / "review.sqlite"
+    confirmed: list[str] = []
+    try:
+        b = browsers()
+        b.get(srv.url)  # the start page lists the reviewers on 127.0.0.1
+        b.find_element(By.LINK_TEXT, "Ana").click()
+        assert b.find_element(By.ID, "reviewer").text == "Ana"
+        # 1. from scratch first: the question and sources only, no draft; timed
+        assert b.find_element(By.ID, "review-form").get_attribute("data-mode") == "scratch"
+        assert b.find_element(By.ID, "final_text").get_attribute("value") == ""
+        b.find_element(By.ID, "final_text").send_keys("Hello, a new pass is $10 at the office.")
+        time.sleep(1.5)
+        b.find_element(By.ID, "final_text").send_keys(" Call 555-0157.")
+        confirmed.append(_submit(b, "save-reply"))
+        scratch = [r for r in _rows(db_file, "Ana") if r["mode"] == "scratch"]
+        assert len(scratch) == 1 and scratch[0]["decision"] == "written"
+        assert 1.0 <= scratch[0]["active_seconds"] <= scratch[0]["elapsed_seconds"]
+        # 2. a draft: edit, rate, flag, comment, approve
+        assert b.find_element(By.ID, "review-form").get_attribute("data-mode") == "drafts"
+        draft = b.find_element(By.ID, "final_text").get_attribute("value")
+        assert draft.strip()
+        confirmed.append(_review_draft(b, "Edited by Ana."))
+        row = next(r for r in _rows(db_file, "Ana") if r["mode"] == "drafts")
+        assert row["final_text"].endswith("Edited by Ana.") and row["decision"] == "approved"
+        assert json.loads(row["ratings"]) == {"accuracy": 4, "completeness": 3, "tone": 5}
+        assert json.loads(row["flags"]) == ["tone"] and row["comment"] == "a little stiff"
+        # 3. a reload, and a new browser on the same link, resume at the same place
+        here = _task(b)
+        b.refresh()
+        assert _task(b) == here
+        other = browsers()
+        other.get(srv.links["Ana"])
+        assert _task(other) == here
+        other.quit()
+        confirmed.append(_review_draft(b, "Edited by Ana."))
+        # 4. mid-review (typing, not submitted) the server is killed
+        b.find_element(By.ID, "final_text").send_keys(" half-typed")
+        unsent = _task(b)
+        srv.kill()
+        assert sorted(str(r["task_id"]) for r in _rows(db_file, "Ana")) == sorted(confirmed)
+        srv = Server(fresh_run.results, fresh_run.run_id, srv.port)
+        b.get(srv.links["Ana"])
+        assert _task(b) == unsent  # nothing confirmed lost, nothing unconfirmed stored
+        assert len(_rows(db_file, "Ana")) == len(confirmed)
+        confirmed.append(_submit(b, "reject"))
+        # Ben reviews two drafts so that a pilot log has baseline and pilot rows from both
+        ben = browsers()
+        ben.get(srv.links["Ben"])
+        if ben.find_element(By.ID, "review-form").get_attribute("data-mode") == "scratch":
+            ben.find_element(By.ID, "final_text").send_keys("Lunch costs $3.25. Call 555-0199.")
+            time.sleep(1.0)
+            _submit(ben, "save-reply")
+        _review_draft(ben, "Edited by Ben.")
+        _review_draft(ben, "Edited by Ben.")
+    finally:
+        out = srv.stop()
+    assert "exported" in out  # a clean stop writes the exports for the report
+    assert len(_rows(db_file, "Ana")) == len(confirmed) == 4
+
+    # the exports, placed in the run's dataset, pass validation and feed calibration
+    ds = fresh_run.dataset
+    assert (
+        cli(["--results", str(fresh_run.results), "review", fresh_run.run_id, "--export", str(ds)])
+        == 0
+    )
+    assert cli(["validate", str(ds)]) == 0
+    data = load_dataset(ds)
+    assert set(data.ratings["rater"]) == {"Ana", "Ben"}
+    log = data.pilot_log
+    assert (log["phase"] == "baseline").sum() == 2
+    out = outcomes(log).set_index("measure")
+    assert out.loc["minutes_saved_per_reply", "n_baseline"] == 2
+    before = fresh_run.judge.request_count
+    assert cli(["--results", str(fresh_run.results), "calibrate", fresh_run.run_id]) == 0
+    cal = json.loads((fresh_run.path / "calibration.json").read_text())
+    rated = data.ratings["draft_id"].nunique()
+    assert fresh_run.judge.request_count - before == rated
+    assert {s["n"] for s in cal["summary"]} == {rated}
+
+
+def test_two_reviewers_in_parallel_see_only_their_own_work(fresh_run, browsers):
+    st = review.start(fresh_run.run_id, ["Ana", "Ben"], results_dir=fresh_run.results, seed=5)
+    pages: dict[str, list[str]] = {"Ana": [], "Ben": []}
+    errors: list[BaseException] = []
+
+    def work(name: str, b) -> None:
+        try:
+            b.get(st.links[name])
+            for _ in range(3):
+                pages[name].append(b.page_source)
+                _review_draft(b, f"Edited by {name}.")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    try:
+        pair = [browsers(), browsers()]
+        threads = [
+            threading.Thread(target=work, args=(n, b)) for n, b in zip(pages, pair, strict=True)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not errors, errors
+        for name, other in (("Ana", "Ben"), ("Ben", "Ana")):
+            rows = _rows(st.db_file, name)
+            assert len(rows) == 3 and all(
+                r["final_text"].endswith(f"Edited by {name}.") for r in rows
+            )
+            assert not any(f"Edited by {other}" in p for p in pages[name])
+        prog = review.progress(fresh_run.run_id, fresh_run.results).set_index("reviewer")
+        assert prog.loc["Ana", "done"] == prog.loc["Ben", "done"] == 3
+    finally:
+        st.stop()

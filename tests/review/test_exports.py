@@ -1,0 +1,222 @@
+"""Exports against the data contract, and the report's evidence tables, from stored reviews."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import harness.review as review
+from harness.cli import main as cli
+from harness.datasets import RATINGS_NON_CRITERIA, load_dataset
+from harness.pilot import outcomes
+from harness.report import load_run
+from harness.review import db, evidence
+from harness.review.queue import CONTROL
+from harness.scorers.edit import fit_effort_rates
+
+
+def _fill(path, rng: np.random.Generator) -> None:
+    """Answer every task as a reviewer would: scratch replies, edits, approvals, rejections."""
+    with db.connect(path) as c:
+        tasks = c.execute("SELECT * FROM tasks ORDER BY reviewer, position").fetchall()
+        for t in tasks:
+            d = db.draft(c, t["draft_id"]) if t["draft_id"] else None
+            opened = db.mark_opened(c, t["task_id"])
+            secs = float(rng.uniform(30, 400))
+            if t["mode"] == "scratch":
+                rec = {
+                    "decision": "written",
+                    "final_text": "Hello, the pass is $10. Call 555-0157.",
+                }
+            else:
+                decision = rng.choice(["approved", "approved", "rejected", "skipped"])
+                text = d["text"] if rng.random() < 0.3 else d["text"] + " Call 555-0157."
+                rec = {"decision": str(decision), "final_text": text}
+            rec |= {
+                "ratings": {
+                    "accuracy": int(rng.integers(1, 6)),
+                    "completeness": int(rng.integers(1, 6)),
+                    "tone": int(rng.integers(1, 6)),
+                },
+                "flags": ["tone"] if rng.random() < 0.3 else [],
+                "comment": 'ok, "quoted", with a comma',
+                "choice": "",
+                "active_seconds": 3.0
+                if rec["decision"] == "approved" and rng.random() < 0.1
+                else secs,
+                "events": 4,
+                "opened_at": opened,
+                "submitted_at": db.now(),
+                "elapsed_seconds": secs + 1,
+            }
+            assert db.submit(c, t["task_id"], t["reviewer"], rec)
+
+
+@pytest.fixture
+def filled(fresh_run):
+    path = review.prepare(
+        fresh_run.run_id,
+        ["Ana", "Ben", "Cy"],
+        results_dir=fresh_run.results,
+        modes=("scratch", "drafts"),
+        scratch_share=0.5,
+        seed=4,
+    )
+    _fill(path, np.random.default_rng(0))
+    return fresh_run
+
+
+def test_exports_pass_validate_inside_a_dataset_and_feed_pilot_outcomes(filled, tmp_path):
+    ds = tmp_path / "ds"
+    shutil.copytree(filled.dataset, ds)
+    written = review.export(filled.run_id, ds, results_dir=filled.results)
+    assert set(written) == {"ratings.csv", "pilot_log.csv", "corrected_replies.csv"}
+    assert cli(["validate", str(ds)]) == 0
+    data = load_dataset(ds)
+    r, log = data.ratings, data.pilot_log
+    assert r.attrs["criteria"] == ["accuracy", "completeness", "tone"]
+    assert set(r.columns) - set(RATINGS_NON_CRITERIA) == {"accuracy", "completeness", "tone"}
+    assert (r.groupby("draft_id").size() <= 2).all() and (r.groupby("draft_id").size() == 2).any()
+    stored = db.reviews_frame(db.db_path(filled.path))
+    judged = stored[
+        (stored["mode"] == "drafts") & stored["decision"].isin(["approved", "rejected"])
+    ]
+    assert len(r) == len(judged)
+    assert set(log["phase"]) == {"baseline", "pilot"}
+    pilot = log[log["phase"] == "pilot"]
+    assert CONTROL not in set(pilot["candidate"])  # the control is no AI draft
+    assert pilot["ai_draft"].notna().all() and set(pilot["approved"]) <= {True, False}
+    base = log[log["phase"] == "baseline"]
+    assert (base["review_minutes"] == 0).all() and (base["drafting_minutes"] > 0).all()
+    out = outcomes(log).set_index("measure")
+    assert out.loc["minutes_saved_per_reply", "n_baseline"] == len(base)
+    assert out.loc["minutes_saved_per_reply", "verdict"] != "not measured"
+    assert out.loc["fewer_revisions", "verdict"] == "not measured"  # the station has no rounds
+    rates, report = fit_effort_rates(log)
+    assert set(rates) == {"read_wpm", "compose_wpm", "deleted_word_seconds", "lookup_minutes"}
+    assert len(report)
+    corrected = pd.read_csv(written["corrected_replies.csv"])
+    assert len(corrected) == len(judged) and set(corrected["changed"]) <= {0, 1}
+
+
+def test_evidence_tables_are_numeric_and_add_up(filled):
+    run = load_run(filled.run_id, filled.results)
+    stored = evidence.reviews(run)
+    mm = evidence.measured_minutes(run, resamples=200)
+    assert "written from scratch" in mm.index and "model_x" in mm.index
+    assert all(pd.api.types.is_numeric_dtype(t) for t in mm.dtypes)
+    judged = stored[
+        (stored["mode"] == "drafts") & stored["decision"].isin(["approved", "rejected"])
+    ]
+    m = judged[judged["candidate"] == "model_x"]["minutes"].mean()
+    assert mm.at["model_x", "measured_minutes"] == pytest.approx(m)
+    assert mm.at["model_x", "ci_low"] <= m <= mm.at["model_x", "ci_high"]
+    sc = run.scores
+    est = sc[(sc["metric"] == "review_minutes") & (sc["candidate"] == "model_x")]
+    assert mm.at["model_x", "estimated_minutes"] == pytest.approx(
+        est.set_index("item_id")
+        .loc[judged[judged["candidate"] == "model_x"]["item_id"], "value"]
+        .mean()
+    )
+    saved = evidence.minutes_saved(run, resamples=200)
+    scratch_m = stored[(stored["mode"] == "scratch")]["minutes"].mean()
+    assert saved.at["model_x", "measured_saved"] == pytest.approx(scratch_m - m)
+    assert saved.at["model_x", "ci_low"] <= scratch_m - m <= saved.at["model_x", "ci_high"]
+    assert CONTROL not in saved.index
+    assert "Measured minutes exist for this run" in evidence.section_html(run)
+    dec = evidence.decisions(run)
+    shares = dec[["approved_share", "rejected_share", "skipped_share"]].sum(axis=1)
+    assert np.allclose(shares, 1.0)
+    assert np.allclose(
+        dec["approved_edited_share"] + dec["approved_unchanged_share"], dec["approved_share"]
+    )
+    flags = evidence.flag_counts(run)
+    assert flags["tone"].sum() == sum("tone" in f for f in judged["flags"])
+    agr = evidence.agreement(run, resamples=200)
+    assert set(agr.index) == {"accuracy", "completeness", "tone", "decision"}
+    assert (agr["pairs"] > 0).all()
+    ok = agr.dropna(subset=["kappa"])
+    assert ((ok["ci_low"] <= ok["kappa"]) & (ok["kappa"] <= ok["ci_high"])).all()
+    stamps = evidence.rubber_stamps(run, seconds=10)
+    fast = stored[
+        (stored["decision"] == "approved")
+        & ~stored["changed"]
+        & (stored["active_seconds"] < 10)
+        & (stored["mode"] == "drafts")
+    ]
+    assert stamps["fast_unchanged"].sum() == len(fast)
+    spread = evidence.reviewer_spread(run)
+    assert spread.at["minutes", "reviewers"] == 3 and spread.at["minutes", "sd"] >= 0
+    html = evidence.section_html(run)
+    assert "What staff did with the drafts" in html and "Rubber-stamp check" in html
+    assert "<script" not in html
+    assert evidence.section(run).data == html
+
+
+@pytest.mark.parametrize(
+    "x,y,weighted,expect",
+    [
+        ([1, 2, 3, 4, 5], [1, 2, 3, 4, 5], True, 1.0),
+        ([1, 1, 0, 0], [1, 1, 0, 0], False, 1.0),
+        ([1, 0, 1, 0], [0, 1, 0, 1], False, -1.0),
+        ([3, 3, 3], [3, 3, 3], True, float("nan")),
+    ],
+)
+def test_kappa_with_interval_known_answers(x, y, weighted, expect):
+    k, lo, hi = evidence.kappa_ci(
+        np.array(x, float), np.array(y, float), weighted=weighted, resamples=200
+    )
+    if np.isnan(expect):
+        assert np.isnan(k)
+    else:
+        assert k == pytest.approx(expect) and lo <= k <= hi
+
+
+def test_a_run_without_reviews_says_so(fresh_run):
+    run = load_run(fresh_run.run_id, fresh_run.results)
+    assert evidence.measured_minutes(run).empty and evidence.agreement(run).empty
+    assert "No staff review yet" in evidence.section_html(run)
+
+
+def test_pilot_gates_use_the_minutes_measured_in_the_station_and_say_so(filled):
+    from harness.gates import Evidence
+    from harness.store import STATION_SOURCE
+
+    run = load_run(filled.run_id, filled.results)
+    before = Evidence.from_run(run).pilot_log
+    assert before is None or STATION_SOURCE not in before.attrs.get("source", "")
+    review.export(filled.run_id, results_dir=filled.results)  # into results/<run>/review/
+    ev = Evidence.from_run(load_run(filled.run_id, filled.results))
+    assert ev.pilot_log.attrs["source"] == STATION_SOURCE
+    assert set(ev.pilot_log["entry_id"]) == set(
+        pd.read_csv(filled.path / "review" / "pilot_log.csv")["entry_id"]
+    )
+    from harness.gates import GateSet, Governance, evaluate
+
+    from ..test_gates import GOV
+
+    gs = GateSet.model_validate(
+        {
+            "resamples": 200,
+            "phases": {
+                "post_pilot": {
+                    "question": "Did it help?",
+                    "gates": [
+                        {
+                            "name": "saves",
+                            "title": "Saves time",
+                            "test": "threshold",
+                            "metric": "pilot:minutes_saved_per_reply",
+                            "threshold": -1000.0,
+                        }
+                    ],
+                }
+            },
+        }
+    )
+    d = evaluate(ev, "post_pilot", gs, Governance.model_validate(GOV)).gates.set_index("gate")
+    assert d.loc["saves", "status"] == "pass"
+    assert d.loc["saves", "evidence"].endswith(STATION_SOURCE)
