@@ -34,12 +34,10 @@ class Facts:
 
     @cached_property
     def checklist(self) -> dict[str, str]:
-        from harness.gates import governance_checklist, load_governance
+        from harness.gates import governance_checklist, run_governance
 
-        gov = self._governance
-        if gov is None or isinstance(gov, str | bytes) or hasattr(gov, "__fspath__"):
-            gov = load_governance(gov or None)
-        table = governance_checklist(gov)
+        # the checklist the run's plan named (never a shipped file it did not name)
+        table = governance_checklist(run_governance(self.run, self._governance))
         return dict(zip(table["entry"], table["status"], strict=True))
 
     @cached_property

@@ -32,6 +32,12 @@ from harness.report.decision import (
     governance_table,
     run_details,
 )
+from harness.report.equity import (
+    equity_section,
+    equity_table,
+    evidence_appendix,
+    staff_review_section,
+)
 from harness.report.examples import (
     MAX_EXAMPLES,
     MAX_SENSITIVE,
@@ -115,7 +121,10 @@ __all__ = [
     "decision",
     "decision_box",
     "dumps",
+    "equity_section",
+    "equity_table",
     "esc",
+    "evidence_appendix",
     "examples",
     "failures",
     "failures_table",
@@ -150,6 +159,7 @@ __all__ = [
     "self_contained",
     "sensitive_examples",
     "similarity_figure",
+    "staff_review_section",
     "staff_table",
     "summary_table",
     "table_html",

@@ -1,0 +1,124 @@
+"""Sections for the district's reviewers: does every family get the same quality (slices),
+what staff did with the drafts (the review station), and the evidence index appendix."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from harness.metrics import metric_def
+from harness.report.format import STYLE, esc, fmt, note, table_html
+from harness.store import RunData
+
+# The sections the readiness report renders, by evidence-index id (harness.evidence_index).
+READINESS_SECTIONS = (
+    "decision",
+    "gates",
+    "governance",
+    "comparison",
+    "categories",
+    "equity",
+    "editing",
+    "consistency",
+    "governance-flags",
+    "calibration",
+    "sensitive",
+    "pilot",
+    "methodology",
+)
+
+
+def figure_html(fig: Any, alt: str) -> str:
+    """A matplotlib figure as an inline PNG with its alt text (no file, no network)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return f"<img src='data:image/png;base64,{data}' alt='{esc(alt)}' style='max-width:100%'>"
+
+
+def equity_table(
+    run: RunData, by: str = "language", metrics: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Per slice (e.g. each language) and candidate: mean [interval], questions, and whether
+    the slice has enough questions to count (numeric columns kept for analysts)."""
+    from harness.slices import slices
+
+    names = list(
+        metrics or ("required_facts_coverage", "unsupported_claims_count", "word_similarity")
+    )
+    have = set(run.scores["metric"])
+    t = slices(run, by, [m for m in names if m in have])
+    return t.assign(label=[metric_def(m).label for m in t["metric"]])
+
+
+def equity_section(
+    run: RunData, by: str = "language", metric: str = "required_facts_coverage"
+) -> Any:
+    """ "Does every family get the same quality?": one figure per the slice field, and the table."""
+    from IPython.display import HTML
+
+    from harness.gates import load_gates
+    from harness.slices import slice_figure
+
+    items = run.dataset.items
+    if by not in items.columns or items[by].nunique(dropna=True) < 2:
+        return note(
+            f"This run's questions have one {by} only, so quality cannot be compared across "
+            f"families by {by}; add the `{by}` field to the items (see datasets/README.md)."
+        )
+    if metric not in set(run.scores["metric"]):
+        return note(f"This run has no '{metric_def(metric).label}' scores to compare by {by}.")
+    fig, alt = slice_figure(run, metric, by, gates=load_gates())
+    t = equity_table(run, by)
+    view = pd.DataFrame(
+        {
+            "measure": t["label"],
+            "candidate": t["candidate"],
+            by: t["slice"],
+            "average [95% interval]": [
+                f"{fmt(m)} [{fmt(lo)} to {fmt(hi)}] {metric_def(k).unit}"
+                for m, lo, hi, k in zip(t["mean"], t["low"], t["high"], t["metric"], strict=True)
+            ],
+            "questions": t["n"],
+            "enough data": ["no (fewer than 10)" if s else "yes" for s in t["small"]],
+        }
+    )
+    return HTML(
+        STYLE
+        + figure_html(fig, alt)
+        + table_html(
+            view,
+            f"Each {by} on its own, with its interval; a {by} with fewer than 10 questions "
+            "is shown but not counted as evidence either way.",
+        ).data
+    )
+
+
+def staff_review_section(run: RunData) -> Any:
+    """ "What staff did with the drafts": the review station's measured evidence, if any."""
+    from harness.review import evidence
+    from harness.review.db import db_path, exists
+
+    if not exists(db_path(run.store.path)):
+        return note(
+            "No staff review yet: during the pilot, open the review station with "
+            f"`harness review {run.run_id} --reviewers NAMES`; its measured minutes then "
+            "replace the estimates here and in the decision."
+        )
+    return evidence.section(run)
+
+
+def evidence_appendix(run: RunData, sections: Sequence[str] = READINESS_SECTIONS) -> Any:
+    """The evidence index: each item the district's reviewers ask for, the section that answers
+    it, and whether this run evidences it (harness.evidence_index)."""
+    from harness.evidence_index import evidence_index
+
+    t = evidence_index(run, list(sections))
+    return table_html(
+        t.rename(columns={"item": "what a reviewer asks for", "framework": "from"}),
+        "Mapped to this report's sections; 'not evidenced by this run' says what is missing.",
+    )
