@@ -82,7 +82,6 @@ def _options(args: argparse.Namespace) -> Any:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.runner import run_plan
-    from harness.scoring import score_run
     from harness.store import check_run_id
 
     if not args.plan and not args.resume:
@@ -97,9 +96,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         run_id=args.run_id,
         resume=args.resume,
         options=_options(args),
+        score=not args.no_score,
     )
-    if not args.no_score:
-        score_run(store)
     m = store.read_manifest()
     c = m["counts"]
     print(
@@ -229,6 +227,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         plan,
         results_dir=args.results,
         options=RunOptions(progress=not args.quiet, limit=args.limit),
+        score=False,
     )
     print("3/4 scoring")
     score_run(store)

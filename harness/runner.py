@@ -47,8 +47,9 @@ def run_plan(
     run_id: str | None = None,
     resume: str | None = None,
     options: RunOptions | None = None,
+    score: bool = True,
 ) -> RunStore:
-    """Run (or resume) a plan and return its run folder.
+    """Run (or resume) a plan, score it (as ``harness run`` does), and return its run folder.
 
     Args:
         plan: a Plan or the path of a plan YAML file.
@@ -57,6 +58,8 @@ def run_plan(
         run_id: name for a new run (default: time + plan name + random suffix).
         resume: an existing run id to complete: only missing generations are made.
         options: overrides (concurrency, cache mode, budget, retry_errors, progress, limit).
+        score: score the run with the plan's scorers afterwards (``--no-score`` turns it off);
+            a run stopped by the budget or an error is not scored.
     """
     opts = options or RunOptions()
     root = Path(results_dir) if results_dir is not None else default_results_dir()
@@ -108,6 +111,10 @@ def run_plan(
         if resume:
             store.update_manifest(status="running", resumed_at=now_iso())
         _generate(plan, ds, items, store, opts, root)
+    if score and store.read_manifest().get("status") == "complete":
+        from harness.scoring import score_run
+
+        score_run(store)
     return store
 
 

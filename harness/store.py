@@ -314,10 +314,12 @@ def list_runs(results_dir: Path | str | None = None) -> pd.DataFrame:
                 "status": man.get("status"),
                 "started_at": man.get("started_at"),
                 "generations": man.get("counts", {}).get("ok"),
+                "scored": (m.parent / "scores.parquet").is_file(),
             }
         )
     frame = pd.DataFrame(
-        rows, columns=["run_id", "plan", "dataset", "status", "started_at", "generations"]
+        rows,
+        columns=["run_id", "plan", "dataset", "status", "started_at", "generations", "scored"],
     )
     return frame.sort_values("started_at", kind="stable").reset_index(drop=True)
 

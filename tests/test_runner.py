@@ -518,3 +518,15 @@ def test_an_error_writing_a_generation_stops_the_run_instead_of_vanishing(
     (manifest,) = list(results.glob("*/manifest.json"))
     assert json.loads(manifest.read_text())["status"] == "error"
     assert srv.request_count <= 24, srv.request_count  # waiting for all 64 tasks made 64+
+
+
+def test_run_plan_scores_like_harness_run_and_runs_says_so(tmp_path, mini, results, loopback):
+    from harness.store import list_runs
+
+    srv = loopback()
+    plan = write_plan(tmp_path, mini, [model_candidate(srv.base_url)])
+    scored = run_plan(plan, results_dir=results, run_id="a", options=QUIET)
+    bare = run_plan(plan, results_dir=results, run_id="b", options=QUIET, score=False)
+    assert (scored.path / "scores.parquet").is_file()
+    assert not (bare.path / "scores.parquet").is_file()
+    assert list_runs(results).set_index("run_id")["scored"].to_dict() == {"a": True, "b": False}

@@ -45,6 +45,15 @@ from harness.report.examples import (
     methodology,
     sensitive_examples,
 )
+from harness.report.families import (
+    MAX_FAILURES,
+    failures,
+    failures_table,
+    family_section,
+    family_table,
+    minutes_table,
+    run_overview,
+)
 from harness.report.figures import (
     category_figure,
     comparison_figure,
@@ -73,21 +82,16 @@ from harness.report.render import (
     self_contained,
 )
 from harness.report.tables import (
-    MAX_FAILURES,
     by_category,
+    category_numbers,
     category_table,
     comparison_numbers,
     comparison_table,
     comparisons,
-    failures,
-    failures_table,
     family_metrics,
-    family_section,
-    family_table,
     metric_families,
+    metric_numbers,
     metric_table,
-    minutes_table,
-    run_overview,
     summary_table,
     verdict_words,
 )
@@ -111,6 +115,7 @@ __all__ = [
     "candidate_label",
     "candidates_table",
     "category_figure",
+    "category_numbers",
     "category_table",
     "comparison_figure",
     "comparison_numbers",
@@ -137,6 +142,7 @@ __all__ = [
     "load_run",
     "methodology",
     "metric_families",
+    "metric_numbers",
     "metric_table",
     "minutes_figure",
     "minutes_table",

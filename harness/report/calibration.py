@@ -8,8 +8,8 @@ from typing import Any
 import pandas as pd
 
 from harness.report.decision import has_judge, rated_text
+from harness.report.families import family_section
 from harness.report.format import STYLE, esc, fmt, mapping, note
-from harness.report.tables import family_section
 from harness.store import (
     RunData,
     calibration_files,

@@ -8,12 +8,10 @@ import pandas as pd
 
 from harness import stats
 from harness.metrics import COMPARE_METRICS, HEADLINE_METRICS, metric_def
-from harness.report.format import fmt, note, plain, table_html, unit_of
+from harness.report.format import fmt, plain, unit_of
 from harness.scorers import scorer_info, scorer_names
 from harness.stats import summarize
 from harness.store import RunData
-
-MAX_FAILURES = 50
 
 
 def metric_families() -> dict[str, str]:
@@ -34,6 +32,35 @@ def family_metrics(run: RunData, family: str) -> list[str]:
         for m in run.metric_names()
         if fam.get(m) == family or (family == "judge" and m.startswith("judge_"))
     ]
+
+
+def metric_numbers(run: RunData, metrics: list[str] | None = None) -> pd.DataFrame:
+    """The numbers behind the summary, metric, family and minutes tables, for analysts: one row
+    per candidate x metric with ``mean, ci_low, ci_high, n`` (floats / int) and the metric's
+    one definition (``label, kind, unit, higher_is_better``)."""
+    names = metrics if metrics is not None else run.metric_names()
+    summ = summarize(run.scores[run.scores["metric"].isin(names)])
+    defs = {m: metric_def(m) for m in names}
+    order = {c: i for i, c in enumerate(run.candidate_names())}
+    summ = summ[summ["metric"].isin(names)].assign(
+        label=lambda f: f["metric"].map(lambda m: defs[m].label),
+        kind=lambda f: f["metric"].map(lambda m: defs[m].kind),
+        unit=lambda f: f["metric"].map(lambda m: defs[m].unit),
+        higher_is_better=lambda f: f["metric"].map(lambda m: defs[m].higher_is_better),
+        _c=lambda f: f["candidate"].map(order),
+        _m=lambda f: f["metric"].map({m: i for i, m in enumerate(names)}),
+    )
+    return summ.sort_values(["_m", "_c"]).drop(columns=["_c", "_m"]).reset_index(drop=True)
+
+
+def category_numbers(run: RunData, metric: str | None = None) -> pd.DataFrame:
+    """The numbers behind the category table and heat map: candidate x category mean, interval
+    and questions for one metric (default: the same one the table and figure use)."""
+    metric = metric or category_metric(run)
+    if metric is None:
+        return pd.DataFrame(columns=["candidate", "category", "mean", "ci_low", "ci_high", "n"])
+    s = run.scores[run.scores["metric"] == metric]
+    return stats.summarize_by_category(s, run.dataset.items["category"]).reset_index(drop=True)
 
 
 def summary_table(run: RunData, metric_names: list[str] | None = None) -> pd.DataFrame:
@@ -182,8 +209,12 @@ def category_table(run: RunData, metric: str | None = None) -> pd.DataFrame:
     return table.reset_index()
 
 
-def by_category(run: RunData, metric: str = "word_similarity") -> pd.DataFrame:
-    """Mean of one metric by category (rows) and candidate (columns)."""
+def by_category(run: RunData, metric: str | None = None) -> pd.DataFrame:
+    """Mean of one metric by category (rows) and candidate (columns); the same default metric
+    as :func:`category_table`."""
+    metric = metric or category_metric(run)
+    if metric is None:
+        return pd.DataFrame(columns=["category"])
     s = run.scores[run.scores["metric"] == metric]
     cats = run.dataset.items["category"]
     s = s.assign(category=s["item_id"].map(cats))
@@ -200,77 +231,3 @@ def category_metric(run: RunData) -> str | None:
         if m in present:
             return m
     return present[0] if present else None
-
-
-def family_table(run: RunData, family: str) -> pd.DataFrame:
-    """The metrics of one family (consistency, governance, judge, ...) per candidate, with CIs."""
-    return metric_table(run, family_metrics(run, family))
-
-
-def minutes_table(run: RunData) -> pd.DataFrame:
-    """Estimated staff minutes per reply and minutes saved, per candidate, with intervals."""
-    names = [
-        m for m in ("scratch_minutes", "review_minutes", "saved_minutes") if m in run.metric_names()
-    ]
-    if not names:
-        return pd.DataFrame(columns=["candidate"])
-    summ = summarize(run.scores[run.scores["metric"].isin(names)])
-    rows = []
-    for cand in run.candidate_names():
-        row: dict[str, Any] = {"candidate": cand}
-        for m in names:
-            s = summ[(summ["candidate"] == cand) & (summ["metric"] == m)]
-            if s.empty or pd.isna(s["mean"].iloc[0]):
-                row[plain(m)] = "—"
-                continue
-            r = s.iloc[0]
-            row[plain(m)] = f"{r['mean']:.1f} [{r['ci_low']:.1f}–{r['ci_high']:.1f}]"
-            if m == "saved_minutes":
-                row["hours saved per 100 replies"] = f"{r['mean'] * 100 / 60:.1f}"
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def failures(run: RunData) -> pd.DataFrame:
-    """Samples whose calls all failed: recorded with their error, never scored as 0."""
-    g = run.generations
-    f = g[g["status"] == "failed"][["item_id", "candidate", "sample", "attempts", "error"]]
-    return f.reset_index(drop=True)
-
-
-def failures_table(run: RunData, limit: int = MAX_FAILURES) -> Any:
-    """Failed drafts (the first ``limit``), with a count of the rest."""
-    f = failures(run)
-    if f.empty:
-        return table_html(f, "No failures: every draft was produced.")
-    cap = f"{len(f)} drafts failed after retries; they are left out of every average." + (
-        f" The first {limit} are listed." if len(f) > limit else ""
-    )
-    return table_html(f.head(limit), cap)
-
-
-def family_section(run: RunData, family: str, what: str) -> Any:
-    """The table of one scorer family, or a plain note that the run did not measure it."""
-    table = family_table(run, family)
-    if table.empty:
-        return note(
-            f"This run did not measure {what}: add the '{family}' scorers to the plan and run "
-            "harness score RUN_ID."
-        )
-    return table_html(table, "Average per question [95% interval], n = questions scored.")
-
-
-def run_overview(run: RunData) -> pd.DataFrame:
-    """The run at a glance: one row per candidate with counts, cost and latency."""
-    g = run.generations
-    return (
-        g.groupby("candidate", sort=False)
-        .agg(
-            drafts=("status", lambda s: int((s == "ok").sum())),
-            failed=("status", lambda s: int((s == "failed").sum())),
-            cached=("cached", "sum"),
-            cost_usd=("cost_usd", "sum"),
-            median_latency_s=("latency_s", "median"),
-        )
-        .reset_index()
-    )
