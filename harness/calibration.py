@@ -448,15 +448,51 @@ def record_calibration(
     spec: JudgeSpec,
     ratings: pd.DataFrame | None,
     counts: JudgeCounts,
+    bias: pd.DataFrame | None = None,
 ) -> CalibrationResult:
-    """Compare the judge with the human raters and, for a run, store the result with it."""
+    """Compare the judge with the human raters and, for a run, store the result with it.
+
+    ``bias`` (from :func:`length_bias`): a criterion whose scores the judge moves by the
+    probe's ``max_shift`` or more for padding alone is marked uncalibrated, like a judge that
+    disagrees with the raters.
+    """
     result = compare(rated, judged, rubric.names, spec, ratings)
+    if bias is not None and len(bias):
+        b = bias.set_index("criterion")
+        s = result.summary
+        s["length_bias"] = s["criterion"].map(b["shift"]).astype("float64")
+        s["length_biased"] = s["criterion"].map(b["biased"]).fillna(False).astype(bool)
+        s["calibrated"] = s["calibrated"] & ~s["length_biased"]
+        result.calibrated = bool(len(s) and s["calibrated"].all())
+        result.judge["bias_probe"] = {
+            "probes": int(b["n"].max()) if len(b) else 0,
+            "max_shift": spec.bias_probe.max_shift if spec.bias_probe else None,
+            "biased": sorted(b.index[b["biased"]].tolist()),
+        }
     result.judge.update(rubric=rubric.name, rubric_fingerprint=rubric.fingerprint()[:16])
     result.counts = {"calls": counts.calls, "cached": counts.cached, "cost_usd": counts.cost_usd}
     if store is not None:
         result.save(store.path)
         store.update_manifest(judge_calibration=result.manifest_entry())
     return result
+
+
+def length_bias(
+    original: pd.DataFrame, padded: pd.DataFrame, criteria: Sequence[str], spec: JudgeSpec
+) -> pd.DataFrame:
+    """Per criterion: how many points the judge moved a draft for padding alone (padded minus
+    original, 1-5 scale, mean over the probes both scored), and whether that is a bias."""
+    probe = spec.bias_probe
+    rows = []
+    for c in criteria:
+        a = original[c].to_numpy(dtype=np.float64)
+        b = padded[c].to_numpy(dtype=np.float64)
+        ok = np.isfinite(a) & np.isfinite(b)
+        n = int(ok.sum())
+        shift = float(np.mean(b[ok] - a[ok])) if n else float("nan")
+        biased = bool(probe is not None and n >= probe.min_probes and abs(shift) >= probe.max_shift)
+        rows.append({"criterion": c, "n": n, "shift": shift, "biased": biased})
+    return pd.DataFrame(rows, columns=["criterion", "n", "shift", "biased"])
 
 
 def load_calibration(run: str | RunStore, results_dir: str | Path | None = None) -> pd.DataFrame:

@@ -161,6 +161,17 @@ class CalibrationSample(_Strict):
     stratify: Literal["score", "item"] = "score"
 
 
+class BiasProbe(_Strict):
+    """A seeded share of the run's drafts is rated twice, once as is and once padded with
+    polite filler that adds no fact, to show whether the judge rewards length; a judge whose
+    scores move by ``max_shift`` points or more is treated like an uncalibrated one."""
+
+    share: float = Field(0.1, ge=0.0, le=1.0)
+    seed: int = 20261201
+    max_shift: float = Field(0.5, gt=0.0, le=4.0)  # points on the 1-5 scale
+    min_probes: int = Field(3, ge=1)
+
+
 class JudgeSpec(_Strict):
     """The LLM judge: a litellm model string, its rubric, and the calibration bar it must meet."""
 
@@ -184,6 +195,8 @@ class JudgeSpec(_Strict):
     # object) or json_schema (the rubric's schema, in the OpenAI form litellm passes on).
     response_format: Literal["auto", "off", "json_object", "json_schema"] = "auto"
     rationale_chars: int = Field(200, ge=0, le=4000)  # the schema's cap on the rationale
+    # rate a seeded share of drafts again padded with filler (length bias); None: no probe
+    bias_probe: BiasProbe | None = Field(default_factory=lambda: BiasProbe())
 
     @field_validator("candidates")
     @classmethod

@@ -99,6 +99,13 @@ def judge_scorer(
             # One judging pass (one server start) for the run's drafts and the rated drafts.
             rated = drafts_to_check(dataset.ratings, rubric.names, js.calibration_sample)
             drafts = pd.concat([drafts, rated[["item_id", "draft"]]], ignore_index=True)
+        probes = _probe_rows(sub, js) if rated is not None else sub.index[:0]
+        n_drafts = len(drafts)
+        if len(probes):  # the same drafts again, padded with filler: does length alone pay?
+            padded = pd.DataFrame(
+                {"item_id": sub.loc[probes, "item_id"], "draft": sub.loc[probes, "output"] + FILLER}
+            )
+            drafts = pd.concat([drafts, padded], ignore_index=True)
         engine = judge_engine(
             governance=_governance(plan),
             redact=plan.redact if plan is not None else "off",
@@ -123,9 +130,15 @@ def judge_scorer(
             out[f"judge_{c}"] = (mine[c].astype(np.float64) - 1.0) / 4.0
         flag = 0.0
         if rated is not None:
-            judged = got.iloc[len(sub) :].set_axis(rated.index)
+            from harness.calibration import length_bias
+
+            judged = got.iloc[len(sub) : n_drafts].set_axis(rated.index)
+            bias = None
+            if len(probes):
+                pos = [sub.index.get_loc(i) for i in probes]
+                bias = length_bias(got.iloc[pos], got.iloc[n_drafts:], rubric.names, js)
             result = record_calibration(
-                context.store, rated, judged, rubric, js, dataset.ratings, counts
+                context.store, rated, judged, rubric, js, dataset.ratings, counts, bias
             )
             flag = 1.0 if result.calibrated else 0.0
         scored = mine[rubric.names].notna().any(axis=1)
@@ -133,6 +146,25 @@ def judge_scorer(
         return out.astype(np.float64)
 
     return score
+
+
+# Polite padding that adds no fact: a judge that scores it higher rewards length, not content.
+FILLER = (
+    "\n\nThank you again for reaching out and for being such an important part of our school "
+    "community. We truly value every family's questions, and we are always glad to help in "
+    "any way we can. Please do not hesitate to contact us again if anything else comes up."
+)
+
+
+def _probe_rows(sub: pd.DataFrame, js: JudgeSpec) -> pd.Index:
+    """A seeded share of the drafts the judge rates, for the length-bias probe."""
+    probe = js.bias_probe
+    ok = sub.index[sub["output"].notna()]
+    if probe is None or probe.share <= 0 or not len(ok):
+        return ok[:0]
+    k = max(probe.min_probes, int(np.ceil(probe.share * len(ok))))
+    rng = np.random.default_rng(probe.seed)
+    return pd.Index(sorted(rng.choice(ok.to_numpy(), size=min(k, len(ok)), replace=False)))
 
 
 def _governance(plan: Any) -> Path | None:

@@ -432,4 +432,46 @@ def test_only_the_named_candidates_are_judged(loopback, mini, tmp_path):
     assert got.loc[[12, 13]].isna().all().all()  # unscored, never 0
     judged = [m["content"] for r in srv.recorded.requests for m in r["messages"][-1:]]
     assert not any("DRAFT to rate:\nThanks!" in t for t in judged)
-    assert srv.request_count == 2 + n_rated  # the ai drafts and the rated drafts only
+    # the ai drafts, the rated drafts, and the length-bias probe (both ai drafts, padded)
+    assert srv.request_count == 2 + n_rated + 2
+
+
+@pytest.mark.parametrize(("rewards_length", "calibrated"), [(False, 1.0), (True, 0.0)])
+def test_a_judge_that_rewards_padding_is_treated_as_uncalibrated(
+    loopback, mini, tmp_path, rewards_length, calibrated
+):
+    """Each probed draft is rated again with filler that adds no fact; a judge whose scores
+    rise for the filler alone is biased, and its scores pass no gate (like an uncalibrated one)."""
+    from harness.scorers.judge import FILLER
+
+    ratings = load_dataset(mini).ratings
+    by_draft = ratings.groupby("draft")[CRITERIA].mean().round().astype(int)
+
+    def reply(msgs):
+        draft = msgs[-1]["content"].split("DRAFT to rate:\n", 1)[1].split("\n\nRubric:", 1)[0]
+        if draft in by_draft.index:
+            s = by_draft.loc[draft]
+            return json.dumps({c: int(s[c]) for c in CRITERIA})
+        bonus = 2 if rewards_length and FILLER.strip()[:30] in draft else 0
+        return json.dumps({"accuracy": 3 + bonus, "completeness": 2 + bonus, "tone": 3})
+
+    srv = loopback(reply=reply)
+    frame = pd.DataFrame(
+        {
+            "item_id": ["faq-001", "faq-002", "faq-003", "faq-004"] * 2,
+            "output": [f"d{i}" for i in range(8)],
+        }
+    )
+    probe = {"share": 0.5, "min_probes": 3, "max_shift": 0.5}
+    got = get_scorer(
+        "judge",
+        model="openai/loopback",
+        api_base=srv.base_url,
+        cache_path=str(tmp_path / "c"),
+        min_rated=3,
+        min_kappa=0.5,
+        bias_probe=probe,
+    )(frame, load_dataset(mini))
+    assert (got["judge_calibrated"] == calibrated).all()
+    padded = [r for r in srv.recorded.requests if FILLER.strip()[:30] in json.dumps(r)]
+    assert len(padded) == 4  # half of the 8 drafts, each rated once more with the filler
