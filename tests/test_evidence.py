@@ -323,3 +323,52 @@ def test_an_untitled_source_shows_its_first_heading_never_its_file_stem(mini_cop
     ds = load_dataset(mini_copy)
     assert ds.sources.loc["zz-untitled-42", "title"] == "Early release days"
     assert not ds.sources.loc["zz-untitled-42", "titled"]
+
+
+def test_a_plain_export_renders_a_coherent_report(tmp_path, loopback):
+    """question, answer, category and a few sources, nothing else: the right district, the
+    approved-answer row at similarity 1.0, every unchecked gate naming its missing field."""
+    import csv
+
+    from harness.importers import import_export
+    from harness.report import render_report
+
+    rows = [
+        (
+            "How much is a lost bus pass?",
+            "A replacement pass is $10 at the school office.",
+            "transportation",
+        ),
+        ("When does the bus come?", "Buses arrive at 7:40 a.m. at every stop.", "transportation"),
+        ("What does lunch cost?", "Lunch costs $3.75 a day; breakfast is free.", "nutrition"),
+        ("Can I pay for lunch online?", "Yes, pay online in HollowLink at any time.", "nutrition"),
+    ]
+    src = tmp_path / "faq.csv"
+    with src.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["question", "answer", "category"])
+        w.writerows(rows)
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "bus.md").write_text(
+        "# Bus passes\n\nA replacement pass is $10. Buses arrive at 7:40 a.m.\n"
+    )
+    (policies / "lunch.md").write_text("# Lunch prices\n\nLunch costs $3.75. Pay in HollowLink.\n")
+    out = tmp_path / "maple-ridge"
+    import_export(src, out, sources=policies)
+    srv = loopback(reply="A replacement pass is $10 at the office.")
+    run = _run(
+        tmp_path, out, [{"name": "canned", "baseline": "template"}, model_candidate(srv.base_url)]
+    )
+    html = render_report(
+        run.run_id, phase="pre_pilot", results_dir=run.store.path.parent
+    ).read_text()
+    assert "maple-ridge" in html and "Cedar Hollow" not in html  # the run's own district
+    sims = run.scores.query("candidate == 'approved_answer' and metric == 'word_similarity'")
+    assert len(sims) == len(rows) and (sims["value"] == 1.0).all()
+    gates = decide(run, "pre_pilot").gates
+    unchecked = gates[(gates["status"] == "not evaluated") & gates["reachable"].astype(bool)]
+    fields = ("required_facts", "sensitive", "staff_first_draft", "pilot_log", "ratings", "judge")
+    for _, g in unchecked.iterrows():
+        assert any(f in g["evidence"] for f in fields), (g["title"], g["evidence"])
+    assert "widen the selection" not in html
