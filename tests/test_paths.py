@@ -92,3 +92,42 @@ def test_explore_notebook_runs_all_with_its_defaults_from_notebooks(tmp_path, mi
     ]
     assert errors == []
     assert any("canned" in str(o) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+@pytest.mark.parametrize(
+    "name", ["readiness_report", "phase_comparison", "judge_calibration", "explore"]
+)
+def test_every_notebook_runs_all_with_its_defaults(tmp_path, mini, monkeypatch, name):
+    """ "Run All" in JupyterLab: the kernel in notebooks/, the tagged defaults, a real run."""
+    import shutil
+
+    import nbformat
+    import papermill as pm
+
+    from harness.kernel import papermill_kernel_options
+    from harness.runner import RunOptions, run_plan
+
+    from .conftest import write_plan
+
+    root = tmp_path / "proj"
+    (root / "harness").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\nname='x'\n")
+    (root / "notebooks").mkdir()
+    shutil.copy(REPO / "notebooks" / f"{name}.ipynb", root / "notebooks")
+    plan = write_plan(tmp_path, mini, [{"name": "canned", "baseline": "template"}])
+    run_plan(plan, results_dir=root / "results", options=RunOptions(progress=False))
+    monkeypatch.delenv("HARNESS_RESULTS", raising=False)
+    out = tmp_path / "executed.ipynb"
+    pm.execute_notebook(
+        str(root / "notebooks" / f"{name}.ipynb"),
+        str(out),
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(root / "notebooks"),
+        **papermill_kernel_options(),
+    )
+    nb = nbformat.read(str(out), as_version=4)
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
+    ]
+    assert errors == []
