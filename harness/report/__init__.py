@@ -33,6 +33,7 @@ from harness.report.decision import (
     run_details,
 )
 from harness.report.equity import (
+    data_review_table,
     equity_section,
     equity_table,
     evidence_appendix,
@@ -123,6 +124,7 @@ __all__ = [
     "comparisons",
     "confusion_table",
     "cover",
+    "data_review_table",
     "decision",
     "decision_box",
     "dumps",

@@ -122,3 +122,20 @@ def evidence_appendix(run: RunData, sections: Sequence[str] = READINESS_SECTIONS
         t.rename(columns={"item": "what a reviewer asks for", "framework": "from"}),
         "Mapped to this report's sections; 'not evidenced by this run' says what is missing.",
     )
+
+
+def data_review_table(run: RunData) -> Any:
+    """How many required facts and sensitive flags ``harness import`` proposed, and how many a
+    person accepted (no gate uses a suggestion until then)."""
+    from harness.importers import suggestion_counts
+
+    counts = suggestion_counts(run.dataset.items)
+    if counts.empty or int(counts["proposed"].sum()) == 0:
+        return note(
+            "No suggestions: this dataset's required facts and sensitive flags were written by "
+            "people, not proposed by harness import."
+        )
+    view = counts.rename(
+        index={"required_facts": "required facts", "sensitive": "sensitive questions"}
+    ).reset_index(names="what")
+    return table_html(view, "Proposed by harness import; accepted or rejected by a person.")
