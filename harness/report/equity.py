@@ -109,7 +109,11 @@ def staff_review_section(run: RunData) -> Any:
             f"`harness review {run.run_id} --reviewers NAMES`; its measured minutes then "
             "replace the estimates here and in the decision."
         )
-    return evidence.section(run)
+    from IPython.display import HTML
+
+    html = evidence.section_html(run)
+    head = "<h2>What staff did with the drafts</h2>"  # the notebook's heading says it already
+    return HTML(STYLE + html.removeprefix(head))
 
 
 def evidence_appendix(run: RunData, sections: Sequence[str] = READINESS_SECTIONS) -> Any:

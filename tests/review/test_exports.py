@@ -220,3 +220,17 @@ def test_pilot_gates_use_the_minutes_measured_in_the_station_and_say_so(filled):
     d = evaluate(ev, "post_pilot", gs, Governance.model_validate(GOV)).gates.set_index("gate")
     assert d.loc["saves", "status"] == "pass"
     assert d.loc["saves", "evidence"].endswith(STATION_SOURCE)
+
+
+def test_the_readiness_and_phase_reports_show_what_staff_did(filled):
+    """After the pilot review: both reports carry the station's measured minutes and decisions."""
+    from harness.report import render_comparison, render_report
+
+    review.export(filled.run_id, results_dir=filled.results)
+    ready = render_report(filled.run_id, phase="post_pilot", results_dir=filled.results)
+    html = ready.read_text()
+    assert "What staff did with the drafts" in html
+    assert "Measured minutes per draft beside the estimate" in html
+    assert "No staff review yet" not in html
+    phase = render_comparison(filled.run_id, filled.run_id, results_dir=filled.results)
+    assert "Measured minutes per draft beside the estimate" in phase.read_text()
