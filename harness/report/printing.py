@@ -81,8 +81,9 @@ def accessible_tables(body: str) -> str:
     for table in soup.find_all("table"):
         first = table.find("tr")
         if first is not None and len(first.find_all(["th", "td"])) > WIDE_COLUMNS:
-            classes = table.get("class") or []
-            table["class"] = " ".join([*(str(c) for c in classes), "harness-wide"])
+            cls = table.get("class")
+            classes: list[str] = cls.split() if isinstance(cls, str) else list(cls or [])
+            table["class"] = " ".join([*classes, "harness-wide"])
         if table.find("caption") is None:
             caption = soup.new_tag("caption")
             caption.string = _heading_text(table)
