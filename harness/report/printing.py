@@ -6,7 +6,8 @@ a page moves to the next one and leaves the rest blank, and one taller than a pa
 fresh page. Its output areas scroll sideways (``overflow-x: auto``) and its tables have a fixed
 layout, so on paper a wide table loses its right-hand columns. :data:`PRINT_STYLE` undoes
 both: outputs break between rows, tables wrap within the page width, figures shrink to fit,
-and only small things (a table row, a figure, the decision box, one example) are kept whole.
+and only small things (a table row, a figure, the decision box) are kept whole; figures print
+at most 3.4 in high.
 
 :func:`accessible_tables` gives every table a ``<caption>`` (the table's own, else the heading
 it sits under) and scopes every header cell, for tables that come from a plain DataFrame.
@@ -37,15 +38,18 @@ PRINT_STYLE = """<style id="harness-print">
   th, td { padding: 2pt 4pt !important; }
   caption { font-size: 9pt !important; }
   thead { display: table-header-group; }
-  tr, img, figure, .harness-figure, .decision, .example { break-inside: avoid; }
-  img, svg, figure { max-width: 100% !important; height: auto !important; }
+  tr, img, figure, .harness-figure, .decision { break-inside: avoid; }
+  img, svg { max-width: 100% !important; max-height: 3.4in !important; width: auto !important;
+    height: auto !important; }
   figure { margin: 4pt 0 !important; }
   .cover h1 { font-size: 20pt !important; }
   .decision { padding: 8pt 12pt !important; margin: 8pt 0 !important; }
   .decision .verdict { font-size: 20pt !important; }
   .decision .reason, .decision ul { font-size: 10pt !important; }
-  .example { gap: 6pt !important; margin: 4pt 0 8pt !important; }
-  .example div { font-size: 8.5pt !important; padding: 4pt !important; }
+  .example { gap: 4pt 8pt !important; margin: 2pt 0 6pt !important; }
+  .example h4 { font-size: 9pt !important; margin: 0 !important; break-after: avoid; }
+  .example div { font-size: 8pt !important; line-height: 1.25; padding: 3pt !important; }
+  .example .q { break-after: avoid; }
   .jp-RenderedHTMLCommon pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 }
 </style>"""
