@@ -53,7 +53,7 @@ def main() -> None:
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         for report in args.reports:
             row = measure(report, Path(tmp), args.keep)
             rows.append(row)

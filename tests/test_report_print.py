@@ -204,6 +204,8 @@ def test_readiness_report_prints_decision_first_and_nothing_cut(reports, tmp_pat
     first = pdf_text(pdf, 1, 1)
     assert re.search(r"Decision: (Ready|Ready with conditions|Not ready)", first)
     assert "AI drafting readiness report" in first
+    leader = pdf_text(pdf, 1, 2)  # the leader's part: cover, decision, every gate, in 2 pages
+    assert "The gates behind the decision" in leader and "own verdict" in leader
     for page in range(1, pages + 1):  # no blank page
         assert pdf_text(pdf, page, page).strip(), f"page {page} of {pages} is blank"
 
