@@ -35,6 +35,7 @@ PRINT_STYLE = """<style id="harness-print">
     font-size: 8pt !important; overflow-wrap: break-word; word-break: normal;
     margin: 4pt 0 8pt !important; }
   table.harness-wide { font-size: 7pt !important; overflow-wrap: anywhere; }
+  table.harness-wide tr > :first-child { overflow-wrap: break-word; }
   th, td { padding: 2pt 4pt !important; }
   caption { font-size: 9pt !important; }
   thead { display: table-header-group; }
