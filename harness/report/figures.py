@@ -73,16 +73,20 @@ def comparison_figure(run: RunData, metrics: list[str] | None = None) -> Any:
     names = metrics or [m for m in COMPARE_METRICS if m in present] or present[:4]
     comp = comparisons(run, names)
     comp = comp[comp["n"] > 0]
+    ncols = min(2, max(1, len(names)))  # two panels a row: readable on a printed page
+    nrows = -(-max(1, len(names)) // ncols)
     fig, axes = plt.subplots(
-        1,
-        max(1, len(names)),
+        nrows,
+        ncols,
         figsize=(
-            3.2 * max(1, len(names)) + 1,
-            0.45 * max(1, len(comp) // max(1, len(names))) + 1.8,
+            3.4 * ncols + 1.6,
+            (0.3 * max(1, len(comp) // max(1, len(names))) + 1.2) * nrows + 0.5,
         ),
         squeeze=False,
     )
-    for ax, m in zip(axes[0], names, strict=False):
+    for ax in axes.flat[len(names) :]:
+        ax.axis("off")
+    for ax, m in zip(axes.flat, names, strict=False):
         c = comp[comp["metric"] == m]
         labels = [f"{a} vs {b}" for a, b in zip(c["candidate"], c["baseline"], strict=True)]
         y = np.arange(len(c))
@@ -95,13 +99,14 @@ def comparison_figure(run: RunData, metrics: list[str] | None = None) -> Any:
                 c["gain"].iloc[idx], y[idx], c=[colors[i] for i in idx], marker=marker, zorder=3
             )
         ax.axvline(0, color="#333", lw=0.8)
-        ax.set_yticks(y, labels if ax is axes[0][0] else [""] * len(y), fontsize=8)
+        first = any(ax is row[0] for row in axes)
+        ax.set_yticks(y, labels if first else [""] * len(y), fontsize=8)
         ax.invert_yaxis()
         ax.set_title(plain(m), fontsize=9)
         ax.set_xlabel("← baseline better · AI better →", fontsize=8)
     fig.suptitle(
-        "Paired difference on the same questions (95% interval; "
-        "circle: AI better, cross: AI worse, square: no clear difference)",
+        "Paired difference on the same questions (95% interval)\n"
+        "circle: AI better, cross: AI worse, square: no clear difference",
         fontsize=9,
     )
     fig.tight_layout()

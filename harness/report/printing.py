@@ -7,10 +7,11 @@ fresh page. Its output areas scroll sideways (``overflow-x: auto``) and its tabl
 layout, so on paper a wide table loses its right-hand columns. :data:`PRINT_STYLE` undoes
 both: outputs break between rows, tables wrap within the page width, figures shrink to fit,
 and only small things (a table row, a figure, the decision box) are kept whole; figures print
-at most 3.4 in high.
+at most 3 in high.
 
 :func:`accessible_tables` gives every table a ``<caption>`` (the table's own, else the heading
-it sits under) and scopes every header cell, for tables that come from a plain DataFrame.
+it sits under, visually hidden because the heading already shows) and scopes every header
+cell, for tables that come from a plain DataFrame.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from __future__ import annotations
 WIDE_COLUMNS = 6  # a table with more columns prints smaller and may break inside words
 
 PRINT_STYLE = """<style id="harness-print">
+caption.harness-sr { position: absolute; width: 1px; height: 1px; overflow: hidden;
+  clip: rect(0 0 0 0); white-space: nowrap; }
 @page { size: portrait; margin: 0.5in; }
 @media print {
   html, body, body.jp-Notebook, main { margin: 0 !important; padding: 0 !important;
@@ -40,7 +43,7 @@ PRINT_STYLE = """<style id="harness-print">
   caption { font-size: 9pt !important; }
   thead { display: table-header-group; }
   tr, img, figure, .harness-figure, .decision { break-inside: avoid; }
-  img, svg { max-width: 100% !important; max-height: 3.4in !important; width: auto !important;
+  img, svg { max-width: 100% !important; max-height: 3in !important; width: auto !important;
     height: auto !important; }
   figure { margin: 4pt 0 !important; }
   .cover h1 { font-size: 20pt !important; }
@@ -49,7 +52,7 @@ PRINT_STYLE = """<style id="harness-print">
   .decision .reason, .decision ul { font-size: 10pt !important; }
   .example { gap: 4pt 8pt !important; margin: 2pt 0 6pt !important; }
   .example h4 { font-size: 9pt !important; margin: 0 !important; break-after: avoid; }
-  .example div { font-size: 8pt !important; line-height: 1.25; padding: 3pt !important; }
+  .example div { font-size: 7.5pt !important; line-height: 1.2; padding: 3pt !important; }
   .example .q { break-after: avoid; }
   .jp-RenderedHTMLCommon pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 }
@@ -90,8 +93,8 @@ def accessible_tables(body: str) -> str:
             classes: list[str] = cls.split() if isinstance(cls, str) else list(cls or [])
             table["class"] = " ".join([*classes, "harness-wide"])
         if table.find("caption") is None:
-            caption = soup.new_tag("caption")
-            caption.string = _heading_text(table)
+            caption = soup.new_tag("caption", attrs={"class": "harness-sr"})
+            caption.string = _heading_text(table)  # read aloud; on screen the heading says it
             table.insert(0, caption)
         for th in table.find_all("th"):
             if not th.get("scope"):
