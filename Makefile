@@ -12,12 +12,12 @@ export HF_HUB_OFFLINE := 1
 # some hosts advertise but cannot run), so a wheel built on one machine runs on the next.
 export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF
 
-.PHONY: demo test lint install browser lock clean
+.PHONY: demo test lint install browser axe lock clean
 
 demo: $(STAMP)
 	$(VENV)/bin/harness demo
 
-test: $(STAMP) browser
+test: $(STAMP) browser axe
 	$(PY) -m pytest
 
 lint: $(STAMP)
@@ -42,6 +42,17 @@ browser:
 	  { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
 	    (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) ; } || \
 	  echo "note: no Chromium could be installed; the browser tests will be skipped"
+	@command -v pdftotext >/dev/null 2>&1 || \
+	  { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+	    (apt-get install -y -qq poppler-utils >/dev/null) ; } || \
+	  echo "note: no poppler-utils (pdftotext); the print tests will be skipped"
+
+# axe-core for the accessibility browser test (tests/test_report_print.py), from npm into
+# .cache/npm (git-ignored); the test loads it from that file, never from the network.
+axe:
+	@test -f .cache/npm/node_modules/axe-core/axe.min.js || \
+	  { command -v npm >/dev/null 2>&1 && npm install --silent --prefix .cache/npm axe-core@4 ; } || \
+	  echo "note: npm is missing; the accessibility test will be skipped"
 
 # Re-resolve the lock after changing dependencies in pyproject.toml.
 lock: | $(PY)

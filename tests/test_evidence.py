@@ -248,7 +248,11 @@ def test_the_forest_plot_draws_the_tables_numbers(tmp_path, loopback):
 
     nums = comparison_numbers(run, ["unsupported_claims_count"])
     fig = comparison_figure(run, ["unsupported_claims_count"])
-    drawn = fig.axes[0].collections[-1].get_offsets()[:, 0]
+    from matplotlib.collections import PathCollection
+
+    drawn = np.concatenate(
+        [c.get_offsets()[:, 0] for c in fig.axes[0].collections if isinstance(c, PathCollection)]
+    )
     assert np.allclose(sorted(drawn), sorted(nums["advantage"].dropna()))
     table = comparison_table(run, ["unsupported_claims_count"])
     col = "how much better the AI is [95% interval]"

@@ -9,7 +9,7 @@ import pandas as pd
 
 from harness.report.decision import has_judge, rated_text
 from harness.report.families import family_section
-from harness.report.format import STYLE, esc, fmt, mapping, note
+from harness.report.format import STYLE, esc, fmt, frame_table, mapping, note
 from harness.store import (
     RunData,
     calibration_files,
@@ -35,12 +35,15 @@ def calibration_summary(run: RunData) -> Any:
         else "The judge does not agree with human raters well enough: its scores do not count."
     )
     facts = _calibration_facts(cal)
-    rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in facts.items())
+    rows = "".join(
+        f'<tr><th scope="row">{esc(k)}</th><td>{esc(v)}</td></tr>' for k, v in facts.items()
+    )
     return HTML(
         STYLE
         + f"<div class='decision {'ready' if flag is True else 'notready'}'><p class='verdict'>"
         f"{'Calibrated' if flag is True else 'Not calibrated'}</p><p class='reason'>{esc(verdict)}</p></div>"
-        f"<table class='harness-table'><tbody>{rows}</tbody></table>"
+        "<table class='harness-table'><caption>How the judge was checked</caption>"
+        f"<tbody>{rows}</tbody></table>"
     )
 
 
@@ -145,20 +148,20 @@ def calibration_section(run: RunData) -> Any:
     if table.empty:
         return note("No calibration tables: the judge has not been checked against human ratings.")
     conf = confusion_table(run)
-    body = STYLE + (
-        "<p class='caption'>Agreement with the district's human raters per criterion. Weighted "
+    body = STYLE + frame_table(
+        table,
+        "Agreement with the district's human raters per criterion. Weighted "
         "kappa: 1 = the same scores, 0 = no better than chance; it must reach the bar on every "
         'criterion. "Humans with each other" is the raters\' own agreement on drafts two of '
-        "them rated: the most a judge can be expected to reach.</p>"
-        + table.to_html(index=False, escape=True, border=0, classes="harness-table", na_rep="—")
+        "them rated: the most a judge can be expected to reach.",
     )
     if not conf.empty:
-        body += (
-            "<p class='caption'>How often the judge gave each score (columns) to drafts the "
+        body += frame_table(
+            conf,
+            "How often the judge gave each score (columns) to drafts the "
             "humans scored as in the row (their mean, so half points occur). A good judge puts "
             "the counts on the diagonal; one column full of counts means it gives every draft "
-            "the same score.</p>"
-            + conf.to_html(index=False, escape=True, border=0, classes="harness-table")
+            "the same score.",
         )
     return HTML(body)
 
@@ -177,18 +180,11 @@ def calibration_tables(run: RunData) -> Any:
             frame = pd.DataFrame.from_dict(v, orient="index").reset_index(names=k.rstrip("s") or k)
         if frame is not None:
             frame = frame.map(lambda x: json.dumps(x) if isinstance(x, (dict, list)) else x)
-            parts.append(
-                f"<h3>{esc(k)}</h3>"
-                + frame.round(3).to_html(
-                    index=False, escape=True, border=0, classes="harness-table"
-                )
-            )
+            parts.append(f"<h3>{esc(k)}</h3>" + frame_table(frame.round(3), f"Stored table {k}"))
     for name, frame in calibration_files(run.store).items():
         parts.append(
             f"<h3>{esc(name)}</h3>"
-            + frame.head(200)
-            .round(3)
-            .to_html(index=False, escape=True, border=0, classes="harness-table")
+            + frame_table(frame.head(200).round(3), f"Stored file {name} (first 200 rows)")
         )
     if len(parts) == 1:
         parts.append("<p class='caption'>No per-criterion tables were stored.</p>")

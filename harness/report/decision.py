@@ -159,7 +159,7 @@ def decision_box(dec: Decision, wrap: bool = True) -> Any:
         "Not ready": "Do not go ahead yet: fix what is listed below and evaluate again.",
     }.get(dec.verdict, "")
     body = f"""<div class="decision {cls}" id="decision">
-<p class="verdict">Decision: {esc(dec.verdict)}</p>
+<h2 class="verdict">Decision: {esc(dec.verdict)}</h2>
 <p class="reason">{esc(dec.question)} &mdash; {esc(meaning)}</p>
 <p>Why:</p><ul>{bullets}</ul></div>"""
     return HTML(STYLE + body) if wrap else body
@@ -187,8 +187,9 @@ def gate_table(dec: Decision) -> Any:
         "bar; a required gate that fails or cannot be checked makes the decision Not ready."
     )
     return HTML(
-        STYLE + f"<p class='caption'>{esc(cap)}</p><table class='harness-table'><thead><tr>"
-        "<th>gate</th><th>kind</th><th>verdict</th><th>evidence</th><th>measure</th>"
+        STYLE + f"<table class='harness-table'><caption>{esc(cap)}</caption><thead><tr>"
+        '<th scope="col">gate</th><th scope="col">kind</th><th scope="col">verdict</th>'
+        '<th scope="col">evidence</th><th scope="col">measure</th>'
         "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
     )
 
@@ -216,9 +217,10 @@ def governance_table(dec: Decision) -> Any:
         for _, r in prov.iterrows()
     )
     ptable = (
-        "<p class='caption'>Where each AI candidate sends district data:</p>"
-        "<table class='harness-table'><thead><tr><th>candidate</th><th>model</th><th>endpoint</th>"
-        f"<th>on the approved list</th></tr></thead><tbody>{prows}</tbody></table>"
+        "<table class='harness-table'><caption>Where each AI candidate sends district data"
+        '</caption><thead><tr><th scope="col">candidate</th><th scope="col">model</th>'
+        '<th scope="col">endpoint</th><th scope="col">on the approved list</th></tr></thead>'
+        f"<tbody>{prows}</tbody></table>"
         if len(prov)
         else ""
     )
@@ -229,7 +231,9 @@ def governance_table(dec: Decision) -> Any:
         "'governance: PATH' to the plan (see rubrics/governance.yaml for the entries)."
     )
     return HTML(
-        STYLE + f"<p class='caption'>{esc(source)} A missing or empty entry alone makes "
-        "the decision Not ready.</p><table class='harness-table'><thead><tr><th>question</th>"
-        f"<th>status</th><th>answer</th></tr></thead><tbody>{rows}</tbody></table>" + ptable
+        STYLE
+        + f"<table class='harness-table'><caption>{esc(source)} A missing or empty entry alone "
+        'makes the decision Not ready.</caption><thead><tr><th scope="col">question'
+        '</th><th scope="col">status</th><th scope="col">answer</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table>" + ptable
     )

@@ -17,6 +17,13 @@ MAX_EXAMPLES = 3  # best / worst / most edited, each
 MAX_SENSITIVE = 25
 
 
+LEGEND = (
+    "<p class='legend'><b>How to read the examples:</b> <del>struck through, red</del> = words "
+    "the reviewer removes from the draft; <ins>underlined, green</ins> = words of the approved "
+    "answer the draft lacked.</p>"
+)
+
+
 def _diff_html(draft: str, reference: str) -> str:
     """Word diff: what the reviewer deletes (red) and adds (green) to reach the reference."""
     left, right = _diff_sides(draft, reference)
@@ -71,9 +78,11 @@ def _example_html(run: RunData, r: pd.Series, gens: pd.DataFrame, extra: str = "
     return (
         f"<div class='example'><h4>{esc(head)}</h4>"
         f"<div class='q'><b>Question:</b> {esc(item['input'])}</div>"
-        f"<div><b>Draft ({esc(r['candidate'])})</b> &mdash; red: what the reviewer removes\n"
+        f"<div><b>Draft ({esc(r['candidate'])})</b> &mdash; <del>struck through</del>: what the "
+        "reviewer removes\n"
         f"{left if draft else '<i>no draft</i>'}</div>"
-        f"<div><b>Approved answer</b> &mdash; green: what the draft lacked\n{right}</div></div>"
+        f"<div><b>Approved answer</b> &mdash; <ins>underlined</ins>: what the draft lacked\n"
+        f"{right}</div></div>"
     )
 
 
@@ -105,7 +114,7 @@ def examples(
                 w.sort_values("review_minutes", kind="stable").tail(n).iloc[::-1],
             )
         )
-    parts = [STYLE]
+    parts = [STYLE, LEGEND]
     for label, rows in groups:
         parts.append(f"<h3>{esc(label)} ({esc(cand)})</h3>")
         parts.extend(_example_html(run, r, gens) for _, r in rows.iterrows())
@@ -134,6 +143,7 @@ def sensitive_examples(
     gens = run.generations.set_index("key")
     parts = [
         STYLE,
+        LEGEND,
         f"<p class='caption'>{len(w)} sensitive questions in this run"
         + (f"; the first {limit} are shown" if len(w) > limit else "")
         + ".</p>",

@@ -9,11 +9,21 @@ import pandas as pd
 
 from harness import stats
 from harness.metrics import COMPARE_METRICS, metric_def
-from harness.report.format import plain, unit_of
+from harness.report.alt import Figure, listing
+from harness.report.format import fmt, plain, unit_of
 from harness.report.tables import by_category, category_metric, comparison_numbers
 from harness.stats import summarize
 from harness.store import RunData
 from harness.textsafe import mpl
+
+# Okabe-Ito, safe for the common colour-vision deficiencies; shapes repeat the cue.
+AI_COLOR, BASELINE_COLOR = "#0072B2", "#999999"
+VERDICT_STYLE = {
+    "better": ("#009E73", "o", "AI better"),
+    "worse": ("#D55E00", "X", "AI worse"),
+    "could be chance": ("#666666", "s", "could be chance (Holm)"),
+}
+UNCLEAR_STYLE = ("#666666", "s", "no clear difference")
 
 
 def similarity_figure(run: RunData, metric: str | None = None) -> Any:
@@ -26,7 +36,7 @@ def similarity_figure(run: RunData, metric: str | None = None) -> Any:
     summ = summ.set_index("candidate").reindex(order).dropna(subset=["mean"])
     kinds = run.candidate_kinds()
     fig, ax = plt.subplots(figsize=(7, 0.6 * len(summ) + 1.4))
-    colors = ["#2b6cb0" if kinds.get(c) == "model" else "#a0aec0" for c in summ.index]
+    colors = [AI_COLOR if kinds.get(c) == "model" else BASELINE_COLOR for c in summ.index]
     err = [summ["mean"] - summ["ci_low"], summ["ci_high"] - summ["mean"]]
     ax.barh(summ.index, summ["mean"], xerr=err, color=colors, capsize=4)
     if unit_of(metric) == "0-1":
@@ -41,7 +51,20 @@ def similarity_figure(run: RunData, metric: str | None = None) -> Any:
     )
     fig.tight_layout()
     plt.close(fig)
-    return fig
+    unit = unit_of(metric)
+    ranked = summ.sort_values("mean", ascending=not stats.higher_is_better(metric))
+    parts = [
+        f"{c}{' (AI)' if kinds.get(c) == 'model' else ''} {fmt(r['mean'], unit)} "
+        f"[{fmt(r['ci_low'], unit)} to {fmt(r['ci_high'], unit)}]"
+        for c, r in ranked.iterrows()
+    ]
+    alt = (
+        f"Bar chart of the average {plain(metric)} per candidate with 95% intervals, best first: "
+        f"{listing(parts)}."
+        if parts
+        else f"Bar chart of {plain(metric)} per candidate: no scores in this run."
+    )
+    return Figure(fig, alt)
 
 
 def comparison_figure(run: RunData, metrics: list[str] | None = None) -> Any:
@@ -52,39 +75,87 @@ def comparison_figure(run: RunData, metrics: list[str] | None = None) -> Any:
     names = metrics or [m for m in COMPARE_METRICS if m in present] or present[:4]
     comp = comparison_numbers(run, names)
     comp = comp[comp["n"] > 0]
+    ncols = min(2, max(1, len(names)))  # two panels a row: readable on a printed page
+    nrows = -(-max(1, len(names)) // ncols)
     fig, axes = plt.subplots(
-        1,
-        max(1, len(names)),
+        nrows,
+        ncols,
         figsize=(
-            3.2 * max(1, len(names)) + 1,
-            0.45 * max(1, len(comp) // max(1, len(names))) + 1.8,
+            3.4 * ncols + 1.6,
+            (0.3 * max(1, len(comp) // max(1, len(names))) + 1.2) * nrows + 0.5,
         ),
         squeeze=False,
     )
-    for ax, m in zip(axes[0], names, strict=False):
+    for ax in axes.flat[len(names) :]:
+        ax.axis("off")
+    for ax, m in zip(axes.flat, names, strict=False):
         c = comp[comp["metric"] == m]
         labels = [f"{a} vs {b}" for a, b in zip(c["candidate"], c["baseline"], strict=True)]
         y = np.arange(len(c))
-        colors = [
-            "#2f855a" if v == "better" else "#c53030" if v == "worse" else "#718096"
-            for v in c["verdict"]
-        ]
+        styles = [VERDICT_STYLE.get(v, UNCLEAR_STYLE) for v in c["verdict"]]
+        colors = [st[0] for st in styles]
         # the table's "how much better the AI is": the same signed number, drawn
         ax.hlines(y, c["advantage_low"], c["advantage_high"], colors=colors, lw=2)
-        ax.scatter(c["advantage"], y, c=colors, zorder=3)
+        for marker in {st[1] for st in styles}:
+            idx = [i for i, st in enumerate(styles) if st[1] == marker]
+            ax.scatter(
+                c["advantage"].iloc[idx],
+                y[idx],
+                c=[colors[i] for i in idx],
+                marker=marker,
+                zorder=3,
+            )
         ax.axvline(0, color="#333", lw=0.8)
-        ax.set_yticks(y, labels if ax is axes[0][0] else [""] * len(y), fontsize=8)
+        first = any(ax is row[0] for row in axes)
+        ax.set_yticks(y, labels if first else [""] * len(y), fontsize=8)
         ax.invert_yaxis()
         ax.set_title(plain(m), fontsize=9)
         ax.set_xlabel(f"← baseline better · AI better → ({metric_def(m).unit})", fontsize=8)
-    fig.suptitle("Paired difference on the same questions (95% interval)", fontsize=10)
+    fig.suptitle(
+        "Paired difference on the same questions (95% interval)\n"
+        "circle: AI better, cross: AI worse, square: no clear difference",
+        fontsize=9,
+    )
     fig.tight_layout()
     plt.close(fig)
-    return fig
+    parts = [
+        f"{plain(r['metric'])}, {r['candidate']} vs {r['baseline']}: "
+        f"{VERDICT_STYLE.get(r['verdict'], UNCLEAR_STYLE)[2]} "
+        f"({fmt(r['gain'], unit_of(r['metric']))}, interval {fmt(r['gain_low'], unit_of(r['metric']))} "
+        f"to {fmt(r['gain_high'], unit_of(r['metric']))}, positive = AI better)"
+        for _, r in comp.iterrows()
+    ]
+    better = int((comp["verdict"] == "better").sum())
+    worse = int((comp["verdict"] == "worse").sum())
+    alt = (
+        f"Forest plot of how much better each AI candidate is than each baseline on the same "
+        f"questions (positive = AI better): "
+        f"{better} of {len(comp)} comparisons favour the AI, {worse} favour the baseline. "
+        f"{listing(parts, 8)}."
+        if len(comp)
+        else "Forest plot of paired differences: no AI candidate and baseline share questions."
+    )
+    return Figure(fig, alt)
 
 
-def category_figure(run: RunData, metric: str | None = None) -> Any:
-    """Heat map of one metric by category and candidate (a weak topic stands out)."""
+def gate_bar(dec: Any, metric: str) -> float | None:
+    """The bar of the decision's overall threshold gate on ``metric`` (None without one)."""
+    gates = getattr(dec, "gates", None)
+    if gates is None or not len(gates) or "bar" not in gates:
+        return None
+    g = gates[(gates["metric"] == metric) & (gates["test"] == "threshold")]
+    g = g[g["scope"] == "overall"] if (g["scope"] == "overall").any() else g
+    bars = pd.to_numeric(g["bar"], errors="coerce").dropna()
+    return float(bars.iloc[0]) if len(bars) else None
+
+
+def category_figure(run: RunData, metric: str | None = None, dec: Any = None) -> Any:
+    """Heat map of one metric by category and candidate (a weak topic stands out).
+
+    The colour scale (cividis, colour-blind safe) ends at the gate's bar when ``dec`` (the
+    decision) has a threshold gate on the metric: every cell at or past the bar is the
+    brightest colour, and every cell short of it is visibly darker.
+    """
     import matplotlib.pyplot as plt
 
     metric = metric or category_metric(run)
@@ -95,22 +166,60 @@ def category_figure(run: RunData, metric: str | None = None) -> Any:
     if table.empty:
         ax.text(0.5, 0.5, "no scores", ha="center")
         plt.close(fig)
-        return fig
+        return Figure(fig, f"Heat map of {plain(str(metric))} by topic: no scores in this run.")
     data = table.set_index("category")
+    values = data.to_numpy(dtype=float)
     higher = stats.higher_is_better(str(metric))
-    im = ax.imshow(
-        data.to_numpy(dtype=float), cmap="RdYlGn" if higher else "RdYlGn_r", aspect="auto"
-    )
+    bar = gate_bar(dec, str(metric))
+    finite = values[~np.isnan(values)]
+    share = unit_of(str(metric)) == "0-1"
+    biggest = float(finite.max()) if len(finite) else 1.0
+    low = 0.0 if share or not len(finite) else min(0.0, float(finite.min()))
+    if higher:  # the bright end is the bar: a cell that passes is as bright as it gets
+        lo_v, hi_v = low, bar if bar is not None else (1.0 if share else biggest)
+    else:  # lower is better: at or under the bar is the bright end
+        lo_v = bar if bar is not None else low
+        hi_v = max(biggest, lo_v + 1e-9)
+    cmap = "cividis" if higher else "cividis_r"
+    im = ax.imshow(values, cmap=cmap, aspect="auto", vmin=lo_v, vmax=hi_v)
     ax.set_xticks(range(data.shape[1]), data.columns, rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(data.shape[0]), [mpl(c) for c in data.index], fontsize=8)
-    for (i, j), v in np.ndenumerate(data.to_numpy(dtype=float)):
+    for (i, j), v in np.ndenumerate(values):
         if not np.isnan(v):
-            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7)
-    fig.colorbar(im, ax=ax, shrink=0.8)
+            short = bar is not None and (v < bar if higher else v > bar)
+            rgba = im.cmap(im.norm(v))
+            light = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] > 0.5
+            ax.text(
+                j,
+                i,
+                f"{v:.2f}{'*' if short else ''}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="black" if light else "white",
+            )
+    cb = fig.colorbar(im, ax=ax, shrink=0.8, extend="max" if higher else "min")
+    if bar is not None:
+        cb.set_label(f"scale ends at the bar ({bar:g}); * = short of it", fontsize=8)
     ax.set_title(f"{plain(str(metric))} by topic", fontsize=10)
     fig.tight_layout()
     plt.close(fig)
-    return fig
+    cells = [
+        (float(v), str(data.index[i]), str(data.columns[j]))
+        for (i, j), v in np.ndenumerate(values)
+        if not np.isnan(v)
+    ]
+    worst = (min if higher else max)(cells) if cells else None
+    alt = f"Heat map of {plain(str(metric))} by topic (rows) and candidate (columns)."
+    if bar is not None:
+        short = [c for c in cells if (c[0] < bar if higher else c[0] > bar)]
+        alt += (
+            f" The colour scale ends at the gate's bar of {bar:g}: {len(short)} of "
+            f"{len(cells)} cells fall short of it."
+        )
+    if worst is not None:
+        alt += f" Weakest: {worst[1]} for {worst[2]} at {worst[0]:.2f}."
+    return Figure(fig, alt)
 
 
 def minutes_figure(run: RunData) -> Any:
@@ -123,7 +232,7 @@ def minutes_figure(run: RunData) -> Any:
         ax.text(0.5, 0.5, "this run has no edit-effort scores", ha="center")
         ax.axis("off")
         plt.close(fig)
-        return fig
+        return Figure(fig, "Editing effort per reply: this run has no edit-effort scores.")
     order = [c for c in run.candidate_names() if c in set(wide["candidate"])]
     per_item = wide.groupby(["candidate", "item_id"])[["review_minutes"]].mean().reset_index()
     data = [per_item.loc[per_item["candidate"] == c, "review_minutes"].dropna() for c in order]
@@ -143,4 +252,13 @@ def minutes_figure(run: RunData) -> Any:
     )
     fig.tight_layout()
     plt.close(fig)
-    return fig
+    medians = [
+        f"{name} {fmt(float(d.median()), 'minutes')} minutes"
+        for name, d in zip([*order, "writing from scratch"], [*data, scratch], strict=True)
+        if len(d)
+    ]
+    alt = (
+        "Box plot of estimated staff minutes to read, check and edit each reply, per "
+        f"candidate, against writing the approved answer from scratch. Medians: {listing(medians, 8)}."
+    )
+    return Figure(fig, alt)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from typing import Any
 
 import pandas as pd
@@ -52,12 +53,27 @@ def fmt(v: float, unit: str = "") -> str:
 
 
 def table_html(frame: pd.DataFrame, caption: str = "") -> Any:
-    """A DataFrame as an escaped, readable HTML table (for display in a notebook)."""
+    """A DataFrame as an escaped, readable HTML table with a caption (for a notebook)."""
     from IPython.display import HTML
 
+    return HTML(STYLE + frame_table(frame, caption))
+
+
+_TABLE_OPEN = re.compile(r"<table\b[^>]*>")
+
+
+def captioned(table: str, caption: str) -> str:
+    """An HTML table with ``caption`` as its <caption> and its header cells scoped to columns."""
+    table = re.sub(r"<th(?=[\s>])(?![^>]*\bscope=)", '<th scope="col"', table)
+    if not caption:
+        return table
+    return _TABLE_OPEN.sub(lambda m: f"{m.group(0)}<caption>{esc(caption)}</caption>", table, 1)
+
+
+def frame_table(frame: pd.DataFrame, caption: str = "") -> str:
+    """A DataFrame as an escaped HTML table string with a caption and scoped headers."""
     body = frame.to_html(index=False, escape=True, border=0, classes="harness-table", na_rep="—")
-    cap = f"<p class='caption'>{esc(caption)}</p>" if caption else ""
-    return HTML(STYLE + cap + body)
+    return captioned(body, caption)
 
 
 def note(text: str) -> Any:
@@ -71,11 +87,12 @@ STYLE = """<style>
 .harness-table{border-collapse:collapse;font-family:system-ui,sans-serif;font-size:14px;margin:8px 0}
 .harness-table th,.harness-table td{border-bottom:1px solid #ddd;padding:6px 10px;text-align:left!important;vertical-align:top}
 .harness-table th{background:#f3f5f8}
-.caption{color:#444;font-size:14px;margin:4px 0}
+.caption,.harness-table caption{color:#444;font-size:14px;margin:4px 0}
+.harness-table caption{caption-side:top;text-align:left;font-weight:400}
 .cover h1{margin:0 0 6px;font-size:28px}.cover p{margin:2px 0;font-size:15px}
 .cover .meta{color:#555;font-size:13px}
 .decision{border-radius:10px;padding:14px 18px;margin:14px 0;font-family:system-ui,sans-serif}
-.decision .verdict{font-size:30px;font-weight:700;margin:0 0 6px}
+.decision .verdict{font-size:30px;font-weight:700;margin:0 0 6px;padding:0;border:0}
 .decision .reason{font-size:17px;margin:0 0 8px}
 .decision ul{margin:4px 0 0 0;padding-left:20px;font-size:15px}
 .decision.ready{background:#e6f4ea;border:3px solid #2f855a}.decision.ready .verdict{color:#22543d}
@@ -85,8 +102,10 @@ STYLE = """<style>
 .example{display:grid;grid-template-columns:1fr 1fr;gap:12px;margin:10px 0 18px}
 .example div{border:1px solid #ddd;border-radius:6px;padding:8px;white-space:pre-wrap;font-size:13px}
 .example h4,.example .q{grid-column:1/3;margin:0}
-del{background:#fdd;text-decoration:line-through}ins{background:#dfd;text-decoration:none}
-@media print{.example,.decision,.harness-table tr{break-inside:avoid}}
+del{background:#fde8e8;color:#7a1010;text-decoration:line-through 2px}
+ins{background:#e3f4e8;color:#0b4d23;text-decoration:underline 2px;text-underline-offset:2px}
+.legend{font-size:13px;margin:4px 0 8px}
+@media print{.example,.decision,.harness-table tr,.harness-figure{break-inside:avoid}}
 </style>"""
 
 

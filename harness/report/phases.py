@@ -11,6 +11,7 @@ import pandas as pd
 from harness import stats
 from harness.datasets import load_dataset
 from harness.errors import ReportError
+from harness.report.alt import Figure
 from harness.report.decision import district_name
 from harness.report.format import STYLE, esc, fmt, note, plain, table_html, unit_of
 from harness.store import RunData, station_pilot_log
@@ -161,16 +162,18 @@ def pilot_figure(log: pd.DataFrame | None) -> Any:
         ax.text(0.5, 0.5, "no pilot log", ha="center")
         ax.axis("off")
         plt.close(fig)
-        return fig
+        return Figure(fig, "Staff minutes per reply before and during the pilot: no pilot log.")
     wide = staff.pivot_table(index="staff_member", columns="phase", values="minutes")
     x = np.arange(len(wide))
-    for i, (phase, color) in enumerate((("baseline", "#a0aec0"), ("pilot", "#2b6cb0"))):
+    for i, (phase, color) in enumerate((("baseline", "#999999"), ("pilot", "#0072B2"))):
         if phase in wide:
             ax.bar(
                 x + (i - 0.5) * 0.38,
                 wide[phase],
                 width=0.38,
                 color=color,
+                hatch="" if phase == "pilot" else "//",
+                edgecolor="white",
                 label="before (written from scratch)"
                 if phase == "baseline"
                 else "pilot (AI draft edited)",
@@ -181,7 +184,17 @@ def pilot_figure(log: pd.DataFrame | None) -> Any:
     ax.legend(fontsize=8)
     fig.tight_layout()
     plt.close(fig)
-    return fig
+    means = [
+        f"{word} {fmt(float(wide[phase].mean()), 'minutes')} minutes"
+        for phase, word in (("baseline", "before the pilot"), ("pilot", "during the pilot"))
+        if phase in wide and wide[phase].notna().any()
+    ]
+    alt = (
+        f"Bar chart of average staff minutes per reply for each of {len(wide)} staff members, "
+        f"written from scratch before the pilot and edited from an AI draft during it. "
+        f"Average over staff members: {'; '.join(means)}."
+    )
+    return Figure(fig, alt)
 
 
 def staff_table(log: pd.DataFrame | None) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from harness.errors import ReportError
 from harness.kernel import papermill_kernel_options
 from harness.paths import resolve_path
 from harness.report.decision import PHASES
+from harness.report.printing import finish
 from harness.store import RunStore, default_results_dir, open_run
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
@@ -104,7 +105,7 @@ def render_notebook(
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title or name}})
-    body = self_contained(body)
+    body = self_contained(finish(body))
     out = out_dir / f"{name}.html"
     out.write_text(body, encoding="utf-8")
     return out

@@ -1,0 +1,109 @@
+"""The last step of rendering: a print stylesheet and accessible tables in the HTML file.
+
+nbconvert's JupyterLab template keeps every output whole on paper
+(``.jp-OutputArea-child { break-inside: avoid-page }``): an output taller than what is left of
+a page moves to the next one and leaves the rest blank, and one taller than a page starts on a
+fresh page. Its output areas scroll sideways (``overflow-x: auto``) and its tables have a fixed
+layout, so on paper a wide table loses its right-hand columns. :data:`PRINT_STYLE` undoes
+both: outputs break between rows, tables wrap within the page width, figures shrink to fit,
+and only small things (a table row, a figure, the decision box) are kept whole; figures print
+at most 3 in high.
+
+:func:`accessible_tables` gives every table a ``<caption>`` (the table's own, else the heading
+it sits under, visually hidden because the heading already shows) and scopes every header
+cell, for tables that come from a plain DataFrame.
+"""
+
+from __future__ import annotations
+
+WIDE_COLUMNS = 6  # a table with more columns prints smaller and may break inside words
+
+PRINT_STYLE = """<style id="harness-print">
+caption.harness-sr { position: absolute; width: 1px; height: 1px; overflow: hidden;
+  clip: rect(0 0 0 0); white-space: nowrap; }
+@page { size: portrait; margin: 0.5in; }
+@media print {
+  html, body, body.jp-Notebook, main { margin: 0 !important; padding: 0 !important;
+    background: #fff !important; font-size: 10pt; }
+  .jp-Cell, .jp-Cell-inputWrapper, .jp-Cell-outputWrapper, .jp-InputArea, .jp-OutputArea,
+  .jp-OutputArea-child, .jp-OutputArea-output, .jp-RenderedHTMLCommon, .jp-MarkdownOutput {
+    margin: 0 !important; padding: 0 !important; overflow: visible !important;
+    max-width: 100% !important; min-width: 0 !important; }
+  .jp-OutputArea-child { break-inside: auto !important; display: block !important; }
+  .jp-InputPrompt, .jp-OutputPrompt, .jp-Collapser, .anchor-link { display: none !important; }
+  .jp-RenderedHTMLCommon p, .jp-RenderedHTMLCommon li { font-size: 10pt; line-height: 1.35; }
+  h1, h2, h3, h4 { break-after: avoid-page; break-inside: avoid; margin: 10pt 0 4pt !important; }
+  .jp-RenderedHTMLCommon h2 { font-size: 15pt; } .jp-RenderedHTMLCommon h3 { font-size: 12pt; }
+  table { table-layout: auto !important; width: 100% !important; max-width: 100% !important;
+    font-size: 8pt !important; overflow-wrap: break-word; word-break: normal;
+    margin: 4pt 0 8pt !important; }
+  table.harness-wide { font-size: 7pt !important; overflow-wrap: anywhere; }
+  table.harness-wide tr > :first-child { overflow-wrap: break-word; }
+  th, td { padding: 2pt 4pt !important; }
+  caption { font-size: 9pt !important; }
+  thead { display: table-header-group; }
+  tr, img, figure, .harness-figure, .decision { break-inside: avoid; }
+  img, svg { max-width: 100% !important; max-height: 3in !important; width: auto !important;
+    height: auto !important; }
+  figure { margin: 4pt 0 !important; }
+  .cover h1 { font-size: 20pt !important; }
+  .decision { padding: 8pt 12pt !important; margin: 8pt 0 !important; }
+  .decision .verdict { font-size: 20pt !important; }
+  .decision .reason, .decision ul { font-size: 10pt !important; }
+  .example { gap: 4pt 8pt !important; margin: 2pt 0 6pt !important; }
+  .example h4 { font-size: 9pt !important; margin: 0 !important; break-after: avoid; }
+  .example div { font-size: 7.5pt !important; line-height: 1.2; padding: 3pt !important; }
+  .example .q { break-after: avoid; }
+  .jp-RenderedHTMLCommon pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+}
+</style>"""
+
+
+def with_print_style(body: str) -> str:
+    """The report HTML with the print stylesheet as the last style in its head."""
+    if 'id="harness-print"' in body:
+        return body
+    if "</head>" in body:
+        return body.replace("</head>", PRINT_STYLE + "\n</head>", 1)
+    return PRINT_STYLE + body
+
+
+def _heading_text(table: object) -> str:
+    heading = table.find_previous(["h1", "h2", "h3", "h4"])  # type: ignore[attr-defined]
+    if heading is None:
+        return "Table"
+    return " ".join(heading.get_text(" ", strip=True).replace("¶", "").split())
+
+
+def accessible_tables(body: str) -> str:
+    """Every table captioned (its own caption, else its heading) and every header cell scoped.
+
+    A table with more than :data:`WIDE_COLUMNS` columns is marked ``harness-wide``: on paper
+    it prints smaller and may break inside a word rather than lose a column at the edge.
+    """
+    if "<table" not in body:
+        return body
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(body, "html.parser")
+    for table in soup.find_all("table"):
+        first = table.find("tr")
+        if first is not None and len(first.find_all(["th", "td"])) > WIDE_COLUMNS:
+            cls = table.get("class")
+            classes: list[str] = cls.split() if isinstance(cls, str) else list(cls or [])
+            table["class"] = " ".join([*classes, "harness-wide"])
+        if table.find("caption") is None:
+            caption = soup.new_tag("caption", attrs={"class": "harness-sr"})
+            caption.string = _heading_text(table)  # read aloud; on screen the heading says it
+            table.insert(0, caption)
+        for th in table.find_all("th"):
+            if not th.get("scope"):
+                in_head = th.find_parent("thead") is not None
+                row_header = not in_head and th.parent is not None and th.parent.find("td")
+                th["scope"] = "row" if row_header else "col"
+    return str(soup)
+
+
+def finish(body: str) -> str:
+    """The last step before the report is written: print stylesheet, accessible tables."""
+    return with_print_style(accessible_tables(body))
