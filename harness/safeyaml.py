@@ -103,6 +103,7 @@ def _inspect(loader: Any, root: yaml.Node, offset: int, max_nodes: int, max_alia
     sizes: dict[int, int] = {}
     seen: set[int] = set()
     aliases = 0
+    keys: set[int] = set()
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
         node, finished = stack.pop()
@@ -134,11 +135,13 @@ def _inspect(loader: Any, root: yaml.Node, offset: int, max_nodes: int, max_alia
             continue
         seen.add(nid)
         if isinstance(node, yaml.ScalarNode):
-            _check_scalar(loader, node, offset)
+            if nid not in keys:  # a key spelled "INF" or "1e400" is a name, never a number
+                _check_scalar(loader, node, offset)
             sizes[nid] = 1
             continue
         if isinstance(node, yaml.MappingNode):
             _check_keys(node, offset)
+            keys.update(id(k) for k, _ in node.value if isinstance(k, yaml.ScalarNode))
         stack.append((node, True))
         stack.extend((c, False) for c in reversed(_children(node)))
 

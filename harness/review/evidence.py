@@ -270,7 +270,7 @@ def rubber_stamps(run: Any, seconds: float = RUBBER_STAMP_SECONDS) -> pd.DataFra
 
 
 def _esc(v: Any) -> str:
-    from harness.report import esc
+    from harness.report.format import esc
 
     return esc(v)
 

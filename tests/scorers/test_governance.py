@@ -121,11 +121,11 @@ def test_reading_and_length_scorers():
     assert read.loc[0, "reading_level_ok"] == 1.0
     assert read.loc[2].isna().all()
     length = get_scorer("length")(frame, DS)
-    assert length.loc[0].tolist() == [1.0, 0.0]
-    assert length.loc[1].tolist() == [0.0, 10.0]  # faq_reply limit is 150 words
+    assert length.loc[0].tolist() == [1.0, 0.0, 0.0]  # length_ok, words over, truncated
+    assert length.loc[1].tolist() == [0.0, 10.0, 0.0]  # faq_reply limit is 150 words
     assert length.loc[2].isna().all()
     looser = get_scorer("length", max_words={"faq_reply": 200})(frame, DS)
-    assert looser.loc[1].tolist() == [1.0, 0.0]
+    assert looser.loc[1].tolist() == [1.0, 0.0, 0.0]
     assert max_words_for("faq_reply") == DEFAULT_MAX_WORDS["faq_reply"]
 
 
