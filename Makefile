@@ -36,12 +36,14 @@ $(STAMP): requirements.lock pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
-# Headless Chromium for the report browser tests (Debian's package; skipped where unavailable).
+# Headless Chromium and its driver for the report and review-station browser tests (Debian's
+# packages; the tests skip where they are unavailable).
 browser:
-	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	@{ command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 ; } && \
+	  command -v chromedriver >/dev/null 2>&1 || \
 	  { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
-	    (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) ; } || \
-	  echo "note: no Chromium could be installed; the browser tests will be skipped"
+	    (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) ; } || \
+	  echo "note: no Chromium / chromedriver could be installed; the browser tests will be skipped"
 	@command -v pdftotext >/dev/null 2>&1 || \
 	  { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
 	    (apt-get install -y -qq poppler-utils >/dev/null) ; } || \
