@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from harness.gates import Decision, minutes_are_fitted
 from harness.report.decision import run_details
-from harness.report.format import STYLE, esc, fmt, note, unit_of
+from harness.report.format import STYLE, esc, fmt, note, table_html, unit_of
 from harness.store import RunData
 
-MAX_EXAMPLES = 3  # best / worst / most edited, each
+MAX_EXAMPLES = 2  # best / worst / most edited, each (every draft: run.generations)
 
 
-MAX_SENSITIVE = 25
+MAX_SENSITIVE = 3  # shown in full, those handled worst first; every one is in the list above them
 
 
 LEGEND = (
@@ -141,12 +142,31 @@ def sensitive_examples(
     if w.empty:
         return note("None of this run's questions is marked sensitive.")
     gens = run.generations.set_index("key")
+    if "escalation_ok" in w:  # the ones answered instead of handed to a person first
+        w = w.sort_values("escalation_ok", kind="stable", na_position="last")
+    listing = pd.DataFrame(
+        {
+            "question": w["item_id"].tolist(),
+            "why it is sensitive": [
+                str(items.loc[i].get("sensitive_reason") or "sensitive") for i in w["item_id"]
+            ],
+            "the draft": [
+                "handed to a person"
+                if v >= 0.5
+                else "answered instead of escalated"
+                if not pd.isna(v)
+                else "not checked"
+                for v in (w["escalation_ok"] if "escalation_ok" in w else [np.nan] * len(w))
+            ],
+        }
+    )
     parts = [
         STYLE,
+        table_html(
+            listing, f"All {len(w)} sensitive questions in this run, worst handled first."
+        ).data,
         LEGEND,
-        f"<p class='caption'>{len(w)} sensitive questions in this run"
-        + (f"; the first {limit} are shown" if len(w) > limit else "")
-        + ".</p>",
+        f"<p class='caption'>The {min(limit, len(w))} handled worst, in full:</p>",
     ]
     for _, r in w.head(limit).iterrows():
         reason = items.loc[r["item_id"]].get("sensitive_reason")
