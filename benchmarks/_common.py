@@ -135,6 +135,9 @@ def write_plan(
         ],
         "scorers": ["edit"],
         "runner": {"concurrency": concurrency, **(runner or {})},
+        # the runner's call path is what these measure (and what the peers are compared on):
+        # no approved-answer reference row, whose 100 local units the older harness lacked
+        "reference_row": False,
     }
     path = folder / "plan.yaml"
     path.write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")

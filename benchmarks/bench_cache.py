@@ -46,10 +46,14 @@ def main() -> None:
         for rep in range(args.repeat):
             res = tmp / f"res-{rep}"  # a fresh results folder: a fresh cache
             before = srv.count()
-            cold, store = timed(lambda res=res: run_plan(plan, results_dir=res, options=quiet))
+            cold, store = timed(
+                lambda res=res: run_plan(plan, results_dir=res, options=quiet, score=False)
+            )
             assert srv.count() - before == N and store.read_manifest()["counts"]["ok"] == N
             before = srv.count()
-            warm, again = timed(lambda res=res: run_plan(plan, results_dir=res, options=quiet))
+            warm, again = timed(
+                lambda res=res: run_plan(plan, results_dir=res, options=quiet, score=False)
+            )
             assert srv.count() == before, "a warm re-run called the server"
             m = again.read_manifest()
             assert m["counts"]["cached"] == N and m["spent"]["calls"] == 0

@@ -43,7 +43,7 @@ def main() -> None:
                 before = srv.count()
                 wall, store = timed(
                     lambda plan=plan, rep=rep, c=c: run_plan(
-                        plan, results_dir=tmp / f"res-c{c}-{rep}", options=quiet
+                        plan, results_dir=tmp / f"res-c{c}-{rep}", options=quiet, score=False
                     )
                 )
                 calls.append(srv.count() - before)

@@ -86,7 +86,7 @@ def main() -> None:
                 before = srv.count()
                 t, store = timed(
                     lambda rep=rep, name=name, opts=opts: run_plan(
-                        plan_path, results_dir=tmp / f"res-{name}-{rep}", options=opts
+                        plan_path, results_dir=tmp / f"res-{name}-{rep}", options=opts, score=False
                     )
                 )
                 m = store.read_manifest()

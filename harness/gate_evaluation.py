@@ -123,15 +123,11 @@ ESTIMATED_MINUTES = ("review_minutes", "saved_minutes", "scratch_minutes")
 
 def minutes_are_fitted(pilot_log: pd.DataFrame | None) -> bool:
     """Whether estimated minutes rest on rates fitted to a pilot log (else planning rates)."""
-    from harness.scorers.edit import fit_effort_rates
+    from harness.scorers.edit import rates_from_log
 
     if pilot_log is None or pilot_log.empty:
         return False
-    try:
-        fit_effort_rates(pilot_log)
-    except ValueError:
-        return False
-    return True
+    return rates_from_log(pilot_log) is not None
 
 
 def estimated_minutes_advisory(rows: list[dict[str, Any]], ev: Evidence) -> None:

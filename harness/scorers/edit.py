@@ -114,11 +114,35 @@ def fitted_rates(dataset: Dataset | None) -> dict[str, float] | None:
         return None
     key = dataset.fingerprint or str(id(dataset))  # type: ignore[union-attr]
     if key not in _FITTED:
-        try:
-            _FITTED[key] = fit_effort_rates(log)[0]
-        except ValueError:  # too few timed entries
-            _FITTED[key] = None
+        _FITTED[key] = rates_from_log(log)
     return _FITTED[key]
+
+
+def rates_from_log(pilot_log: pd.DataFrame, min_entries: int = 5) -> dict[str, float] | None:
+    """The rates :func:`fit_effort_rates` fits on every entry, without its cross-validation and
+    without scikit-learn (scoring pays no second of imports for it): the non-negative least
+    squares fit found exactly by solving ordinary least squares on each subset of the features
+    and keeping the best one whose coefficients are all non-negative. None: too few entries."""
+    feats = pilot_effort_features(pilot_log).dropna(subset=["minutes"])
+    if len(feats) < min_entries:
+        return None
+    x = feats[list(FIT_FEATURES)].to_numpy(dtype=np.float64)
+    y = feats["minutes"].to_numpy(dtype=np.float64)
+    best: tuple[float, np.ndarray, float] | None = None
+    k = x.shape[1]
+    for mask in range(1 << k):
+        cols = [j for j in range(k) if mask >> j & 1]
+        a = np.column_stack([x[:, cols], np.ones(len(x))])
+        sol, *_ = np.linalg.lstsq(a, y, rcond=None)
+        coef = np.zeros(k)
+        coef[cols] = sol[:-1]
+        if (coef < 0).any():
+            continue
+        sse = float(np.sum((a @ sol - y) ** 2))
+        if best is None or sse < best[0] - 1e-12:
+            best = (sse, coef, float(sol[-1]))
+    assert best is not None  # the intercept-only fit is always feasible
+    return _rates_from_fit(best[1], best[2])
 
 
 @scorer(

@@ -101,3 +101,20 @@ def _plain_word_similarity(x: list[str], y: list[str]) -> float:
             cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (wx != wy)))
         prev = cur
     return 1 - prev[-1] / max(len(x), len(y))
+
+
+def test_the_light_rate_fit_equals_the_cross_validated_one():
+    """Scoring fits the rates without scikit-learn; the result is fit_effort_rates' own."""
+    import pytest as _pytest
+
+    from harness.datasets import load_dataset
+    from harness.scorers.edit import fit_effort_rates, rates_from_log
+
+    from ..conftest import SAMPLE
+
+    log = load_dataset(SAMPLE).pilot_log
+    light, full = rates_from_log(log), fit_effort_rates(log)[0]
+    assert light is not None and light.keys() == full.keys()
+    for k in full:
+        assert light[k] == _pytest.approx(full[k], rel=1e-6)
+    assert rates_from_log(log.head(3)) is None  # too few timed entries to fit
