@@ -111,16 +111,16 @@ def test_the_demo_plan_judges_only_smollm2_on_a_sample():
     assert plan.resolve(str(plan.judge.rubric)).is_file()
 
 
-def test_the_demo_selection_has_a_spanish_slice_and_about_39_items():
+def test_the_demo_selection_has_a_spanish_slice_and_about_32_items():
     from harness.datasets import load_dataset
     from harness.runner import select_items
 
     plan = load_plan(REPO / "plans" / "demo.yaml")
     items, _ = select_items(plan, load_dataset(plan.resolve(plan.dataset)))
     langs = items["language"].value_counts()
-    assert 36 <= len(items) <= 42  # the demo's generation time stays about the same
+    assert 30 <= len(items) <= 34  # make demo stays well under 10 minutes with the judge
     assert langs["es"] >= 10  # at least the slices' min_n, so the Spanish slice is evidence
-    assert items["sensitive"].sum() >= 9 and items["category"].nunique() == 10
+    assert items["sensitive"].sum() >= 8 and items["category"].nunique() == 10
 
 
 @pytest.mark.parametrize(
