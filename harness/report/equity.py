@@ -73,7 +73,7 @@ def equity_section(
     if metric not in set(run.scores["metric"]):
         return note(f"This run has no '{metric_def(metric).label}' scores to compare by {by}.")
     fig, alt = slice_figure(run, metric, by, gates=load_gates())
-    t = equity_table(run, by)
+    t = equity_table(run, by, [metric])  # every measure by slice: equity_table(run, by)
     view = pd.DataFrame(
         {
             "measure": t["label"],

@@ -12,10 +12,10 @@ from harness.report.decision import run_details
 from harness.report.format import STYLE, esc, fmt, note, table_html, unit_of
 from harness.store import RunData
 
-MAX_EXAMPLES = 2  # best / worst / most edited, each (every draft: run.generations)
+MAX_EXAMPLES = 1  # best / worst / most edited, each (every draft: run.generations)
 
 
-MAX_SENSITIVE = 3  # shown in full, those handled worst first; every one is in the list above them
+MAX_SENSITIVE = 2  # shown in full, those handled worst first; every one is in the list above them
 
 
 LEGEND = (
