@@ -174,6 +174,7 @@ class Engine:
         self._stack = contextlib.ExitStack()
         self._start_lock: asyncio.Lock | None = None
         self._started = False
+        self._scrub_values: list[str] = []
 
     # -- call sites ----------------------------------------------------------------------------
     def target(self, name: str, request: Request) -> Target:
@@ -268,6 +269,9 @@ class Engine:
                 await self.pool.until_ready()
             else:
                 litellm_module()
+            # the values to scrub, once: every key read for this pass and credential-like
+            # environment values (not recomputed on every call)
+            self._scrub_values = keys.scrub_values()
             self._started = True
 
     @staticmethod
@@ -310,10 +314,12 @@ class Engine:
             res: CallResult = await asyncio.wait_for(fn(call, messages), limit)
         except asyncio.TimeoutError:
             res = CallResult(error=f"Timeout: no answer within {limit:.0f} s", retryable=True)
-        if res.error:
-            res.error = keys.scrub(res.error)
-        if res.output:
-            res.output = keys.scrub(res.output)
+        if res.error or res.output:
+            values = self._scrub_values or keys.scrub_values()
+            if res.error:
+                res.error = keys.scrub_with(res.error, values)
+            if res.output:
+                res.output = keys.scrub_with(res.output, values)
         return res
 
     async def complete(

@@ -38,11 +38,23 @@ def credential_values() -> list[str]:
     return [v for k, v in os.environ.items() if v and len(v) >= 8 and _CREDENTIAL_NAME.search(k)]
 
 
+def scrub_values(extra: list[str] | None = None) -> list[str]:
+    """Every value :func:`scrub` removes (registered keys, credential-like environment values
+    and ``extra``), longest first; compute it once to scrub many texts (:func:`scrub_with`)."""
+    return sorted({*used(), *credential_values(), *(extra or [])}, key=len, reverse=True)
+
+
 def scrub(text: str, extra: list[str] | None = None) -> str:
     """``text`` with every known key value and key-shaped token replaced by ``***``."""
     if not text:
         return text
-    values = sorted({*used(), *credential_values(), *(extra or [])}, key=len, reverse=True)
+    return scrub_with(text, scrub_values(extra))
+
+
+def scrub_with(text: str, values: list[str]) -> str:
+    """:func:`scrub` with the values computed once (:func:`scrub_values`)."""
+    if not text:
+        return text
     for s in values:
         if s and len(s) >= _MIN and s in text:
             text = text.replace(s, "***")
