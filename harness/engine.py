@@ -269,9 +269,7 @@ class Engine:
                 await self.pool.until_ready()
             else:
                 litellm_module()
-            # the values to scrub, once: every key read for this pass and credential-like
-            # environment values (not recomputed on every call)
-            self._scrub_values = keys.scrub_values()
+            self._scrub_values = keys.scrub_values()  # once per pass, not on every call
             self._started = True
 
     @staticmethod
