@@ -490,13 +490,6 @@ def check_plan(plan: Any) -> list[str]:
 
 
 __all__ = [
-    "Engine",
-    "Outcome",
-    "Request",
-    "Retries",
-    "Target",
-    "candidate_request",
-    "check_plan",
-    "engine_for_plan",
-    "plan_sites",
-]
+    "Engine", "Outcome", "Request", "Retries", "Target",
+    "candidate_request", "check_plan", "engine_for_plan", "plan_sites",
+]  # fmt: skip
