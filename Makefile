@@ -30,9 +30,12 @@ install: $(STAMP)
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Exact versions with hashes (requirements.lock): a district installs what was tested.
-$(STAMP): requirements.lock pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+# Exact versions with hashes (requirements.lock): a district installs what was tested. The
+# stock pip of `python3 -m venv` is first replaced by the pip the lock pins, the build tools
+# come from the lock too, and the lock installs with --no-deps, then `pip check`
+# (scripts/install_lock.py): nothing published later changes what is installed.
+$(STAMP): requirements.lock requirements-build.in pyproject.toml scripts/install_lock.py | $(PY)
+	$(PY) scripts/install_lock.py $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
@@ -60,7 +63,8 @@ axe:
 lock: | $(PY)
 	$(PY) -m pip install --quiet pip-tools
 	$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
-	  --extra local --extra dev -o requirements.lock pyproject.toml
+	  --no-emit-index-url --no-emit-find-links \
+	  --extra local --extra dev -o requirements.lock pyproject.toml requirements-build.in
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
