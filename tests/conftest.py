@@ -94,3 +94,12 @@ def wait_for(pred: Callable[[], bool], timeout: float = 30.0) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test`: `-n auto --dist loadgroup`), every test that starts the
+    embedded model runs on one worker, one after another: two llama.cpp servers on two cores
+    would thrash each other. Without xdist the group mark does nothing."""
+    for item in items:
+        if item.get_closest_marker("local_model") is not None:
+            item.add_marker(pytest.mark.xdist_group("embedded-model"))
