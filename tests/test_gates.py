@@ -10,6 +10,7 @@ from harness.datasets import load_dataset
 from harness.errors import PlanError
 from harness.gates import (
     CONDITIONS,
+    NOT_DECIDED,
     NOT_READY,
     READY,
     Evidence,
@@ -107,7 +108,7 @@ def test_passed_on_the_mean_but_failed_on_the_interval():
     assert g["value"] == pytest.approx(0.83)
     assert g["ci_low"] < 0.8 < g["value"]
     assert g["status"] == "fail"
-    assert "not enough evidence" in g["evidence"]
+    assert "the interval reaches" in g["evidence"]
     assert d.verdict == NOT_READY
 
 
@@ -163,7 +164,7 @@ def test_governance_gap_alone_makes_it_not_ready(change, expected):
 @pytest.mark.parametrize(
     ("calibration", "status", "why"),
     [
-        (None, "fail", "not been checked against human ratings"),
+        # (None: never checked is missing evidence, not a failure: see the test below)
         ({"calibrated": False}, "fail", "uncalibrated"),
         ({"calibrated": True}, "pass", ""),
         ({"calibrated": False, "by_criterion": {"accuracy": {"calibrated": True}}}, "pass", ""),
@@ -240,7 +241,7 @@ def test_judge_rows_left_unscored_for_other_candidates(calibrated, ai_status):
     assert d.verdict == CONDITIONS
 
 
-@pytest.mark.parametrize(("required", "verdict"), [(True, NOT_READY), (False, CONDITIONS)])
+@pytest.mark.parametrize(("required", "verdict"), [(True, NOT_DECIDED), (False, CONDITIONS)])
 def test_absent_metric_is_not_evaluated(required, verdict):
     gs = gateset(
         gate(name="present", metric="word_similarity", threshold=0.5),
