@@ -1,8 +1,12 @@
 """``harness check``: the CI verdict on a run: phase gates, plus regression against a base run.
 
-Exit codes (the CLI): 0 pass, 1 a required gate or a regression failed, 2 bad input or usage.
-Writes JUnit XML (each gate and each regression is a test case, so CI systems list them) and a
-Markdown summary fit for a pull-request comment or a job summary.
+Exit codes (the CLI): 0 pass, 1 a required gate, the governance checklist or a regression failed
+("Not ready"), 2 bad input or usage, 3 the machine (disk full, read-only folder, run locked),
+4 evidence missing ("Not decided: evidence missing": nothing failed, but a required gate cannot
+be checked with this data; a failure or a regression outranks it). Writes JUnit XML (each gate
+and each regression is a test case, so CI systems list them; a required gate the data cannot
+check is an ``error``) and a Markdown summary fit for a pull-request comment or a job summary;
+the terminal, the XML and the Markdown carry the decision's one verdict.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from xml.etree import ElementTree as ET
 import pandas as pd
 
 from harness import textsafe
-from harness.errors import RunError
+from harness.errors import EXIT_EVIDENCE_MISSING, RunError
 from harness.metrics import default_margins
 
 # Metrics checked for regression and how much worse (in the metric's own units) still counts as
@@ -32,7 +36,20 @@ class CheckResult:
     gates: pd.DataFrame
     governance: pd.DataFrame
     regressions: pd.DataFrame
-    reason: str
+    reason: str  # why, without the verdict in front (it is ``verdict``)
+    evidence_missing: bool = False  # nothing failed, a required gate could not be checked
+
+    @property
+    def exit_code(self) -> int:
+        """0 pass, 1 failed (a gate, governance or a regression), 4 evidence missing."""
+        if self.passed:
+            return 0
+        return EXIT_EVIDENCE_MISSING if self.evidence_missing else 1
+
+    @property
+    def result(self) -> str:
+        """PASS, FAIL or EVIDENCE MISSING: the one word each output ends on."""
+        return {0: "PASS", 1: "FAIL"}.get(self.exit_code, "EVIDENCE MISSING")
 
 
 def regressions(run: Any, base: Any, margins: dict[str, float] | None = None) -> pd.DataFrame:
@@ -105,7 +122,7 @@ def check(
     governance: str | Path | None = None,
 ) -> CheckResult:
     """Gates of ``phase`` on a stored run, and (with ``against``) regression vs a base run."""
-    from harness.gates import NOT_READY, decide
+    from harness.gates import CONDITIONS, NOT_DECIDED, READY, decide
     from harness.report import load_run
 
     run = load_run(run_id, results_dir)
@@ -120,11 +137,12 @@ def check(
         margins = run.manifest.get("plan", {}).get("regression_margins")
         reg = regressions(run, base, margins)
     failed_reg = int((reg["status"] == "fail").sum()) if len(reg) else 0
-    passed = decision.verdict != NOT_READY and failed_reg == 0
-    reason = decision.reason
+    passed = decision.verdict in (READY, CONDITIONS) and failed_reg == 0
+    missing = decision.verdict == NOT_DECIDED and failed_reg == 0
+    reason = "; ".join(decision.reasons)
     if failed_reg:
         reason += f"; {failed_reg} regression(s) against {against}"
-    return CheckResult(decision.verdict, passed, table, decision.governance, reg, reason)
+    return CheckResult(decision.verdict, passed, table, decision.governance, reg, reason, missing)
 
 
 def junit_xml(result: CheckResult, run_id: str, phase: str) -> str:
@@ -134,19 +152,28 @@ def junit_xml(result: CheckResult, run_id: str, phase: str) -> str:
     def suite(name: str, rows: list[tuple[str, str, str, str]]) -> None:
         fails = sum(1 for r in rows if r[2] == "fail")
         skips = sum(1 for r in rows if r[2] == "skip")
+        errors = sum(1 for r in rows if r[2] == "error")
         s = ET.SubElement(
             root,
             "testsuite",
             name=name,
             tests=str(len(rows)),
             failures=str(fails),
+            errors=str(errors),
             skipped=str(skips),
         )
+        props = ET.SubElement(s, "properties")
+        for k, v in (("verdict", result.verdict), ("exit_code", str(result.exit_code))):
+            ET.SubElement(props, "property", name=k, value=textsafe.xml(v))
         for classname, case, status, message in rows:
             classname, case, message = (textsafe.xml(x) for x in (classname, case, message))
             tc = ET.SubElement(s, "testcase", classname=classname, name=case)
             if status == "fail":
                 ET.SubElement(tc, "failure", message=message[:500]).text = message
+            elif status == "error":  # a required gate this data cannot check: evidence missing
+                ET.SubElement(
+                    tc, "error", message=message[:500], type="EvidenceMissing"
+                ).text = message
             elif status == "skip":
                 ET.SubElement(tc, "skipped", message=message[:500])
             else:
@@ -159,13 +186,16 @@ def junit_xml(result: CheckResult, run_id: str, phase: str) -> str:
         kind = (
             "fail"
             if status == "fail" and required
-            else "fail"
+            else "error"
             if status == "not evaluated" and required
             else "skip"
             if status != "pass"
             else "pass"
         )
-        msg = f"{status}{'' if required else ' (advisory)'}: {g.get('evidence', '')}"
+        needs = g.get("needs") if isinstance(g.get("needs"), str) else ""
+        msg = f"{status}{'' if required else ' (advisory)'}: {g.get('evidence', '')}" + (
+            f" (needs {needs})" if needs else ""
+        )
         gate_rows.append(
             (f"gates.{phase}.{g.get('candidate') or 'all'}", str(g["title"]), kind, msg)
         )
@@ -208,7 +238,7 @@ def markdown(result: CheckResult, run_id: str, phase: str, against: str | None) 
         return textsafe.markdown(v)
 
     lines = [
-        f"## Readiness check: {cell(result.verdict)} ({'PASS' if result.passed else 'FAIL'})",
+        f"## Readiness check: {cell(result.verdict)} ({result.result})",
         "",
         f"Run `{cell(run_id)}`, phase `{cell(phase)}`"
         + (f", against `{cell(against)}`" if against else "")
@@ -223,7 +253,13 @@ def markdown(result: CheckResult, run_id: str, phase: str, against: str | None) 
         lines.append(
             f"| {icon.get(str(g['status']), '')} | {cell(g['title'])} | "
             f"{cell(g.get('candidate') or '')} | {'yes' if g['required'] else 'advisory'}"
-            f" | {cell(g.get('evidence', ''))} |"
+            f" | {cell(g.get('evidence', ''))}"
+            + (
+                f" **Needs:** {cell(g['needs'])}"
+                if isinstance(g.get("needs"), str) and g["needs"]
+                else ""
+            )
+            + " |"
         )
     missing = result.governance[result.governance["status"] != "complete"]
     if len(missing):
@@ -244,10 +280,12 @@ def markdown(result: CheckResult, run_id: str, phase: str, against: str | None) 
 def terminal_table(result: CheckResult) -> str:
     """The gates and regressions as plain text for a terminal."""
     parts = [f"decision: {textsafe.terminal(result.verdict)} — {textsafe.terminal(result.reason)}"]
+    g = result.gates
+    has_needs = "needs" in g.columns and g["needs"].fillna("").astype(str).str.len().gt(0).any()
     cols = [
         c
-        for c in ("status", "required", "candidate", "title", "evidence")
-        if c in result.gates.columns
+        for c in ("status", "required", "candidate", "title", "evidence", "needs")
+        if c in g.columns and (c != "needs" or has_needs)
     ]
     if len(result.gates):
         gates = textsafe.terminal_frame(result.gates[cols])
@@ -263,5 +301,5 @@ def terminal_table(result: CheckResult) -> str:
                 result.regressions[["status", "candidate", "metric", "evidence"]]
             ).to_string(index=False, max_colwidth=90)
         )
-    parts.append("RESULT: " + ("PASS" if result.passed else "FAIL"))
+    parts.append("RESULT: " + result.result)
     return "\n\n".join(parts)

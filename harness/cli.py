@@ -1,7 +1,8 @@
 """The ``harness`` command: a thin shell over the package; each command is one function call.
 
 Exit codes: 0 success, 1 the run or check found failures, 2 bad input or usage, 3 the machine
-stopped the work (disk full, read-only folder, run folder locked by another writer).
+stopped the work (disk full, read-only folder, run folder locked by another writer), 4 (`check`)
+evidence missing: nothing failed, but a required gate cannot be checked with this data.
 """
 
 from __future__ import annotations
@@ -176,7 +177,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             markdown(result, args.run_id, args.phase, args.against), encoding="utf-8"
         )
         print(f"markdown: {args.markdown}")
-    return 0 if result.passed else 1
+    return result.exit_code
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -320,7 +321,10 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("run_id", help=RUN_ID_HELP)
     cal.set_defaults(fn=cmd_calibrate)
 
-    ck = sub.add_parser("check", help="CI: phase gates (+ regression vs a base run); exit 0/1/2")
+    ck = sub.add_parser(
+        "check",
+        help="CI: phase gates (+ regression vs a base run); exit 0/1/2/4 (4: evidence missing)",
+    )
     ck.add_argument("run_id", help=RUN_ID_HELP)
     ck.add_argument("--phase", default="pre_pilot", choices=PHASES, help=PHASE_HELP)
     ck.add_argument("--against", metavar="BASE_RUN", help="the last accepted run")

@@ -66,6 +66,9 @@ class InfrastructureError(Exception):
 
 
 EXIT_INFRASTRUCTURE = 3
+# `harness check`: no gate failed, but a required gate cannot be checked with this data
+# (the verdict "Not decided: evidence missing"); a CI job fails on it like on a failure.
+EXIT_EVIDENCE_MISSING = 4
 
 
 class ReviewError(HarnessError):

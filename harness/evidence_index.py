@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from harness.evidence_checks import CHECKS, Facts
+from harness.stats import MIN_N
 
 EVIDENCED, NOT_EVIDENCED = "evidenced", "not evidenced by this run"
 COLUMNS = ["item", "framework", "section", "status", "reason"]
@@ -169,7 +170,7 @@ def evidence_index(
     sections_present: Sequence[str],
     governance: Any = None,
     gates: Any = None,
-    min_n: int = 10,
+    min_n: int = MIN_N,
     items: Sequence[EvidenceItem] = EVIDENCE_ITEMS,
 ) -> pd.DataFrame:
     """Each reviewer's question, the section that answers it, and whether this run evidences it.

@@ -39,7 +39,7 @@ def threshold_check(values: np.ndarray, gate: Gate, higher: bool, gs: GateSet) -
     elif mean_ok:
         ev = (
             f"average {_fmt(mean)} meets the bar ({side} {_fmt(bar)}) but the interval reaches "
-            f"{_fmt(edge)}: not enough evidence yet"
+            f"{_fmt(edge)}: it does not clear the bar yet"
         )
     else:
         ev = f"average {_fmt(mean)} (interval {_fmt(lo)} to {_fmt(hi)}); the bar is {side} {_fmt(bar)}"

@@ -3,7 +3,7 @@ approval, the governance checklist, and whether the AI judge is calibrated."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -130,6 +130,8 @@ class Evidence:
     pilot_log: pd.DataFrame | None = None
     sites: pd.DataFrame | None = None  # every call site's destination (call_sites)
     items: pd.DataFrame | None = None  # item fields, for floor_by / max_gap_by gates
+    # candidate -> selected items it has no draft for (none given, or failed after retries)
+    undrafted: dict[str, set[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.sites is None:  # no recorded destinations: the model candidates', resolved now
@@ -165,15 +167,35 @@ class Evidence:
         from harness.store import station_pilot_log
 
         station = station_pilot_log(run.store, set(ds.items.index))
+        calibration = run.calibration
+        if calibration is None and ds.ratings is None:  # nobody could check a judge
+            calibration = {"unchecked": NO_RATINGS}
         return cls(
             scores=run.scores,
             categories=ds.items["category"],
             candidates=cands,
-            calibration=run.calibration or _calibration_from_scores(run.scores),
+            calibration=calibration or _calibration_from_scores(run.scores),
             pilot_log=station if station is not None else ds.pilot_log,
             sites=call_sites(m),
             items=ds.items,
+            undrafted=_undrafted(run),
         )
+
+
+def _undrafted(run: Any) -> dict[str, set[str]]:
+    """Each candidate's selected items without a draft (a missing or failed generation)."""
+    gens = getattr(run, "generations", None)
+    if gens is None or not {"candidate", "item_id", "status"} <= set(gens.columns):
+        return {}
+    selected = set((run.manifest.get("selection") or {}).get("item_ids") or gens["item_id"])
+    ok = (
+        gens["status"].eq("ok") & gens["output"].notna()
+        if "output" in gens
+        else gens["status"].eq("ok")
+    )
+    drafted = gens[ok].groupby("candidate")["item_id"].agg(set).to_dict()
+    names = [c["name"] for c in run.manifest.get("candidates", [])]
+    return {c: selected - drafted.get(c, set()) for c in names}
 
 
 def _calibration_from_scores(scores: pd.DataFrame) -> dict[str, Any] | None:
@@ -182,6 +204,35 @@ def _calibration_from_scores(scores: pd.DataFrame) -> dict[str, Any] | None:
     if flags.empty:
         return None
     return {"calibrated": bool((flags >= 1).all()), "source": "judge_calibrated score"}
+
+
+NO_RATINGS = (
+    "the dataset has no ratings.csv (human ratings) to check the AI judge against; add "
+    "ratings.csv (see datasets/README.md)"
+)
+
+
+def judge_unchecked(calibration: dict[str, Any] | None, metric: str) -> str | None:
+    """Why nobody could check the judge behind ``judge_<criterion>`` (missing evidence, not a
+    failure): no human ratings, calibration never run, or fewer rated drafts than the judge's
+    ``min_rated``. None: it was checked (then :func:`judge_calibrated` says how it did)."""
+    if calibration is None:
+        return (
+            "the AI judge has not been checked against human ratings; run: harness calibrate RUN_ID"
+        )
+    if calibration.get("unchecked"):
+        return str(calibration["unchecked"])
+    crit = calibration.get("by_criterion")
+    entry = crit.get(metric.removeprefix(JUDGE_PREFIX)) if isinstance(crit, dict) else None
+    need = (calibration.get("judge") or {}).get("min_rated")
+    if isinstance(entry, dict) and entry.get("calibrated") is not True and need:
+        n = entry.get("n")
+        if isinstance(n, int | float) and n < need:
+            return (
+                f"the AI judge was checked on only {int(n)} rated drafts; calibration needs at "
+                f"least {int(need)} (judge.min_rated): add rated drafts to ratings.csv"
+            )
+    return None
 
 
 def judge_calibrated(calibration: dict[str, Any] | None, metric: str) -> tuple[bool, str]:

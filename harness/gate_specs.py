@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from harness.errors import PlanError, Problem
 from harness.phases import PhaseName
 from harness.plan import load_yaml
-from harness.stats import DEFAULT_RESAMPLES, DEFAULT_SEED
+from harness.stats import DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_N
 from harness.validation import validation_problems
 
 RUBRICS = Path(__file__).resolve().parents[1] / "rubrics"
@@ -49,7 +49,7 @@ class Gate(_Strict):
     floor_by: str | None = Field(None, pattern=r"^[A-Za-z_][\w]*$")
     max_gap_by: str | None = Field(None, pattern=r"^[A-Za-z_][\w]*$")
     max_gap: float | None = Field(None, gt=0)
-    min_n: int = Field(10, ge=2)
+    min_n: int = Field(MIN_N, ge=2)  # fewer scored questions: not enough evidence
     slices: list[str] | None = Field(
         None, min_length=1
     )  # judge only these slices (named in advance)

@@ -3,13 +3,27 @@
 ``rubrics/gates.yaml`` holds one gate set per phase. A gate names a metric, a scope (the
 overall mean, or a floor every category must clear) and a test (a threshold, superiority over
 a named baseline, or non-inferiority within a margin). A gate passes only when its whole 95%
-confidence interval clears the bar: a mean that clears it with an interval that does not is
-not enough evidence. ``rubrics/governance.yaml`` holds the governance checklist; a missing or
-empty entry alone makes the decision "Not ready".
+confidence interval clears the bar: a mean that clears it with an interval that does not
+fails. ``rubrics/governance.yaml`` holds the governance checklist; a missing or empty entry
+alone makes the decision "Not ready".
 
-Verdicts: **Ready** (every gate passed, governance complete), **Ready with conditions** (every
-required gate passed; an advisory gate failed or could not be checked), **Not ready** (a
-required gate failed or could not be checked, or governance is incomplete).
+Verdicts, in this order of precedence:
+
+1. **Not ready**: the governance checklist is incomplete (or data would go to an unapproved
+   service), or a required gate failed.
+2. **Not decided: evidence missing**: no required gate failed, but at least one cannot be
+   checked with this data: the field it needs is absent, fewer than ``min_n`` questions were
+   scored (the one minimum n, :data:`harness.stats.MIN_N`), nobody could check the AI judge
+   (no ``ratings.csv``), or the gate is *not reachable with this data* (the approved answers
+   themselves do not clear its bar). Not reachable folds in here because, like a missing
+   field, it is a fact about the data, not the AI: the AI neither passed nor failed, and what
+   would decide it is a change to the data (or the bar). Each such gate names what it needs.
+3. **Ready with conditions**: every required gate passed; an advisory gate failed or could not
+   be checked.
+4. **Ready**: every gate passed and governance is complete.
+
+A candidate's missing or failed drafts count as failures in its gates, never as absent data
+(:mod:`harness.gate_evaluation`).
 """
 
 from __future__ import annotations
@@ -27,6 +41,7 @@ from harness.gate_evaluation import (
     evaluate_gate,
     mark_unreachable,
     minutes_are_fitted,
+    too_few,
 )
 from harness.gate_evidence import (
     SITE_COLUMNS,
@@ -59,6 +74,7 @@ from harness.gate_specs import (
 
 __all__ = [
     "AI_KINDS",
+    "CANDIDATE_COLUMNS",
     "CONDITIONS",
     "ESTIMATED_MINUTES",
     "FAIL",
@@ -67,6 +83,7 @@ __all__ = [
     "GOVERNANCE_ENTRIES",
     "GOVERNANCE_FILE",
     "JUDGE_PREFIX",
+    "NOT_DECIDED",
     "NOT_EVALUATED",
     "NOT_READY",
     "PASS",
@@ -74,6 +91,7 @@ __all__ = [
     "READY",
     "RUBRICS",
     "SITE_COLUMNS",
+    "VERDICTS",
     "DataFlow",
     "Decision",
     "Evidence",
@@ -98,6 +116,8 @@ __all__ = [
 
 AI_KINDS = ("model", "drafts")  # candidates a decision is about (drafts: an external tool's)
 READY, CONDITIONS, NOT_READY = "Ready", "Ready with conditions", "Not ready"
+NOT_DECIDED = "Not decided: evidence missing"  # the one "not enough evidence" verdict
+VERDICTS = (READY, CONDITIONS, NOT_DECIDED, NOT_READY)  # best first
 GATE_COLUMNS = [
     "gate",
     "title",
@@ -116,7 +136,10 @@ GATE_COLUMNS = [
     "n",
     "evidence",
     "reachable",  # False: the approved answer itself does not clear the bar
+    "needs",  # not evaluated: what would make the gate checkable ("" otherwise)
 ]
+# one row per AI candidate (best first), then the approved answer's (role "reference")
+CANDIDATE_COLUMNS = ["candidate", "role", "verdict", "passed", "gates", "why"]
 
 
 @dataclass
@@ -135,9 +158,18 @@ class Decision:
     all_gates: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=GATE_COLUMNS))
     reasons: list[str] = field(default_factory=list)
     governance_file: str | None = None  # the checklist's file (None: the plan named none)
+    # the approved answer's own gate rows (the reference row; empty without one)
+    reference: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=GATE_COLUMNS))
 
 
-_RANK = {READY: 0, CONDITIONS: 1, NOT_READY: 2}
+_RANK = {v: i for i, v in enumerate(VERDICTS)}
+
+
+def _named(rows: pd.DataFrame) -> str:
+    return "; ".join(
+        f"{t} (needs {n})" if n else str(t)
+        for t, n in zip(rows["title"], rows["needs"].fillna(""), strict=True)
+    )
 
 
 def _candidate_verdict(rows: pd.DataFrame) -> tuple[str, list[str]]:
@@ -152,15 +184,16 @@ def _candidate_verdict(rows: pd.DataFrame) -> tuple[str, list[str]]:
         )
     if len(missing):
         reasons.append(
-            f"{len(missing)} required gate(s) could not be checked ({', '.join(missing['title'])})"
+            f"cannot be judged on {len(missing)} required gate(s) with this data: {_named(missing)}"
         )
     if len(blocked):
         reasons.append(
-            f"{len(blocked)} required gate(s) are not reachable with this data, because the "
-            f"district's own approved answers do not clear them ({', '.join(blocked['title'])})"
+            f"cannot be judged on {len(blocked)} required gate(s) that are not reachable with this "
+            f"data, because the district's own approved answers do not clear them: "
+            f"{_named(blocked)}"
         )
     if reasons:
-        return NOT_READY, reasons
+        return (NOT_READY if len(failed) else NOT_DECIDED), reasons
     weak = adv[adv["status"] != PASS]
     if len(weak):
         return CONDITIONS, [
@@ -199,15 +232,20 @@ def evaluate(
             )
         models = [candidate]
     rows = [evaluate_gate(g, c, ev, gates) for c in models for g in pg.gates]
-    mark_unreachable(rows, pg.gates, ev, gates)
+    ref_rows = mark_unreachable(rows, pg.gates, ev, gates)
+    too_few(rows, pg.gates)
+    too_few(ref_rows, pg.gates)
     estimated_minutes_advisory(rows, ev)
+    estimated_minutes_advisory(ref_rows, ev)
     all_gates = pd.DataFrame(rows, columns=GATE_COLUMNS)
+    reference = pd.DataFrame(ref_rows, columns=GATE_COLUMNS)
     summary = []
     for c in models:
         verdict, why = _candidate_verdict(all_gates[all_gates["candidate"] == c])
         summary.append(
             {
                 "candidate": c,
+                "role": "AI candidate",
                 "verdict": verdict,
                 "passed": int(
                     ((all_gates["candidate"] == c) & (all_gates["status"] == PASS)).sum()
@@ -216,7 +254,7 @@ def evaluate(
                 "why": "; ".join(why),
             }
         )
-    cands = pd.DataFrame(summary, columns=["candidate", "verdict", "passed", "gates", "why"])
+    cands = pd.DataFrame(summary, columns=CANDIDATE_COLUMNS)
     gov_gaps = gov[gov["status"] != "complete"]
     bad_prov = providers[providers["status"] != "approved"]
     gov_reasons = []
@@ -249,12 +287,19 @@ def evaluate(
     if gov_reasons:
         verdict = NOT_READY
         reasons = [*reasons, *gov_reasons]
-    lead = {
-        READY: "Ready",
-        CONDITIONS: "Ready with conditions",
-        NOT_READY: "Not ready",
-    }[verdict]
-    reason = f"{lead}: " + "; ".join(reasons) + "."
+    if len(reference):  # the ceiling, shown after the contenders and never decided on
+        ref_verdict, ref_why = _candidate_verdict(reference)
+        ref = str(reference.iloc[0]["candidate"])
+        cands = pd.concat(
+            [cands, pd.DataFrame([{
+                "candidate": ref, "role": "reference", "verdict": ref_verdict,
+                "passed": int((reference["status"] == PASS).sum()), "gates": len(reference),
+                "why": "; ".join(ref_why),
+            }], columns=CANDIDATE_COLUMNS)],
+            ignore_index=True,
+        )  # fmt: skip
+    # "Not decided: evidence missing" carries its own colon: the reasons follow a dash
+    reason = verdict + (" — " if ":" in verdict else ": ") + "; ".join(reasons) + "."
     return Decision(
         verdict=verdict,
         reason=reason,
@@ -268,6 +313,7 @@ def evaluate(
         all_gates=all_gates,
         reasons=reasons,
         governance_file=str(governance.path) if governance.path else None,
+        reference=reference,
     )
 
 

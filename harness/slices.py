@@ -20,10 +20,15 @@ import numpy as np
 import pandas as pd
 
 from harness.errors import PlanError, Problem
-from harness.stats import DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_ci, higher_is_better
+from harness.stats import (
+    DEFAULT_RESAMPLES,
+    DEFAULT_SEED,
+    MIN_N,
+    bootstrap_ci,
+    higher_is_better,
+)
 from harness.textsafe import mpl
 
-MIN_N = 10
 NONE_LABEL = "(none)"
 SLICE_COLUMNS = ["candidate", "by", "slice", "metric", "mean", "low", "high", "n", "small"]
 # (upper bound in words, label): a family's message of that many words or fewer

@@ -14,6 +14,9 @@ import pandas as pd
 
 DEFAULT_RESAMPLES = 2000
 DEFAULT_SEED = 20261128
+# The fewest scored questions that count as evidence: below it a gate, a slice or a language is
+# "not enough evidence" (the readiness decision's one minimum n; a gate may set its own min_n).
+MIN_N = 10
 LARGE_N = 20_000  # above this many items, intervals use the normal approximation
 
 

@@ -22,8 +22,10 @@ QUIET = RunOptions(progress=False)
 GOVERNANCE = REPO / "rubrics" / "governance.yaml"
 
 
-def _gates(tmp_path: Path, threshold: float) -> Path:
-    p = tmp_path / f"gates-{threshold}.yaml"
+def _gates(tmp_path: Path, threshold: float, min_n: int | None = 5) -> Path:
+    """Gates on the mini district (8 questions): min_n 5 lets its questions count as evidence."""
+    extra = {"min_n": min_n} if min_n else {}
+    p = tmp_path / f"gates-{threshold}-{min_n}.yaml"
     p.write_text(
         yaml.safe_dump(
             {
@@ -37,6 +39,7 @@ def _gates(tmp_path: Path, threshold: float) -> Path:
                                 "metric": "word_similarity",
                                 "test": "threshold",
                                 "threshold": threshold,
+                                **extra,
                             },
                             {
                                 "name": "beats-canned",
@@ -45,6 +48,7 @@ def _gates(tmp_path: Path, threshold: float) -> Path:
                                 "test": "superiority",
                                 "baseline": "template",
                                 "required": False,
+                                **extra,
                             },
                         ],
                     }
@@ -279,3 +283,82 @@ def test_regression_margins_name_registered_metrics():
     from harness.scorers import metrics
 
     assert set(DEFAULT_MARGINS) <= set(metrics())
+
+
+# -- missing evidence: its own verdict and its own exit code (issue 22 item 8, issue 24) --------
+
+
+@pytest.mark.parametrize(
+    ("threshold", "min_n", "code", "verdict", "result"),
+    [
+        (0.5, 2, 0, "Ready", "PASS"),
+        (1.01, 2, 1, "Not ready", "FAIL"),
+        # 8 questions, below the one minimum n (10): neither pass nor fail
+        (0.5, None, 4, "Not decided: evidence missing", "EVIDENCE MISSING"),
+        (1.01, None, 4, "Not decided: evidence missing", "EVIDENCE MISSING"),
+    ],
+)
+def test_check_has_one_verdict_and_an_exit_code_for_missing_evidence(
+    tmp_path, good_run, results, capsys, threshold, min_n, code, verdict, result
+):
+    gates = _gates(tmp_path, threshold, min_n)
+    junit, md = tmp_path / "junit.xml", tmp_path / "summary.md"
+    got = main(
+        ["--results", str(results), "check", "good", "--gates", str(gates), "--governance",
+         str(GOVERNANCE), "--junit", str(junit), "--markdown", str(md)]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert got == code, out
+    line = next(x for x in out.splitlines() if x.startswith("decision: "))
+    assert line.startswith(f"decision: {verdict} — ") and line.count("Not ready") <= 1
+    assert f"decision: {verdict} — {verdict}" not in out and f"RESULT: {result}" in out
+    assert f"Readiness check: {verdict} ({result})" in md.read_text()
+    root = ET.parse(junit).getroot()
+    props = {p.get("name"): p.get("value") for p in root.iter("property")}
+    assert props["verdict"] == verdict and props["exit_code"] == str(code)
+    errors = sum(int(s.get("errors", 0)) for s in root.iter("testsuite"))
+    assert (errors > 0) is (code == 4)
+
+
+def _judged_run(tmp_path, dataset, srv, results, run_id):
+    d = tmp_path / run_id
+    d.mkdir()
+    plan = write_plan(
+        d,
+        dataset,
+        [{"name": "canned", "baseline": "template"}, model_candidate(srv.base_url)],
+        scorers=["edit", "judge"],
+        judge={
+            "model": "openai/judge",
+            "api_base": srv.base_url,
+            "candidates": ["m"],
+            "calibration_sample": {"max_drafts": 3},
+            "min_rated": 2,
+        },
+    )
+    store = run_plan(plan, results_dir=results, run_id=run_id, options=QUIET)
+    score_run(store)
+
+
+def test_a_pull_request_that_deletes_ratings_cannot_pass(tmp_path, mini_copy, results, loopback):
+    """The judge gate needs ratings.csv: deleting it leaves the gate unchecked, exit 4."""
+    reply = '{"accuracy": 4, "completeness": 3, "tone": 5, "rationale": "ok"}'
+    srv = loopback(
+        reply=lambda m: reply if "DRAFT to rate" in m[-1]["content"] else "A pass costs $10."
+    )
+    gates = tmp_path / "judge-gates.yaml"
+    gates.write_text(
+        yaml.safe_dump(
+            {"phases": {"pre_pilot": {"question": "Good enough?", "gates": [
+                {"name": "judge", "title": "The judge rates it accurate",
+                 "metric": "judge_accuracy", "test": "threshold", "threshold": 0.5, "min_n": 2},
+            ]}}}
+        )
+    )  # fmt: skip
+    args = ["--gates", str(gates), "--governance", str(GOVERNANCE)]
+    _judged_run(tmp_path, mini_copy, srv, results, "before")
+    # with ratings the judge was checked and disagrees: a failure (1)
+    assert main(["--results", str(results), "check", "before", *args]) == 1
+    (mini_copy / "ratings.csv").unlink()
+    _judged_run(tmp_path, mini_copy, srv, results, "after")
+    assert main(["--results", str(results), "check", "after", *args]) == 4

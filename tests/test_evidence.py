@@ -329,29 +329,25 @@ def test_an_untitled_source_shows_its_first_heading_never_its_file_stem(mini_cop
     assert not ds.sources.loc["zz-untitled-42", "titled"]
 
 
-def test_a_plain_export_renders_a_coherent_report(tmp_path, loopback):
-    """question, answer, category and a few sources, nothing else: the right district, the
-    approved-answer row at similarity 1.0, every unchecked gate naming its missing field."""
+PLAIN_ROWS = [
+    ("How much is a lost bus pass?", "A replacement pass is $10 at the school office.", "transportation"),
+    ("When does the bus come?", "Buses arrive at 7:40 a.m. at every stop.", "transportation"),
+    ("What does lunch cost?", "Lunch costs $3.75 a day; breakfast is free.", "nutrition"),
+    ("Can I pay for lunch online?", "Yes, pay online in HollowLink at any time.", "nutrition"),
+]  # fmt: skip
+
+
+def _plain_export(tmp_path):
+    """question, answer, category and a few sources, nothing else (imported)."""
     import csv
 
     from harness.importers import import_export
-    from harness.report import render_report
 
-    rows = [
-        (
-            "How much is a lost bus pass?",
-            "A replacement pass is $10 at the school office.",
-            "transportation",
-        ),
-        ("When does the bus come?", "Buses arrive at 7:40 a.m. at every stop.", "transportation"),
-        ("What does lunch cost?", "Lunch costs $3.75 a day; breakfast is free.", "nutrition"),
-        ("Can I pay for lunch online?", "Yes, pay online in HollowLink at any time.", "nutrition"),
-    ]
     src = tmp_path / "faq.csv"
     with src.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["question", "answer", "category"])
-        w.writerows(rows)
+        w.writerows(PLAIN_ROWS)
     policies = tmp_path / "policies"
     policies.mkdir()
     (policies / "bus.md").write_text(
@@ -360,19 +356,92 @@ def test_a_plain_export_renders_a_coherent_report(tmp_path, loopback):
     (policies / "lunch.md").write_text("# Lunch prices\n\nLunch costs $3.75. Pay in HollowLink.\n")
     out = tmp_path / "maple-ridge"
     import_export(src, out, sources=policies)
+    return out
+
+
+def _maple_ridge_governance(tmp_path):
+    """The shipped checklist, complete, for the imported district."""
+    text = (REPO / "rubrics" / "governance.yaml").read_text().replace("Cedar Hollow", "Maple Ridge")
+    (tmp_path / "gov.yaml").write_text(text)
+    return str(tmp_path / "gov.yaml")
+
+
+def test_a_plain_export_is_not_decided_for_missing_evidence(tmp_path, loopback):
+    """Governance complete, only data missing: "Not decided: evidence missing", never "Not
+    ready", each required gate naming what would make it checkable; the approved answer's own
+    row says the same."""
     srv = loopback(reply="A replacement pass is $10 at the office.")
     run = _run(
-        tmp_path, out, [{"name": "canned", "baseline": "template"}, model_candidate(srv.base_url)]
+        tmp_path,
+        _plain_export(tmp_path),
+        [{"name": "canned", "baseline": "template"}, model_candidate(srv.base_url)],
+        governance=_maple_ridge_governance(tmp_path),
+    )
+    dec = decide(run, "pre_pilot")
+    assert dec.verdict == "Not decided: evidence missing", dec.reason
+    assert dec.reason.startswith("Not decided: evidence missing — ")
+    req = dec.gates[dec.gates["required"]]
+    assert len(req) and not (req["status"] == "fail").any()
+    for _, g in req[req["status"] != "pass"].iterrows():
+        assert g["needs"], g["title"]
+        assert g["title"] in dec.reason and g["needs"] in dec.reason, (g["needs"], dec.reason)
+    assert "required_facts" in dec.reason and "at least 10 scored questions" in dec.reason
+    ref = dec.candidates.set_index("candidate").loc["approved_answer"]
+    assert ref["verdict"] == "Not decided: evidence missing" and ref["role"] == "reference"
+    assert dec.candidate == "m"  # the approved answer is shown, never decided on
+
+
+def test_a_drafts_candidate_that_drafted_one_question_passes_no_gate(tmp_path):
+    (tmp_path / "vendor.csv").write_text(
+        "item_id,draft\nfaq-001,A replacement pass is $10 at the school office.\n"
+    )
+    run = _run(
+        tmp_path,
+        MINI,
+        [{"name": "canned", "baseline": "template"}, {"name": "vendor", "drafts": "vendor.csv"}],
+        governance=str(REPO / "rubrics" / "governance.yaml"),
+    )
+    n = len(run.manifest["selection"]["item_ids"])
+    dec = decide(run, "pre_pilot")
+    assert not (dec.gates["status"] == "pass").any(), dec.gates[["title", "status", "n"]]
+    drafted = dec.gates[dec.gates["evidence"].str.contains("vendor has no draft for")]
+    assert len(drafted) and drafted["evidence"].str.contains(f"of the {n} questions").all()
+    assert dec.verdict != "Ready" and dec.verdict != "Ready with conditions"
+
+
+def test_a_plain_export_renders_a_coherent_report(tmp_path, loopback):
+    """question, answer, category and a few sources, nothing else: the right district, the
+    approved-answer row at similarity 1.0, every unchecked gate naming its missing field."""
+    from harness.report import render_report
+
+    rows = PLAIN_ROWS
+    out = _plain_export(tmp_path)
+    srv = loopback(reply="A replacement pass is $10 at the office.")
+    run = _run(
+        tmp_path,
+        out,
+        [{"name": "canned", "baseline": "template"}, model_candidate(srv.base_url)],
+        governance=_maple_ridge_governance(tmp_path),
     )
     html = render_report(
         run.run_id, phase="pre_pilot", results_dir=run.store.path.parent
     ).read_text()
     assert "maple-ridge" in html and "Cedar Hollow" not in html  # the run's own district
+    assert "Decision: Not decided: evidence missing<" in html  # the cover, the one verdict
+    assert "approved answer" in html.split("Every AI candidate")[0]  # the gate table's column
     sims = run.scores.query("candidate == 'approved_answer' and metric == 'word_similarity'")
     assert len(sims) == len(rows) and (sims["value"] == 1.0).all()
     gates = decide(run, "pre_pilot").gates
     unchecked = gates[(gates["status"] == "not evaluated") & gates["reachable"].astype(bool)]
-    fields = ("required_facts", "sensitive", "staff_first_draft", "pilot_log", "ratings", "judge")
+    fields = (
+        "required_facts",
+        "sensitive",
+        "staff_first_draft",
+        "pilot_log",
+        "ratings",
+        "judge",
+        "at least",
+    )
     for _, g in unchecked.iterrows():
         assert any(f in g["evidence"] for f in fields), (g["title"], g["evidence"])
     assert "widen the selection" not in html

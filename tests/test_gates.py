@@ -10,6 +10,7 @@ from harness.datasets import load_dataset
 from harness.errors import PlanError
 from harness.gates import (
     CONDITIONS,
+    NOT_DECIDED,
     NOT_READY,
     READY,
     Evidence,
@@ -107,7 +108,7 @@ def test_passed_on_the_mean_but_failed_on_the_interval():
     assert g["value"] == pytest.approx(0.83)
     assert g["ci_low"] < 0.8 < g["value"]
     assert g["status"] == "fail"
-    assert "not enough evidence" in g["evidence"]
+    assert "the interval reaches" in g["evidence"]
     assert d.verdict == NOT_READY
 
 
@@ -163,7 +164,7 @@ def test_governance_gap_alone_makes_it_not_ready(change, expected):
 @pytest.mark.parametrize(
     ("calibration", "status", "why"),
     [
-        (None, "fail", "not been checked against human ratings"),
+        # (None: never checked is missing evidence, not a failure: see the test below)
         ({"calibrated": False}, "fail", "uncalibrated"),
         ({"calibrated": True}, "pass", ""),
         ({"calibrated": False, "by_criterion": {"accuracy": {"calibrated": True}}}, "pass", ""),
@@ -240,7 +241,7 @@ def test_judge_rows_left_unscored_for_other_candidates(calibrated, ai_status):
     assert d.verdict == CONDITIONS
 
 
-@pytest.mark.parametrize(("required", "verdict"), [(True, NOT_READY), (False, CONDITIONS)])
+@pytest.mark.parametrize(("required", "verdict"), [(True, NOT_DECIDED), (False, CONDITIONS)])
 def test_absent_metric_is_not_evaluated(required, verdict):
     gs = gateset(
         gate(name="present", metric="word_similarity", threshold=0.5),
@@ -501,3 +502,155 @@ def test_sign_off_is_shown_as_name_role_date():
     assert (
         table.loc["data_flow", "answer"] == "messages and drafts -> local/smollm2 (kept: one year)"
     )
+
+
+# -- missing evidence is its own verdict (issue 22 item 8, issue 20 item 4) -------------------
+
+FACTS_NAN = [float("nan")] * 12  # scored drafts, but no item has required_facts
+WORDS_OK = [0.95] * 12
+PASSING = gate(name="words", title="Close wording", metric="word_similarity", threshold=0.5)
+FAILING = gate(name="words", title="Close wording", metric="word_similarity", threshold=0.99)
+FACTS = gate(
+    name="facts", title="Carries the facts", metric="required_facts_coverage", threshold=0.5
+)
+
+
+@pytest.mark.parametrize(
+    ("gates", "gov_change", "verdict", "words"),
+    [
+        # only data is missing: its own verdict, naming the field that would feed the gate
+        (
+            [PASSING, FACTS],
+            {},
+            "Not decided: evidence missing",
+            ["Carries the facts", "required_facts"],
+        ),
+        # a failed required gate outranks missing evidence
+        ([FAILING, FACTS], {}, "Not ready", ["failed 1 of 2", "Carries the facts"]),
+        # so does an incomplete governance checklist
+        ([PASSING, FACTS], {"approval_owner": ""}, "Not ready", ["approval_owner empty"]),
+        # an advisory gate the data cannot check is a condition, not missing evidence
+        ([PASSING, {**FACTS, "required": False}], {}, "Ready with conditions", ["advisory"]),
+        ([PASSING], {}, "Ready", ["passed all 1 gates"]),
+    ],
+)
+def test_missing_evidence_is_its_own_verdict(gates, gov_change, verdict, words):
+    d = run_decision(
+        {("ai", "word_similarity"): WORDS_OK, ("ai", "required_facts_coverage"): FACTS_NAN},
+        gateset(*gates),
+        gov={**GOV, **gov_change},
+    )
+    assert d.verdict == verdict, d.reason
+    assert d.reason.startswith(verdict)
+    for w in words:
+        assert w in d.reason, (w, d.reason)
+
+
+@pytest.mark.parametrize(
+    ("values", "min_n", "status", "verdict"),
+    [
+        ([0.95] * 4, None, "not evaluated", "Not decided: evidence missing"),  # n=4 < 10
+        ([0.05] * 4, None, "not evaluated", "Not decided: evidence missing"),  # either way
+        ([0.95] * 10, None, "pass", "Ready"),
+        ([0.95] * 4, 3, "pass", "Ready"),  # a gates file may ask for fewer, per gate
+    ],
+)
+def test_too_few_questions_are_not_enough_evidence(values, min_n, status, verdict):
+    g = {**PASSING, **({"min_n": min_n} if min_n else {})}
+    d = run_decision({("ai", "word_similarity"): values}, gateset(g))
+    row = d.gates.iloc[0]
+    assert row["status"] == status and d.verdict == verdict
+    if status == "not evaluated":
+        assert "not enough evidence" in row["evidence"] and "at least 10" in row["needs"]
+
+
+def test_not_enough_evidence_is_one_state_a_straddling_interval_fails():
+    vals = [1.0] * 8 + [0.0, 0.3]
+    d = run_decision(
+        {("ai", "word_similarity"): vals}, gateset(gate(metric="word_similarity", threshold=0.8))
+    )
+    g = d.gates.iloc[0]
+    assert g["status"] == "fail" and "not enough evidence" not in g["evidence"]
+    assert d.verdict == NOT_READY
+
+
+DRAFTS = pd.DataFrame(
+    [
+        {"name": "vendor", "kind": "drafts", "baseline": "drafts", "model": None, "api_base": None},
+        {
+            "name": "canned",
+            "kind": "baseline",
+            "baseline": "template",
+            "model": None,
+            "api_base": None,
+        },
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("metric", "mine", "theirs", "spec"),
+    [
+        ("word_similarity", 0.97, 0.2, {"threshold": 0.5}),
+        ("unsupported_claims_count", 0.0, 0.0, {"threshold": 0.5}),
+        ("word_similarity", 0.97, 0.2, {"test": "superiority", "baseline": "template"}),
+    ],
+)
+def test_a_candidate_that_drafted_one_item_fails_its_gates(metric, mine, theirs, spec):
+    """1 of 12 drafted: the 11 missing drafts count as failures, never as absent data."""
+    values = {
+        ("vendor", metric): [mine] + [float("nan")] * 11,
+        ("canned", metric): [theirs] * 12,
+    }
+    scores = scores_of(values)
+    ev = Evidence(
+        scores=scores,
+        categories=pd.Series(dict.fromkeys(sorted(scores["item_id"].unique()), "general")),
+        candidates=DRAFTS,
+        undrafted={"vendor": {f"i{i}" for i in range(1, 12)}},
+    )
+    g = {**gate(metric=metric), **spec}
+    if "test" in spec:
+        g.pop("threshold", None)
+    d = evaluate(ev, "pre_pilot", gateset(g), Governance.model_validate(GOV))
+    row = d.gates.iloc[0]
+    assert row["status"] == "fail", row["evidence"]
+    assert row["n"] == 12
+    assert "no draft for 11 of the 12 questions" in row["evidence"]
+    assert d.verdict == NOT_READY
+
+
+@pytest.mark.parametrize(
+    ("calibration", "status", "why"),
+    [
+        (None, "not evaluated", "harness calibrate"),
+        ({"unchecked": "the dataset has no ratings.csv"}, "not evaluated", "ratings.csv"),
+        (
+            {
+                "calibrated": False,
+                "judge": {"min_rated": 20},
+                "by_criterion": {"accuracy": {"n": 5, "kappa": 0.9, "calibrated": False}},
+            },
+            "not evaluated",
+            "5 rated drafts",
+        ),
+        (
+            {
+                "calibrated": False,
+                "judge": {"min_rated": 20},
+                "by_criterion": {"accuracy": {"n": 30, "kappa": 0.1, "calibrated": False}},
+            },
+            "fail",
+            "uncalibrated",
+        ),
+    ],
+)
+def test_a_judge_nobody_could_check_is_missing_evidence_not_a_failure(calibration, status, why):
+    d = run_decision(
+        {("ai", "judge_accuracy"): [0.9] * 10},
+        gateset(gate(metric="judge_accuracy", threshold=0.5)),
+        calibration=calibration,
+    )
+    g = d.gates.iloc[0]
+    assert g["status"] == status and why in g["evidence"], g["evidence"]
+    assert d.verdict == ("Not decided: evidence missing" if status != "fail" else NOT_READY)

@@ -87,7 +87,9 @@ def test_readiness_report_answers_first(runs, reports):
     for heading in ("The gates behind the decision", "How the candidates compare"):
         assert html.index(heading) > first  # the decision comes before everything else
     assert "Before the pilot" in html[: first + 2000] or "Before the pilot" in html
-    assert re.search(r"Decision: (Ready|Ready with conditions|Not ready)<", html)
+    assert re.search(
+        r"Decision: (Ready|Ready with conditions|Not decided: evidence missing|Not ready)<", html
+    )
     for section in (
         "Governance checklist",
         "AI against today",
@@ -294,7 +296,9 @@ def test_reports_in_headless_chromium(reports, tmp_path: Path, name, decision, f
     ).stdout
     assert re.search(r"<body[^>]*>", dom)
     if decision:
-        assert re.search(r"Decision: (Ready|Ready with conditions|Not ready)", dom)
+        assert re.search(
+            r"Decision: (Ready|Ready with conditions|Not decided: evidence missing|Not ready)", dom
+        )
     assert dom.count("<img") >= figures
     assert not re.search(r"<body[^>]*data-pwned", dom)  # the injected onerror did not run
     assert "<title>PWNED</title>" not in dom

@@ -159,7 +159,8 @@ def test_rendered_reports_are_accessible_markup(reports):  # noqa: F811
         assert 'id="harness-print"' in html, name
     readiness = reports["readiness"].read_text()
     assert re.search(
-        r'<h2 class="verdict">Decision: (Ready|Ready with conditions|Not ready)<', readiness
+        r'<h2 class="verdict">Decision: (Ready|Ready with conditions|Not decided: evidence missing|Not ready)<',
+        readiness,
     )
     assert "How to read the examples" in readiness and "<ins>underlined" in readiness
 
@@ -202,7 +203,9 @@ def test_readiness_report_prints_decision_first_and_nothing_cut(reports, tmp_pat
     for w, h in pdf_page_sizes(pdf):  # every page is the paper, portrait (points)
         assert (w, h) == (pytest.approx(width * 72, abs=1), pytest.approx(height * 72, abs=1))
     first = pdf_text(pdf, 1, 1)
-    assert re.search(r"Decision: (Ready|Ready with conditions|Not ready)", first)
+    assert re.search(
+        r"Decision: (Ready|Ready with conditions|Not decided: evidence missing|Not ready)", first
+    )
     assert "AI drafting readiness report" in first
     leader = pdf_text(pdf, 1, 2)  # the leader's part: cover, decision, every gate, in 2 pages
     assert "The gates behind the decision" in leader and "own verdict" in leader

@@ -347,7 +347,7 @@ def test_a_stored_run_is_sliced_and_gated_end_to_end(tmp_path, mini_copy, result
     gates = tmp_path / "gates.yaml"
     gates.write_text(
         "phases:\n  pre_pilot:\n    question: Fair?\n    gates:\n"
-        "      - {name: overall, title: Facts overall, metric: required_facts_coverage, test: threshold, threshold: 0.0}\n"
+        "      - {name: overall, title: Facts overall, metric: required_facts_coverage, min_n: 2, test: threshold, threshold: 0.0}\n"
         "      - {name: floor, title: Facts per language, metric: required_facts_coverage, floor_by: language, min_n: 2, test: threshold, threshold: 0.5}\n",
         encoding="utf-8",
     )

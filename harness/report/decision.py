@@ -150,12 +150,21 @@ def decision_box(dec: Decision, wrap: bool = True) -> Any:
         order = open_gates.sort_values("required", ascending=False, kind="stable")
         bullets += "".join(
             f"<li><b>{esc(g['title'])}</b> ({'required' if g['required'] else 'advisory'}, "
-            f"{esc(STATUS_WORDS.get(str(g['status']), g['status']).lower())}): {esc(g['evidence'])}</li>"
+            f"{esc(STATUS_WORDS.get(str(g['status']), g['status']).lower())}): {esc(g['evidence'])}"
+            + (
+                f" <b>Needs:</b> {esc(g['needs'])}"
+                if isinstance(g.get("needs"), str) and g["needs"]
+                else ""
+            )
+            + "</li>"
             for _, g in order.head(8).iterrows()
         )
     meaning = {
         "Ready": "The evidence supports going ahead with this phase as planned.",
         "Ready with conditions": "Go ahead only with the conditions below watched and reported.",
+        "Not decided: evidence missing": "This data cannot answer the question yet: nothing "
+        "failed, but the gates below cannot be checked. Add what each one needs and evaluate "
+        "again; do not go ahead on this evidence.",
         "Not ready": "Do not go ahead yet: fix what is listed below and evaluate again.",
     }.get(dec.verdict, "")
     body = f"""<div class="decision {cls}" id="decision">
@@ -171,32 +180,46 @@ def gate_table(dec: Decision) -> Any:
 
     if dec.gates.empty:
         return note("No gates were evaluated (the run has no AI candidate).")
+    ref = dec.reference.set_index("gate")["status"].to_dict() if len(dec.reference) else {}
     rows = []
     for _, g in dec.gates.iterrows():
         st = str(g["status"])
         cls = {"pass": "st-pass", "fail": "st-fail"}.get(st, "st-not")
         kind = "required" if g["required"] else "advisory"
+        needs = g.get("needs") if isinstance(g.get("needs"), str) and g.get("needs") else ""
+        rs = ref.get(g["gate"])
+        ref_word = STATUS_WORDS.get(str(rs), str(rs)) if rs else "not judged"
+        if not g["reachable"]:
+            ref_word = "Failed: not reachable with this data"
         rows.append(
             f"<tr><td>{esc(g['title'])}</td><td>{esc(kind)}</td>"
             f"<td class='{cls}'>{esc(STATUS_WORDS.get(st, st))}</td>"
-            f"<td>{esc(g['evidence'])}</td><td>{esc(g['metric'])}"
+            f"<td>{esc(g['evidence'])}"
+            + (f" <b>Needs:</b> {esc(needs)}" if needs else "")
+            + f"</td><td>{esc(ref_word)}</td><td>{esc(g['metric'])}"
             f"{' per category' if g['scope'] == 'every_category' else ''}</td></tr>"
         )
     cap = (
         f"Gates for {dec.candidate}. A gate passes only when its whole 95% interval clears the "
-        "bar; a required gate that fails or cannot be checked makes the decision Not ready."
+        "bar. A required gate that fails makes the decision Not ready; one this data cannot "
+        "check (with what it needs) makes it Not decided: evidence missing. The approved answer "
+        "column is the district's own answers on the same gate: Not checked there too means the "
+        "data, not the AI, is missing."
     )
     return HTML(
         STYLE + f"<table class='harness-table'><caption>{esc(cap)}</caption><thead><tr>"
         '<th scope="col">gate</th><th scope="col">kind</th><th scope="col">verdict</th>'
-        '<th scope="col">evidence</th><th scope="col">measure</th>'
+        '<th scope="col">evidence</th><th scope="col">approved answer</th>'
+        '<th scope="col">measure</th>'
         "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
     )
 
 
 def candidates_table(dec: Decision) -> pd.DataFrame:
-    """Each AI candidate's own verdict for the phase (the decision is the best of them)."""
-    return dec.candidates.rename(columns={"why": "reasons"})
+    """Each AI candidate's own verdict for the phase (the decision is the best of them), then
+    the approved answer's on the same gates (the ceiling, never decided on)."""
+    out = dec.candidates.rename(columns={"why": "reasons"})
+    return out.assign(candidate=out["candidate"].map(candidate_label))
 
 
 def governance_table(dec: Decision) -> Any:

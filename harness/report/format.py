@@ -18,7 +18,12 @@ PLAIN = {name: m.label for name, m in METRICS.items()}
 STATUS_WORDS = {"pass": "Passed", "fail": "Failed", "not evaluated": "Not checked"}
 
 
-VERDICT_CLASS = {"Ready": "ready", "Ready with conditions": "conditions", "Not ready": "notready"}
+VERDICT_CLASS = {
+    "Ready": "ready",
+    "Ready with conditions": "conditions",
+    "Not decided: evidence missing": "undecided",
+    "Not ready": "notready",
+}
 
 
 def esc(value: Any) -> str:
@@ -98,6 +103,7 @@ STYLE = """<style>
 .decision.ready{background:#e6f4ea;border:3px solid #2f855a}.decision.ready .verdict{color:#22543d}
 .decision.conditions{background:#fff8e1;border:3px solid #b7791f}.decision.conditions .verdict{color:#744210}
 .decision.notready{background:#fdecea;border:3px solid #c53030}.decision.notready .verdict{color:#742a2a}
+.decision.undecided{background:#edf2f7;border:3px dashed #4a5568}.decision.undecided .verdict{color:#1a202c}
 .st-pass{color:#22543d;font-weight:600}.st-fail{color:#9b2c2c;font-weight:600}.st-not{color:#744210;font-weight:600}
 .example{display:grid;grid-template-columns:1fr 1fr;gap:12px;margin:10px 0 18px}
 .example div{border:1px solid #ddd;border-radius:6px;padding:8px;white-space:pre-wrap;font-size:13px}
