@@ -35,11 +35,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_import_sources(args: argparse.Namespace) -> int:
     from harness.importers import import_sources
+    from harness.importers.export import source_lines
 
-    done, skipped = import_sources(args.src, args.out)
-    print(f"{len(done)} sources written to {Path(args.out) / 'sources'}")
-    for _, r in skipped.iterrows():
-        print(f"  skipped {r['file']}: {r['reason']}")
+    done, skipped, removed = import_sources(args.src, args.out)
+    print("\n".join(source_lines(done, skipped, removed, Path(args.out))))
     return 0
 
 
