@@ -12,6 +12,7 @@ JSON and CSV headers may hold.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
@@ -142,6 +143,16 @@ def duplicate_key_line(text: str, key: str) -> int | None:
         elif stack and stack[-1] is not None:  # a comma between an object's members
             expect_key = True
     return None
+
+
+def csv_error(exc: Exception) -> tuple[str, str]:
+    """A ``csv.Error`` as (message, hint) for the line the reader stopped on."""
+    if "field larger than field limit" in str(exc):
+        return (
+            f"holds a field longer than {csv.field_size_limit():,} characters",
+            "shorten it, or check that every quote in the file is closed",
+        )
+    return f"cannot be read as CSV ({exc})", "check that every quote in the file is closed"
 
 
 def header_problems(

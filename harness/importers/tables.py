@@ -144,7 +144,7 @@ def _read_csv(path: Path, encoding: str | None) -> Table:
             _fail(path, None, None, "is empty", "export the table with a header row")
         cols = _unique_columns(path, header)
         rows, lines = [], []
-        start = reader.line_num + 1
+        start = reader.line_num + 1  # the line the next record starts on
         for rec in reader:
             if any(c.strip() for c in rec):
                 rows.append({c: rec[i].strip() if i < len(rec) else "" for i, c in enumerate(cols)})
@@ -155,7 +155,7 @@ def _read_csv(path: Path, encoding: str | None) -> Table:
         long = "field larger than field limit" in str(exc)
         _fail(
             path,
-            reader.line_num,
+            start,
             None,
             f"holds a field longer than {LIMITS['field_chars']:,} characters"
             if long
