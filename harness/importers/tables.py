@@ -104,6 +104,29 @@ def _too_many_rows(path: Path, n: int) -> None:
         )
 
 
+MAX_LISTED = 20
+
+
+def _lost_cells(
+    path: Path, cells: list[str], width: int, line: int, kind: str, lost: list[Problem]
+) -> None:
+    """A row with text right of the last named column: that text would be dropped unseen."""
+    extra = [c for c in cells[width:] if c.strip()]
+    if not extra or len(lost) >= MAX_LISTED:
+        return
+    shown = extra[0] if len(extra[0]) <= 40 else extra[0][:39] + "…"
+    lost.append(
+        Problem(
+            str(path),
+            line,
+            None,
+            f"has {len(cells)} cells but the header names {width} columns: {shown!r} would be lost",
+            "quote cells that contain the delimiter, or give every column a name in the header",
+            kind,
+        )
+    )
+
+
 def _check_cells(table: Table) -> Table:
     """Refuse a cell longer than the field limit, naming its line (or row) and column."""
     limit = LIMITS["field_chars"]
@@ -145,12 +168,16 @@ def _read_csv(path: Path, encoding: str | None) -> Table:
         cols = _unique_columns(path, header)
         rows, lines = [], []
         start = reader.line_num + 1  # the line the next record starts on
+        lost: list[Problem] = []
         for rec in reader:
             if any(c.strip() for c in rec):
                 rows.append({c: rec[i].strip() if i < len(rec) else "" for i, c in enumerate(cols)})
                 lines.append(start)
                 _too_many_rows(path, len(rows))
+                _lost_cells(path, rec, len(cols), start, "line", lost)
             start = reader.line_num + 1
+        if lost:
+            raise DatasetImportError(f"export {path}", lost)
     except csv.Error as exc:
         long = "field larger than field limit" in str(exc)
         _fail(
@@ -204,12 +231,17 @@ def _read_xlsx(path: Path, sheet: str | None) -> Table:
             _fail(path, None, None, "has an empty first sheet", "put the header in row 1")
         cols = _unique_columns(path, [_cell(h) for h in header])
         rows, lines = [], []
+        lost: list[Problem] = []
         for n, rec in enumerate(it, start=2):
             cells = [_cell(v) for v in rec[: len(cols)]]
             if any(cells):
                 rows.append({c: cells[i] if i < len(cells) else "" for i, c in enumerate(cols)})
                 lines.append(n)
                 _too_many_rows(path, len(rows))
+            if len(rec) > len(cols):
+                _lost_cells(path, [_cell(v) for v in rec], len(cols), n, "row", lost)
+        if lost:
+            raise DatasetImportError(f"export {path}", lost)
         notes = [f"sheet '{ws.title}'"] + (
             [f"other sheets not read: {', '.join(s for s in wb.sheetnames if s != ws.title)}"]
             if len(wb.sheetnames) > 1

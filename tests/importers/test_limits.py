@@ -38,6 +38,16 @@ def _xlsx(path: Path, rows: int) -> Path:
     return path
 
 
+def _xlsx_extra(path: Path) -> Path:
+    import openpyxl
+
+    _xlsx(path, 3)
+    wb = openpyxl.load_workbook(path)
+    wb.active["E4"] = "Call 555-0100."
+    wb.save(path)
+    return path
+
+
 def test_stale_xlsx_dimension_still_reads_every_row_and_column(tmp_path):
     src = patch_zip(
         _xlsx(tmp_path / "export.xlsx", 10),
@@ -173,6 +183,22 @@ CASES = [
         1,
     ),
     (
+        "an unquoted comma cuts an answer in two",
+        lambda t: _bytes_csv(
+            t, [HEADER.encode(), ASCII, b"Lunch?,It costs $3, or $4 for adults.,nutrition\n"]
+        ),
+        [],
+        "has 4 cells but the header names 3 columns: 'nutrition' would be lost",
+        3,
+    ),
+    (
+        "XLSX data right of the last named column",
+        lambda t: _xlsx_extra(t / "export.xlsx"),
+        [],
+        "has 5 cells but the header names 4 columns: 'Call 555-0100.' would be lost",
+        "row 4",
+    ),
+    (
         "a broken XLSX",
         lambda t: _write(t / "export.xlsx", "not a zip at all"),
         [],
@@ -201,7 +227,13 @@ def test_a_bad_export_exits_2_with_one_clear_problem_naming_file_and_line(
     err = capsys.readouterr().err
     problems = [ln for ln in err.splitlines() if ln.startswith("  - ")]
     assert len(problems) == 1, err
-    where = f"{src} line {line}: " if line else f"{src}: "
+    where = (
+        f"{src}: "
+        if not line
+        else f"{src} {line}: "
+        if isinstance(line, str)
+        else (f"{src} line {line}: ")
+    )
     assert problems[0].startswith(f"  - {where}"), err
     assert words in problems[0], err
     assert "; " in problems[0].split(words, 1)[1] or words.endswith(")")  # a hint follows
