@@ -30,6 +30,7 @@ from harness import safeyaml
 from harness.errors import Problem
 from harness.importers.documents import DOCUMENT_SUFFIXES, DocumentError, read_document
 from harness.importers.ids import slug
+from harness.importers.limits import LIMITS
 from harness.importers.tables import DatasetImportError
 
 SOURCE_COLUMNS = ["id", "file", "title", "effective", "format", "sha256", "chars", "change"]
@@ -54,7 +55,11 @@ def _imported_before(dest: Path) -> dict[str, tuple[str, str]]:
             with p.open(encoding="utf-8") as fh:
                 head = fh.read(70_000)
             m = _FRONT.match(head)
-            meta, _ = safeyaml.parse(m.group(1), max_bytes=64_000) if m else (None, None)
+            meta, _ = (
+                safeyaml.parse(m.group(1), max_bytes=LIMITS["front_matter_bytes"])
+                if m
+                else (None, None)
+            )
         except (OSError, UnicodeDecodeError, safeyaml.YamlProblem):
             continue
         if isinstance(meta, dict) and meta.get("original") and meta.get("original_sha256"):
@@ -145,8 +150,11 @@ def import_sources(src: str | Path, out: str | Path) -> SourceImport:
             continue
         try:
             doc = read_document(p)
+            sha = hashlib.sha256()
             with p.open("rb") as fh:
-                digest = hashlib.file_digest(fh, "sha256").hexdigest()
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    sha.update(block)
+            digest = sha.hexdigest()
         except DocumentError as exc:
             skipped.append({"file": rel, "reason": str(exc)})
             continue
