@@ -70,6 +70,8 @@ def read_items(path: Path) -> list[dict[str, Any]]:
 
 
 def _same_text(a: Any, b: Any) -> bool:
+    if a == b:
+        return True
     if isinstance(a, str) and isinstance(b, str):
         return " ".join(a.split()) == " ".join(b.split())
     return bool(a == b)

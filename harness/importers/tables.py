@@ -169,12 +169,15 @@ def _read_csv(path: Path, encoding: str | None) -> Table:
         rows, lines = [], []
         start = reader.line_num + 1  # the line the next record starts on
         lost: list[Problem] = []
+        width, most = len(cols), LIMITS["rows"]
         for rec in reader:
             if any(c.strip() for c in rec):
                 rows.append({c: rec[i].strip() if i < len(rec) else "" for i, c in enumerate(cols)})
                 lines.append(start)
-                _too_many_rows(path, len(rows))
-                _lost_cells(path, rec, len(cols), start, "line", lost)
+                if len(rows) > most:
+                    _too_many_rows(path, len(rows))
+                if len(rec) > width:
+                    _lost_cells(path, rec, width, start, "line", lost)
             start = reader.line_num + 1
         if lost:
             raise DatasetImportError(f"export {path}", lost)
