@@ -38,7 +38,7 @@ def read_items(path: Path) -> list[dict[str, Any]]:
     """
     problems: list[Problem] = []
     records: list[dict[str, Any]] = []
-    hint = "fix the line (or delete items.jsonl to import from scratch, losing its reviews)"
+    hint = "fix that line (harness validate lists every problem of the dataset)"
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
