@@ -323,10 +323,15 @@ def _read_json(path: Path, encoding: str | None) -> Table:
     except EncodingError as exc:
         _fail(path, exc.line, None, exc.message, exc.hint)
     if path.suffix.lower() == ".jsonl":
-        records = []
+        records, problems = [], []
         for n, line in enumerate(text.splitlines(), start=1):
             if line.strip():
-                records.append((n, _json(path, line, n)))
+                try:
+                    records.append((n, _json(path, line, n)))
+                except DatasetImportError as exc:  # every bad line is listed at once
+                    problems += exc.problems
+        if problems:
+            raise DatasetImportError(f"export {path}", problems)
         table = _records_table(path, records)
     else:
         data = _json(path, text, None)

@@ -264,6 +264,20 @@ def test_every_export_limit_has_a_message(tmp_path, capsys, monkeypatch, name, v
     assert "Traceback" not in err
 
 
+def test_every_bad_jsonl_line_is_listed_at_once(tmp_path, capsys):
+    src = _write(
+        tmp_path / "e.jsonl",
+        '{"question": "q", "answer": "a", "answer": "b"}\n{"question": "q2", "answer": "a2"}\n'
+        '{"question": "q3",\n' + "[" * 100 + "]" * 100 + "\n",
+    )
+    assert main(["import", str(src), _ds(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "3 problems" in err
+    for words in ("line 1: field 'answer' appears twice", "line 3: is not valid JSON",
+                  "line 4: nests arrays or objects"):  # fmt: skip
+        assert f"{src} {words}" in err, err
+
+
 def test_one_cp1252_file_still_imports(tmp_path):
     src = _bytes_csv(tmp_path, [HEADER.encode(), CP1252, ASCII])
     assert main(["import", str(src), _ds(tmp_path)]) == 0
