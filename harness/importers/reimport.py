@@ -74,7 +74,7 @@ def _same_text(a: Any, b: Any) -> bool:
         return True
     if isinstance(a, str) and isinstance(b, str):
         return " ".join(a.split()) == " ".join(b.split())
-    return bool(a == b)
+    return False
 
 
 def _compared(prev: dict[str, Any]) -> set[str]:
