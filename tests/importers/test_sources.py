@@ -187,3 +187,40 @@ def test_each_bad_policy_file_is_skipped_with_its_reason_and_the_rest_import(
         line = next((ln for ln in out.splitlines() if ln.startswith(f"  skipped {name}:")), "")
         assert words in line, (name, out)
     assert elapsed < 30, f"took {elapsed:.1f} s"
+
+
+BILLION_LAUGHS = "\n".join(
+    ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    + [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]" for i in range(8)]
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "limit", "words"),
+    [
+        ("laughs.md", f"---\n{BILLION_LAUGHS}\ntitle: *i\n---\n# T\n\ntext\n", None,
+         "has front matter that expands to more than 100,000 values"),
+        ("long.md", "# Long\n\n" + "word " * 2_000 + "\n", ("document_chars", 5_000),
+         "holds more than 5,000 characters of text"),
+        ("big.txt", "Office hours\n" + "x" * 20_000 + "\n", ("document_bytes", 10_000),
+         "is 20,014 bytes, more than the 10,000 accepted"),
+        ("matter.md", "---\ntitle: " + "x" * 70_000 + "\n---\n# T\n\ntext\n", None,
+         "more than the 64,000 a YAML file may hold"),
+    ],
+)  # fmt: skip
+def test_a_policy_past_a_limit_is_skipped_fast_with_the_limit_named(
+    tmp_path, monkeypatch, name, content, limit, words
+):
+    from harness.importers.limits import LIMITS
+
+    if limit:
+        monkeypatch.setitem(LIMITS, *limit)
+    src = tmp_path / "p"
+    src.mkdir()
+    (src / name).write_text(content, encoding="utf-8")
+    (src / "ok.md").write_text("# Ok\n\ntext\n")
+    start = time.perf_counter()
+    done, skipped, _ = import_sources(src, tmp_path / "ds")
+    assert time.perf_counter() - start < 2
+    assert done["file"].tolist() == ["ok.md"]
+    assert skipped["file"].tolist() == [name] and words in skipped["reason"][0], skipped
