@@ -4,12 +4,31 @@
 from __future__ import annotations
 
 import argparse
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, InputError
 
 
+def _one_line(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A data command whose input has exactly one problem fails with that one line (file, line,
+    field, what and how to fix it); several problems keep the list."""
+
+    @functools.wraps(fn)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return fn(args)
+        except InputError as exc:
+            if len(exc.problems) == 1:
+                raise HarnessError(str(exc.problems[0])) from None
+            raise
+
+    return run
+
+
+@_one_line
 def cmd_import(args: argparse.Namespace) -> int:
     from harness.importers import import_export
     from harness.importers.mapping import parse_overrides
@@ -33,16 +52,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+@_one_line
 def cmd_import_sources(args: argparse.Namespace) -> int:
     from harness.importers import import_sources
+    from harness.importers.export import source_lines
 
-    done, skipped = import_sources(args.src, args.out)
-    print(f"{len(done)} sources written to {Path(args.out) / 'sources'}")
-    for _, r in skipped.iterrows():
-        print(f"  skipped {r['file']}: {r['reason']}")
+    done, skipped, removed = import_sources(args.src, args.out)
+    print("\n".join(source_lines(done, skipped, removed, Path(args.out))))
     return 0
 
 
+@_one_line
 def cmd_suggestions(args: argparse.Namespace) -> int:
     from harness.importers import accept_suggestions, export_suggestions
 

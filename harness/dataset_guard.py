@@ -12,9 +12,11 @@ JSON and CSV headers may hold.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ LINK_HINT = (
     "a dataset holds its own files: copy the file into the dataset folder instead of linking"
 )
 _DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+MAX_JSON_DEPTH = 64  # arrays and objects inside each other (harness.importers.limits.LIMITS)
 
 
 def escape_reason(root: Path, path: Path) -> str | None:
@@ -76,14 +79,80 @@ def _constant(name: str) -> float:
     )
 
 
-def strict_json(text: str) -> Any:
-    """``json.loads`` that refuses duplicate keys and NaN/Infinity.
+def strict_json(text: str, *, allow_nan: bool = False) -> Any:
+    """``json.loads`` that refuses duplicate keys and (unless ``allow_nan``) NaN/Infinity.
 
     Raises:
         json.JSONDecodeError: not JSON.
         JsonKeyError: a duplicate key (``field`` names it) or a non-finite constant.
+        RecursionError: nested deeper than the parser can go (check the depth first:
+            :func:`harness.importers.limits.check_json_depth`).
     """
+    if allow_nan:
+        return json.loads(text, object_pairs_hook=_pairs)
     return json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
+
+
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\],]')
+
+
+def json_depth_line(text: str, limit: int = MAX_JSON_DEPTH) -> int | None:
+    """The 1-based line where JSON ``text`` nests arrays/objects more than ``limit`` deep, or
+    None. Checked before parsing: Python's parser ends in a RecursionError on deep nesting."""
+    if text.count("[") + text.count("{") <= limit:
+        return None
+    bare = _STRING.sub('""', text)  # JSON strings hold no raw newline: lines stay where they are
+    depth = 0
+    for m in _BRACKET.finditer(bare):
+        if m.group() in "[{":
+            depth += 1
+            if depth > limit:
+                return bare.count("\n", 0, m.start()) + 1
+        else:
+            depth -= 1
+    return None
+
+
+def duplicate_key_line(text: str, key: str) -> int | None:
+    """The 1-based line where an object of the JSON ``text`` gives ``key`` a second time.
+
+    For the message once a parser refused a repeated key (the parser's hook does not know
+    where it is): one linear pass with one set of keys per open object.
+    """
+    stack: list[set[str] | None] = []
+    expect_key = False
+    for m in _TOKEN.finditer(text):
+        tok = m.group()
+        if tok[0] == '"':
+            if expect_key and stack and stack[-1] is not None:
+                name = json.loads(tok)
+                if name == key and name in stack[-1]:
+                    return text.count("\n", 0, m.start()) + 1
+                stack[-1].add(name)
+            expect_key = False
+        elif tok == "{":
+            stack.append(set())
+            expect_key = True
+        elif tok == "[":
+            stack.append(None)
+        elif tok in "]}":
+            if stack:
+                stack.pop()
+        elif stack and stack[-1] is not None:  # a comma between an object's members
+            expect_key = True
+    return None
+
+
+def csv_error(exc: Exception) -> tuple[str, str]:
+    """A ``csv.Error`` as (message, hint) for the line the reader stopped on."""
+    if "field larger than field limit" in str(exc):
+        return (
+            f"holds a field longer than {csv.field_size_limit():,} characters",
+            "shorten it, or check that every quote in the file is closed",
+        )
+    return f"cannot be read as CSV ({exc})", "check that every quote in the file is closed"
 
 
 def header_problems(

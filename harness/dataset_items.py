@@ -18,7 +18,14 @@ from typing import Any
 import pandas as pd
 
 from harness.dataset_files import YES_NO, Collector, blank, read_text
-from harness.dataset_guard import JsonKeyError, header_problems, strict_json
+from harness.dataset_guard import (
+    MAX_JSON_DEPTH,
+    JsonKeyError,
+    csv_error,
+    header_problems,
+    json_depth_line,
+    strict_json,
+)
 
 REQUIRED_ITEM_FIELDS = ("id", "task", "input", "reference", "source_ids", "category")
 LIST_FIELDS = ("source_ids", "required_facts")
@@ -54,6 +61,8 @@ def _as_list(value: Any) -> Any:
     if isinstance(value, str):
         s = value.strip()
         if s.startswith("["):
+            if json_depth_line(s) is not None:  # reported as not a list of text
+                return value
             try:
                 return strict_json(s)
             except ValueError:  # not JSON, a repeated key or NaN: reported as not a list
@@ -114,6 +123,15 @@ def read_items(path: Path, col: Collector) -> list[tuple[int, dict[str, Any]]]:
         for lineno, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
+            if json_depth_line(line) is not None:
+                col.add(
+                    path,
+                    lineno,
+                    None,
+                    f"nests arrays or objects more than {MAX_JSON_DEPTH} levels deep",
+                    "each item is one object of text fields and lists of text",
+                )
+                continue
             try:
                 rec = strict_json(line)
             except JsonKeyError as exc:
@@ -140,6 +158,11 @@ def read_items(path: Path, col: Collector) -> list[tuple[int, dict[str, Any]]]:
             rows.append((lineno, {str(k): v for k, v in rec.items()}))
         return rows
     reader = csv.DictReader(io.StringIO(text))
+    try:
+        reader.fieldnames  # noqa: B018 - reads the header row, which may be what fails
+    except csv.Error as exc:
+        col.add(path, 1, None, *csv_error(exc))
+        return rows
     header = header_problems(text.split("\n", 1)[0], reader.fieldnames or [], REQUIRED_ITEM_FIELDS)
     for fld, msg, hint in header:
         col.add(path, 1, fld, msg, hint)
@@ -159,15 +182,18 @@ def read_items(path: Path, col: Collector) -> list[tuple[int, dict[str, Any]]]:
         )
         return rows
     start = 2
-    for rec in reader:
-        clean: dict[str, Any] = {
-            str(k): (_as_list(v) if k in LIST_FIELDS else v)
-            for k, v in rec.items()
-            if k is not None
-            and not (isinstance(v, str) and v == "" and k not in REQUIRED_ITEM_FIELDS)
-        }
-        rows.append((start, clean))
-        start = reader.line_num + 1
+    try:
+        for rec in reader:
+            clean: dict[str, Any] = {
+                str(k): (_as_list(v) if k in LIST_FIELDS else v)
+                for k, v in rec.items()
+                if k is not None
+                and not (isinstance(v, str) and v == "" and k not in REQUIRED_ITEM_FIELDS)
+            }
+            rows.append((start, clean))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        col.add(path, start, None, *csv_error(exc))
     return rows
 
 

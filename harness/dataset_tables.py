@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from harness.dataset_files import YES_NO, Collector, read_text
-from harness.dataset_guard import finite_number, header_problems
+from harness.dataset_guard import csv_error, finite_number, header_problems
 from harness.errors import DatasetError
 
 RATINGS_REQUIRED = ("draft_id", "item_id", "draft", "rater")
@@ -34,7 +34,11 @@ def read_csv_rows(
         col.add(path, None, None, "is empty", f"add a header row and {what}, or remove the file")
         return None
     reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        col.add(path, 1, None, *csv_error(exc))
+        return None
     refused = header_problems(text.split("\n", 1)[0], reader.fieldnames or [], required)
     for fld, msg, hint in refused:
         col.add(path, 1, fld, msg, hint)
@@ -52,19 +56,23 @@ def read_csv_rows(
         return None
     rows = []
     start = 2
-    for rec in reader:
-        if None in rec:
-            col.add(
-                path,
-                start,
-                None,
-                "has more cells than the header",
-                "quote cells that contain commas",
+    try:
+        for rec in reader:
+            if None in rec:
+                col.add(
+                    path,
+                    start,
+                    None,
+                    "has more cells than the header",
+                    "quote cells that contain commas",
+                )
+            rows.append(
+                (start, {k.strip(): (v or "").strip() for k, v in rec.items() if k is not None})
             )
-        rows.append(
-            (start, {k.strip(): (v or "").strip() for k, v in rec.items() if k is not None})
-        )
-        start = reader.line_num + 1
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        col.add(path, start, None, *csv_error(exc))
+        return None
     return header, rows
 
 

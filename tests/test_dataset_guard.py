@@ -156,3 +156,53 @@ def test_billion_laughs_in_front_matter_is_refused_fast(mini_copy):
     assert any("lunch-2025.md line" in s and "front matter expands" in s for s in problems), (
         problems
     )
+
+
+def _deep_item(mini: Path) -> str:
+    p = mini / "items.jsonl"
+    lines = p.read_text().splitlines()
+    lines[1] = lines[1][:-1] + ', "meta": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    p.write_text("\n".join(lines) + "\n")
+    return "items.jsonl line 2: nests arrays or objects more than 64 levels deep"
+
+
+def _deep_list_cell(mini: Path) -> str:
+    recs = [json.loads(x) for x in (mini / "items.jsonl").read_text().splitlines()]
+    (mini / "items.jsonl").unlink()
+    import csv
+
+    with (mini / "items.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=["id", "task", "input", "reference", "source_ids",
+                                           "category"], extrasaction="ignore")  # fmt: skip
+        w.writeheader()
+        for r in recs:
+            w.writerow({**r, "source_ids": json.dumps(r["source_ids"])})
+        w.writerow({**recs[0], "id": "deep", "source_ids": "[" * 50_000 + "]" * 50_000})
+    lines = (mini / "items.csv").read_text().splitlines()
+    line = next(n for n, ln in enumerate(lines, start=1) if ln.startswith("deep,"))
+    return f"items.csv line {line}: field 'source_ids' must be a list of text"
+
+
+def _long_field(name: str, line: int) -> object:
+    def edit(mini: Path) -> str:
+        p = mini / name
+        rows = p.read_text().splitlines()
+        rows[line - 1] = rows[line - 1].replace(",", ',"' + "x" * 200_000 + '",', 1)
+        p.write_text("\n".join(rows) + "\n")
+        return f"{name} line {line}: holds a field longer than 131,072 characters"
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "edit", [_deep_item, _deep_list_cell, _long_field("pilot_log.csv", 3),
+             _long_field("ratings.csv", 2), _long_field("people.csv", 2)],
+)  # fmt: skip
+def test_deep_json_and_long_csv_fields_are_problems_with_a_line_not_a_crash(
+    mini_copy, capsys, edit
+):
+    where = edit(mini_copy)
+    problems = _problems(mini_copy)
+    assert any(s.split(mini_copy.name + "/", 1)[-1].startswith(where) for s in problems), problems
+    assert main(["validate", str(mini_copy)]) == 2
+    assert "Traceback" not in capsys.readouterr().err

@@ -158,3 +158,61 @@ def test_every_rubric_file_goes_through_the_safe_loader(tmp_path, loader, shippe
     (problem,) = err.value.problems
     assert problem.file == str(p) and problem.line is not None
     assert "not a finite number" in problem.message
+
+
+_READERS = {
+    "load", "safe_load", "full_load", "unsafe_load", "load_all", "safe_load_all",
+    "full_load_all", "unsafe_load_all", "compose", "compose_all", "parse", "scan",
+    "Loader", "SafeLoader", "FullLoader", "UnsafeLoader", "BaseLoader", "CLoader",
+    "CSafeLoader", "CFullLoader", "CUnsafeLoader", "CBaseLoader",
+}  # fmt: skip
+
+
+def _yaml_reads(source: str) -> list[tuple[int, str]]:
+    """(line, name) of every way ``source`` reaches a YAML reader of PyYAML."""
+    import ast
+
+    tree = ast.parse(source)
+    aliases = {"yaml"}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            aliases |= {a.asname or a.name for a in node.names if a.name == "yaml"}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "yaml":
+            found += [(node.lineno, a.name) for a in node.names if a.name in _READERS]
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in aliases
+            and node.attr in _READERS
+        ):
+            found.append((node.lineno, f"{node.value.id}.{node.attr}"))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("source", "reads"),
+    [
+        ("import yaml\nyaml.safe_load(t)", 1),
+        ("import yaml as y\ny.load(t, Loader=y.SafeLoader)", 2),
+        ("from yaml import safe_load", 1),
+        ("from yaml import CSafeLoader as L", 1),
+        ("import yaml\nyaml.safe_dump(d)\nnode: yaml.Node", 0),
+    ],
+)
+def test_the_yaml_read_finder_finds_every_spelling(source, reads):
+    assert len(_yaml_reads(source)) == reads
+
+
+def test_every_yaml_read_in_harness_goes_through_the_one_safe_loader():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "harness"
+    offenders = [
+        f"{p.relative_to(root.parent)}:{line}: {name}"
+        for p in sorted(root.rglob("*.py"))
+        if p.name != "safeyaml.py"
+        for line, name in _yaml_reads(p.read_text(encoding="utf-8"))
+    ]
+    assert offenders == [], "read YAML with harness.safeyaml.parse/load_file instead"

@@ -21,7 +21,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
+from harness import safeyaml
+from harness.importers.encoding import EncodingError, decode
+from harness.importers.limits import LIMITS, LimitError, check_size, check_zip, over
 
 DOCUMENT_SUFFIXES = (".pdf", ".docx", ".html", ".htm", ".md", ".markdown", ".txt")
 _FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
@@ -117,14 +119,40 @@ def _dated(title: str | None, text: str, meta: dict[str, Any], fallback: str | N
 def read_pdf(path: Path) -> Document:
     """A PDF's text, title and effective date (pypdf)."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PdfReadError
 
     try:
         reader = PdfReader(path)
         if reader.is_encrypted:
             raise DocumentError("is encrypted; save an unprotected copy")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        count = len(reader.pages)
+        if over("document_pages", count):
+            raise DocumentError(
+                f"has {count:,} pages, more than the {LIMITS['document_pages']:,} accepted; "
+                "split it into the policies it holds"
+            )
+        pages: list[str] = []
+        chars = unpacked = 0
+        for page in reader.pages:
+            # inflate the page's content first (pypdf keeps it for the text extraction) and
+            # count it: text extraction alone swallows a bomb's error, after the work
+            contents = page.get_contents()
+            unpacked += len(contents.get_data()) if contents is not None else 0
+            if over("unpacked_bytes", unpacked):
+                raise DocumentError(
+                    f"has page contents that inflate to more than "
+                    f"{LIMITS['unpacked_bytes']:,} bytes (a decompression bomb, or a very large "
+                    "file); split it or save its text"
+                )
+            pages.append(page.extract_text() or "")
+            chars += len(pages[-1])
+            _check_chars(chars)
         info: Any = reader.metadata or {}
+    except LimitReachedError as exc:
+        raise DocumentError(
+            f"goes past a safety limit of the PDF reader ({exc}): a crafted file (a "
+            "decompression bomb) or a very large one; split it or save its text"
+        ) from None
     except (PdfReadError, ValueError, KeyError, OSError) as exc:
         raise DocumentError(f"cannot be read as PDF ({exc})") from None
     text = _clean("\n\n".join(pages))
@@ -143,6 +171,10 @@ def read_docx(path: Path) -> Document:
 
     import docx
 
+    try:
+        check_zip(path, "DOCX")
+    except LimitError as exc:
+        raise DocumentError(f"{exc.message}; {exc.hint}") from None
     try:
         d = docx.Document(str(path))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
@@ -215,9 +247,15 @@ def read_text_document(raw: str) -> Document:
     m = _FRONT.match(raw)
     if m:
         try:
-            loaded = yaml.safe_load(m.group(1))
-        except yaml.YAMLError:
-            raise DocumentError("has front matter that is not valid YAML") from None
+            loaded, _ = safeyaml.parse(
+                m.group(1), line_offset=1, max_bytes=LIMITS["front_matter_bytes"]
+            )
+        except safeyaml.YamlProblem as exc:
+            raise DocumentError(
+                f"has front matter that {exc.message}"
+                + (f" (line {exc.line})" if exc.line else "")
+                + (f"; {exc.hint}" if exc.hint else "")
+            ) from None
         if isinstance(loaded, dict):
             meta = {str(k): v for k, v in loaded.items()}
         body = raw[m.end() :]
@@ -230,16 +268,35 @@ def read_text_document(raw: str) -> Document:
     return _dated(title, text, meta, parse_date(meta.get("date")))
 
 
-def read_document(path: Path) -> Document:
-    """Dispatch on the suffix; raises DocumentError for an unreadable file."""
-    from harness.importers.tables import decode
+def _check_chars(chars: int) -> None:
+    if over("document_chars", chars):
+        raise DocumentError(
+            f"holds more than {LIMITS['document_chars']:,} characters of text; "
+            "split it into the policies it holds"
+        )
 
+
+def read_document(path: Path) -> Document:
+    """Dispatch on the suffix; raises DocumentError for an unreadable file or one past a limit
+    (:data:`harness.importers.limits.LIMITS`)."""
+    try:
+        check_size(path, "document_bytes", "split it, or save its text as a smaller file")
+    except LimitError as exc:
+        raise DocumentError(f"{exc.message}; {exc.hint}") from None
     suffix = path.suffix.lower()
     if suffix == ".pdf":
-        return read_pdf(path)
-    if suffix == ".docx":
-        return read_docx(path)
-    text, _ = decode(path.read_bytes())
-    if suffix in (".html", ".htm"):
-        return read_html(path, text)
-    return read_text_document(text)
+        doc = read_pdf(path)
+    elif suffix == ".docx":
+        doc = read_docx(path)
+    else:
+        try:
+            text, _ = decode(path.read_bytes())
+        except EncodingError as exc:
+            where = (
+                f" (line {exc.line})" if exc.line and f"line {exc.line}" not in exc.message else ""
+            )
+            raise DocumentError(f"{exc.message}{where}; {exc.hint}") from None
+        _check_chars(len(text))
+        doc = read_html(path, text) if suffix in (".html", ".htm") else read_text_document(text)
+    _check_chars(len(doc.text))
+    return doc

@@ -15,6 +15,7 @@ import pandas as pd
 from harness.errors import Problem
 from harness.importers.ids import IdAllocator, slug
 from harness.importers.mapping import mapping_table, meta_name, resolve_mapping
+from harness.importers.reimport import merge, read_items
 from harness.importers.sources import import_sources
 from harness.importers.suggest import add_suggestions, suggestion_counts
 from harness.importers.tables import DatasetImportError, Table, read_table
@@ -48,6 +49,10 @@ class ImportResult:
     sources_skipped: pd.DataFrame | None = None
     suggestions: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    # a re-import: one row per added / changed / removed item, and the counts (reimport.merge)
+    changes: pd.DataFrame | None = None
+    change_counts: dict[str, int] | None = None
+    sources_removed: pd.DataFrame | None = None
 
     def summary(self) -> str:
         """A few lines for the terminal: the mapping, counts and what was skipped."""
@@ -56,6 +61,7 @@ class ImportResult:
         enc = self.encoding + (f", delimiter {self.delimiter!r}" if self.delimiter else "")
         lines.append(f"read as {enc}" + (f"; {'; '.join(self.notes)}" if self.notes else ""))
         lines.append(f"{self.items} items written to {self.out / 'items.jsonl'}")
+        lines += self._difference()
         if self.repeats:
             lines.append(
                 f"{self.repeats} rows repeat an earlier question (ids from question+answer)"
@@ -66,10 +72,9 @@ class ImportResult:
             head = ", ".join(str(n) for n in self.skipped["line"].head(10))
             lines.append(f"{len(self.skipped)} rows skipped (no question or answer): {head}")
         if self.sources is not None:
-            lines.append(f"{len(self.sources)} sources written to {self.out / 'sources'}")
-        if self.sources_skipped is not None and len(self.sources_skipped):
-            for _, r in self.sources_skipped.iterrows():
-                lines.append(f"  skipped {r['file']}: {r['reason']}")
+            lines += source_lines(
+                self.sources, self.sources_skipped, self.sources_removed, self.out
+            )
         if self.suggestions is not None:
             pending = self.suggestions["pending"].to_dict()
             lines.append(
@@ -78,6 +83,53 @@ class ImportResult:
                 f"(harness suggestions export {self.out} suggestions.csv)"
             )
         return "\n".join(lines)
+
+    def _difference(self) -> list[str]:
+        """The re-import's difference: counts, then each item added, changed or removed."""
+        c = self.change_counts
+        if c is None or self.changes is None:
+            return []
+        lines = [
+            f"re-import: {c['added']} added, {c['changed']} changed, {c['removed']} removed, "
+            f"{c['unchanged']} unchanged; {c['reviews_kept']} reviewed suggestions kept"
+            + (
+                f", {c['reviews_dropped']} dropped (answer or question changed, or item removed)"
+                if c["reviews_dropped"]
+                else ""
+            )
+        ]
+        for r in self.changes.head(MAX_LISTED).itertuples():
+            what = f" ({r.fields})" if r.fields else ""
+            note = f": {r.note}" if r.note else ""
+            lines.append(f"  {r.change} {r.id}{what} {_short(r.question)}{note}")
+        if len(self.changes) > MAX_LISTED:
+            lines.append(f"  ... and {len(self.changes) - MAX_LISTED} more (ImportResult.changes)")
+        return lines
+
+
+MAX_LISTED = 20
+
+
+def _short(text: str, n: int = 60) -> str:
+    one = " ".join(str(text).split())
+    return repr(one if len(one) <= n else one[: n - 1] + "…")
+
+
+def source_lines(
+    done: pd.DataFrame, skipped: pd.DataFrame | None, removed: pd.DataFrame | None, out: Path
+) -> list[str]:
+    """What a source import did, for the terminal: counts by change, skipped and removed files."""
+    n = done["change"].value_counts() if len(done) else pd.Series(dtype=int)
+    parts = [f"{int(n.get(k, 0))} {k}" for k in ("added", "changed", "unchanged") if n.get(k, 0)]
+    lines = [
+        f"{len(done)} sources written to {out / 'sources'}"
+        + (f" ({', '.join(parts)})" if parts else "")
+    ]
+    for _, r in (skipped if skipped is not None else pd.DataFrame()).iterrows():
+        lines.append(f"  skipped {r['file']}: {r['reason']}")
+    for _, r in (removed if removed is not None else pd.DataFrame()).iterrows():
+        lines.append(f"  removed sources/{r['id']}.md ({r['file']}): {r['reason']}")
+    return lines
 
 
 def _list(value: str) -> list[str]:
@@ -190,6 +242,13 @@ def _readme(out: Path, src: Path, digest: str, res: ImportResult, sources: Path 
         "|---|---|",
         *[f"| {r.field} | {str(r.column).replace('|', '/')} |" for r in res.mapping.itertuples()],
     ]
+    if res.change_counts is not None:
+        c = res.change_counts
+        lines.append(
+            f"- re-import: {c['added']} added, {c['changed']} changed, {c['removed']} removed, "
+            f"{c['unchanged']} unchanged items; {c['reviews_kept']} reviewed suggestions kept, "
+            f"{c['reviews_dropped']} dropped (answer or question changed, or item removed)"
+        )
     if sources is not None and res.sources is not None:
         lines += [
             "",
@@ -198,6 +257,11 @@ def _readme(out: Path, src: Path, digest: str, res: ImportResult, sources: Path 
         ]
         skipped = res.sources_skipped if res.sources_skipped is not None else pd.DataFrame()
         lines += [f"  - skipped `{r['file']}`: {r['reason']}" for _, r in skipped.iterrows()]
+        removed = res.sources_removed if res.sources_removed is not None else pd.DataFrame()
+        lines += [
+            f"  - removed `sources/{r['id']}.md` (`{r['file']}`): {r['reason']}"
+            for _, r in removed.iterrows()
+        ]
     lines += [
         "- `suggested_required_facts` / `suggested_sensitive` are proposals no gate uses: review "
         "them with `harness suggestions export` and `harness suggestions accept`",
@@ -261,6 +325,10 @@ def import_export(
         )
     _check_out(out_p)
     records, skipped, repeats, unparsed = _records(table, resolved, task, category)
+    previous = read_items(out_p / "items.jsonl") if (out_p / "items.jsonl").is_file() else None
+    changes = counts = None
+    if previous is not None:
+        records, changes, counts = merge(previous, records)
     out_p.mkdir(parents=True, exist_ok=True)
     (out_p / "sources").mkdir(exist_ok=True)
     (out_p / "sources" / ".gitkeep").touch()  # git keeps the folder before any source is added
@@ -280,9 +348,13 @@ def import_export(
         dates_unparsed=unparsed,
         suggestions=suggestion_counts(records),
         notes=list(table.notes),
+        changes=changes,
+        change_counts=counts,
     )
     if sources is not None:
-        result.sources, result.sources_skipped = import_sources(sources, out_p)
+        result.sources, result.sources_skipped, result.sources_removed = import_sources(
+            sources, out_p
+        )
     digest = hashlib.sha256(src_p.read_bytes()).hexdigest()
     _readme(out_p, src_p, digest, result, Path(sources) if sources is not None else None)
     return result

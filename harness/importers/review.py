@@ -18,8 +18,10 @@ from typing import Any
 import pandas as pd
 
 from harness.errors import Problem
+from harness.importers.encoding import EncodingError, decode
+from harness.importers.reimport import read_items
 from harness.importers.suggest import add_suggestions, suggestion_counts
-from harness.importers.tables import DatasetImportError, decode
+from harness.importers.tables import DatasetImportError
 
 EXPORT_COLUMNS = [
     "item_id",
@@ -66,9 +68,9 @@ def _items_path(dataset: str | Path) -> Path:
 
 
 def read_records(dataset: str | Path) -> list[dict[str, Any]]:
-    """The items of ``dataset/items.jsonl`` as dicts, in file order."""
-    text = _items_path(dataset).read_text(encoding="utf-8")
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    """The items of ``dataset/items.jsonl`` as dicts, in file order (read strictly: a key given
+    twice is refused naming the line, see :func:`harness.importers.reimport.read_items`)."""
+    return read_items(_items_path(dataset))
 
 
 def write_records(dataset: str | Path, records: list[dict[str, Any]]) -> None:
@@ -148,7 +150,12 @@ def accept_suggestions(dataset: str | Path, reviewed: str | Path) -> pd.DataFram
         DatasetImportError: a row names an unknown item, kind or accept value (all listed).
     """
     path = Path(reviewed)
-    text, _ = decode(path.read_bytes())
+    try:
+        text, _ = decode(path.read_bytes())
+    except EncodingError as exc:
+        raise DatasetImportError(
+            f"suggestions {path}", [Problem(str(path), exc.line, None, exc.message, exc.hint)]
+        ) from None
     reader = csv.DictReader(text.splitlines())
     missing = [
         c for c in ("item_id", "kind", "suggestion", "accept") if c not in (reader.fieldnames or [])

@@ -6,6 +6,7 @@ dictionary with /Title and /ModDate), so the tests need no PDF-writing package.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -160,3 +161,85 @@ def make_export(folder: Path) -> tuple[Path, Path]:
         ],
     )
     return csv_path, policies
+
+
+def _pdf(path: Path, objects: list[bytes]) -> Path:
+    """Objects 1..n as a PDF file (object 1 the catalog), with its cross-reference table."""
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    for off in offsets:
+        out += f"{off:010d} 00000 n \n".encode()
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+    ).encode()
+    path.write_bytes(bytes(out))
+    return path
+
+
+def _stream(data: bytes, extra: bytes = b"") -> bytes:
+    return (
+        b"<< /Length " + str(len(data)).encode() + extra + b" >>\nstream\n" + data + b"\nendstream"
+    )
+
+
+def make_bomb_pdf(path: Path, inflated: int = 80_000_000) -> Path:
+    """A one-page PDF whose content stream is ``inflated`` bytes of spaces deflated to ~80 KB.
+
+    Built block by block (each block a full flush of the same megabyte, so identical), with the
+    Adler-32 of the whole: valid zlib data that a reader has to inflate to find out.
+    """
+    import struct
+    import zlib
+
+    chunk = b" " * 1_000_000
+    co = zlib.compressobj(9)
+    head = co.compress(chunk) + co.flush(zlib.Z_FULL_FLUSH)
+    block = co.compress(chunk) + co.flush(zlib.Z_FULL_FLUSH)
+    n = max(1, inflated // len(chunk))
+    adler = 1
+    for _ in range(n):
+        adler = zlib.adler32(chunk, adler)
+    stream = head + block * (n - 1) + b"\x03\x00" + struct.pack(">I", adler)
+    return _pdf(
+        path,
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+            _stream(stream, b" /Filter /FlateDecode"),
+        ],
+    )
+
+
+def make_many_pages_pdf(path: Path, pages: int) -> Path:
+    """A small PDF whose page tree lists one page ``pages`` times (a page-count bomb)."""
+    text = b"BT /F1 11 Tf 72 740 Td (Bus passes cost $150.) Tj ET"
+    return _pdf(
+        path,
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [" + b"3 0 R " * pages + b"] /Count "
+            + str(pages).encode() + b" >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+            _stream(text),
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        ],
+    )  # fmt: skip
+
+
+def patch_zip(path: Path, member: str, edit: Callable[[bytes], bytes]) -> Path:
+    """Rewrite one part of a zip file (an XLSX or DOCX) with ``edit``, the rest unchanged."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as zin:
+        parts = [(info, zin.read(info.filename)) for info in zin.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info, data in parts:
+            zout.writestr(info, edit(data) if info.filename == member else data)
+    return path

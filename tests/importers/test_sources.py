@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,14 @@ import yaml
 
 from harness.importers import DatasetImportError, import_sources
 
-from .makedocs import make_docx, make_html, make_pdf
+from .makedocs import (
+    make_bomb_pdf,
+    make_docx,
+    make_html,
+    make_many_pages_pdf,
+    make_pdf,
+    patch_zip,
+)
 
 
 def _front(path: Path) -> tuple[dict, str]:
@@ -70,7 +78,7 @@ def test_documents_become_sources_with_title_date_and_hash(
     src = tmp_path / "policies"
     src.mkdir()
     original = _make(kind, src)
-    done, skipped = import_sources(src, tmp_path / "ds")
+    done, skipped, _ = import_sources(src, tmp_path / "ds")
     assert skipped.empty and done["id"].tolist() == [sid]
     meta, body = _front(tmp_path / "ds" / "sources" / f"{sid}.md")
     assert meta["title"] == title
@@ -117,6 +125,102 @@ def test_other_and_unreadable_files_are_skipped_and_named(tmp_path):
     (src / "logo.png").write_bytes(b"\x89PNG")
     (src / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
     (src / "sub" / "a.md").write_text("# A\n\ntext\n")
-    done, skipped = import_sources(src, tmp_path / "ds")
+    done, skipped, _ = import_sources(src, tmp_path / "ds")
     assert done["id"].tolist() == ["sub-a"]
     assert sorted(skipped["file"]) == ["broken.pdf", "logo.png"]
+
+
+LAUGHS = "\n".join(
+    ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    + [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]" for i in range(5)]
+)
+
+
+def _bombs(folder: Path) -> dict[str, str]:
+    """A folder of good policies and one bad file of each kind: file -> what its reason says."""
+    folder.mkdir()
+    make_pdf(folder / "good.pdf", ["Bus Pass Policy", "A pass costs $150."], title="Bus Passes")
+    (folder / "good.md").write_text("# Meals\n\nLunch is $3.25.\n")
+    make_bomb_pdf(folder / "bomb.pdf")
+    make_many_pages_pdf(folder / "page-tree.pdf", 150_000)
+    make_many_pages_pdf(folder / "pages.pdf", 2_001)
+    make_docx(folder / "bomb.docx", "Handbook", ["Call 555-0100."])
+    patch_zip(
+        folder / "bomb.docx",
+        "word/document.xml",
+        lambda xml: xml.replace(b"<w:body>", b"<w:body><!--" + b" " * 3_000_000 + b"-->", 1),
+    )
+    (folder / "laughs.md").write_text(f"---\n{LAUGHS}\ntitle: *f\n---\n# Laughs\n\ntext\n")
+    (folder / "mixed.md").write_bytes(
+        "# Fees\n\nLe tarif est 3 €.\n".encode() + "Café à midi.\n".encode("cp1252")
+    )
+    return {
+        "bomb.pdf": "goes past a safety limit of the PDF reader",
+        "page-tree.pdf": "goes past a safety limit of the PDF reader",
+        "pages.pdf": "has 2,001 pages, more than the 2,000 accepted",
+        "bomb.docx": "more than the 2,000,000 accepted (a decompression bomb",
+        "laughs.md": "has front matter that expands to more than 100,000 values",
+        "mixed.md": "mixes text encodings: line 3 is UTF-8 but line 4 is not",
+    }
+
+
+def test_each_bad_policy_file_is_skipped_with_its_reason_and_the_rest_import(
+    tmp_path, capsys, monkeypatch
+):
+    from harness.cli import main
+    from harness.importers.limits import LIMITS
+
+    # lowered to 2 MB so the DOCX (a 3 MB comment) and big.pdf (3 MB of page content) stay
+    # fast; bomb.pdf is a real one (80 MB inflated from 80 KB), past pypdf's own 75 MB limit
+    monkeypatch.setitem(LIMITS, "unpacked_bytes", 2_000_000)
+    src = tmp_path / "policies"
+    reasons = _bombs(src)
+    make_bomb_pdf(src / "big.pdf", 3_000_000)
+    reasons["big.pdf"] = "inflate to more than 2,000,000 bytes"
+    start = time.perf_counter()
+    assert main(["import-sources", str(src), str(tmp_path / "ds")]) == 0
+    elapsed = time.perf_counter() - start
+    out = capsys.readouterr().out
+    written = sorted(p.name for p in (tmp_path / "ds" / "sources").glob("*.md"))
+    assert written == ["good-pdf.md", "good.md"], out
+    for name, words in reasons.items():
+        line = next((ln for ln in out.splitlines() if ln.startswith(f"  skipped {name}:")), "")
+        assert words in line, (name, out)
+    assert elapsed < 30, f"took {elapsed:.1f} s"
+
+
+BILLION_LAUGHS = "\n".join(
+    ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    + [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]" for i in range(8)]
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "limit", "words"),
+    [
+        ("laughs.md", f"---\n{BILLION_LAUGHS}\ntitle: *i\n---\n# T\n\ntext\n", None,
+         "has front matter that expands to more than 100,000 values"),
+        ("long.md", "# Long\n\n" + "word " * 2_000 + "\n", ("document_chars", 5_000),
+         "holds more than 5,000 characters of text"),
+        ("big.txt", "Office hours\n" + "x" * 20_000 + "\n", ("document_bytes", 10_000),
+         "is 20,014 bytes, more than the 10,000 accepted"),
+        ("matter.md", "---\ntitle: " + "x" * 70_000 + "\n---\n# T\n\ntext\n", None,
+         "more than the 64,000 a YAML file may hold"),
+    ],
+)  # fmt: skip
+def test_a_policy_past_a_limit_is_skipped_fast_with_the_limit_named(
+    tmp_path, monkeypatch, name, content, limit, words
+):
+    from harness.importers.limits import LIMITS
+
+    if limit:
+        monkeypatch.setitem(LIMITS, *limit)
+    src = tmp_path / "p"
+    src.mkdir()
+    (src / name).write_text(content, encoding="utf-8")
+    (src / "ok.md").write_text("# Ok\n\ntext\n")
+    start = time.perf_counter()
+    done, skipped, _ = import_sources(src, tmp_path / "ds")
+    assert time.perf_counter() - start < 2
+    assert done["file"].tolist() == ["ok.md"]
+    assert skipped["file"].tolist() == [name] and words in skipped["reason"][0], skipped
