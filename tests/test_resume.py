@@ -289,3 +289,54 @@ def test_shipped_baselines_plan_kill_9_then_resume(tmp_path, results, monkeypatc
     m = store.read_manifest()
     assert m["status"] == "complete" and m["spent"]["calls"] == 0
     assert m["dataset"]["name"] == "sample-district" and m["plan"]["dataset"].startswith("..")
+
+
+def test_shards_started_from_different_folders_merge(tmp_path, mini, results, monkeypatch):
+    """Shards of one plan, one named relatively from the district folder and one by its
+    absolute path with --dataset from elsewhere, are one plan: they merge."""
+    from harness.merge import merge_runs
+
+    plan = _shipped(tmp_path, mini, BASELINES)
+    monkeypatch.chdir(plan.parent.parent)
+    a = RunOptions(progress=False, shard=(1, 2))
+    run_plan("plans/plan.yaml", results_dir=results, run_id="s1", options=a, score=False)
+    monkeypatch.chdir(mini.parent)
+    b = RunOptions(progress=False, shard=(2, 2))
+    run_plan(
+        plan, dataset="mini-district", results_dir=results, run_id="s2", options=b, score=False
+    )
+    merged = merge_runs(["s1", "s2"], results)
+    _once_each(merged, ["canned", "retrieval", "staff", "approved_answer"], {}, N_FAQ)
+
+
+@pytest.mark.parametrize("name", ["demo.yaml", "baselines.yaml"])
+def test_shipped_plans_match_themselves_from_any_folder(tmp_path, monkeypatch, name):
+    """The shipped plans (../datasets/sample-district, the reference row on), as the runner
+    records them at the start and loads them on resume from another folder, before and after
+    content-only fingerprints; the embedded model is never started."""
+    from harness.datasets import load_dataset
+    from harness.plan_content import check_unchanged, legacy_fingerprint, plan_content
+
+    monkeypatch.chdir(REPO)
+    start = load_plan(f"plans/{name}")
+    assert start.dataset == "../datasets/sample-district" and start.reference_row
+    ds = load_dataset(start.dataset_path())
+    manifest = {
+        "plan_fingerprint": start.fingerprint(),
+        "plan_content": plan_content(start),
+        "plan": start.model_dump(mode="json"),
+        "dataset": {
+            "path": str(ds.path.resolve()),
+            "fingerprint": ds.fingerprint,
+            "files": ds.files,
+        },
+    }
+    monkeypatch.chdir(tmp_path)
+    again = load_plan(REPO / "plans" / name, dataset=manifest["dataset"]["path"])
+    check_unchanged(again, load_dataset(manifest["dataset"]["path"]), manifest, "r")
+    old = dict(manifest, plan_fingerprint=legacy_fingerprint(start))
+    del old["plan_content"]
+    check_unchanged(again, ds, old, "r")  # a run the previous code started
+    changed = again.model_copy(update={"select": start.select.model_copy(update={"limit": 2})})
+    with pytest.raises(RunError, match=r"select\.limit: not set then, 2 now"):
+        check_unchanged(changed, ds, manifest, "r")
