@@ -23,24 +23,25 @@ QUIET = RunOptions(progress=False)
 N_FAQ = 6  # faq_reply items in the mini dataset
 
 
-def _plan(tmp_path, mini, srv, **kw):
+def _plan(tmp_path, mini, srv, layout="absolute", **kw):
     cands = [
         {"name": "canned", "baseline": "template"},
         {"name": "retrieval", "baseline": "retrieval"},
         {"name": "staff", "baseline": "staff_first_draft"},
         model_candidate(srv.base_url, **kw.pop("model", {})),
     ]
-    return write_plan(tmp_path, mini, cands, **kw)
+    return plan_in(layout, tmp_path, mini, cands, **kw)
 
 
 def test_one_generation_per_unit_and_scores(tmp_path, mini, results, loopback):
     srv = loopback()
-    store = run_plan(_plan(tmp_path, mini, srv), results_dir=results, options=QUIET)
+    plan = _plan(tmp_path, mini, srv, layout="shipped")  # relative dataset, reference row on
+    store = run_plan(plan, results_dir=results, options=QUIET)
     gens = store.generations()
-    assert len(gens) == 4 * N_FAQ and gens["key"].is_unique
+    assert len(gens) == 5 * N_FAQ and gens["key"].is_unique
     assert srv.request_count == N_FAQ
     m = store.read_manifest()
-    assert m["status"] == "complete" and m["counts"]["ok"] == 4 * N_FAQ - 4  # 4 lack staff drafts
+    assert m["status"] == "complete" and m["counts"]["ok"] == 5 * N_FAQ - 4  # 4 lack staff drafts
     assert m["counts"]["no_output"] == 4
     assert m["endpoints"] == [srv.base_url.rsplit("/v1", 1)[0]]
     assert m["selection"]["uncovered_items"] == 2
@@ -52,11 +53,12 @@ def test_one_generation_per_unit_and_scores(tmp_path, mini, results, loopback):
     staff = ws[ws["candidate"] == "staff"]
     assert staff["value"].isna().sum() == 4  # no draft: unscored, not 0
     assert ws[ws["candidate"] == "m"]["value"].between(0, 1).all()
+    assert (ws[ws["candidate"] == "approved_answer"]["value"] == 1).all()  # the ceiling
 
 
 def test_warm_cache_rerun_makes_zero_calls(tmp_path, mini, results, loopback):
     srv = loopback()
-    plan = _plan(tmp_path, mini, srv)
+    plan = _plan(tmp_path, mini, srv, layout="shipped")
     run_plan(plan, results_dir=results, options=QUIET)
     before = srv.request_count
     again = run_plan(plan, results_dir=results, options=QUIET)
@@ -544,7 +546,7 @@ def test_run_plan_scores_like_harness_run_and_runs_says_so(tmp_path, mini, resul
     from harness.store import list_runs
 
     srv = loopback()
-    plan = write_plan(tmp_path, mini, [model_candidate(srv.base_url)])
+    plan = plan_in("shipped", tmp_path, mini, [model_candidate(srv.base_url)])
     scored = run_plan(plan, results_dir=results, run_id="a", options=QUIET)
     bare = run_plan(plan, results_dir=results, run_id="b", options=QUIET, score=False)
     assert (scored.path / "scores.parquet").is_file()
