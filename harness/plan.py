@@ -6,8 +6,6 @@ model string with a Jinja2 prompt template), the scorers, and runner settings.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -292,13 +290,12 @@ class Plan(_Strict):
         return out
 
     def fingerprint(self) -> str:
-        """Hash of the plan's content and the templates it names (not of the dataset)."""
-        # exclude_defaults: a harness upgrade that adds a setting does not change old plans
-        content = self.model_dump(mode="json", exclude_defaults=True)
-        h = hashlib.sha256(json.dumps(content, sort_keys=True).encode())
-        for f in self.files()[1:]:
-            h.update(f.read_bytes())
-        return h.hexdigest()
+        """Hash of what the plan runs: its settings and the bytes of the files it names, never a
+        path, so it is the same from any folder (:mod:`harness.plan_content`); the dataset has
+        its own fingerprint."""
+        from harness.plan_content import fingerprint, plan_content
+
+        return fingerprint(plan_content(self))
 
 
 def load_yaml(path: str | Path, what: str) -> tuple[Any, yaml.Node | None]:

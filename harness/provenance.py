@@ -17,6 +17,7 @@ import pandas as pd
 from harness.audit import audit_files
 from harness.datasets import Dataset
 from harness.plan import Plan
+from harness.plan_content import fingerprint, plan_content
 from harness.work import candidate_kind, run_candidates
 
 PACKAGES = (
@@ -99,11 +100,13 @@ def manifest_base(
     shard: tuple[int, int] | None,
     approved: list[str],
 ) -> dict[str, Any]:
+    content = plan_content(plan)
     return {
         "run_id": run_id,
         "plan_name": plan.name,
         "plan_path": str(plan.path) if plan.path else None,
-        "plan_fingerprint": plan.fingerprint(),
+        "plan_fingerprint": fingerprint(content),
+        "plan_content": content,  # what a resume must find again (harness/plan_content.py)
         "plan": plan.model_dump(mode="json"),
         "workflow": plan.workflow or plan.description,
         "dataset": {

@@ -22,6 +22,7 @@ from harness.datasets import Dataset, load_dataset
 from harness.errors import RunError
 from harness.model_calls import run_models
 from harness.plan import CandidateSpec, Plan, load_plan
+from harness.plan_content import check_unchanged
 from harness.provenance import manifest_base, now_iso
 from harness.selection import select_items
 from harness.store import RunStore, check_run_id, counts_from_journal, default_results_dir
@@ -66,22 +67,13 @@ def run_plan(
     if resume:
         store = RunStore(root / resume)
         manifest = store.read_manifest()
+        ds_path = dataset if dataset is not None else manifest["dataset"]["path"]
         if not isinstance(plan, Plan):
-            plan = load_plan(
-                plan if plan else manifest["plan_path"],
-                dataset=dataset or manifest["dataset"]["path"],
-            )
-        if plan.fingerprint() != manifest["plan_fingerprint"]:
-            raise RunError(
-                f"the plan changed since run {resume} started (its prompts, "
-                "candidates or settings differ); start a new run instead of resuming"
-            )
-        ds = load_dataset(manifest["dataset"]["path"])
-        if ds.fingerprint != manifest["dataset"]["fingerprint"]:
-            raise RunError(
-                f"the dataset changed since run {resume} started; "
-                "start a new run instead of resuming"
-            )
+            plan = load_plan(plan if plan else manifest["plan_path"], dataset=ds_path)
+        elif dataset is not None:
+            plan = plan.model_copy(update={"dataset": str(Path(dataset).resolve())})
+        ds = load_dataset(ds_path)
+        check_unchanged(plan, ds, manifest, resume)  # content, never paths: from any folder
         _check_providers(plan)
         items = ds.items.loc[manifest["selection"]["item_ids"]]
     else:

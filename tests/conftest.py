@@ -54,25 +54,54 @@ def loopback():
         s.__exit__(None, None, None)
 
 
-def write_plan(folder: Path, dataset: Path, candidates: list[dict[str, Any]], **extra: Any) -> Path:
-    """A plan file in ``folder`` with a simple prompt template beside it."""
+def write_plan(
+    folder: Path,
+    dataset: Path,
+    candidates: list[dict[str, Any]],
+    *,
+    shipped: bool = False,
+    **extra: Any,
+) -> Path:
+    """A plan file in ``folder`` with a simple prompt template beside it.
+
+    ``shipped``: written as the shipped plans are (plans/demo.yaml): the dataset named by a path
+    relative to the plan file's folder, and the approved-answer reference row left at its
+    default (on), unless ``reference_row`` is given.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "prompt.j2").write_text(
         "Sources:\n{% for s in sources %}{{ s.text }}\n{% endfor %}\nQuestion: {{ item.input }}",
         encoding="utf-8",
     )
     plan = {
         "name": extra.pop("name", "t"),
-        "dataset": str(dataset),
+        "dataset": os.path.relpath(dataset, folder) if shipped else str(dataset),
         "tasks": extra.pop("tasks", ["faq_reply"]),
         "candidates": candidates,
-        # the runner's mechanics are counted per candidate: the approved-answer reference row
-        # (on in every real plan) is asked for by the tests about it
-        "reference_row": extra.pop("reference_row", False),
         **extra,
     }
+    if not shipped:
+        # the runner's mechanics are counted per candidate: the approved-answer reference row
+        # (on in every real plan) is asked for by the tests about it
+        plan["reference_row"] = extra.get("reference_row", False)
     path = folder / "plan.yaml"
     path.write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
     return path
+
+
+# How a test's plan is laid out: "absolute" (the dataset by its absolute path, no reference row)
+# or "shipped" (plans/plan.yaml naming ../<...>/dataset relatively, reference row on), so a test
+# of the runner's mechanics also runs what users run.
+LAYOUTS = ("absolute", "shipped")
+
+
+def plan_in(
+    layout: str, tmp_path: Path, dataset: Path, candidates: list[dict[str, Any]], **extra: Any
+) -> Path:
+    """A plan in ``layout`` (one of :data:`LAYOUTS`) under ``tmp_path``."""
+    if layout == "shipped":
+        return write_plan(tmp_path / "plans", dataset, candidates, shipped=True, **extra)
+    return write_plan(tmp_path, dataset, candidates, **extra)
 
 
 def model_candidate(base_url: str, name: str = "m", **kw: Any) -> dict[str, Any]:

@@ -102,7 +102,7 @@ def test_unsafe_rubric_prompt_exits_2_naming_the_rubric_line(tmp_path, mini, loo
     assert "__class__" in text[p.line - 1], (p.line, text)
 
 
-@pytest.mark.parametrize("plan", [REPO / "plans" / "demo.yaml"])
+@pytest.mark.parametrize("plan", [REPO / "plans" / "demo.yaml", REPO / "plans" / "baselines.yaml"])
 def test_shipped_plans_and_rubrics_pass(plan):
     load_plan(plan)
 

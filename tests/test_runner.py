@@ -17,30 +17,31 @@ from harness.runner import RunOptions, run_plan
 from harness.scoring import score_run
 from harness.store import open_run
 
-from .conftest import REPO, model_candidate, wait_for, write_plan
+from .conftest import LAYOUTS, REPO, model_candidate, plan_in, wait_for, write_plan
 
 QUIET = RunOptions(progress=False)
 N_FAQ = 6  # faq_reply items in the mini dataset
 
 
-def _plan(tmp_path, mini, srv, **kw):
+def _plan(tmp_path, mini, srv, layout="absolute", **kw):
     cands = [
         {"name": "canned", "baseline": "template"},
         {"name": "retrieval", "baseline": "retrieval"},
         {"name": "staff", "baseline": "staff_first_draft"},
         model_candidate(srv.base_url, **kw.pop("model", {})),
     ]
-    return write_plan(tmp_path, mini, cands, **kw)
+    return plan_in(layout, tmp_path, mini, cands, **kw)
 
 
 def test_one_generation_per_unit_and_scores(tmp_path, mini, results, loopback):
     srv = loopback()
-    store = run_plan(_plan(tmp_path, mini, srv), results_dir=results, options=QUIET)
+    plan = _plan(tmp_path, mini, srv, layout="shipped")  # relative dataset, reference row on
+    store = run_plan(plan, results_dir=results, options=QUIET)
     gens = store.generations()
-    assert len(gens) == 4 * N_FAQ and gens["key"].is_unique
+    assert len(gens) == 5 * N_FAQ and gens["key"].is_unique
     assert srv.request_count == N_FAQ
     m = store.read_manifest()
-    assert m["status"] == "complete" and m["counts"]["ok"] == 4 * N_FAQ - 4  # 4 lack staff drafts
+    assert m["status"] == "complete" and m["counts"]["ok"] == 5 * N_FAQ - 4  # 4 lack staff drafts
     assert m["counts"]["no_output"] == 4
     assert m["endpoints"] == [srv.base_url.rsplit("/v1", 1)[0]]
     assert m["selection"]["uncovered_items"] == 2
@@ -52,11 +53,12 @@ def test_one_generation_per_unit_and_scores(tmp_path, mini, results, loopback):
     staff = ws[ws["candidate"] == "staff"]
     assert staff["value"].isna().sum() == 4  # no draft: unscored, not 0
     assert ws[ws["candidate"] == "m"]["value"].between(0, 1).all()
+    assert (ws[ws["candidate"] == "approved_answer"]["value"] == 1).all()  # the ceiling
 
 
 def test_warm_cache_rerun_makes_zero_calls(tmp_path, mini, results, loopback):
     srv = loopback()
-    plan = _plan(tmp_path, mini, srv)
+    plan = _plan(tmp_path, mini, srv, layout="shipped")
     run_plan(plan, results_dir=results, options=QUIET)
     before = srv.request_count
     again = run_plan(plan, results_dir=results, options=QUIET)
@@ -153,9 +155,14 @@ def test_retry_errors_completes_only_failed_samples(tmp_path, mini, results, loo
     assert srv.request_count == n + N_FAQ
 
 
-def test_budget_cap_stops_cleanly_and_resume_finishes(tmp_path, mini, results, loopback):
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_budget_cap_stops_cleanly_and_resume_finishes(
+    tmp_path, mini, results, loopback, monkeypatch, layout
+):
     srv = loopback()
-    plan = write_plan(
+    ref = N_FAQ if layout == "shipped" else 0  # the reference rows: no cost, made first
+    plan = plan_in(
+        layout,
         tmp_path,
         mini,
         [
@@ -168,15 +175,19 @@ def test_budget_cap_stops_cleanly_and_resume_finishes(tmp_path, mini, results, l
     store = run_plan(plan, results_dir=results, options=QUIET)
     m = store.read_manifest()
     assert m["status"] == "stopped_budget"
-    done = len(store.generations())
+    done = len(store.generations()) - ref
     assert 1 <= done < N_FAQ and m["spent"]["cost_usd"] >= 1.0
+    assert srv.request_count == done
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # resumed from another folder
     run_plan(
         plan,
         results_dir=results,
         resume=store.run_id,
         options=RunOptions(progress=False, budget_usd=1000),
     )
-    assert len(store.generations()) == N_FAQ
+    assert len(store.generations()) == N_FAQ + ref
+    assert store.generations()["key"].is_unique and srv.request_count == N_FAQ
 
 
 def test_resume_refuses_a_changed_plan(tmp_path, mini, results, loopback):
@@ -233,13 +244,18 @@ def test_fake_key_never_written_anywhere(tmp_path, mini, results, loopback, monk
             assert key.encode() not in p.read_bytes(), p
 
 
-@pytest.mark.parametrize("kill_after", [3, 17])
+@pytest.mark.parametrize(("kill_after", "layout"), [(3, "absolute"), (17, "shipped")])
 def test_sigkill_then_resume_gives_exactly_one_generation_each(
-    tmp_path, mini, results, loopback, kill_after
+    tmp_path, mini, results, loopback, monkeypatch, kill_after, layout
 ):
     srv = loopback(latency=0.05)
-    plan = write_plan(
-        tmp_path, mini, [model_candidate(srv.base_url, samples=5)], runner={"concurrency": 4}
+    ref = N_FAQ if layout == "shipped" else 0
+    plan = plan_in(
+        layout,
+        tmp_path,
+        mini,
+        [model_candidate(srv.base_url, samples=5)],
+        runner={"concurrency": 4},
     )
     env = dict(os.environ, HARNESS_RESULTS=str(results))
     proc = subprocess.Popen(
@@ -248,14 +264,15 @@ def test_sigkill_then_resume_gives_exactly_one_generation_each(
             "-m",
             "harness.cli",
             "run",
-            str(plan),
+            # as users run it: a shipped-style plan named relative to its district's folder
+            str(plan) if layout == "absolute" else "plans/plan.yaml",
             "--run-id",
             "killed",
             "--quiet",
             "--no-score",
         ],
         env=env,
-        cwd=REPO,
+        cwd=REPO if layout == "absolute" else tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -267,25 +284,30 @@ def test_sigkill_then_resume_gives_exactly_one_generation_each(
         {
             json.loads(line)["key"]
             for line in journal.read_text().splitlines()
-            if line.strip().endswith("}")
+            if line.strip().endswith("}") and json.loads(line)["kind"] == "model"
         }
         if journal.exists()
         else set()
     )
     before = srv.request_count
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # resumed from another folder
     store = run_plan(plan, results_dir=results, resume="killed", options=QUIET)
     g = store.generations()
-    assert len(g) == 5 * N_FAQ and g["key"].is_unique and (g["status"] == "ok").all()
+    assert len(g) == 5 * N_FAQ + ref and g["key"].is_unique and (g["status"] == "ok").all()
     # finished work was not redone: new requests cover only what had not finished
     assert srv.request_count - before <= 5 * N_FAQ - len(finished)
 
 
 def test_resume_drops_a_line_cut_by_a_kill(tmp_path, mini, results, loopback):
     srv = loopback()
-    plan = write_plan(tmp_path, mini, [model_candidate(srv.base_url)])
+    # the shipped layout: relative dataset path, the reference rows journaled first
+    plan = plan_in("shipped", tmp_path, mini, [model_candidate(srv.base_url)])
     store = run_plan(plan, results_dir=results, options=QUIET)
     lines = store.journal_path.read_text().splitlines(keepends=True)
-    store.journal_path.write_text("".join(lines[:3]) + lines[3][:25])  # killed mid-write
+    cut = N_FAQ + 3  # a model generation's line
+    assert json.loads(lines[cut])["kind"] == "model"
+    store.journal_path.write_text("".join(lines[:cut]) + lines[cut][:25])  # killed mid-write
     (store.path / "generations.parquet").unlink()
     run_plan(
         plan,
@@ -294,7 +316,7 @@ def test_resume_drops_a_line_cut_by_a_kill(tmp_path, mini, results, loopback):
         options=RunOptions(progress=False, cache="off"),
     )
     g = store.generations()
-    assert len(g) == N_FAQ and g["key"].is_unique
+    assert len(g) == 2 * N_FAQ and g["key"].is_unique
     assert all(json.loads(line) for line in store.journal_path.read_text().splitlines())
 
 
@@ -524,7 +546,7 @@ def test_run_plan_scores_like_harness_run_and_runs_says_so(tmp_path, mini, resul
     from harness.store import list_runs
 
     srv = loopback()
-    plan = write_plan(tmp_path, mini, [model_candidate(srv.base_url)])
+    plan = plan_in("shipped", tmp_path, mini, [model_candidate(srv.base_url)])
     scored = run_plan(plan, results_dir=results, run_id="a", options=QUIET)
     bare = run_plan(plan, results_dir=results, run_id="b", options=QUIET, score=False)
     assert (scored.path / "scores.parquet").is_file()

@@ -20,19 +20,21 @@ from harness.errors import InfrastructureError, RunError
 from harness.runner import RunOptions, run_plan
 from harness.store import RunStore, check_run_id, counts_from_journal
 
-from .conftest import REPO, model_candidate, wait_for, write_plan
+from .conftest import LAYOUTS, REPO, model_candidate, plan_in, wait_for, write_plan
 
 QUIET = RunOptions(progress=False)
 N_FAQ = 6
 
 
-def _cli_run(plan: Path, results: Path, *extra: str) -> subprocess.Popen[bytes]:
+def _cli_run(
+    plan: Path | str | None, results: Path, *extra: str, cwd: Path = REPO
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "harness.cli", "--results", str(results), "run", *extra]
         + ([str(plan)] if plan else [])
         + ["--quiet", "--no-score", "--no-cache"],
         env=dict(os.environ, PYTHONPATH=str(REPO)),
-        cwd=REPO,
+        cwd=cwd,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -114,17 +116,22 @@ def test_one_process_may_take_its_own_lock_again(tmp_path):
 
 def test_two_resumes_at_once_pay_for_each_call_once(tmp_path, mini, results, loopback, capsys):
     srv = loopback(latency=0.3)
-    plan = write_plan(
-        tmp_path, mini, [model_candidate(srv.base_url, samples=4)], runner={"concurrency": 2}
+    # the shipped layout (relative dataset path, reference row on), resumed from elsewhere
+    plan_in(
+        "shipped",
+        tmp_path,
+        mini,
+        [model_candidate(srv.base_url, samples=4)],
+        runner={"concurrency": 2},
     )
-    first = _cli_run(plan, results, "--run-id", "twice")
+    first = _cli_run("plans/plan.yaml", results, "--run-id", "twice", cwd=tmp_path)
     assert wait_for(lambda: srv.request_count >= 2, timeout=120)
     first.send_signal(signal.SIGKILL)
     first.wait()
-    resumer = _cli_run(None, results, "--resume", "twice")  # type: ignore[arg-type]
+    resumer = _cli_run(None, results, "--resume", "twice")
     n = srv.request_count
     assert wait_for(lambda: srv.request_count > n, timeout=120)
-    second = _cli_run(None, results, "--resume", "twice")  # type: ignore[arg-type]
+    second = _cli_run(None, results, "--resume", "twice")
     _, raw = second.communicate(timeout=120)
     err = raw.decode()
     assert second.returncode == 3, err
@@ -132,20 +139,27 @@ def test_two_resumes_at_once_pay_for_each_call_once(tmp_path, mini, results, loo
     assert err.count("\n") == 1 and "being written by process" in err and "Traceback" not in err
     assert resumer.wait(timeout=180) == 0
     g = RunStore(results / "twice").generations()
-    assert len(g) == 4 * N_FAQ and g["key"].is_unique and (g["status"] == "ok").all()
+    assert len(g) == 5 * N_FAQ and g["key"].is_unique and (g["status"] == "ok").all()
     # each unit was asked for once, apart from the calls the kill cut off in flight (<= 2)
     assert srv.request_count - 4 * N_FAQ <= 2, srv.request_count
 
 
-def test_manifest_counts_are_exact_after_kill_minus_9(tmp_path, mini, results, loopback):
+def test_manifest_counts_are_exact_after_kill_minus_9(
+    tmp_path, mini, results, loopback, monkeypatch
+):
     srv = loopback(latency=0.05)
-    plan = write_plan(
-        tmp_path, mini, [model_candidate(srv.base_url, samples=5)], runner={"concurrency": 4}
+    plan = plan_in(
+        "shipped",
+        tmp_path,
+        mini,
+        [model_candidate(srv.base_url, samples=5)],
+        runner={"concurrency": 4},
     )
-    proc = _cli_run(plan, results, "--run-id", "k9")
+    proc = _cli_run("plans/plan.yaml", results, "--run-id", "k9", cwd=tmp_path)
     assert wait_for(lambda: srv.request_count >= 14, timeout=180)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    monkeypatch.chdir(results)  # resumed from another folder
     store = run_plan(
         plan, results_dir=results, resume="k9", options=RunOptions(progress=False, cache="off")
     )
@@ -189,12 +203,15 @@ def _tmpfs(path: Path, size: str):
         subprocess.run(["umount", "-l", str(path)], check=False)
 
 
-def test_disk_full_exits_3_sets_error_and_resume_recovers(tmp_path, mini, loopback):
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_disk_full_exits_3_sets_error_and_resume_recovers(tmp_path, mini, loopback, layout):
     """A real full disk: the results folder is a 1 MiB tmpfs; 8 KB drafts fill it."""
     srv = loopback(reply="word " * 1600)
-    plan = write_plan(tmp_path, mini, [model_candidate(srv.base_url, samples=30)])
+    ref = N_FAQ if layout == "shipped" else 0
+    plan = plan_in(layout, tmp_path, mini, [model_candidate(srv.base_url, samples=30)])
+    start = (plan, REPO) if layout == "absolute" else ("plans/plan.yaml", tmp_path)
     with _tmpfs(tmp_path / "small", "1m") as results:
-        proc = _cli_run(plan, results, "--run-id", "full", "--workers", "0")
+        proc = _cli_run(start[0], results, "--run-id", "full", "--workers", "0", cwd=start[1])
         _, err = proc.communicate(timeout=300)
         text = err.decode()
         assert proc.returncode == 3, text
@@ -204,11 +221,11 @@ def test_disk_full_exits_3_sets_error_and_resume_recovers(tmp_path, mini, loopba
         man = json.loads((results / "full" / "manifest.json").read_text())
         assert man["status"] == "error"
         subprocess.run(["mount", "-o", "remount,size=16m", str(results)], check=True)
-        done = _cli_run(None, results, "--resume", "full")  # type: ignore[arg-type]
+        done = _cli_run(None, results, "--resume", "full", cwd=results)  # from elsewhere
         assert done.wait(timeout=300) == 0
         store = RunStore(results / "full")
         g = store.generations()
-        assert len(g) == 30 * N_FAQ and g["key"].is_unique and (g["status"] == "ok").all()
+        assert len(g) == 30 * N_FAQ + ref and g["key"].is_unique and (g["status"] == "ok").all()
         assert store.read_manifest()["status"] == "complete"
         assert (results / "full" / "generations.parquet").stat().st_size > 0
 
