@@ -212,8 +212,14 @@ class Call:
 
 async def call_model(call: Call, messages: list[dict[str, str]]) -> CallResult:
     """One attempt at a chat completion through litellm (no retries here)."""
+    from harness.egress import call_params
+
     litellm = litellm_module()
     price = call.price
+    try:
+        params = call_params(call.params)  # only generation parameters; streaming off
+    except ValueError as exc:
+        return CallResult(error=str(exc), retryable=False)
     try:
         resp = await litellm.acompletion(
             model=call.model,
@@ -223,7 +229,7 @@ async def call_model(call: Call, messages: list[dict[str, str]]) -> CallResult:
             timeout=call.timeout,
             num_retries=0,
             max_retries=0,
-            **call.params,
+            **params,
         )
     except Exception as exc:  # every provider error becomes data on the sample
         return classify(exc)
