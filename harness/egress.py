@@ -262,7 +262,9 @@ def check_environment(
         elif name in TLS_VARIABLES or (name in SWITCHES and not _falsy(value)):
             if name in named:
                 records.append({"variable": name, "approved_by": f"env:{name}"})
-            elif name in SWITCHES or not _tls_ok(name, value):
+            elif name in SWITCHES:
+                bad.append(f"{name} (set in the environment or .env) sends every call to a proxy")
+            elif not _tls_ok(name, value):
                 bad.append(f"{name} (set in the environment or .env) changes whom calls trust")
     if any(is_proxy_variable(k) and v for k, v in environ.items()):
         used: dict[str, list[str]] = {}
@@ -289,3 +291,45 @@ def check_environment(
                     }
                 )
     return bad, records
+
+
+# -- CI: the trusted governance file -------------------------------------------------------------
+def trusted_governance(plan: Any, trusted: str | os.PathLike[str]) -> None:
+    """Make ``trusted`` (the base branch's governance file) the plan's governance.
+
+    A pull request can change a plan and the files beside it, so in CI the approvals come from
+    a governance file the pull request cannot change. A plan that names no governance file gets
+    the trusted one; a plan naming one whose bytes differ from it is refused (PlanError, exit 2),
+    so a pull request cannot approve its own provider.
+    """
+    from pathlib import Path
+
+    from harness.errors import PlanError, Problem
+
+    path = Path(trusted).resolve()
+    display = str(plan.path) if plan.path else "plan"
+    if not path.is_file():
+        raise PlanError(
+            f"trusted governance {path}",
+            [Problem(str(path), None, None, "does not exist", "give the base branch's file")],
+        )
+    if plan.governance:
+        named = plan.resolve(plan.governance)
+        same = named.is_file() and named.read_bytes() == path.read_bytes()
+        if not same:
+            raise PlanError(
+                f"plan {display}",
+                [
+                    Problem(
+                        display,
+                        None,
+                        "governance",
+                        f"names '{plan.governance}', which is not the trusted governance file "
+                        f"{path}",
+                        "in CI the base branch's governance decides which providers are "
+                        "approved; change rubrics/governance.yaml in its own reviewed pull "
+                        "request first",
+                    )
+                ],
+            )
+    plan.governance = str(path)
