@@ -90,8 +90,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     for rid in (args.run_id, args.resume):
         if rid is not None:
             check_run_id(rid)
+    plan = args.plan
+    if args.governance:  # CI: approvals from the trusted file only (harness/egress.py)
+        from harness.egress import trusted_governance
+        from harness.plan import load_plan
+
+        if args.resume:
+            raise HarnessError("--governance starts a new run; it does not apply to --resume")
+        plan = load_plan(args.plan, dataset=args.dataset)
+        trusted_governance(plan, args.governance)
     store = run_plan(
-        args.plan,
+        plan,
         dataset=args.dataset,
         results_dir=args.results,
         run_id=args.run_id,
@@ -297,6 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="only generate; score later with harness score RUN_ID (reports need scores)",
     )
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument(
+        "--governance",
+        help="trusted governance file (CI): its approved_providers apply; a plan naming "
+        "another governance file is refused (exit 2)",
+    )
     r.set_defaults(fn=cmd_run)
 
     s = sub.add_parser("score", help="re-score a stored run without generating again")

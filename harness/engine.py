@@ -38,6 +38,7 @@ from harness.protect import (
     approved_by,
     destination,
     endpoint,
+    environment_record,
     is_local_destination,
     provider_of,
     refuse,
@@ -245,6 +246,8 @@ class Engine:
                 return
             from harness.candidates.llm import Call, litellm_module
 
+            sites = [(t.name, t.request.model, t.request.api_base) for t in self.targets.values()]
+            refuse(sites, self.approved, self.source)  # the environment again, before any call
             for t in self.targets.values():
                 req = t.request
                 if t.destination.origin == "embedded":
@@ -417,6 +420,7 @@ class Engine:
         return {
             "endpoints": sorted(self.contacted | sent),
             "destinations": [t.manifest_entry() for t in self.targets.values()],
+            "environment": environment_record(self.targets.values(), self.approved),
         }
 
 

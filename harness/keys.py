@@ -58,7 +58,29 @@ def scrub_with(text: str, values: list[str]) -> str:
     for s in values:
         if s and len(s) >= _MIN and s in text:
             text = text.replace(s, "***")
-    return _KEYLIKE.sub(lambda m: m.group(1) + "-***", text)
+    text = _KEYLIKE.sub(lambda m: m.group(1) + "-***", text)
+    return _scrub_split(text, values)
+
+
+_PIECE = re.compile(r'("(?:content|text)"\s*:\s*")((?:[^"\\]|\\.)*)(")')
+_SPACE = re.compile(r"\s+")
+
+
+def _scrub_split(text: str, values: list[str]) -> str:
+    """Keys echoed in pieces: split by whitespace or newlines, or chunk by chunk in the
+    ``"content": "..."`` fields of a streamed body quoted in an error. The pieces are checked
+    joined, as a reader would join them."""
+    keys = [v for v in values if v and len(v) >= 8]
+    squeezed = _SPACE.sub("", text)
+    for v in keys:
+        if v in squeezed:
+            text = re.sub(r"\s*".join(re.escape(c) for c in v), "***", text)
+    pieces = _PIECE.findall(text)
+    if len(pieces) > 1:
+        joined = "".join(p[1] for p in pieces)
+        if any(v in joined for v in keys) or _KEYLIKE.search(joined):
+            text = _PIECE.sub(lambda m: m.group(1) + "***" + m.group(3), text)
+    return text
 
 
 def scrub_value(value: object) -> object:

@@ -32,6 +32,16 @@ def _check_model(model: str | None, params: dict[str, Any]) -> None:
         )
 
 
+def _check_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Only generation parameters reach litellm (harness/egress.py): no route, no streaming."""
+    from harness.egress import params_problem
+
+    problem = params_problem(params)
+    if problem:
+        raise ValueError(problem)
+    return params
+
+
 # The built-in reference row's name: the approved answer, scored like every draft.
 REFERENCE = "approved_answer"
 
@@ -68,6 +78,8 @@ class CandidateSpec(_Strict):
     price: Price | None = None
     concurrency: int | None = Field(None, ge=1, le=512)
     rpm: float | None = Field(None, gt=0)
+
+    _params = field_validator("params")(_check_params)
 
     @model_validator(mode="before")
     @classmethod
@@ -196,6 +208,8 @@ class JudgeSpec(_Strict):
     # rate a seeded share of drafts again padded with filler (length bias); None: no probe
     bias_probe: BiasProbe | None = Field(default_factory=lambda: BiasProbe())
 
+    _params = field_validator("params")(_check_params)
+
     @field_validator("candidates")
     @classmethod
     def _unique_candidates(cls, value: list[str] | None) -> list[str] | None:
@@ -214,6 +228,9 @@ class JudgeSpec(_Strict):
                 "'params.response_format'; keep one (params.response_format is sent as written)"
             )
         return self
+
+
+_JUDGE_SCORER_ARGS = ("cache", "cache_path", "calibrate", "retries")  # the scorer's own
 
 
 class Plan(_Strict):
@@ -260,6 +277,25 @@ class Plan(_Strict):
                 f"'{REFERENCE}' is the built-in reference row (the approved answer itself); "
                 "give the candidate another name"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _judge_scorer_options(self) -> Plan:
+        """A judge scorer's options are judge settings: checked here, at plan load, like the
+        plan's own judge section (its params too), not first when the run is scored."""
+        for i, sc in enumerate(self.scorers):
+            if sc.name != "judge":
+                continue
+            opts = {k: v for k, v in sc.options.items() if k not in _JUDGE_SCORER_ARGS}
+            base = self.judge.model_dump() if self.judge is not None else {}
+            try:
+                JudgeSpec.model_validate({**base, **opts})
+            except ValidationError as exc:
+                why = "; ".join(
+                    f"{'.'.join(str(x) for x in e['loc']) or 'judge'}: {e['msg']}"
+                    for e in exc.errors()
+                )
+                raise ValueError(f"scorers.{i}.options: {why}") from None
         return self
 
     @property

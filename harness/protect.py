@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,16 @@ PROVIDER_DEFAULTS = {
     "perplexity": "https://api.perplexity.ai",
     "cohere": "https://api.cohere.ai",
     "gemini": "https://generativelanguage.googleapis.com",
+    "ollama": "http://localhost:11434",
+    "ollama_chat": "http://localhost:11434",
+}
+# Endpoint variables litellm (or the SDK it calls) reads for a provider beyond the
+# ``<PROVIDER>_API_BASE`` / ``<PROVIDER>_BASE_URL`` pair, in litellm's order of preference.
+ENV_BASES = {
+    "azure": ("AZURE_API_BASE", "AZURE_OPENAI_ENDPOINT"),
+    "together_ai": ("TOGETHERAI_API_BASE", "TOGETHER_AI_API_BASE"),
+    "fireworks_ai": ("FIREWORKS_API_BASE", "FIREWORKSAI_API_BASE", "FIREWORKS_AI_API_BASE"),
+    "ollama_chat": ("OLLAMA_API_BASE",),
 }
 
 
@@ -57,7 +67,7 @@ def provider_of(model: str) -> str:
 def env_base_names(provider: str) -> tuple[str, ...]:
     """The environment variables litellm reads for a provider's endpoint (``OPENAI_API_BASE``)."""
     p = provider.upper()
-    return (f"{p}_API_BASE", f"{p}_BASE_URL")
+    return (*ENV_BASES.get(provider, ()), f"{p}_API_BASE", f"{p}_BASE_URL")
 
 
 def endpoint(url: str) -> str:
@@ -211,25 +221,59 @@ def approval_list(governance: str | Path | None) -> tuple[list[str], str]:
 DEFAULT_SOURCE = "default (no governance file: only this machine)"
 
 
+def _url(dest: Destination) -> str | None:
+    return "http://127.0.0.1" if dest.origin == "embedded" else dest.url
+
+
+def _environment(
+    dests: list[Destination], approved: list[str]
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Refusals and records of the endpoint, proxy and TLS variables set for these calls."""
+    from harness.egress import check_environment
+
+    def approve(url: str) -> str | None:
+        return approved_by(Destination("", url, "environment"), approved)
+
+    urls = [u for u in (_url(d) for d in dests) if u]
+    return check_environment(urls, approve, approved)
+
+
+def environment_record(targets: Iterable[Any], approved: list[str]) -> list[dict[str, Any]]:
+    """The manifest's ``environment`` for the engine's targets: each endpoint, proxy or TLS
+    variable set, and the entry that approved it."""
+    dests = [t.destination for t in targets]
+    return _environment(dests, approved)[1] if dests else []
+
+
 def refuse(
     sites: list[tuple[str, str | None, str | None]], approved: list[str], source: str
 ) -> None:
-    """Raise RunError naming every call site whose destination is not approved."""
-    bad = []
+    """Raise RunError naming every call site whose destination is not approved, and every
+    environment variable (shell or .env) that would move or expose their calls."""
+    bad, dests = [], []
     for name, model, base in sites:
         if not model:
             continue
         dest = destination(model, base)
-        if approved_by(dest, approved) is None:
+        dests.append(dest)
+        if dest.url is None and dest.origin != "embedded":
+            bad.append(
+                f"{name} ({model}: litellm would choose the endpoint of "
+                f"'{provider_of(model)}' itself; name it with api_base)"
+            )
+        elif approved_by(dest, approved) is None:
             where = f" at {dest.endpoint}" + (
                 " (set by the environment)" if dest.origin == "environment" else ""
             )
             bad.append(f"{name} ({model}{where})")
-    if bad:
+    env_bad = _environment(dests, approved)[0] if dests else []
+    if bad or env_bad:
         raise RunError(
-            f"refused before any call: {', '.join(bad)} would receive district data but is not "
-            f"in approved_providers of {source}; add it there once the district "
-            "approves that provider, or remove the candidate"
+            "refused before any call: "
+            + ", ".join([*bad, *env_bad])
+            + f" would receive district data but is not in approved_providers of {source}; "
+            "add it there once the district approves that provider (an 'env:NAME' entry for a "
+            "TLS setting), or remove the candidate or unset the variable"
         )
 
 

@@ -8,6 +8,11 @@ cannot build a value larger than ``MAX_VALUE``. The helpers a template never nee
 (``cycler``, ``joiner``, ``namespace``, ``lipsum``) are not offered. Dataset text is passed in
 as values and printed literally: it is never itself rendered as a template.
 
+Every render is bounded (harness/template_limits.py): widths of ``center``, ``indent``,
+``wordwrap``, ``format`` and ``%`` and of the string methods that pad, ``range`` length and the
+range steps of one render, ``+`` and ``replace`` results, the characters a render produces
+and its wall time. Past a bound the render stops with a :class:`SecurityError` naming it.
+
 :func:`unsafe_constructs` also checks a template statically at plan load, so a template that
 reaches for internals is refused (exit 2) before the first model call.
 """
@@ -20,7 +25,10 @@ from typing import Any
 
 import jinja2
 from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from harness import template_limits as limits
 
 MAX_VALUE = 1_000_000  # characters (or items) a '*' or '**' may produce in a template
 _NOT_OFFERED = ("cycler", "joiner", "namespace", "lipsum")
@@ -29,10 +37,36 @@ _FORMAT_METHODS = ("format", "format_map", "mro")
 __all__ = ["SecurityError", "environment", "render", "unsafe_constructs"]
 
 
+class _CodeGenerator(CodeGenerator):
+    """``a ~ b`` joins through :func:`harness.template_limits.concat`, which bounds its size."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.bounded_concat((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+    template_class = limits.BoundedTemplate
+    code_generator_class = _CodeGenerator
+    bounded_concat = staticmethod(limits.concat)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        limits.check_call(__obj, args, kwargs)
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def format_string(self, s: str, args: Any, kwargs: Any, format_func: Any = None) -> str:
+        limits.check_format(s)
+        return super().format_string(s, args, kwargs, format_func)
 
     def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
+        if operator_ == "+":
+            return limits.add(left, right)
+        if operator_ == "%":
+            return limits.percent(left, right)
         if operator_ == "**":
             numbers = isinstance(left, (int, float)) and isinstance(right, (int, float))
             if numbers and abs(right) > 100:
@@ -50,6 +84,8 @@ def environment() -> jinja2.Environment:
     env = _Sandbox(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
     for name in _NOT_OFFERED:
         env.globals.pop(name, None)
+    env.globals["range"] = limits.bounded_range
+    env.filters.update(limits.bounded_filters(env.filters))
     return env
 
 
@@ -98,4 +134,5 @@ def unsafe_constructs(source: str) -> list[tuple[int, str]]:
             found.append((line, "uses the attr filter; write x.field"))
         elif isinstance(node, nodes.Name) and node.name in (*_NOT_OFFERED, "self"):
             found.append((line, f"uses '{node.name}', which templates here do not offer"))
+    found += limits.static_problems(tree)
     return sorted(set(found))

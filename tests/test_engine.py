@@ -276,3 +276,93 @@ def test_canary_key_is_in_no_byte_written_or_printed(tmp_path, mini, loopback, w
     for p in tmp_path.rglob("*"):
         if p.is_file() and p.name != ".env":
             assert CANARY.encode() not in p.read_bytes(), p
+
+
+def _echo_server(style: str):
+    """A provider that echoes the Authorization header back in pieces: split by spaces or
+    newlines inside an ordinary reply, or as a streamed body of 5-character chunks sent to a
+    request that did not ask for a stream."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Echo(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            auth = self.headers.get("Authorization", "")
+            pieces = [auth[i : i + 5] for i in range(0, len(auth), 5)]
+            if style == "sse":
+                body = (
+                    "".join(
+                        "data: "
+                        + json.dumps({"choices": [{"index": 0, "delta": {"content": p}}]})
+                        + "\n\n"
+                        for p in pieces
+                    )
+                    + "data: [DONE]\n\n"
+                )
+                ctype = "text/event-stream"
+            else:
+                sep = {"exact": "", "spaces": " ", "newlines": "\n"}[style]
+                reply = f"Thanks. You sent {sep.join(pieces)} today."
+                body = json.dumps(
+                    {
+                        "id": "c",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": "m",
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": reply},
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                    }
+                )
+                ctype = "application/json"
+            data = body.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+@pytest.mark.parametrize("style", ["exact", "spaces", "newlines", "sse"])
+def test_a_key_echoed_in_pieces_is_scrubbed_from_the_joined_text(
+    style, tmp_path, mini, results, monkeypatch
+):
+    """Scrubbing reads pieces as a reader would join them; no streamed path exists (the request
+    never asks for a stream), so an output is never assembled chunk by chunk."""
+    monkeypatch.setenv("DISTRICT_SETTING", CANARY)
+    srv = _echo_server(style)
+    try:
+        base = f"http://127.0.0.1:{srv.server_address[1]}/v1"
+        cand = model_candidate(base, api_key_env="DISTRICT_SETTING")
+        plan = write_plan(tmp_path, mini, [cand], runner={"workers": 0, "max_attempts": 1})
+        run_plan(plan, results_dir=results, options=QUIET)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    import re
+
+    chunks = [c for c in (f"Bearer {CANARY}"[i : i + 5] for i in range(0, 26, 5)) if len(c) == 5]
+    for p in results.rglob("*"):
+        if not p.is_file():
+            continue
+        text = p.read_bytes().decode("latin-1")
+        joined = "".join(re.findall(r'content\\*"\s*:\s*\\*"([^"\\]*)', text))
+        squeezed = re.sub(r"\s+", "", text)
+        for view in (text, squeezed, joined):
+            assert CANARY not in view, p
+        assert not [c for c in chunks[2:] if c in text], p  # "ary-7", "f3a9c", "1e2b4"

@@ -59,18 +59,28 @@ class PromptBuilder:
             else None
         )
         self.dataset = dataset
+        self.names = ", ".join(str(x) for x in (spec.prompt, spec.system) if x)
         # many items (and every sample of an item) cite the same sources: look them up once
         self._sources: dict[tuple[str, ...], list[dict[str, Any]]] = {}
 
     def messages(self, item: dict[str, Any]) -> list[dict[str, str]]:
+        import jinja2
+
         ids = tuple(item["source_ids"])
         if ids not in self._sources:
             self._sources[ids] = self.dataset.source_texts(list(ids))
         ctx = {"item": item, "sources": self._sources[ids], "task": item["task"]}
         msgs = []
-        if self.system is not None:
-            msgs.append({"role": "system", "content": self.system.render(ctx).strip()})
-        msgs.append({"role": "user", "content": self.user.render(ctx).strip()})
+        try:
+            if self.system is not None:
+                msgs.append({"role": "system", "content": self.system.render(ctx).strip()})
+            msgs.append({"role": "user", "content": self.user.render(ctx).strip()})
+        except jinja2.TemplateError as exc:  # a bound of harness/template_limits.py, say
+            from harness.errors import RunError
+
+            raise RunError(
+                f"the prompt templates ({self.names}) failed on item {item.get('id')}: {exc}"
+            ) from None
         return msgs
 
 
@@ -212,8 +222,14 @@ class Call:
 
 async def call_model(call: Call, messages: list[dict[str, str]]) -> CallResult:
     """One attempt at a chat completion through litellm (no retries here)."""
+    from harness.egress import call_params
+
     litellm = litellm_module()
     price = call.price
+    try:
+        params = call_params(call.params)  # only generation parameters; streaming off
+    except ValueError as exc:
+        return CallResult(error=str(exc), retryable=False)
     try:
         resp = await litellm.acompletion(
             model=call.model,
@@ -223,7 +239,7 @@ async def call_model(call: Call, messages: list[dict[str, str]]) -> CallResult:
             timeout=call.timeout,
             num_retries=0,
             max_retries=0,
-            **call.params,
+            **params,
         )
     except Exception as exc:  # every provider error becomes data on the sample
         return classify(exc)
