@@ -52,7 +52,7 @@ def measure(report: Path, tmp: Path, keep: Path | None = None) -> dict[str, obje
                 p for p in range(1, pages + 1) if len(pdf_text(pdf, p, p).split()) <= 5
             ]  # the footer alone
             footer = f"District Page of {' '.join(map(str, range(1, pages + 1)))}"
-            printed = pdf_text(pdf, 1, pages)
+            printed = pdf_text(pdf, 1, pages, layout=False)
             out[paper] = {
                 "pages": pages,
                 "blank_pages": blank,

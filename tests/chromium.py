@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -190,10 +191,20 @@ def pdf_pages(pdf: Path) -> int:
     return int(next(line.split()[1] for line in out.splitlines() if line.startswith("Pages:")))
 
 
-def pdf_text(pdf: Path, first: int, last: int) -> str:
-    """The text of pages ``first``..``last`` of a PDF (poppler's pdftotext)."""
+def pdf_text(pdf: Path, first: int, last: int, layout: bool = True) -> str:
+    """The text of pages ``first``..``last`` of a PDF (poppler's pdftotext), laid out as on
+    the page, or (``layout=False``) in reading order, each table cell a block of its own."""
     return subprocess.run(
-        ["pdftotext", "-layout", "-f", str(first), "-l", str(last), str(pdf), "-"],
+        [
+            "pdftotext",
+            *(["-layout"] if layout else []),
+            "-f",
+            str(first),
+            "-l",
+            str(last),
+            str(pdf),
+            "-",
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -258,6 +269,12 @@ def vocabulary(page_text: str) -> tuple[set[str], set[str]]:
             if c in _BREAK_AFTER:
                 cuts.append(len(plain))
         words.add(plain)
+        # pdftotext (reading order) drops a hyphen that ends a line and joins the word again:
+        # canned-reply broken after its hyphen reads "cannedreply"
+        hyphens = [i for i, c in enumerate(plain) if c == "-"][:5]
+        for n in range(1, 1 << len(hyphens)):
+            drop = {h for k, h in enumerate(hyphens) if n >> k & 1}
+            words.add("".join(c for i, c in enumerate(plain) if i not in drop))
         cuts.append(len(plain))
         for i, a in enumerate(cuts):
             for b in cuts[i + 1 :]:
@@ -269,8 +286,9 @@ def vocabulary(page_text: str) -> tuple[set[str], set[str]]:
 
 
 def split_words(printed: str, page_text: str, extra: str = "") -> list[str]:
-    """Tokens of the printed text that are neither a word of the page nor a piece of one cut
-    at a break point (a soft hyphen, a ``<wbr>``, after a hyphen or a slash): "kin", "d"."""
+    """Tokens of the printed text (pdftotext in reading order) that are neither a word of the
+    page nor a piece of one cut at a break point (a soft hyphen, a ``<wbr>``, after a hyphen
+    or a slash): "kin", "d"."""
     import unicodedata
 
     def slashes(text: str) -> str:  # pdftotext may drop the spaces around a slash: 0/5/8
@@ -278,10 +296,12 @@ def split_words(printed: str, page_text: str, extra: str = "") -> list[str]:
 
     words, pieces = vocabulary(slashes(page_text + " " + extra))
     bad = []
-    for raw in slashes(printed).split():
-        # Chromium keeps each soft hyphen in the PDF's text (U+00AD); a line broken at one ends
-        # in a visible hyphen (U+2010) after it
-        token = unicodedata.normalize("NFC", raw).replace(SHY, "")
+    # Chromium keeps each soft hyphen in the PDF's text (U+00AD), a line broken at one ends in a
+    # visible hyphen (U+2010) before it, and pdftotext may put spaces around one: a word broken
+    # at a soft hyphen is joined again here, so what is left split was cut elsewhere.
+    joined = re.sub(r"\s*\u2010?\u00ad\s*", "", slashes(printed))
+    for raw in joined.split():
+        token = unicodedata.normalize("NFC", raw)
         if not any(c.isalnum() for c in token) or not _latin(token):
             continue  # bullets, rules; right-to-left scripts and emoji are checked by layout
         if token not in words and token not in pieces:
