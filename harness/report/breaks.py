@@ -9,12 +9,15 @@ where they are needed, so the report's text stays searchable:
   word; :data:`PRINT_WIDTH_PT` is A4's, the narrower paper) gets soft hyphens (U+00AD) in its
   longer words, longest first, until it fits; hyphenation points come from pyphen's English or
   Spanish patterns, chosen by the ``lang`` of the element the text is in;
-- anywhere in the report, a token longer than :data:`LONG_TOKEN` characters (a long word, a
-  run of letters from a dataset) gets break points too, and a URL gets ``<wbr>`` after its
+- outside tables, a token longer than :data:`LONG_TOKEN` characters (a long word, a run of
+  letters from a dataset; more than half an example's column) gets break points too, and a URL gets ``<wbr>`` after its
   slashes and before its dots, never a hyphen;
+- an identifier (``required_facts_coverage``) gets ``<wbr>`` before its underscores;
 - a run of letters with no hyphenation point (no dictionary for its language, or not a word)
   gets a soft hyphen every :data:`FORCED_RUN` letters, never inside a letter's combining marks.
 
+A table that cannot fit even so (the explore notebook's 22-column frames of numbers) is
+marked ``harness-squeeze`` and may break inside a word, as every wide table did before.
 Numbers get no break points; emoji and ideographs already break between characters.
 """
 
@@ -27,7 +30,7 @@ import unicodedata
 from typing import Any
 
 SHY = "\u00ad"
-LONG_TOKEN = 24  # characters: a token this long gets break points wherever it is
+LONG_TOKEN = 40  # characters: a token this long gets break points outside tables too
 FORCED_RUN = 8  # letters between forced soft hyphens in a word without hyphenation points
 PRINT_WIDTH_PT = (8.27 - 1.0) * 72  # A4 minus two 0.5 in margins
 CHAR_EM = 0.62  # a conservative average advance of DejaVu Sans (the print font), in em
@@ -37,6 +40,8 @@ SKIP = {"style", "script", "title", "head", "wbr", "svg", "math"}
 _URL = re.compile(
     r"^(?:[a-z][a-z0-9+.-]*://|www\.)\S+$|^[\w.+-]+@[\w-]+\.[\w.-]+$|^\S*/\S*/\S*$", re.I
 )
+# identifiers (metric names): broken with <wbr> before an underscore, never with a hyphen
+_IDENT = re.compile(r"^\W{0,2}[A-Za-z0-9]+(?:_[A-Za-z0-9]+)+\W{0,3}$")
 _LETTERS = re.compile(
     r"(?:[^\W\d_]|[\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a"
     r"\u064b-\u065f\u0670\u06d6-\u06ed\u0900-\u0dff\u1ab0-\u1aff"
@@ -109,8 +114,8 @@ def url_pieces(url: str) -> list[str]:
     """A URL cut where a ``<wbr>`` may go: after ``//`` and ``/``, before ``.``, ``?``, ``&``."""
     pieces = re.split(r"(?<=/)(?!/)|(?=[.?&#=@_](?!$))", url)
     out: list[str] = []
-    for piece in pieces:  # a long stretch with none of those: every 10 characters
-        out.extend(piece[i : i + 10] for i in range(0, len(piece), 10) if piece)
+    for piece in pieces:  # a long stretch with none of those: every 16 characters
+        out.extend(piece[i : i + 16] for i in range(0, len(piece), 16) if piece)
     return [p for p in out if p]
 
 
@@ -135,6 +140,9 @@ def _lang_of(node: Any, default: str) -> str:
 def _rewrite(node: Any, soup: Any, lang: str, min_len: int) -> None:
     """Replace one text node with its text broken where needed (soft hyphens, ``<wbr>``)."""
     text = str(node)
+    for near in (node.previous_sibling, node.next_sibling):
+        if getattr(near, "name", None) == "wbr":
+            return  # a piece of a URL or an identifier, broken already
     parts: list[Any] = []
     changed = False
     for chunk in re.split(r"(\s+)", text):
@@ -142,7 +150,8 @@ def _rewrite(node: Any, soup: Any, lang: str, min_len: int) -> None:
             parts.append(chunk)
             continue
         long = len(chunk) > LONG_TOKEN
-        if _URL.match(chunk) and (long or (min_len and len(chunk) > min_len)):
+        code = _URL.match(chunk) or _IDENT.match(chunk)
+        if code and (long or (min_len and len(chunk) > min_len)):
             for i, piece in enumerate(url_pieces(chunk)):
                 if i:
                     parts.append(soup.new_tag("wbr"))
@@ -178,27 +187,40 @@ def _texts(el: Any) -> list[Any]:
     ]
 
 
-def _table_fits(table: Any, size_pt: float) -> bool:
+def _table_fits(table: Any, size_pt: float, em: float = CHAR_EM, room: float = 0.92) -> bool:
+    """Whether the table's longest unbreakable words fit the printed width, estimated."""
     widths: dict[int, float] = {}
     for row in table.find_all("tr"):
         for i, cell in enumerate(row.find_all(["td", "th"], recursive=False)):
             bold = 1.1 if cell.name == "th" else 1.0
-            w = min_width(cell.get_text(" "), size_pt) * bold + 8  # padding 4 pt each side
+            w = min_width(cell.get_text(" "), size_pt) * em / CHAR_EM * bold + 8  # 4 pt padding
             widths[i] = max(widths.get(i, 0.0), w)
-    return sum(widths.values()) <= PRINT_WIDTH_PT * 0.92
+    return sum(widths.values()) <= PRINT_WIDTH_PT * room
+
+
+def _classes(el: Any) -> list[str]:
+    cls = el.get("class")
+    return cls.split() if isinstance(cls, str) else list(cls or [])
 
 
 def break_words(soup: Any, default_lang: str = "en") -> None:
     """Write break points into ``soup`` (a BeautifulSoup document) where print needs them."""
     for table in soup.find_all("table"):
-        cls = table.get("class") or []
-        size = 7.0 if "harness-wide" in cls else 8.0
+        size = 7.0 if "harness-wide" in _classes(table) else 8.0
         for min_len in (16, 12, 9, 6):
             if _table_fits(table, size):
                 break
             for node in _texts(table):
                 _rewrite(node, soup, _lang_of(node, default_lang), min_len)
+        if not _table_fits(table, size, em=0.5, room=1.0):
+            # Even broken at every hyphenation point its numbers cannot fit (the explore
+            # notebook's 22-column score frames): this table alone may break inside a word.
+            table["class"] = " ".join([*_classes(table), "harness-squeeze"])
     body = soup.body or soup
     for node in _texts(body):
-        if len(node) > LONG_TOKEN and any(len(t) > LONG_TOKEN for t in node.split()):
+        if (
+            node.find_parent("table") is None
+            and len(node) > LONG_TOKEN
+            and any(len(t) > LONG_TOKEN for t in node.split())
+        ):
             _rewrite(node, soup, _lang_of(node, default_lang), 0)

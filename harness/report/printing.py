@@ -51,6 +51,7 @@ caption.harness-sr { position: absolute; width: 1px; height: 1px; overflow: hidd
   table.harness-wide { font-size: 7pt !important; }
   th, td { padding: 2pt 4pt !important; overflow-wrap: normal !important;
     word-break: normal !important; unicode-bidi: plaintext; }
+  table.harness-squeeze th, table.harness-squeeze td { overflow-wrap: anywhere !important; }
   caption { font-size: 9pt !important; break-after: avoid-page; }
   p.caption, .harness-figure + p.caption { break-after: avoid-page; }
   thead { display: table-header-group; }
