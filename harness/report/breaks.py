@@ -193,7 +193,7 @@ def _table_fits(table: Any, size_pt: float, em: float = CHAR_EM, room: float = 0
     for row in table.find_all("tr"):
         for i, cell in enumerate(row.find_all(["td", "th"], recursive=False)):
             bold = 1.1 if cell.name == "th" else 1.0
-            w = min_width(cell.get_text(" "), size_pt) * em / CHAR_EM * bold + 8  # 4 pt padding
+            w = min_width(cell.get_text(" "), size_pt) * em / CHAR_EM * bold + 6  # 3 pt padding
             widths[i] = max(widths.get(i, 0.0), w)
     return sum(widths.values()) <= PRINT_WIDTH_PT * room
 

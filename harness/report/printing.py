@@ -49,7 +49,7 @@ caption.harness-sr { position: absolute; width: 1px; height: 1px; overflow: hidd
     font-size: 8pt !important; overflow-wrap: normal; word-break: normal;
     margin: 4pt 0 8pt !important; }
   table.harness-wide { font-size: 7pt !important; }
-  th, td { padding: 2pt 4pt !important; overflow-wrap: normal !important;
+  th, td { padding: 1.5pt 3pt !important; line-height: 1.2; overflow-wrap: normal !important;
     word-break: normal !important; unicode-bidi: plaintext; }
   table.harness-squeeze th, table.harness-squeeze td { overflow-wrap: anywhere !important; }
   caption { font-size: 9pt !important; break-after: avoid-page; }
