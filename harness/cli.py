@@ -135,9 +135,25 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pdf_first(args: argparse.Namespace) -> None:
+    """With --pdf: fail before rendering when no browser can print it."""
+    if args.pdf:
+        from harness.report.pdf import require_chromium
+
+        require_chromium()
+
+
+def _pdf(args: argparse.Namespace, path: Path) -> None:
+    if args.pdf:
+        from harness.report.render import print_report
+
+        print(f"pdf: {print_report(path, paper=args.paper)}")
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.report import render_report
 
+    _pdf_first(args)
     path = render_report(
         args.run_id,
         phase=args.phase,
@@ -147,22 +163,27 @@ def cmd_report(args: argparse.Namespace) -> int:
         governance=args.governance,
     )
     print(f"report: {path}")
+    _pdf(args, path)
     return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from harness.report import render_comparison
 
+    _pdf_first(args)
     path = render_comparison(args.run_a, args.run_b, args.pilot_log, results_dir=args.results)
     print(f"report: {path}")
+    _pdf(args, path)
     return 0
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from harness.report import calibrate_and_render
 
+    _pdf_first(args)
     path = calibrate_and_render(args.run_id, results_dir=args.results)
     print(f"report: {path}")
+    _pdf(args, path)
     return 0
 
 
@@ -256,6 +277,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 RESULTS_HELP = "folder holding run folders (default: results/ or $HARNESS_RESULTS)"
 
 
+def _pdf_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--pdf", action="store_true", help="also print a tagged PDF beside the HTML")
+    p.add_argument("--paper", default="letter", choices=("letter", "a4"), help="PDF paper size")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="harness", description=__doc__.splitlines()[0])
     p.add_argument(
@@ -323,16 +349,19 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--title", default="", help="the report's title (default: the workflow)")
     rep.add_argument("--gates", help="gates file (default rubrics/gates.yaml)")
     rep.add_argument("--governance", help="governance file (default rubrics/governance.yaml)")
+    _pdf_options(rep)
     rep.set_defaults(fn=cmd_report)
 
     cmp = sub.add_parser("compare", help="what changed between two runs, with pilot outcomes")
     cmp.add_argument("run_a", help="the earlier run (before)")
     cmp.add_argument("run_b", help="the later run (after); the report goes in its folder")
     cmp.add_argument("--pilot-log", help="a pilot_log.csv (default: run B's dataset's)")
+    _pdf_options(cmp)
     cmp.set_defaults(fn=cmd_compare)
 
     cal = sub.add_parser("calibrate", help="check a run's AI judge against human ratings")
     cal.add_argument("run_id", help=RUN_ID_HELP)
+    _pdf_options(cal)
     cal.set_defaults(fn=cmd_calibrate)
 
     ck = sub.add_parser(

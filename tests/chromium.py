@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -190,10 +191,20 @@ def pdf_pages(pdf: Path) -> int:
     return int(next(line.split()[1] for line in out.splitlines() if line.startswith("Pages:")))
 
 
-def pdf_text(pdf: Path, first: int, last: int) -> str:
-    """The text of pages ``first``..``last`` of a PDF (poppler's pdftotext)."""
+def pdf_text(pdf: Path, first: int, last: int, layout: bool = True) -> str:
+    """The text of pages ``first``..``last`` of a PDF (poppler's pdftotext), laid out as on
+    the page, or (``layout=False``) in reading order, each table cell a block of its own."""
     return subprocess.run(
-        ["pdftotext", "-layout", "-f", str(first), "-l", str(last), str(pdf), "-"],
+        [
+            "pdftotext",
+            *(["-layout"] if layout else []),
+            "-f",
+            str(first),
+            "-l",
+            str(last),
+            str(pdf),
+            "-",
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -212,3 +223,100 @@ def pdf_page_sizes(pdf: Path) -> list[tuple[float, float]]:
             parts = line.split("size:")[1].split()
             sizes.append((float(parts[0]), float(parts[2])))
     return sizes
+
+
+# Split words: the printed text against the page's own text ----------------------------------
+SHY, ZWSP = "\u00ad", "\u200b"
+
+# The page's text as laid out for print, with each <wbr> as a zero-width space; the numbers of
+# ordered lists (their markers are not text); headings and captions (kept with what follows).
+TEXT_JS = """(() => {
+  for (const w of [...document.querySelectorAll('wbr')]) w.replaceWith('\\u200b');
+  const markers = [];
+  for (const ol of document.querySelectorAll('ol')) {
+    const n = ol.querySelectorAll(':scope > li').length, s = ol.start || 1;
+    for (let i = s; i < s + n; i++) markers.push(i + '.');
+  }
+  const keep = [...document.querySelectorAll('h1, h2, h3, h4, caption:not(.harness-sr)')]
+    .map(h => h.innerText.replace(/\\u00b6/g, '').trim()).filter(t => t);
+  return {text: document.body.innerText, markers: markers, keep: keep};
+})()"""
+
+_BREAK_AFTER = "-\u2010\u2013\u2014/?!"
+
+
+def _latin(token: str) -> bool:
+    """A token in the Latin script (accents allowed), digits and punctuation."""
+    return all(
+        ord(c) < 0x250 or 0x1E00 <= ord(c) <= 0x1EFF or 0x2000 <= ord(c) <= 0x206F for c in token
+    )
+
+
+def vocabulary(page_text: str) -> tuple[set[str], set[str]]:
+    """The page's whole words, and every piece of a word cut at one of its break points."""
+    import unicodedata
+
+    words: set[str] = set()
+    pieces: set[str] = set()
+    for raw in page_text.split():
+        token = unicodedata.normalize("NFC", raw)
+        plain, cuts = "", [0]
+        for c in token:
+            if c in (SHY, ZWSP):
+                cuts.append(-len(plain) if c == SHY else len(plain))  # negative: shows a hyphen
+                continue
+            plain += c
+            if c in _BREAK_AFTER:
+                cuts.append(len(plain))
+        words.add(plain)
+        # pdftotext (reading order) drops a hyphen that ends a line and joins the word again:
+        # canned-reply broken after its hyphen reads "cannedreply"
+        hyphens = [i for i, c in enumerate(plain) if c == "-"][:5]
+        for n in range(1, 1 << len(hyphens)):
+            drop = {h for k, h in enumerate(hyphens) if n >> k & 1}
+            words.add("".join(c for i, c in enumerate(plain) if i not in drop))
+        cuts.append(len(plain))
+        for i, a in enumerate(cuts):
+            for b in cuts[i + 1 :]:
+                piece = plain[abs(a) : abs(b)]
+                pieces.add(piece)
+                if b < 0:
+                    pieces.update({piece + "-", piece + "\u2010", piece + SHY})
+    return words, pieces
+
+
+def split_words(printed: str, page_text: str, extra: str = "") -> list[str]:
+    """Tokens of the printed text (pdftotext in reading order) that are neither a word of the
+    page nor a piece of one cut at a break point (a soft hyphen, a ``<wbr>``, after a hyphen
+    or a slash): "kin", "d"."""
+    import unicodedata
+
+    def slashes(text: str) -> str:  # pdftotext may drop the spaces around a slash: 0/5/8
+        return text.replace("/", " / ")
+
+    words, pieces = vocabulary(slashes(page_text + " " + extra))
+    bad = []
+    # Chromium keeps each soft hyphen in the PDF's text (U+00AD), a line broken at one ends in a
+    # visible hyphen (U+2010) before it, and pdftotext may put spaces around one: a word broken
+    # at a soft hyphen is joined again here, so what is left split was cut elsewhere.
+    joined = re.sub(r"\s*\u2010?\u00ad\s*", "", slashes(printed))
+    for raw in joined.split():
+        token = unicodedata.normalize("NFC", raw)
+        if not any(c.isalnum() for c in token) or not _latin(token):
+            continue  # bullets, rules; right-to-left scripts and emoji are checked by layout
+        if token not in words and token not in pieces:
+            bad.append(token)
+    return bad
+
+
+def stranded(pdf: Path, keep: list[str], footer_lines: int = 1) -> list[str]:
+    """Headings and captions printed as the last line of a page (left alone at its bottom)."""
+    norm = {" ".join(k.split()) for k in keep}
+    out = []
+    n = pdf_pages(pdf)
+    for page in range(1, n):
+        lines = [ln.strip() for ln in pdf_text(pdf, page, page).splitlines() if ln.strip()]
+        body = lines[:-footer_lines] if footer_lines else lines
+        if body and " ".join(body[-1].split()) in norm:
+            out.append(f"page {page}: {body[-1]}")
+    return out

@@ -162,7 +162,7 @@ def _tables(html: str) -> list:
 
         def handle_data(self, data):
             if self.cell is not None:
-                self.cell += data
+                self.cell += data.replace("\u00ad", "")  # soft hyphens where print needs them
 
         def handle_endtag(self, tag):
             if tag in ("td", "th") and self.cell is not None:

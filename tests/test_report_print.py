@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from harness.report import load_run
 from harness.report.alt import Figure
+from harness.report.breaks import SHY, hyphenate
 from harness.report.figures import (
     category_figure,
     comparison_figure,
@@ -22,18 +24,22 @@ from harness.report.figures import (
     similarity_figure,
 )
 from harness.report.format import STYLE, captioned
-from harness.report.printing import PRINT_STYLE, accessible_tables
+from harness.report.printing import PRINT_STYLE, accessible_tables, finish
 
 from .chromium import (
     AXE_JS,
     OVERFLOW_JS,
     PAPERS,
+    TEXT_JS,
     Chromium,
     chromium_path,
     pdf_page_sizes,
     pdf_pages,
     pdf_text,
+    split_words,
+    stranded,
 )
+from .conftest import MINI, model_candidate, write_plan
 from .test_report import reports, runs  # noqa: F401  (the same two small runs, rendered)
 
 DEFAULT_ALT = "No description has been provided for this image"
@@ -197,8 +203,14 @@ def test_readiness_report_prints_decision_first_and_nothing_cut(reports, tmp_pat
         pdf.write_bytes(browser.pdf(paper))
         browser.print_layout(width - 1.0)  # the printed width: paper minus two 0.5 in margins
         cut = browser.evaluate(OVERFLOW_JS)
+        page = browser.evaluate(TEXT_JS)
     assert cut == []  # no table, figure or example wider than the printed page
     pages = pdf_pages(pdf)
+    printed = pdf_text(
+        pdf, 1, pages, layout=False
+    )  # no word cut but at a hyphenation point: not "kin d"
+    assert split_words(printed, page["text"], " ".join(page["markers"])) == []
+    assert stranded(pdf, page["keep"], footer_lines=0) == []
     assert 1 <= pages <= 15
     for w, h in pdf_page_sizes(pdf):  # every page is the paper, portrait (points)
         assert (w, h) == (pytest.approx(width * 72, abs=1), pytest.approx(height * 72, abs=1))
@@ -221,3 +233,211 @@ def test_other_reports_print_with_nothing_cut(reports, tmp_path: Path, name):  #
         browser.open(reports[name])
         browser.print_layout(PAPERS["a4"][0] - 1.0)  # A4 is the narrower paper
         assert browser.evaluate(OVERFLOW_JS) == []
+
+
+# where words break ---------------------------------------------------------------------------
+def test_words_get_soft_hyphens_only_at_hyphenation_points():
+    assert hyphenate("completeness", "en", 6) == f"com{SHY}plete{SHY}ness"
+    assert hyphenate("información", "es", 6) == f"in{SHY}for{SHY}ma{SHY}ción"
+    assert hyphenate("kind baseline", "en", 6) == f"kind base{SHY}line"
+    assert hyphenate("13.6 0.85 2026-12-01 $10", "en", 1) == "13.6 0.85 2026-12-01 $10"
+    marks = "e\u0301\u0302" * 20  # a run of letters without hyphenation points, with marks
+    out = hyphenate(marks, "en")
+    assert SHY in out and f"{SHY}\u0301" not in out and f"{SHY}\u0302" not in out
+    assert out.replace(SHY, "") == marks
+
+
+def test_a_table_that_fits_keeps_its_words_whole_and_searchable():
+    small = "<html lang='en'><body><table><tr><th>criterion</th></tr><tr><td>completeness</td></tr></table></body></html>"
+    assert SHY not in finish(small) and "completeness" in finish(small)
+
+
+def test_a_table_too_wide_for_the_page_is_hyphenated_by_its_language():
+    cells = "".join(f"<td>transportation{i} Sensitive</td>" for i in range(9))
+    es = "<td lang='es'>inscripciones</td>"
+    out = finish(f"<html lang='en'><body><table><tr>{cells}{es}</tr></table></body></html>")
+    assert f"trans{SHY}porta{SHY}tion" in out and f"ins{SHY}crip{SHY}cio{SHY}nes" in out
+    assert "Sensitive" in out  # the shorter words are left whole: the table fits without them
+
+
+def test_identifiers_break_before_underscores_and_hopeless_tables_are_squeezed():
+    row = "".join(f"<td>{n}.123456 words_substituted_count</td>" for n in range(22))
+    out = finish(f"<html><body><table><tr>{row}</tr></table></body></html>")
+    assert "words<wbr/>_substituted<wbr/>_count" in out and SHY not in out
+    squeezed = r'<table class="[^"]*harness-squeeze'
+    assert re.search(squeezed, out)  # 22 columns of numbers cannot fit: may break anywhere
+    assert not re.search(squeezed, finish("<table><tr><td>0.5</td></tr></table>"))
+
+
+def test_a_long_url_breaks_at_wbr_never_with_a_hyphen():
+    url = "https://www.sample-district.example.org/departments/transportation/bus-routes"
+    out = finish(f"<html><body><p>See {url} today</p></body></html>")
+    assert "<wbr/>" in out and SHY not in out
+    assert re.sub(r"<wbr/?>", "", out).count(url) == 1
+
+
+def test_print_style_never_breaks_a_word_anywhere():
+    # "ba seli ne": a word cut at any letter; only a table that cannot fit otherwise may
+    for rule in re.findall(r"[^{}]*\{[^}]*anywhere[^}]*\}", PRINT_STYLE):
+        assert rule.strip().startswith("table.harness-squeeze"), rule
+    assert "hyphens: manual" in PRINT_STYLE
+    assert re.search(r"caption \{[^}]*break-after: avoid", PRINT_STYLE)
+
+
+# text in any script, through a real report -------------------------------------------------
+SCRIPTS = {
+    "faq-002": (
+        "es",
+        "¿Cuándo empieza la inscripción extraordinaria para estudiantes internacionales?",
+    ),
+    "faq-004": ("en", "مرحبا، متى يبدأ التسجيل؟ שלום, מתי מתחילה שנת הלימודים? " * 2),
+    "faq-005": (
+        "en",
+        "Bus 🚌🏫👩‍👩‍👧‍👦👍🏽🇺🇸" * 12 + " Re\u0301sume\u0301" * 3 + " Zu\u0308\u0301rich" * 2,
+    ),
+    "faq-006": (
+        "en",
+        "Pneumonoultramicroscopicsilicovolcanoconiosis Donaudampfschifffahrtsgesellschaftskapitän "
+        "https://www.sample-district.k12.example.org/departments/transportation/bus-routes/"
+        "2026-2027/elementary?school=lincoln&grade=3 " + "qwrtzpsdfghjklxcvbnm" * 4,
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def script_report(tmp_path_factory):
+    """The readiness report of a run whose questions and drafts are in many scripts."""
+    import json
+
+    from loopback import Behaviour, LoopbackServer
+
+    from harness.report import render_report
+    from harness.runner import RunOptions, run_plan
+    from harness.scorers import scorer_names
+    from harness.scoring import score_run
+
+    tmp = tmp_path_factory.mktemp("scripts")
+    ds = tmp / "mini"
+    shutil.copytree(MINI, ds)
+    rows = [json.loads(line) for line in (ds / "items.jsonl").read_text().splitlines()]
+    for row in rows:
+        if row["id"] in SCRIPTS:
+            row["language"], text = SCRIPTS[row["id"]]
+            row["input"] = text + " " + row["input"]
+    (ds / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    reply = "A pass is $10. " + " ".join(t for _, t in SCRIPTS.values())
+    with LoopbackServer(Behaviour(reply=reply)) as srv:
+        plan = write_plan(
+            tmp,
+            ds,
+            [{"name": "canned", "baseline": "template"}, model_candidate(srv.base_url)],
+            scorers=[n for n in scorer_names() if n != "judge"],
+        )
+        store = run_plan(plan, results_dir=tmp / "results", options=RunOptions(progress=False))
+    score_run(store)
+    return render_report(store.run_id, phase="pre_pilot", results_dir=tmp / "results")
+
+
+def _printed_text(report: Path, tmp_path: Path, paper: str) -> tuple[Path, list, dict]:
+    """The report printed by the harness's own engine, what is cut, and the page's text."""
+    from harness.report.pdf import print_pdf
+
+    pdf = print_pdf(report, tmp_path / f"report-{paper}.pdf", paper=paper, footer="Mini District")
+    with Chromium(tmp_path / "profile") as browser:
+        browser.open(report)
+        browser.print_layout(PAPERS[paper][0] - 1.0)
+        cut = browser.evaluate(OVERFLOW_JS)
+        page = browser.evaluate(TEXT_JS)
+    return pdf, cut, page
+
+
+@pytest.mark.parametrize("paper", sorted(PAPERS))
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="no pdftotext (poppler-utils)")
+@needs_browser[0]
+@needs_browser[1]
+def test_any_script_prints_whole_with_no_word_split(script_report, tmp_path: Path, paper):
+    html = script_report.read_text()
+    assert "Pneumonoultramicroscopicsilicovolcanoconiosis" in html.replace(SHY, "")
+    pdf, cut, page = _printed_text(script_report, tmp_path, paper)
+    assert cut == []  # right-to-left text, emoji, marks and long words stay on the page
+    pages = pdf_pages(pdf)
+    printed = pdf_text(pdf, 1, pages, layout=False)
+    footer = f"Mini District Page of {' '.join(str(i) for i in range(1, pages + 1))}"
+    markers = " ".join(page["markers"])
+    assert split_words(printed, page["text"], f"{footer} {markers}") == []
+    assert stranded(pdf, page["keep"]) == []  # no heading or caption alone at a page's foot
+    assert "Donaudampfschifffahrts" in re.sub(r"\s*\u2010?\u00ad\s*", "", printed)
+
+
+@pytest.mark.skipif(shutil.which("pdfinfo") is None, reason="no pdfinfo (poppler-utils)")
+@needs_browser[0]
+@needs_browser[1]
+def test_report_pdf_is_tagged_titled_in_its_language_with_a_footer(runs, tmp_path: Path):  # noqa: F811
+    from pypdf import PdfReader
+
+    from harness.cli import main
+
+    store = runs[1]
+    argv = ["--results", str(store.path.parent), "report", store.run_id, "--pdf", "--paper", "a4"]
+    assert main(argv) == 0
+    pdf = store.path / "readiness_report.pdf"
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    assert re.search(r"(?m)^Tagged:\s+yes$", info)
+    assert re.search(r"(?m)^Title:\s+Readiness report: " + re.escape(store.run_id), info)
+    assert PdfReader(pdf).trailer["/Root"]["/Lang"] == "en"
+    for w, h in pdf_page_sizes(pdf):
+        assert (w, h) == (pytest.approx(8.27 * 72, abs=1), pytest.approx(11.69 * 72, abs=1))
+    pages = pdf_pages(pdf)
+    assert 1 <= pages <= 15
+    first = pdf_text(pdf, 1, 1)
+    district = store.read_manifest().get("district") or store.read_manifest()["dataset"]["name"]
+    assert re.search(rf"{re.escape(district)}\s+Page 1 of {pages}\s*$", first.strip())
+
+
+def test_pdf_without_chromium_is_one_clear_line(runs, monkeypatch, capsys):  # noqa: F811
+    from harness.cli import main
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    store = runs[1]
+    argv = ["--results", str(store.path.parent), "report", store.run_id, "--pdf"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "Chromium" in err and "make browser" in err
+
+
+def _keep_page(style: str) -> str:
+    """Sections laid out as nbconvert does (a heading ends a Markdown cell, the table follows in
+    an output cell), with fillers of many lengths so some fall at the foot of a page."""
+    cells = []
+    for i in range(40):
+        filler = " ".join(
+            ["Families ask when the buses run and what lunch costs."] * (2 + i * 7 % 19)
+        )
+        rows = "".join(f"<tr><th>row {r}</th><td>{r * 3}</td></tr>" for r in range(3))
+        cells.append(
+            '<div class="jp-Cell jp-MarkdownCell"><div class="jp-RenderedMarkdown '
+            f'jp-RenderedHTMLCommon"><p>{filler}</p><h3>Section heading {i}</h3></div></div>'
+            '<div class="jp-Cell jp-CodeCell"><div class="jp-OutputArea"><div class="'
+            'jp-OutputArea-child"><div class="jp-RenderedHTMLCommon">'
+            f"<table><caption>First table {i}</caption>{rows}</table><p>{filler[: i * 13]}</p>"
+            f"<table><caption>Second table {i}</caption>{rows}</table></div></div></div></div>"
+        )
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Keep</title>'
+        f"{style}</head><body><main>{''.join(cells)}</main></body></html>"
+    )
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="no pdftotext (poppler-utils)")
+@needs_browser[0]
+@needs_browser[1]
+def test_headings_and_captions_keep_with_what_follows(tmp_path: Path):
+    from harness.report.pdf import print_pdf
+
+    page = tmp_path / "keep.html"
+    page.write_text(_keep_page(PRINT_STYLE), encoding="utf-8")
+    pdf = print_pdf(page, paper="letter", footer="Keep")
+    keep = [f"Section heading {i}" for i in range(40)]
+    keep += [f"{w} table {i}" for w in ("First", "Second") for i in range(40)]
+    assert pdf_pages(pdf) > 3
+    assert stranded(pdf, keep) == []

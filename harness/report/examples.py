@@ -76,14 +76,17 @@ def _example_html(run: RunData, r: pd.Series, gens: pd.DataFrame, extra: str = "
     head = " · ".join(
         [str(r["item_id"]), str(item["category"]), *facts, *([extra] if extra else [])]
     )
+    lang = item.get("language")  # the item's own language: read aloud and hyphenated in it
+    span = f"<span lang='{esc(lang)}'>" if isinstance(lang, str) and lang.strip() else "<span>"
+    drafted = f"{span}{left}</span>" if draft else "<i>no draft</i>"
     return (
         f"<div class='example'><h4>{esc(head)}</h4>"
-        f"<div class='q'><b>Question:</b> {esc(item['input'])}</div>"
+        f"<div class='q'><b>Question:</b> {span}{esc(item['input'])}</span></div>"
         f"<div><b>Draft ({esc(r['candidate'])})</b> &mdash; <del>struck through</del>: what the "
         "reviewer removes\n"
-        f"{left if draft else '<i>no draft</i>'}</div>"
+        f"{drafted}</div>"
         f"<div><b>Approved answer</b> &mdash; <ins>underlined</ins>: what the draft lacked\n"
-        f"{right}</div></div>"
+        f"{span}{right}</span></div></div>"
     )
 
 

@@ -1,4 +1,4 @@
-"""The last step of rendering: a print stylesheet and accessible tables in the HTML file.
+"""The last step of rendering: a print stylesheet, accessible tables and break points.
 
 nbconvert's JupyterLab template keeps every output whole on paper
 (``.jp-OutputArea-child { break-inside: avoid-page }``): an output taller than what is left of
@@ -7,7 +7,11 @@ fresh page. Its output areas scroll sideways (``overflow-x: auto``) and its tabl
 layout, so on paper a wide table loses its right-hand columns. :data:`PRINT_STYLE` undoes
 both: outputs break between rows, tables wrap within the page width, figures shrink to fit,
 and only small things (a table row, a figure, the decision box) are kept whole; figures print
-at most 3 in high.
+at most 3 in high. A heading keeps with what follows it (also when it ends a Markdown cell
+and the table follows in the next), a caption with its table. Words break only where
+:mod:`harness.report.breaks` put a soft hyphen or a ``<wbr>`` (never at any letter, never
+inside a number), and table cells and examples take their direction from their own text, so
+right-to-left questions lay out as they are written.
 
 :func:`accessible_tables` gives every table a ``<caption>`` (the table's own, else the heading
 it sits under, visually hidden because the heading already shows) and scopes every header
@@ -15,6 +19,10 @@ cell, for tables that come from a plain DataFrame.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+from harness.report.breaks import break_words
 
 WIDE_COLUMNS = 6  # a table with more columns prints smaller and may break inside words
 
@@ -33,14 +41,19 @@ caption.harness-sr { position: absolute; width: 1px; height: 1px; overflow: hidd
   .jp-InputPrompt, .jp-OutputPrompt, .jp-Collapser, .anchor-link { display: none !important; }
   .jp-RenderedHTMLCommon p, .jp-RenderedHTMLCommon li { font-size: 10pt; line-height: 1.35; }
   h1, h2, h3, h4 { break-after: avoid-page; break-inside: avoid; margin: 10pt 0 4pt !important; }
+  .jp-Cell:has(.jp-RenderedMarkdown > :is(h1, h2, h3, h4):last-child) {
+    break-after: avoid-page; }
   .jp-RenderedHTMLCommon h2 { font-size: 15pt; } .jp-RenderedHTMLCommon h3 { font-size: 12pt; }
+  body { hyphens: manual; -webkit-hyphens: manual; }
   table { table-layout: auto !important; width: 100% !important; max-width: 100% !important;
-    font-size: 8pt !important; overflow-wrap: break-word; word-break: normal;
+    font-size: 8pt !important; overflow-wrap: normal; word-break: normal;
     margin: 4pt 0 8pt !important; }
-  table.harness-wide { font-size: 7pt !important; overflow-wrap: anywhere; }
-  table.harness-wide tr > :first-child { overflow-wrap: break-word; }
-  th, td { padding: 2pt 4pt !important; }
-  caption { font-size: 9pt !important; }
+  table.harness-wide { font-size: 7pt !important; }
+  th, td { padding: 1.5pt 3pt !important; line-height: 1.2; overflow-wrap: normal !important;
+    word-break: normal !important; unicode-bidi: plaintext; }
+  table.harness-squeeze th, table.harness-squeeze td { overflow-wrap: anywhere !important; }
+  caption { font-size: 9pt !important; break-after: avoid-page; }
+  p.caption, .harness-figure + p.caption { break-after: avoid-page; }
   thead { display: table-header-group; }
   tr, img, figure, .harness-figure, .decision { break-inside: avoid; }
   img, svg { max-width: 100% !important; max-height: 3in !important; width: auto !important;
@@ -50,11 +63,13 @@ caption.harness-sr { position: absolute; width: 1px; height: 1px; overflow: hidd
   .decision { padding: 8pt 12pt !important; margin: 8pt 0 !important; }
   .decision .verdict { font-size: 20pt !important; }
   .decision .reason, .decision ul { font-size: 10pt !important; }
-  .example { gap: 4pt 8pt !important; margin: 2pt 0 6pt !important; }
+  .example { gap: 4pt 8pt !important; margin: 2pt 0 6pt !important;
+    grid-template-columns: minmax(0, 1fr) minmax(0, 1fr) !important; }
   .example h4 { font-size: 9pt !important; margin: 0 !important; break-after: avoid; }
-  .example div { font-size: 7.5pt !important; line-height: 1.2; padding: 3pt !important; }
+  .example div { font-size: 7.5pt !important; line-height: 1.2; padding: 3pt !important;
+    min-width: 0; overflow-wrap: break-word; unicode-bidi: plaintext; }
   .example .q { break-after: avoid; }
-  .jp-RenderedHTMLCommon pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+  .jp-RenderedHTMLCommon pre { white-space: pre-wrap; overflow-wrap: break-word; }
 }
 </style>"""
 
@@ -79,13 +94,18 @@ def accessible_tables(body: str) -> str:
     """Every table captioned (its own caption, else its heading) and every header cell scoped.
 
     A table with more than :data:`WIDE_COLUMNS` columns is marked ``harness-wide``: on paper
-    it prints smaller and may break inside a word rather than lose a column at the edge.
+    it prints smaller.
     """
     if "<table" not in body:
         return body
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(body, "html.parser")
+    _caption_and_scope(soup)
+    return str(soup)
+
+
+def _caption_and_scope(soup: Any) -> None:
     for table in soup.find_all("table"):
         first = table.find("tr")
         if first is not None and len(first.find_all(["th", "td"])) > WIDE_COLUMNS:
@@ -101,9 +121,15 @@ def accessible_tables(body: str) -> str:
                 in_head = th.find_parent("thead") is not None
                 row_header = not in_head and th.parent is not None and th.parent.find("td")
                 th["scope"] = "row" if row_header else "col"
-    return str(soup)
 
 
 def finish(body: str) -> str:
-    """The last step before the report is written: print stylesheet, accessible tables."""
-    return with_print_style(accessible_tables(body))
+    """The last step before the report is written: accessible tables, break points for print
+    (:mod:`harness.report.breaks`), the print stylesheet."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(body, "html.parser")
+    _caption_and_scope(soup)
+    lang = soup.html.get("lang") if soup.html is not None else None
+    break_words(soup, str(lang or "en"))
+    return with_print_style(str(soup))

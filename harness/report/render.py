@@ -215,6 +215,15 @@ def calibrate_and_render(run_id: str, results_dir: str | Path | None = None) -> 
     return render_calibration(store.run_id, root)
 
 
+def print_report(path: Path, paper: str = "letter") -> Path:
+    """Print a rendered report to a tagged PDF beside it (Letter or A4), with the page numbers
+    and the district's name (as its run recorded it) in the footer. Needs Chromium."""
+    from harness.report.pdf import print_pdf
+
+    m = open_run(path.parent.name, path.parent.parent).read_manifest()
+    return print_pdf(path, paper=paper, footer=str(m.get("district") or m["dataset"]["name"]))
+
+
 def render_explore(run_id: str, results_dir: str | Path | None = None) -> Path:
     """Render the analyst's explore notebook for a run (mainly to check it runs)."""
     root = _root(results_dir)
