@@ -58,6 +58,11 @@ def drafts_from_run(
         include_control: add each item's approved answer as a hidden control draft.
     """
     g = generations[(generations["sample"] == 0) & (generations["status"] == "ok")]
+    # the run's reference row (on in every real plan) is the approved answer itself: it enters
+    # the queue once, as the hidden control below, never as a candidate's draft
+    g = g[g["candidate"] != CONTROL]
+    if "kind" in g.columns:
+        g = g[g["kind"].fillna("") != "reference"]
     g = g[g["output"].notna() & (g["output"].astype(str).str.strip() != "")]
     if candidates is not None:
         g = g[g["candidate"].isin(list(candidates))]

@@ -191,3 +191,23 @@ def test_drafts_from_run_keeps_sample_zero_ok_outputs_and_adds_the_control():
     ]
     assert d.loc[d["candidate"] == CONTROL, "text"].item() == "ref"
     assert d["draft_id"].is_unique and not d.loc[d["candidate"] == "m", "control"].item()
+
+
+@pytest.mark.parametrize("include_control", [True, False])
+def test_the_runs_reference_row_is_never_a_second_copy_of_the_control(include_control):
+    """Every real plan scores the approved answer (kind ``reference``): one draft per item."""
+    gens = pd.DataFrame(
+        {
+            "item_id": ["i1", "i1"],
+            "candidate": ["m", CONTROL],
+            "sample": [0, 0],
+            "status": ["ok", "ok"],
+            "kind": ["model", "reference"],
+            "output": ["m1", "ref"],
+        }
+    )
+    items = _items(1, ["x"]).rename(index={"i000": "i1"})
+    d = drafts_from_run(gens, items, include_control=include_control)
+    assert d["draft_id"].is_unique
+    assert sorted(d["candidate"]) == (["approved_answer", "m"] if include_control else ["m"])
+    assert d.loc[d["candidate"] == CONTROL, "control"].all()
