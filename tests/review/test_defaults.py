@@ -38,6 +38,8 @@ def _demo_plan(tmp: Path, *, model: bool, ids: list[str]) -> Path:
         for key in ("prompt", "system"):
             if key in c:
                 c[key] = str((DEMO.parent / c[key]).resolve())
+    if plan.get("judge", {}).get("rubric"):
+        plan["judge"]["rubric"] = str((DEMO.parent / plan["judge"]["rubric"]).resolve())
     plan["select"] = {"ids": ids}
     if not model:  # (the station never scores: scorers and judge do not run here)
         plan.pop("judge")
