@@ -7,7 +7,11 @@ the station's own hidden control is the same approved answer. A run of ``plans/d
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -57,11 +61,16 @@ def _opens(run_id: str, results: Path) -> None:
             page = r.read().decode()
         assert r.status == 200 and 'id="review-form"' in page
         assert not re.search(r"approved_answer|canned-reply|retrieval|staff-first-draft", page)
+        # by default a queue opens with replies written from scratch (the time-saved baseline)
+        assert 'data-mode="scratch"' in page
         with db.connect(st.db_file) as c:
             drafts = c.execute("SELECT candidate, control FROM drafts").fetchall()
+            modes = [r[0] for r in c.execute("SELECT mode FROM tasks ORDER BY reviewer, position")]
+        assert {"scratch", "drafts"} == set(modes)
+        assert modes.count("scratch") == 3  # 20%, at least one per category (3 in ITEMS)
         controls = [d for d in drafts if d["candidate"] == CONTROL]
         # the approved answer is in the queue once per item, as the hidden control
-        assert len(controls) == len({i for i in ITEMS}) and all(d["control"] for d in controls)
+        assert len(controls) == len(set(ITEMS)) and all(d["control"] for d in controls)
     finally:
         st.stop()
 
@@ -75,6 +84,45 @@ def test_the_station_opens_on_a_run_of_the_demo_plans_baselines_with_the_referen
     gens = load_run(store.run_id, tmp_path / "results").generations
     assert set(gens.loc[gens["kind"] == "reference", "candidate"]) == {CONTROL}
     _opens(store.run_id, tmp_path / "results")
+    # the CLI on every interface: a warning, and links with this machine's address that work
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "--results",
+            str(tmp_path / "results"),
+            "review",
+            store.run_id,
+            "--host",
+            "0.0.0.0",
+            "--allow-remote",
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")),
+        cwd=REPO,
+    )
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("stop with Ctrl-C"):
+                break
+        text = "".join(lines)
+        assert "exposed beyond this computer" in text, text + proc.stderr.read()
+        links = re.findall(r"^\s+(\S+): (http://\S+)$", text, re.M)
+        assert [n for n, _ in links] == ["Ana", "Ben"]
+        for _, url in links:
+            assert "127.0.0.1" not in url and "0.0.0.0" not in url
+            with urllib.request.urlopen(url, timeout=10) as r:
+                assert r.status == 200 and 'id="review-form"' in r.read().decode()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
 
 
 @pytest.mark.local_model
