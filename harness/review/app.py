@@ -6,6 +6,10 @@ SQLite before the server answers with a redirect to the next page, which confirm
 form carries a CSRF token (an HMAC of the reviewer's token and the task with the station's
 secret); posts from another origin are refused; templates autoescape; every response carries
 a strict Content-Security-Policy and loads nothing but this server's own files.
+
+A submission the station cannot store (no button, no choice, an empty reply, Approve without a
+rating or "Can't rate" for each criterion, malformed timing events) is answered 400 with the
+same task shown again and everything the reviewer typed and ticked still in it.
 """
 
 from __future__ import annotations

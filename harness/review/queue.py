@@ -9,6 +9,13 @@ per candidate) also goes to a second, different reviewer, for agreement. From-sc
 (the question and sources only) come first in a reviewer's queue, so nobody writes a reply to a
 question after seeing a draft of it; side-by-side tasks (two drafts of one question, left and
 right swapped between reviewers) come last. Every order is seeded.
+
+The run's own reference row (the approved answer, scored by every plan by default) is never
+a draft: the approved answer enters once, as the control. Every text is shown as plain text
+(:mod:`harness.review.text`), so formatting gives no source away. No reviewer gets one
+question's identical draft twice (two candidates that wrote the same reply), nor the same text
+more than ``max_same_text`` times (a canned reply sent to every question): such a task moves
+to another reviewer, or leaves the queue and is counted in the queue's config.
 """
 
 from __future__ import annotations
