@@ -291,6 +291,7 @@ def submit(c: sqlite3.Connection, task_id: int, reviewer: str, review: dict[str,
 
 def reviews_frame(path: Path) -> pd.DataFrame:
     """Every stored review joined with its task and draft (candidate names included)."""
+    upgrade(path)  # a queue from an earlier release, read by a report or an export
     with connect(path) as c:
         rows = c.execute(
             "SELECT r.*, t.mode, t.item_id, t.draft_id, t.draft_b_id, t.swapped, t.double,"

@@ -347,3 +347,17 @@ def test_exported_cells_never_run_as_formulas_and_read_back_as_typed(fresh_run, 
     assert set(data.ratings["comment"]) <= typed and len(set(data.ratings["comment"])) > 3
     assert set(data.pilot_log["final_text"]) <= typed
     assert '=HYPERLINK("http://evil.example","click")' in set(data.pilot_log["final_text"])
+
+
+def test_a_queue_from_an_earlier_release_still_exports_and_resumes(fresh_run):
+    """Queues built before placeholders and "can't rate" were stored gain the columns."""
+    path = review.prepare(fresh_run.run_id, ["Ana"], results_dir=fresh_run.results)
+    with db.connect(path) as c:
+        c.execute("ALTER TABLE reviews DROP COLUMN unrated")
+        c.execute("ALTER TABLE drafts DROP COLUMN placeholders")
+    written = review.export(fresh_run.run_id, results_dir=fresh_run.results)
+    assert set(written) == {"ratings.csv", "pilot_log.csv", "corrected_replies.csv"}
+    assert review.prepare(fresh_run.run_id, results_dir=fresh_run.results) == path
+    with db.connect(path) as c:
+        found = {r[0] for r in c.execute("SELECT placeholders FROM drafts")}
+    assert '["[Parent\'s Name]"]' in found  # found again in the stored drafts
