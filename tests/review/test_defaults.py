@@ -45,7 +45,7 @@ def _demo_plan(tmp: Path, *, model: bool, ids: list[str]) -> Path:
     if plan.get("judge", {}).get("rubric"):
         plan["judge"]["rubric"] = str((DEMO.parent / plan["judge"]["rubric"]).resolve())
     plan["select"] = {"ids": ids}
-    if not model:  # (the station never scores: scorers and judge do not run here)
+    if not model:  # (the runs here are not scored: the station reads drafts only)
         plan.pop("judge")
         plan["scorers"] = ["edit"]
         plan["candidates"] = [c for c in plan["candidates"] if "baseline" in c]
@@ -80,6 +80,7 @@ def test_the_station_opens_on_a_run_of_the_demo_plans_baselines_with_the_referen
         _demo_plan(tmp_path, model=False, ids=ITEMS),
         results_dir=tmp_path / "results",
         options=RunOptions(progress=False),
+        score=False,  # the station reads drafts, not scores (the judge would cost minutes)
     )
     gens = load_run(store.run_id, tmp_path / "results").generations
     assert set(gens.loc[gens["kind"] == "reference", "candidate"]) == {CONTROL}
@@ -131,6 +132,7 @@ def test_the_station_opens_on_a_run_of_the_demo_plan_itself(tmp_path):
         _demo_plan(tmp_path, model=True, ids=ITEMS[:2]),
         results_dir=tmp_path / "results",
         options=RunOptions(progress=False),
+        score=False,  # the station reads drafts, not scores (the judge would cost minutes)
     )
     st = review.start(store.run_id, ["Ana", "Ben"], results_dir=tmp_path / "results")
     try:
