@@ -66,6 +66,8 @@ def start_station(results: Path, run_id: str) -> tuple[subprocess.Popen, dict[st
             run_id,
             "--reviewers",
             ",".join(REVIEWERS),
+            "--modes",
+            "drafts",
             "--port",
             "0",
         ],

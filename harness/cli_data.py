@@ -89,7 +89,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 
     if args.export is not None:
         for name, path in review.export(
-            args.run_id, args.export or None, results_dir=args.results
+            args.run_id, args.export or None, results_dir=args.results, merge=args.merge
         ).items():
             print(f"{name}: {path}")
         return 0
@@ -106,7 +106,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         results_dir=args.results,
         seed=args.seed,
         double_share=args.double_share,
-        modes=_names(args.modes) or ["drafts"],
+        modes=_names(args.modes) or ["scratch", "drafts"],
         scratch_share=args.scratch_share,
         pair=(pair[0], pair[1]) if pair and len(pair) == 2 else None,
     )
@@ -159,11 +159,27 @@ def add_data_commands(sub: Any) -> None:
     rv.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
     rv.add_argument("--seed", type=int, default=0, help="seeds the assignment and the order")
     rv.add_argument("--double-share", type=float, default=0.2, help="share reviewed twice")
-    rv.add_argument("--modes", default="drafts", help="drafts,scratch,side_by_side (any of)")
-    rv.add_argument("--scratch-share", type=float, default=0.2, help="items written from scratch")
+    rv.add_argument(
+        "--modes",
+        default="scratch,drafts",
+        help="scratch,drafts,side_by_side (any of; default scratch,drafts: replies written "
+        "from scratch first, the measure of time saved, then drafts)",
+    )
+    rv.add_argument(
+        "--scratch-share",
+        type=float,
+        default=0.2,
+        help="share of questions per category written from scratch (default 0.2, at least one)",
+    )
     rv.add_argument("--pair", help="side_by_side: the two candidates, e.g. smollm2,best_match")
     rv.add_argument(
         "--export", nargs="?", const="", metavar="DIR", help="write the CSVs, no serving"
+    )
+    rv.add_argument(
+        "--merge",
+        action="store_true",
+        help="--export into a folder whose CSVs the station did not write: append the "
+        "station's rows, keep every existing row (a backup of each file is kept beside it)",
     )
     rv.add_argument("--progress", action="store_true", help="print progress per reviewer")
     rv.set_defaults(fn=cmd_review)

@@ -13,6 +13,7 @@ import pandas as pd
 from harness.dataset_files import YES_NO, Collector, read_text
 from harness.dataset_guard import csv_error, finite_number, header_problems
 from harness.errors import DatasetError
+from harness.textsafe import from_spreadsheet
 
 RATINGS_REQUIRED = ("draft_id", "item_id", "draft", "rater")
 RATINGS_NON_CRITERIA = ("draft_id", "item_id", "draft_origin", "draft", "rater", "comment")
@@ -67,7 +68,14 @@ def read_csv_rows(
                     "quote cells that contain commas",
                 )
             rows.append(
-                (start, {k.strip(): (v or "").strip() for k, v in rec.items() if k is not None})
+                (
+                    start,
+                    {
+                        k.strip(): from_spreadsheet((v or "").strip())
+                        for k, v in rec.items()
+                        if k is not None
+                    },
+                )
             )
             start = reader.line_num + 1
     except csv.Error as exc:

@@ -67,3 +67,24 @@ def markdown(text: Any) -> str:
 def mpl(text: Any) -> str:
     """Text for a matplotlib label, title or tick: every ``$`` escaped, so never math text."""
     return str(text).replace("$", r"\$")
+
+
+# A cell a spreadsheet would run as a formula (=, +, -, @; a tab or carriage return first hides
+# one). The station's CSV exports write such a cell with a leading apostrophe, the spreadsheet
+# convention for "text, not a formula"; an apostrophe already first is escaped the same way, so
+# reading back (harness/dataset_tables.py) restores every cell exactly.
+SPREADSHEET_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def spreadsheet(text: Any) -> Any:
+    """A text cell that no spreadsheet runs as a formula (other values unchanged)."""
+    if isinstance(text, str) and text.startswith(SPREADSHEET_TRIGGERS):
+        return "'" + text
+    return text
+
+
+def from_spreadsheet(text: str) -> str:
+    """The cell :func:`spreadsheet` neutralised, as it was (other text unchanged)."""
+    if len(text) > 1 and text[0] == "'" and text[1] in SPREADSHEET_TRIGGERS:
+        return text[1:]
+    return text

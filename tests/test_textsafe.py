@@ -136,3 +136,28 @@ def test_validate_escapes_a_category_holding_terminal_controls(mini_copy, capsys
     assert main(["validate", str(mini_copy)]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "trans\\x1b[31mportation" in out
+
+
+@pytest.mark.parametrize(
+    "cell,written",
+    [
+        ("=1+1", "'=1+1"),
+        ("+1 555 0100", "'+1 555 0100"),
+        ("-5 degrees", "'-5 degrees"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("'=x", "''=x"),
+        ("it's fine", "it's fine"),
+        ("", ""),
+    ],
+)
+def test_spreadsheet_cells_never_start_a_formula(cell, written):
+    assert textsafe.spreadsheet(cell) == written
+    assert textsafe.from_spreadsheet(written) == cell
+
+
+@given(st.text())
+def test_spreadsheet_cells_read_back_exactly(s):
+    out = textsafe.spreadsheet(s)
+    assert not out.startswith(("=", "+", "-", "@", "\t", "\r"))
+    assert textsafe.from_spreadsheet(out) == s

@@ -5,12 +5,14 @@ Public API (one call per ``harness review`` use):
 - :func:`start` serves from a background thread and returns a :class:`Station` with each
   reviewer's link (Python scripts, JupyterLab cells); :func:`serve` blocks (the CLI).
 - :func:`prepare` builds or finds the run's queue; :func:`progress` shows who has done what.
-- :func:`export` writes ``ratings.csv``, ``pilot_log.csv`` and ``corrected_replies.csv``.
+- :func:`export` writes ``ratings.csv``, ``pilot_log.csv`` and ``corrected_replies.csv``
+  (never over files it did not write; ``merge=True`` appends to them, keeping a backup).
 - :mod:`harness.review.evidence` turns the stored reviews into the report's tables.
 
 Modules: ``queue`` (blind, seeded, balanced queues), ``timing`` (active time, idle discount),
 ``db`` (SQLite in the run folder), ``app`` (Starlette + Jinja2 templates + static assets),
-``station`` (opening and serving), ``exports``, ``evidence``.
+``station`` (opening and serving), ``exports``, ``evidence``, ``text`` (drafts as plain text,
+placeholders).
 """
 
 from __future__ import annotations

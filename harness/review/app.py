@@ -6,12 +6,17 @@ SQLite before the server answers with a redirect to the next page, which confirm
 form carries a CSRF token (an HMAC of the reviewer's token and the task with the station's
 secret); posts from another origin are refused; templates autoescape; every response carries
 a strict Content-Security-Policy and loads nothing but this server's own files.
+
+A submission the station cannot store (no button, no choice, an empty reply, Approve without a
+rating or "Can't rate" for each criterion, malformed timing events) is answered 400 with the
+same task shown again and everything the reviewer typed and ticked still in it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -33,7 +38,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from harness.review import db
-from harness.review.timing import measured_seconds, parse_events
+from harness.review.timing import MalformedEvents, measured_seconds, strict_events
 
 HERE = Path(__file__).parent
 CSP = (
@@ -55,7 +60,10 @@ FLAGS = [
     ("needs_person", "Needs a person"),
     ("tone", "Tone"),
     ("personal_data", "Personal data"),
+    ("placeholder", "Placeholder left in"),
 ]
+PLACEHOLDER_FLAG = "placeholder"
+CANT_RATE = "na"
 DECISIONS = {
     "drafts": ("approved", "rejected", "skipped"),
     "scratch": ("written", "skipped"),
@@ -175,7 +183,13 @@ def build_app(ctx: StationContext) -> Starlette:
         ]
         return render("index.html", rows=rows, loopback=ctx.loopback)
 
-    def _page(token: str, saved: str = "", error: str = "", status: int = 200) -> Response:
+    def _page(
+        token: str,
+        saved: str = "",
+        error: str = "",
+        status: int = 200,
+        posted: dict[str, Any] | None = None,
+    ) -> Response:
         with conn() as c:
             name = db.reviewer_by_token(c, token)
             if name is None:
@@ -195,6 +209,8 @@ def build_app(ctx: StationContext) -> Starlette:
             b = db.draft(c, task["draft_b_id"]) if task["draft_b_id"] else None
         item = ctx.items.get(task["item_id"], {})
         left, right = (b, a) if task["swapped"] else (a, b)
+        if posted is not None and posted.get("task_id") != int(task["task_id"]):
+            posted = None  # typed for another task: this page starts clean
         return render(
             "task.html",
             status,
@@ -209,6 +225,11 @@ def build_app(ctx: StationContext) -> Starlette:
             draft=a["text"] if a is not None and task["mode"] == "drafts" else "",
             left=left["text"] if left is not None else "",
             right=right["text"] if right is not None else "",
+            slots=_slots(a) if task["mode"] == "drafts" else [],
+            left_slots=_slots(left),
+            right_slots=_slots(right),
+            posted=posted or {},
+            cant_rate=CANT_RATE,
             criteria=ctx.criteria,
             flags=FLAGS,
             csrf=csrf_token(ctx.secret, token, int(task["task_id"])),
@@ -238,24 +259,23 @@ def build_app(ctx: StationContext) -> Starlette:
             task = c.execute("SELECT * FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
             if name is None or task is None or task["reviewer"] != name:
                 return render("message.html", 403, heading="Not your draft", text="")
-            decision = _first(form, "decision")
-            if decision not in DECISIONS[task["mode"]]:
-                return _page(token, error="Choose one of the buttons at the bottom.", status=400)
-            choice = _first(form, "choice")
-            if task["mode"] == "side_by_side" and decision == "chosen" and choice not in CHOICES:
-                return _page(token, error="Pick the draft you would rather send.", status=400)
-            final = _first(form, "final_text").replace("\r\n", "\n").strip()
-            if decision in ("approved", "written") and not final:
-                return _page(
-                    token, error="The reply is empty: write what you would send.", status=400
-                )
-            ratings: dict[str, int] = {}
-            for crit in ctx.criteria:
-                v = _first(form, f"rate_{crit['name']}")
-                if v in ("1", "2", "3", "4", "5"):
-                    ratings[crit["name"]] = int(v)
-            flags = sorted(k for k, _ in FLAGS if _first(form, f"flag_{k}") == "on")
-            events = parse_events(_first(form, "events"))
+            typed = _typed(form, task_id, ctx.criteria)
+            try:
+                events = strict_events(_first(form, "events"))
+            except MalformedEvents:
+                events = None
+            typed["events"] = json.dumps(events) if events else ""
+            problem = _problem(task, typed, ctx.criteria, events is None)
+            if problem:  # every typed field comes back on the page: nothing is lost
+                return _page(token, error=problem, status=400, posted=typed)
+            a = db.draft(c, task["draft_id"]) if task["draft_id"] else None
+            b = db.draft(c, task["draft_b_id"]) if task["draft_b_id"] else None
+            flags = set(typed["flags"])
+            if _slots(a) or (task["mode"] == "side_by_side" and _slots(b)):
+                flags.add(PLACEHOLDER_FLAG)  # a fill-in slot is a defect of the draft itself
+            decision = typed["decision"]
+            ratings = {k: int(v) for k, v in typed["ratings"].items() if v != CANT_RATE}
+            unrated = sorted(k for k, v in typed["ratings"].items() if v == CANT_RATE)
             submitted = db.now()
             opened = task["opened_at"] or submitted
             elapsed = _elapsed(opened, submitted)
@@ -265,13 +285,14 @@ def build_app(ctx: StationContext) -> Starlette:
                 name,
                 {
                     "decision": decision,
-                    "final_text": final,
+                    "final_text": typed["final_text"].strip(),
                     "ratings": ratings,
-                    "flags": flags,
-                    "comment": _first(form, "comment").strip()[:4000],
-                    "choice": choice if task["mode"] == "side_by_side" else "",
-                    "active_seconds": measured_seconds(events, elapsed),
-                    "events": len(events),
+                    "unrated": unrated,
+                    "flags": sorted(flags),
+                    "comment": typed["comment"].strip()[:4000],
+                    "choice": typed["choice"] if task["mode"] == "side_by_side" else "",
+                    "active_seconds": measured_seconds(events or [], elapsed),
+                    "events": len(events or []),
                     "opened_at": opened,
                     "submitted_at": submitted,
                     "elapsed_seconds": elapsed,
@@ -313,6 +334,61 @@ def build_app(ctx: StationContext) -> Starlette:
         Middleware(TrustedHostMiddleware, allowed_hosts=hosts),
     ]
     return Starlette(routes=routes, middleware=middleware)
+
+
+def _slots(draft: sqlite3.Row | None) -> list[str]:
+    """The fill-in slots (``[Parent's Name]``...) found in a stored draft."""
+    if draft is None:
+        return []
+    try:
+        found = draft["placeholders"]
+    except IndexError:  # a queue from before placeholders were found
+        return []
+    return [str(x) for x in json.loads(found or "[]")]
+
+
+def _typed(form: dict[str, list[str]], task_id: int, criteria: list[dict[str, Any]]) -> dict:
+    """What the reviewer typed and ticked, as posted (kept whole for a page shown again)."""
+    ratings = {}
+    for crit in criteria:
+        v = _first(form, f"rate_{crit['name']}")
+        if v in ("1", "2", "3", "4", "5", CANT_RATE):
+            ratings[crit["name"]] = v
+    return {
+        "task_id": task_id,
+        "decision": _first(form, "decision"),
+        "final_text": _first(form, "final_text").replace("\r\n", "\n")[:100_000],
+        "ratings": ratings,
+        "flags": sorted(k for k, _ in FLAGS if _first(form, f"flag_{k}") == "on"),
+        "comment": _first(form, "comment").replace("\r\n", "\n")[:4000],
+        "choice": _first(form, "choice"),
+    }
+
+
+def _problem(
+    task: sqlite3.Row, typed: dict[str, Any], criteria: list[dict[str, Any]], bad_events: bool
+) -> str:
+    """Why the submission cannot be stored as it is ('' when it can)."""
+    decision = typed["decision"]
+    if decision not in DECISIONS[task["mode"]]:
+        return "Choose one of the buttons at the bottom."
+    if bad_events:
+        return (
+            "The page's timing record did not arrive intact. Your input is still here: "
+            "click your button again."
+        )
+    if task["mode"] == "side_by_side" and decision == "chosen" and typed["choice"] not in CHOICES:
+        return "Pick the draft you would rather send."
+    if decision in ("approved", "written") and not typed["final_text"].strip():
+        return "The reply is empty: write what you would send."
+    if task["mode"] == "drafts" and decision == "approved":
+        missing = [c["name"] for c in criteria if c["name"] not in typed["ratings"]]
+        if missing:
+            return (
+                f"Rate the draft on {', '.join(missing)} before approving it "
+                '(or choose "Can\'t rate").'
+            )
+    return ""
 
 
 def _elapsed(opened: str, submitted: str) -> float:

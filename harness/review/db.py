@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS reviewers (
   name TEXT PRIMARY KEY, token TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS drafts (
   draft_id TEXT PRIMARY KEY, item_id TEXT NOT NULL, candidate TEXT NOT NULL,
-  category TEXT NOT NULL, text TEXT NOT NULL, control INTEGER NOT NULL);
+  category TEXT NOT NULL, text TEXT NOT NULL, control INTEGER NOT NULL,
+  placeholders TEXT NOT NULL DEFAULT '[]');
 CREATE TABLE IF NOT EXISTS tasks (
   task_id INTEGER PRIMARY KEY, reviewer TEXT NOT NULL REFERENCES reviewers(name),
   position INTEGER NOT NULL, mode TEXT NOT NULL, item_id TEXT NOT NULL,
@@ -39,8 +40,30 @@ CREATE TABLE IF NOT EXISTS reviews (
   decision TEXT NOT NULL, final_text TEXT NOT NULL, ratings TEXT NOT NULL,
   flags TEXT NOT NULL, comment TEXT NOT NULL, choice TEXT NOT NULL,
   active_seconds REAL NOT NULL, events INTEGER NOT NULL,
-  opened_at TEXT NOT NULL, submitted_at TEXT NOT NULL, elapsed_seconds REAL NOT NULL);
+  opened_at TEXT NOT NULL, submitted_at TEXT NOT NULL, elapsed_seconds REAL NOT NULL,
+  unrated TEXT NOT NULL DEFAULT '[]');
 """
+# columns added since the first release: a queue built before them gains them on opening
+ADDED_COLUMNS = {
+    "drafts": ("placeholders", "TEXT NOT NULL DEFAULT '[]'"),
+    "reviews": ("unrated", "TEXT NOT NULL DEFAULT '[]'"),
+}
+REVIEW_COLUMNS = [
+    "task_id",
+    "reviewer",
+    "decision",
+    "final_text",
+    "ratings",
+    "flags",
+    "comment",
+    "choice",
+    "active_seconds",
+    "events",
+    "opened_at",
+    "submitted_at",
+    "elapsed_seconds",
+    "unrated",
+]
 DB_NAME = "review.sqlite"
 
 
@@ -80,6 +103,23 @@ def exists(path: Path) -> bool:
         return c.execute("SELECT count(*) FROM tasks").fetchone()[0] > 0
 
 
+def upgrade(path: Path) -> None:
+    """Add the columns a queue built by an earlier release lacks (placeholders are found)."""
+    from harness.review.text import placeholders
+
+    with connect(path) as c:
+        for table, (col, decl) in ADDED_COLUMNS.items():
+            have = {r["name"] for r in c.execute(f"PRAGMA table_info({table})")}
+            if have and col not in have:
+                c.execute(f"ALTER TABLE {table} ADD COLUMN {col} {decl}")
+                if table == "drafts":
+                    rows = c.execute("SELECT draft_id, text FROM drafts").fetchall()
+                    c.executemany(
+                        "UPDATE drafts SET placeholders = ? WHERE draft_id = ?",
+                        [(json.dumps(placeholders(r["text"])), r["draft_id"]) for r in rows],
+                    )
+
+
 def create(
     path: Path, drafts: pd.DataFrame, tasks: pd.DataFrame, config: dict[str, Any]
 ) -> dict[str, str]:
@@ -96,9 +136,17 @@ def create(
             "INSERT INTO reviewers VALUES (?, ?, ?)", [(n, t, now()) for n, t in tokens.items()]
         )
         c.executemany(
-            "INSERT INTO drafts VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO drafts VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
-                (r.draft_id, r.item_id, r.candidate, r.category, r.text, int(r.control))
+                (
+                    r.draft_id,
+                    r.item_id,
+                    r.candidate,
+                    r.category,
+                    r.text,
+                    int(r.control),
+                    getattr(r, "placeholders", "[]"),
+                )
                 for r in _rows(drafts)
             ],
         )
@@ -214,7 +262,8 @@ def submit(c: sqlite3.Connection, task_id: int, reviewer: str, review: dict[str,
             c.execute("ROLLBACK")
             return False
         c.execute(
-            "INSERT INTO reviews VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO reviews ({', '.join(REVIEW_COLUMNS)})"
+            f" VALUES ({', '.join('?' * len(REVIEW_COLUMNS))})",
             (
                 task_id,
                 reviewer,
@@ -229,6 +278,7 @@ def submit(c: sqlite3.Connection, task_id: int, reviewer: str, review: dict[str,
                 review["opened_at"],
                 review["submitted_at"],
                 float(review["elapsed_seconds"]),
+                json.dumps(review.get("unrated", [])),
             ),
         )
         c.execute("UPDATE tasks SET done = 1 WHERE task_id = ?", (task_id,))
@@ -241,10 +291,12 @@ def submit(c: sqlite3.Connection, task_id: int, reviewer: str, review: dict[str,
 
 def reviews_frame(path: Path) -> pd.DataFrame:
     """Every stored review joined with its task and draft (candidate names included)."""
+    upgrade(path)  # a queue from an earlier release, read by a report or an export
     with connect(path) as c:
         rows = c.execute(
             "SELECT r.*, t.mode, t.item_id, t.draft_id, t.draft_b_id, t.swapped, t.double,"
             " t.position, d.candidate, d.category, d.text AS draft, d.control,"
+            " d.placeholders,"
             " b.candidate AS candidate_b, b.text AS draft_b"
             " FROM reviews r JOIN tasks t USING (task_id)"
             " LEFT JOIN drafts d ON d.draft_id = t.draft_id"
@@ -256,6 +308,10 @@ def reviews_frame(path: Path) -> pd.DataFrame:
         return frame
     frame["ratings"] = frame["ratings"].map(json.loads)
     frame["flags"] = frame["flags"].map(json.loads)
+    frame["unrated"] = frame["unrated"].map(json.loads)
+    frame["placeholders"] = frame["placeholders"].map(
+        lambda v: json.loads(v) if isinstance(v, str) and v else []
+    )
     for col in ("swapped", "double", "control"):
         frame[col] = frame[col].fillna(0).astype(bool)
     return frame

@@ -11,13 +11,26 @@
   Extra columns ``candidate``, ``draft_id`` and ``active_seconds`` are kept as metadata.
 - ``corrected_replies.csv``: every approved or rejected draft with the text staff would send.
 
-Skipped tasks are in none of them. The files are written together, each atomically.
+Skipped tasks are in none of them. The files are written together, each atomically. Text
+cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``...) are written
+with a leading apostrophe (:func:`harness.textsafe.spreadsheet`); the harness's CSV reader
+restores them exactly.
+
+An export never replaces a file it did not write: the station records a hash of every file it
+writes; a file of the same name that it did not write (a dataset's own ``ratings.csv``, or one
+edited since) makes the export refuse, naming the files, unless ``merge=True``: then the
+station's rows are appended to the file's (rows it already holds are not added again), after a
+copy of the file is kept beside it as ``NAME.csv.bak-<time>``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import shutil
 from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +40,7 @@ from harness.errors import ReviewError
 from harness.review import db
 from harness.review.queue import CONTROL
 from harness.store import load_run
+from harness.textsafe import spreadsheet
 
 RATINGS_BASE = ["draft_id", "item_id", "draft_origin", "draft", "rater"]
 PILOT_COLUMNS = [
@@ -58,11 +72,19 @@ CORRECTED_COLUMNS = [
     "draft",
     "final_text",
     "flags",
+    "placeholders",
     "comment",
     "active_seconds",
     "submitted_at",
 ]
 FILES = ("ratings.csv", "pilot_log.csv", "corrected_replies.csv")
+# the columns that name one row: a merge adds a station row only when no row has its key
+ROW_KEYS = {
+    "ratings.csv": ["draft_id", "rater"],
+    "pilot_log.csv": ["entry_id"],
+    "corrected_replies.csv": ["draft_id", "reviewer"],
+}
+WRITTEN_KEY = "exports"  # review.sqlite meta: path -> sha256 of each file the station wrote
 
 
 def _rows(frame: pd.DataFrame) -> Iterator[Any]:
@@ -191,6 +213,7 @@ def corrected_frame(reviews: pd.DataFrame) -> pd.DataFrame:
             "draft": r.draft,
             "final_text": r.final_text or r.draft,
             "flags": ";".join(r.flags),
+            "placeholders": ";".join(getattr(r, "placeholders", None) or []),
             "comment": r.comment,
             "active_seconds": float(r.active_seconds),
             "submitted_at": r.submitted_at,
@@ -200,10 +223,51 @@ def corrected_frame(reviews: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CORRECTED_COLUMNS)
 
 
-def _write(frame: pd.DataFrame, path: Path) -> None:
+def _neutral(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells no spreadsheet runs as a formula (numbers stay numbers)."""
+    out = frame.copy()
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c].dtype):
+            out[c] = out[c].map(spreadsheet)
+    return out
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write(frame: pd.DataFrame, path: Path) -> str:
+    """Write atomically; returns the file's sha256."""
     tmp = path.with_suffix(".csv.tmp")
     frame.to_csv(tmp, index=False)
+    digest = _sha256(tmp)
     os.replace(tmp, path)
+    return digest
+
+
+def _merged(frame: pd.DataFrame, path: Path, name: str) -> pd.DataFrame:
+    """The file's rows as they are, then the station's rows whose key it does not hold yet."""
+    old = pd.read_csv(path, dtype=str, keep_default_na=False)
+    new = frame.astype(object).where(frame.notna(), "").astype(str)
+    key = [k for k in ROW_KEYS[name] if k in old.columns]
+    if key:
+        have = set(old[key].astype(str).agg("\x1f".join, axis=1))
+        new = new[~new[key].agg("\x1f".join, axis=1).isin(have)]
+    cols = list(old.columns) + [c for c in new.columns if c not in old.columns]
+    return pd.concat([old, new], ignore_index=True)[cols].fillna("")
+
+
+def _recorded(path: Path) -> dict[str, str]:
+    with db.connect(path) as c:
+        return dict(json.loads(db.meta(c, WRITTEN_KEY) or "{}"))
+
+
+def _record(path: Path, written: dict[str, str]) -> None:
+    with db.connect(path) as c:
+        c.execute(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+            (WRITTEN_KEY, json.dumps(_recorded(path) | written, sort_keys=True)),
+        )
 
 
 def export(
@@ -212,6 +276,7 @@ def export(
     *,
     results_dir: str | Path | None = None,
     pilot_candidates: Sequence[str] | None = None,
+    merge: bool = False,
 ) -> dict[str, Path]:
     """Write ratings.csv, pilot_log.csv and corrected_replies.csv; returns name -> path.
 
@@ -221,6 +286,12 @@ def export(
             the files then sit where ``harness validate`` and ``harness calibrate`` read them.
         results_dir: where runs live.
         pilot_candidates: candidates whose drafts are pilot rows (default: all but the control).
+        merge: append the station's rows to files it did not write (a backup of each is kept
+            beside it) instead of refusing.
+
+    Raises:
+        ReviewError: a file of the same name is there that the station did not write (or that
+            changed since), and ``merge`` is off: nothing is written.
     """
     run = load_run(run_id, results_dir)
     path = db.db_path(run.store.path)
@@ -237,16 +308,41 @@ def export(
         "pilot_log.csv": pilot_log_frame(reviews, questions, pilot_candidates),
         "corrected_replies.csv": corrected_frame(reviews),
     }
-    written = {}
+    ours = _recorded(path)
+    own_folder = out.resolve() == path.parent.resolve()
+    foreign = [
+        n
+        for n in frames
+        if (out / n).exists()
+        and not own_folder
+        and ours.get(str((out / n).resolve())) != _sha256(out / n)
+    ]
+    if foreign and not merge:
+        raise ReviewError(
+            f"not exporting into {out}: {', '.join(foreign)} "
+            f"{'is' if len(foreign) == 1 else 'are'} there and the review station did not "
+            "write it (or it changed since); nothing was written. Export into another folder, "
+            "or add --merge (Python: merge=True) to append the station's rows and keep every "
+            "existing row (a backup copy is kept beside each file)"
+        )
+    written: dict[str, Path] = {}
+    record: dict[str, str] = {}
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     for name, frame in frames.items():
-        _write(frame, out / name)
-        written[name] = out / name
+        target = out / name
+        if name in foreign:
+            backup = out / f"{name}.bak-{stamp}"
+            shutil.copy2(target, backup)
+            written[f"{name} (backup)"] = backup
+            _write(_merged(_neutral(frame), target, name), target)
+        else:
+            record[str(target.resolve())] = _write(_neutral(frame), target)
+        written[name] = target
+    _record(path, record)
     return written
 
 
 def _criteria(path: Path) -> list[str]:
-    import json
-
     from harness.scorers.judge import load_rubric
 
     with db.connect(path) as c:

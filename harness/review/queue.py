@@ -9,21 +9,42 @@ per candidate) also goes to a second, different reviewer, for agreement. From-sc
 (the question and sources only) come first in a reviewer's queue, so nobody writes a reply to a
 question after seeing a draft of it; side-by-side tasks (two drafts of one question, left and
 right swapped between reviewers) come last. Every order is seeded.
+
+The run's own reference row (the approved answer, scored by every plan by default) is never
+a draft: the approved answer enters once, as the control. Every text is shown as plain text
+(:mod:`harness.review.text`), so formatting gives no source away. No reviewer gets one
+question's identical draft twice (two candidates that wrote the same reply), nor the same text
+more than ``max_same_text`` times (a canned reply sent to every question): such a task moves
+to another reviewer, or leaves the queue and is counted in the queue's config.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
+from harness.review.text import placeholders, plain_text, same_text_key
+
 CONTROL = "approved_answer"
 DEFAULT_DOUBLE_SHARE = 0.2
+DEFAULT_MODES = ("scratch", "drafts")
+DEFAULT_SCRATCH_SHARE = 0.2
+DEFAULT_MAX_SAME_TEXT = 3
 MODES = ("drafts", "scratch", "side_by_side")
-DRAFT_COLUMNS = ["draft_id", "item_id", "candidate", "category", "text", "control"]
+DRAFT_COLUMNS = [
+    "draft_id",
+    "item_id",
+    "candidate",
+    "category",
+    "text",
+    "control",
+    "placeholders",
+]
 TASK_COLUMNS = [
     "reviewer",
     "position",
@@ -51,6 +72,9 @@ def drafts_from_run(
 ) -> pd.DataFrame:
     """The reviewable drafts of a run: sample 0 of each item x candidate with an output.
 
+    Each text is shown as plain text (:func:`harness.review.text.plain_text`, the same for
+    every candidate and the control); ``placeholders`` lists (JSON) the fill-in slots left in it.
+
     Args:
         generations: the run's generations (``RunData.generations``).
         items: the dataset's items (indexed by id; ``reference`` and ``category``).
@@ -58,6 +82,11 @@ def drafts_from_run(
         include_control: add each item's approved answer as a hidden control draft.
     """
     g = generations[(generations["sample"] == 0) & (generations["status"] == "ok")]
+    # the run's reference row (on in every real plan) is the approved answer itself: it enters
+    # the queue once, as the hidden control below, never as a candidate's draft
+    g = g[g["candidate"] != CONTROL]
+    if "kind" in g.columns:
+        g = g[g["kind"].fillna("") != "reference"]
     g = g[g["output"].notna() & (g["output"].astype(str).str.strip() != "")]
     if candidates is not None:
         g = g[g["candidate"].isin(list(candidates))]
@@ -68,7 +97,7 @@ def drafts_from_run(
             "item_id": r.item_id,
             "candidate": r.candidate,
             "category": str(items.at[r.item_id, "category"]),
-            "text": str(r.output),
+            "text": plain_text(str(r.output)),
             "control": False,
         }
         for r in g.itertuples(index=False)
@@ -81,10 +110,12 @@ def drafts_from_run(
                     "item_id": item_id,
                     "candidate": CONTROL,
                     "category": str(items.at[item_id, "category"]),
-                    "text": str(items.at[item_id, "reference"]),
+                    "text": plain_text(str(items.at[item_id, "reference"])),
                     "control": True,
                 }
             )
+    for row in rows:
+        row["placeholders"] = json.dumps(placeholders(row["text"]))
     frame = pd.DataFrame(rows, columns=DRAFT_COLUMNS)
     return frame.sort_values(["item_id", "candidate"]).reset_index(drop=True)
 
@@ -214,6 +245,7 @@ def build_queue(
     items: pd.DataFrame | None = None,
     scratch_share: float = 0.2,
     pair: tuple[str, str] | None = None,
+    max_same_text: int = DEFAULT_MAX_SAME_TEXT,
 ) -> pd.DataFrame:
     """Every reviewer's tasks in order: one row per task (see ``TASK_COLUMNS``).
 
@@ -226,6 +258,9 @@ def build_queue(
         items: the dataset's items (needed for ``scratch``).
         scratch_share: share of items per category written from scratch.
         pair: the two candidates compared in ``side_by_side`` mode.
+        max_same_text: at most this many drafts with one text (case and spacing aside) per
+            reviewer, and never two of one question (``attrs["removed"]`` counts the drafts
+            left out for either reason).
 
     Raises:
         ValueError: an unknown mode, duplicate reviewers, a share outside 0-1, a missing pair.
@@ -269,9 +304,70 @@ def build_queue(
                     )
                 )
                 tasks[-2]["double"] = True
+        tasks, removed = _limit_repeats(tasks, drafts, names, max_same_text)
+    else:
+        removed = {"same_draft": 0, "same_text": 0}
     if "side_by_side" in modes:
         tasks.extend(_pair_tasks(drafts, names, pair, double_share, bal, rng))
-    return _ordered(tasks, names, seed)
+    out = _ordered(tasks, names, seed)
+    out.attrs["removed"] = removed
+    return out
+
+
+def _limit_repeats(
+    tasks: list[dict], drafts: pd.DataFrame, names: list[str], max_same_text: int
+) -> tuple[list[dict], dict[str, int]]:
+    """No reviewer sees one question's draft text twice, nor one text (a canned reply sent to
+    every question) more than ``max_same_text`` times: a task over either limit moves to the
+    least-loaded reviewer it fits (never the draft's other reviewer), else leaves the queue.
+
+    Returns the tasks and how many left the queue (``same_draft``: a copy of a draft of the
+    same question the reviewer already has; ``same_text``: over the repeat cap).
+    """
+    key = {str(d.draft_id): same_text_key(d.text) for d in drafts.itertuples(index=False)}
+    per_item: dict[tuple[str, str, str], int] = defaultdict(int)
+    per_text: dict[tuple[str, str], int] = defaultdict(int)
+    load: dict[str, int] = defaultdict(int)
+    holders: dict[str, list[str]] = defaultdict(list)  # draft id -> its reviewers
+    for t in tasks:
+        load[t["reviewer"]] += 1
+
+    def fits(r: str, t: dict) -> bool:
+        k = key[t["draft_id"]]
+        return per_item[(r, t["item_id"], k)] == 0 and per_text[(r, k)] < max(1, max_same_text)
+
+    kept: list[dict] = []
+    removed = {"same_draft": 0, "same_text": 0}
+    for t in tasks:
+        if t["mode"] != "drafts":
+            kept.append(t)
+            continue
+        k = key[t["draft_id"]]
+        if not fits(t["reviewer"], t):
+            others = [
+                r
+                for r in sorted(names, key=lambda r: (load[r], names.index(r)))
+                if r not in holders[t["draft_id"]] and fits(r, t)
+            ]
+            load[t["reviewer"]] -= 1
+            if not others:
+                why = "same_draft" if per_item[(t["reviewer"], t["item_id"], k)] else "same_text"
+                removed[why] += 1
+                continue
+            t = t | {"reviewer": others[0]}
+            load[others[0]] += 1
+        per_item[(t["reviewer"], t["item_id"], k)] += 1
+        per_text[(t["reviewer"], k)] += 1
+        holders[t["draft_id"]].append(t["reviewer"])
+        kept.append(t)
+    reviews = defaultdict(int)
+    for t in kept:
+        reviews[t["draft_id"]] += 1
+    for t in kept:  # a draft whose second review left the queue is reviewed once
+        if t["mode"] == "drafts" and reviews[t["draft_id"]] < 2:
+            t["double"] = False
+            t["review"] = 1
+    return kept, removed
 
 
 def _pair_tasks(

@@ -22,7 +22,14 @@ from typing import Any
 from harness.errors import ReviewError
 from harness.review import db
 from harness.review.app import LOOPBACK, StationContext, build_app
-from harness.review.queue import DEFAULT_DOUBLE_SHARE, build_queue, drafts_from_run
+from harness.review.queue import (
+    DEFAULT_DOUBLE_SHARE,
+    DEFAULT_MAX_SAME_TEXT,
+    DEFAULT_MODES,
+    DEFAULT_SCRATCH_SHARE,
+    build_queue,
+    drafts_from_run,
+)
 from harness.store import load_run
 
 DEFAULT_PORT = 8765
@@ -35,12 +42,13 @@ def prepare(
     results_dir: str | Path | None = None,
     seed: int = 0,
     double_share: float = DEFAULT_DOUBLE_SHARE,
-    modes: Sequence[str] = ("drafts",),
-    scratch_share: float = 0.2,
+    modes: Sequence[str] = DEFAULT_MODES,
+    scratch_share: float = DEFAULT_SCRATCH_SHARE,
     pair: tuple[str, str] | None = None,
     candidates: Sequence[str] | None = None,
     include_control: bool = True,
     rubric: str | Path | None = None,
+    max_same_text: int = DEFAULT_MAX_SAME_TEXT,
 ) -> Path:
     """Build the run's review queue on first use (or find the existing one); returns its file.
 
@@ -50,12 +58,16 @@ def prepare(
         results_dir: where runs live.
         seed: seeds the assignment and the order.
         double_share: share of drafts reviewed by two people (default 0.2).
-        modes: ``drafts``, ``scratch`` and/or ``side_by_side``.
-        scratch_share: share of items per category written from scratch (``scratch`` mode).
+        modes: ``drafts``, ``scratch`` and/or ``side_by_side`` (default: from scratch first,
+            then drafts: the from-scratch pages are the only measure of time saved).
+        scratch_share: share of items per category written from scratch (``scratch`` mode;
+            default 0.2, at least one question per category).
         pair: the two candidates shown side by side (``side_by_side`` mode).
         candidates: review only these candidates' drafts (default: all).
         include_control: add the approved answer as a hidden control draft.
         rubric: the rubric whose criteria staff rate (default ``rubrics/judge.yaml``).
+        max_same_text: at most this many drafts with one text per reviewer (a canned reply),
+            and never one question's identical draft twice.
 
     Raises:
         ReviewError: no reviewers for a new queue, or other reviewers than the stored queue's.
@@ -63,6 +75,7 @@ def prepare(
     run = load_run(run_id, results_dir)
     path = db.db_path(run.store.path)
     if db.exists(path):
+        db.upgrade(path)
         with db.connect(path) as c:
             stored = sorted(db.reviewers(c))
         if reviewers and sorted(str(r).strip() for r in reviewers) != stored:
@@ -94,6 +107,7 @@ def prepare(
             items=run.dataset.items,
             scratch_share=scratch_share,
             pair=pair,
+            max_same_text=max_same_text,
         )
     except ValueError as exc:
         raise ReviewError(f"review queue for run {run.run_id}: {exc}") from exc
@@ -107,6 +121,8 @@ def prepare(
         "pair": list(pair) if pair else None,
         "include_control": include_control,
         "rubric": str(rubric) if rubric else None,
+        "max_same_text": max_same_text,
+        "removed": tasks.attrs.get("removed", {}),
     }
     db.create(path, drafts, tasks, config)
     return path
@@ -159,9 +175,43 @@ def _district(run: Any) -> str:
     return str(name)
 
 
+ANY_HOST = ("0.0.0.0", "::", "")
+
+
+def _this_machine() -> str:
+    """This machine's address as others on its network reach it (no packet is sent: a UDP
+    socket's connect only picks the outgoing interface), else its host name."""
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(("192.0.2.1", 9))  # TEST-NET-1: any non-local address picks the route
+        addr = str(s.getsockname()[0])
+        if not addr.startswith("127.") and addr != "0.0.0.0":
+            return addr
+    return socket.gethostname()
+
+
+def link_host(host: str) -> str:
+    """The host part of a link that works for a station listening on ``host``: the machine's
+    own address for every interface (0.0.0.0, ::), IPv6 addresses in brackets."""
+    shown = _this_machine() if host in ANY_HOST else host
+    return f"[{shown}]" if ":" in shown and not shown.startswith("[") else shown
+
+
+def exposure_warning(host: str, port: int) -> str | None:
+    """What to tell whoever starts a station reachable beyond this machine (None on loopback)."""
+    if host in LOOPBACK:
+        return None
+    where = "every network interface" if host in ANY_HOST else host
+    return (
+        f"warning: the station listens on {where}, port {port}: it is exposed beyond this "
+        "computer to anyone on the network who can reach it; only the personal links below "
+        "open a queue, so share each link with its reviewer only, and stop the station "
+        "(Ctrl-C) when the review is over"
+    )
+
+
 def links(db_file: Path, host: str, port: int) -> dict[str, str]:
-    """Each reviewer's personal link."""
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    """Each reviewer's personal link (working for the host the station listens on)."""
+    shown = link_host(host)
     with db.connect(db_file) as c:
         return {n: f"http://{shown}:{port}/r/{t}" for n, t in sorted(db.reviewers(c).items())}
 
@@ -258,7 +308,7 @@ def start(
         time.sleep(0.01)
     if not server.started:
         raise ReviewError(f"the review station did not start on {host}:{port}")
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    shown = link_host(host)
     return Station(
         str(json.loads(_meta(path, "config"))["run_id"]),
         path,
@@ -297,7 +347,10 @@ def serve(
     sock = _bind(host, port)
     port = sock.getsockname()[1]
     ctx = context(run_id, results_dir=results_dir, host=host, port=port)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    shown = link_host(host)
+    warning = exposure_warning(host, port)
+    if warning:
+        announce(warning)
     announce(f"review station: http://{shown}:{port}/  (queue: {path})")
     for name, url in links(path, host, port).items():
         announce(f"  {name}: {url}")

@@ -11,6 +11,7 @@ time between serving the page and receiving the submission.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,7 +26,7 @@ def parse_events(raw: str | None) -> list[tuple[float, str]]:
         return []
     try:
         data = json.loads(raw)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         return []
     out: list[tuple[float, str]] = []
     if not isinstance(data, list):
@@ -36,9 +37,46 @@ def parse_events(raw: str | None) -> list[tuple[float, str]]:
             and len(ev) == 2
             and isinstance(ev[0], (int, float))
             and not isinstance(ev[0], bool)
+            and math.isfinite(ev[0])
+            and isinstance(ev[1], str)
             and ev[1] in KINDS
         ):
             out.append((float(ev[0]), str(ev[1])))
+    return out
+
+
+class MalformedEvents(ValueError):
+    """The posted events are not a JSON list of ``[ms, kind]`` pairs."""
+
+
+def strict_events(raw: str | None) -> list[tuple[float, str]]:
+    """The events a form posted; empty when none were posted.
+
+    Raises:
+        MalformedEvents: not JSON (nested too deep included), not a list, or an entry that is
+            not ``[finite ms, kind]``: the station answers 400 and keeps the reviewer's input.
+    """
+    if not raw:
+        return []
+    try:
+        data = json.loads(raw)
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise MalformedEvents("events are not JSON") from exc
+    if not isinstance(data, list):
+        raise MalformedEvents("events are not a list")
+    out: list[tuple[float, str]] = []
+    for ev in data[:MAX_EVENTS]:
+        if not (
+            isinstance(ev, list)
+            and len(ev) == 2
+            and isinstance(ev[0], (int, float))
+            and not isinstance(ev[0], bool)
+            and math.isfinite(ev[0])
+            and isinstance(ev[1], str)
+            and ev[1] in KINDS
+        ):
+            raise MalformedEvents(f"event {str(ev)[:40]} is not [ms, kind]")
+        out.append((float(ev[0]), ev[1]))
     return out
 
 

@@ -18,7 +18,8 @@ JUDGE_REPLY = '{"accuracy": 4, "completeness": 3, "tone": 4, "rationale": "ok"}'
 
 @pytest.fixture(scope="module")
 def review_run(tmp_path_factory):
-    """A real scored run (three baselines + a loopback model) whose plan has a loopback judge."""
+    """A real scored run (three baselines + a loopback model + the approved-answer reference
+    row, on by default in every plan) whose plan has a loopback judge."""
     from loopback import Behaviour, LoopbackServer
 
     tmp = tmp_path_factory.mktemp("review")
@@ -31,7 +32,11 @@ def review_run(tmp_path_factory):
     (ds / "items.jsonl").write_text("\n".join(lines) + "\n")
     results = tmp / "results"
     judge = LoopbackServer(Behaviour(reply=JUDGE_REPLY)).__enter__()
-    reply = "A replacement bus pass is $10 at the school office, ready within 2 school days."
+    # as small models write: a fill-in slot left in, and Markdown a family would never see
+    reply = (
+        "Dear [Parent's Name],\n\n**A replacement bus pass** is $10 at the school office, "
+        "ready within 2 school days."
+    )
     with LoopbackServer(Behaviour(reply=reply)) as srv:
         plan = write_plan(
             tmp,
@@ -44,6 +49,7 @@ def review_run(tmp_path_factory):
             ],
             scorers=[n for n in scorer_names() if n != "judge"],
             judge={"model": "openai/loopback", "api_base": judge.base_url, "concurrency": 4},
+            reference_row=True,  # as in every real plan: the approved answer is scored too
         )
         store = run_plan(plan, results_dir=results, options=RunOptions(progress=False))
     score_run(store)

@@ -212,7 +212,9 @@ def test_a_reviewer_works_through_a_kill_and_the_exports_feed_calibration(
         row = next(r for r in _rows(db_file, "Ana") if r["mode"] == "drafts")
         assert row["final_text"].endswith("Edited by Ana.") and row["decision"] == "approved"
         assert json.loads(row["ratings"]) == {"accuracy": 4, "completeness": 3, "tone": 5}
-        assert json.loads(row["flags"]) == ["tone"] and row["comment"] == "a little stiff"
+        # (a draft with a fill-in slot such as [Parent's Name] also carries the placeholder flag)
+        assert set(json.loads(row["flags"])) - {"placeholder"} == {"tone"}
+        assert row["comment"] == "a little stiff"
         # 3. a reload, and a new browser on the same link, resume at the same place
         here = _task(b)
         b.refresh()
@@ -246,19 +248,23 @@ def test_a_reviewer_works_through_a_kill_and_the_exports_feed_calibration(
     assert "exported" in out  # a clean stop writes the exports for the report
     assert len(_rows(db_file, "Ana")) == len(confirmed) == 4
 
-    # the exports, placed in the run's dataset, pass validation and feed calibration
+    # the exports, merged into the run's dataset (its own ratings and pilot log kept), pass
+    # validation and feed calibration
     ds = fresh_run.dataset
-    assert (
-        cli(["--results", str(fresh_run.results), "review", fresh_run.run_id, "--export", str(ds)])
-        == 0
-    )
+    old_raters = set(load_dataset(ds).ratings["rater"])
+    old_log = load_dataset(ds).pilot_log
+    export = ["--results", str(fresh_run.results), "review", fresh_run.run_id, "--export", str(ds)]
+    assert cli(export) == 2  # refused: the dataset's own files are not the station's
+    assert cli([*export, "--merge"]) == 0
     assert cli(["validate", str(ds)]) == 0
     data = load_dataset(ds)
-    assert set(data.ratings["rater"]) == {"Ana", "Ben"}
+    assert set(data.ratings["rater"]) == old_raters | {"Ana", "Ben"}
     log = data.pilot_log
-    assert (log["phase"] == "baseline").sum() == 2
+    assert (log["phase"] == "baseline").sum() == (old_log["phase"] == "baseline").sum() + 2
     out = outcomes(log).set_index("measure")
-    assert out.loc["minutes_saved_per_reply", "n_baseline"] == 2
+    assert out.loc["minutes_saved_per_reply", "n_baseline"] == (
+        (old_log["phase"] == "baseline").sum() + 2
+    )
     before = fresh_run.judge.request_count
     assert cli(["--results", str(fresh_run.results), "calibrate", fresh_run.run_id]) == 0
     cal = json.loads((fresh_run.path / "calibration.json").read_text())
@@ -268,7 +274,9 @@ def test_a_reviewer_works_through_a_kill_and_the_exports_feed_calibration(
 
 
 def test_two_reviewers_in_parallel_see_only_their_own_work(fresh_run, browsers):
-    st = review.start(fresh_run.run_id, ["Ana", "Ben"], results_dir=fresh_run.results, seed=5)
+    st = review.start(
+        fresh_run.run_id, ["Ana", "Ben"], results_dir=fresh_run.results, seed=5, modes=("drafts",)
+    )
     pages: dict[str, list[str]] = {"Ana": [], "Ben": []}
     errors: list[BaseException] = []
 
@@ -299,5 +307,192 @@ def test_two_reviewers_in_parallel_see_only_their_own_work(fresh_run, browsers):
             assert not any(f"Edited by {other}" in p for p in pages[name])
         prog = review.progress(fresh_run.run_id, fresh_run.results).set_index("reviewer")
         assert prog.loc["Ana", "done"] == prog.loc["Ben", "done"] == 3
+    finally:
+        st.stop()
+
+
+def _value(b, field_id: str) -> str:
+    return b.find_element(By.ID, field_id).get_attribute("value")
+
+
+def _is_checked(b, field_id: str) -> bool:
+    return b.find_element(By.ID, field_id).is_selected()
+
+
+def _click_for_error(b, button: str, expect: str) -> None:
+    """Click a decision button and wait for the same page to come back with an error."""
+    before = _task(b)
+    b.find_element(By.ID, button).click()
+    WebDriverWait(
+        b, 30, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+    ).until(lambda d: d.find_elements(By.ID, "error"))
+    assert expect in b.find_element(By.ID, "error").text
+    assert _task(b) == before
+
+
+def _skip_to(b, mode: str) -> None:
+    for _ in range(80):
+        if b.find_element(By.ID, "review-form").get_attribute("data-mode") == mode:
+            return
+        _submit(b, "skip")
+    raise AssertionError(f"no {mode} page in the queue")
+
+
+def test_typed_ratings_and_comments_survive_every_validation_error(fresh_run, browsers):
+    st = review.start(
+        fresh_run.run_id,
+        ["Ana"],
+        results_dir=fresh_run.results,
+        modes=("scratch", "drafts", "side_by_side"),
+        pair=("canned", "model_x"),
+    )
+    try:
+        b = browsers()
+        b.get(st.links["Ana"])
+        # from scratch: a comment typed with an empty reply comes back with the error
+        assert b.find_element(By.ID, "review-form").get_attribute("data-mode") == "scratch"
+        b.find_element(By.ID, "comment").send_keys("I would phone the family first.")
+        _click_for_error(b, "save-reply", "The reply is empty")
+        assert _value(b, "comment") == "I would phone the family first."
+        # a draft: edited, two of three criteria rated, a flag, a comment; Approve refused
+        _skip_to(b, "drafts")
+        draft = _value(b, "final_text")
+        b.find_element(By.ID, "final_text").send_keys(" Edited by Ana.")
+        b.find_element(By.ID, "rate_accuracy_4").click()
+        b.find_element(By.ID, "rate_tone_2").click()
+        b.find_element(By.ID, "flag_outdated").click()
+        b.find_element(By.ID, "comment").send_keys("Out of date: the fee changed.")
+        _click_for_error(b, "approve", "Rate the draft on completeness")
+        assert _value(b, "final_text") == draft + " Edited by Ana."
+        assert _is_checked(b, "rate_accuracy_4") and _is_checked(b, "rate_tone_2")
+        assert not _is_checked(b, "rate_accuracy_5") and _is_checked(b, "flag_outdated")
+        assert _value(b, "comment") == "Out of date: the fee changed."
+        # emptied, with every criterion now rated: refused again, everything still there
+        b.find_element(By.ID, "rate_completeness_na").click()
+        b.find_element(By.ID, "final_text").clear()
+        _click_for_error(b, "approve", "The reply is empty")
+        assert _is_checked(b, "rate_completeness_na") and _is_checked(b, "rate_accuracy_4")
+        assert _value(b, "comment") == "Out of date: the fee changed."
+        b.find_element(By.ID, "final_text").send_keys("The fee is $12 now.")
+        task = _submit(b, "approve")
+        row = next(r for r in _rows(st.db_file, "Ana") if str(r["task_id"]) == task)
+        assert json.loads(row["ratings"]) == {"accuracy": 4, "tone": 2}
+        assert json.loads(row["unrated"]) == ["completeness"]
+        assert row["comment"] == "Out of date: the fee changed."
+        assert row["final_text"] == "The fee is $12 now." and "outdated" in row["flags"]
+        assert row["active_seconds"] > 0  # the time before the errors still counts
+        # side by side: the "Why?" text survives a save without a choice
+        _skip_to(b, "side_by_side")
+        b.find_element(By.ID, "comment").send_keys("Left is warmer; right is shorter.")
+        _click_for_error(b, "choose", "Pick the draft")
+        assert _value(b, "comment") == "Left is warmer; right is shorter."
+        b.find_element(By.ID, "choice_right").click()
+        task = _submit(b, "choose")
+        row = next(r for r in _rows(st.db_file, "Ana") if str(r["task_id"]) == task)
+        assert row["choice"] == "right" and row["comment"] == "Left is warmer; right is shorter."
+    finally:
+        st.stop()
+
+
+AXE_JS = REPO / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
+
+# The focused element's outline, and the colour behind it (the first opaque background up the
+# tree), as WCAG 2.2's focus appearance asks: a solid ring at least 2px thick whose colour has a
+# contrast of at least 3:1 against what surrounds it.
+FOCUS_JS = """
+const el = document.activeElement;
+const cs = getComputedStyle(el);
+let bg = 'rgb(255, 255, 255)';
+for (let n = el.parentElement; n; n = n.parentElement) {
+  const c = getComputedStyle(n).backgroundColor;
+  if (c && c !== 'transparent' && !c.startsWith('rgba(0, 0, 0, 0)')) { bg = c; break; }
+}
+return {tag: el.tagName, id: el.id || el.name || el.textContent.slice(0, 30),
+        style: cs.outlineStyle, width: parseFloat(cs.outlineWidth), color: cs.outlineColor, bg: bg};
+"""
+
+
+def _luminance(rgb: str) -> float:
+    vals = [float(v) / 255 for v in re.findall(r"[\d.]+", rgb)[:3]]
+    lin = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in vals]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def _axe(b) -> list[dict]:
+    b.execute_script(AXE_JS.read_text(encoding="utf-8"))
+    return b.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document).then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact,"
+        " nodes: v.nodes.map(n => n.html.slice(0, 120))}))), e => done([{id: String(e)}]));"
+    )
+
+
+def _focus_rings(b, steps: int = 40) -> list[dict]:
+    """Tab through the page; every focused control's ring, as computed by the browser."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    b.execute_script(
+        "document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)"
+    )
+    b.find_element(By.TAG_NAME, "body").click()
+    seen = []
+    for _ in range(steps):
+        ActionChains(b).send_keys(Keys.TAB).perform()
+        ring = b.execute_script(FOCUS_JS)
+        if ring["tag"] == "BODY":
+            break
+        seen.append(ring)
+    return seen
+
+
+@pytest.mark.skipif(not AXE_JS.is_file(), reason="needs axe-core (make axe)")
+def test_station_pages_have_no_axe_violations_and_a_visible_focus_ring(fresh_run, browsers):
+    st = review.start(
+        fresh_run.run_id,
+        ["Ana"],
+        results_dir=fresh_run.results,
+        modes=("scratch", "drafts", "side_by_side"),
+        pair=("canned", "model_x"),
+        double_share=0.0,
+    )
+    try:
+        b = browsers()
+        b.set_script_timeout(60)
+        b.get(st.url)
+        pages = {"start page": _axe(b)}
+        b.get(st.links["Ana"])
+        pages["from scratch"] = _axe(b)
+        rings = _focus_rings(b)
+        _click_for_error(b, "save-reply", "The reply is empty")
+        pages["from scratch, with an error"] = _axe(b)
+        _skip_to(b, "drafts")
+        pages["a draft"] = _axe(b)
+        rings += _focus_rings(b)
+        for _ in range(40):  # a draft with a placeholder warning
+            if b.find_elements(By.ID, "placeholders"):
+                break
+            _submit(b, "skip")
+        assert b.find_elements(By.ID, "placeholders")
+        pages["a draft with a placeholder"] = _axe(b)
+        _skip_to(b, "side_by_side")
+        pages["side by side"] = _axe(b)
+        rings += _focus_rings(b)
+        for _ in range(40):
+            if not b.find_elements(By.ID, "review-form"):
+                break
+            _submit(b, "skip")
+        pages["all done"] = _axe(b)
+        assert {name: v for name, v in pages.items() if v} == {}
+        kinds = {r["tag"] for r in rings}
+        assert {"TEXTAREA", "INPUT", "BUTTON"} <= kinds
+        for r in rings:
+            assert r["style"] == "solid" and r["width"] >= 2, r
+            assert _contrast(r["color"], r["bg"]) >= 3.0, r
     finally:
         st.stop()

@@ -72,6 +72,8 @@ def filled(fresh_run):
 def test_exports_pass_validate_inside_a_dataset_and_feed_pilot_outcomes(filled, tmp_path):
     ds = tmp_path / "ds"
     shutil.copytree(filled.dataset, ds)
+    for own in ("ratings.csv", "pilot_log.csv"):  # a dataset without its own (see below)
+        (ds / own).unlink()
     written = review.export(filled.run_id, ds, results_dir=filled.results)
     assert set(written) == {"ratings.csv", "pilot_log.csv", "corrected_replies.csv"}
     assert cli(["validate", str(ds)]) == 0
@@ -234,3 +236,128 @@ def test_the_readiness_and_phase_reports_show_what_staff_did(filled):
     assert "No staff review yet" not in html
     phase = render_comparison(filled.run_id, filled.run_id, results_dir=filled.results)
     assert "Measured minutes per draft beside the estimate" in phase.read_text()
+
+
+def _snapshot(folder) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+@pytest.mark.parametrize("merge", [False, True])
+def test_an_export_never_replaces_a_datasets_own_ratings_or_pilot_log(filled, tmp_path, merge):
+    ds = tmp_path / "ds"
+    shutil.copytree(filled.dataset, ds)
+    before = _snapshot(ds)
+    old_ratings = pd.read_csv(ds / "ratings.csv", dtype=str, keep_default_na=False)
+    old_log = pd.read_csv(ds / "pilot_log.csv", dtype=str, keep_default_na=False)
+    if not merge:
+        with pytest.raises(review.ReviewError, match=r"ratings\.csv, pilot_log\.csv.*--merge"):
+            review.export(filled.run_id, ds, results_dir=filled.results)
+        assert _snapshot(ds) == before  # nothing written, not even corrected_replies.csv
+        assert (
+            cli(["--results", str(filled.results), "review", filled.run_id, "--export", str(ds)])
+            != 0
+        )
+        assert _snapshot(ds) == before
+        return
+    written = review.export(filled.run_id, ds, results_dir=filled.results, merge=True)
+    for name in ("ratings.csv", "pilot_log.csv"):  # a backup beside each, said in the result
+        assert written[f"{name} (backup)"].read_bytes() == before[name]
+    ratings = pd.read_csv(ds / "ratings.csv", dtype=str, keep_default_na=False)
+    log = pd.read_csv(ds / "pilot_log.csv", dtype=str, keep_default_na=False)
+    # every old row kept as it was, first; the station's rows after them
+    pd.testing.assert_frame_equal(
+        ratings[list(old_ratings.columns)].head(len(old_ratings)), old_ratings
+    )
+    pd.testing.assert_frame_equal(log[list(old_log.columns)].head(len(old_log)), old_log)
+    stored = db.reviews_frame(db.db_path(filled.path))
+    judged = stored[
+        (stored["mode"] == "drafts") & stored["decision"].isin(["approved", "rejected"])
+    ]
+    assert len(ratings) == len(old_ratings) + len(judged)
+    assert cli(["validate", str(ds)]) == 0
+    # merging again adds nothing: the station's rows are there already
+    after = {n: (ds / n).read_bytes() for n in ("ratings.csv", "pilot_log.csv")}
+    review.export(filled.run_id, ds, results_dir=filled.results, merge=True)
+    assert {n: (ds / n).read_bytes() for n in after} == after
+
+
+def test_the_station_replaces_its_own_exports_but_not_once_someone_edited_them(filled, tmp_path):
+    out = tmp_path / "out"
+    review.export(filled.run_id, out, results_dir=filled.results)
+    review.export(filled.run_id, out, results_dir=filled.results)  # its own files: replaced
+    with (out / "corrected_replies.csv").open("a") as f:
+        f.write("someone's,own,row\n")
+    with pytest.raises(review.ReviewError, match=r"corrected_replies\.csv is there"):
+        review.export(filled.run_id, out, results_dir=filled.results)
+    assert (out / "corrected_replies.csv").read_text().endswith("someone's,own,row\n")
+
+
+HOSTILE_CELLS = [
+    '=HYPERLINK("http://evil.example","click")',
+    "+1 555 0100",
+    "-5 degrees, so no outdoor recess",
+    "@SUM(A1:A9)",
+    "\t=1+1",
+    "'=already quoted",
+    "plain, safe text",
+]
+
+
+def test_exported_cells_never_run_as_formulas_and_read_back_as_typed(fresh_run, tmp_path):
+    path = review.prepare(
+        fresh_run.run_id, ["Ana"], results_dir=fresh_run.results, modes=("scratch", "drafts")
+    )
+    with db.connect(path) as c:
+        tasks = c.execute("SELECT * FROM tasks ORDER BY position").fetchall()
+        for n, t in enumerate(tasks):
+            cell = HOSTILE_CELLS[n % len(HOSTILE_CELLS)]
+            opened = db.mark_opened(c, t["task_id"])
+            db.submit(
+                c,
+                t["task_id"],
+                "Ana",
+                {
+                    "decision": "written" if t["mode"] == "scratch" else "approved",
+                    "final_text": cell,
+                    "ratings": {"accuracy": 3, "completeness": 3, "tone": 3},
+                    "flags": [],
+                    "comment": cell,
+                    "choice": "",
+                    "active_seconds": 30.0,
+                    "events": 2,
+                    "opened_at": opened,
+                    "submitted_at": db.now(),
+                    "elapsed_seconds": 31.0,
+                },
+            )
+    ds = tmp_path / "ds"
+    shutil.copytree(fresh_run.dataset, ds)
+    for own in ("ratings.csv", "pilot_log.csv"):
+        (ds / own).unlink()
+    written = review.export(fresh_run.run_id, ds, results_dir=fresh_run.results)
+    import csv
+
+    for name in ("ratings.csv", "pilot_log.csv", "corrected_replies.csv"):
+        with written[name].open(newline="") as f:
+            for row in csv.DictReader(f):
+                for col, v in row.items():
+                    assert not v.startswith(("=", "+", "-", "@", "\t")), (name, col, v)
+    data = load_dataset(ds)  # the harness reads each cell back as it was typed
+    typed = set(HOSTILE_CELLS)
+    assert set(data.ratings["comment"]) <= typed and len(set(data.ratings["comment"])) > 3
+    assert set(data.pilot_log["final_text"]) <= typed
+    assert '=HYPERLINK("http://evil.example","click")' in set(data.pilot_log["final_text"])
+
+
+def test_a_queue_from_an_earlier_release_still_exports_and_resumes(fresh_run):
+    """Queues built before placeholders and "can't rate" were stored gain the columns."""
+    path = review.prepare(fresh_run.run_id, ["Ana"], results_dir=fresh_run.results)
+    with db.connect(path) as c:
+        c.execute("ALTER TABLE reviews DROP COLUMN unrated")
+        c.execute("ALTER TABLE drafts DROP COLUMN placeholders")
+    written = review.export(fresh_run.run_id, results_dir=fresh_run.results)
+    assert set(written) == {"ratings.csv", "pilot_log.csv", "corrected_replies.csv"}
+    assert review.prepare(fresh_run.run_id, results_dir=fresh_run.results) == path
+    with db.connect(path) as c:
+        found = {r[0] for r in c.execute("SELECT placeholders FROM drafts")}
+    assert '["[Parent\'s Name]"]' in found  # found again in the stored drafts

@@ -191,3 +191,76 @@ def test_drafts_from_run_keeps_sample_zero_ok_outputs_and_adds_the_control():
     ]
     assert d.loc[d["candidate"] == CONTROL, "text"].item() == "ref"
     assert d["draft_id"].is_unique and not d.loc[d["candidate"] == "m", "control"].item()
+
+
+@pytest.mark.parametrize("include_control", [True, False])
+def test_the_runs_reference_row_is_never_a_second_copy_of_the_control(include_control):
+    """Every real plan scores the approved answer (kind ``reference``): one draft per item."""
+    gens = pd.DataFrame(
+        {
+            "item_id": ["i1", "i1"],
+            "candidate": ["m", CONTROL],
+            "sample": [0, 0],
+            "status": ["ok", "ok"],
+            "kind": ["model", "reference"],
+            "output": ["m1", "ref"],
+        }
+    )
+    items = _items(1, ["x"]).rename(index={"i000": "i1"})
+    d = drafts_from_run(gens, items, include_control=include_control)
+    assert d["draft_id"].is_unique
+    assert sorted(d["candidate"]) == (["approved_answer", "m"] if include_control else ["m"])
+    assert d.loc[d["candidate"] == CONTROL, "control"].all()
+
+
+@pytest.mark.parametrize(
+    "reviewers,n_items,same_for_item,canned,cap,per_reviewer_canned,removed",
+    [
+        # one reviewer, two candidates wrote the same text for each question: shown once
+        (["Ana"], 4, True, False, 3, None, {"same_draft": 4, "same_text": 0}),
+        # the same canned reply to every question (20 + 4 second reviews): `cap` per reviewer
+        (["Ana", "Ben"], 20, False, True, 3, 3, {"same_draft": 0, "same_text": 18}),
+        (["Ana", "Ben", "Cy"], 20, False, True, 2, 2, {"same_draft": 0, "same_text": 18}),
+        (["Ana", "Ben"], 20, False, True, 50, 12, {"same_draft": 0, "same_text": 0}),
+    ],
+)
+def test_no_reviewer_sees_a_draft_twice_nor_the_same_canned_reply_over_and_over(
+    reviewers, n_items, same_for_item, canned, cap, per_reviewer_canned, removed
+):
+    drafts = _drafts(n_items, ["a", "b", "canned"], ["x", "y"])
+    if same_for_item:  # a and b wrote the same text (spacing and case aside)
+        b = drafts["candidate"] == "b"
+        drafts.loc[b, "text"] = drafts.loc[b, "item_id"].map(lambda i: f"DRAFT  a {int(i[1:])}")
+    if canned:
+        drafts.loc[drafts["candidate"] == "canned", "text"] = "Thank you, we will reply."
+    q = build_queue(drafts, reviewers, seed=1, double_share=0.2, max_same_text=cap)
+    assert q.attrs["removed"] == removed
+    m = q.merge(drafts[["draft_id", "candidate", "text"]], on="draft_id")
+    m["key"] = m["text"].str.split().str.join(" ").str.casefold()
+    assert not m.duplicated(["reviewer", "item_id", "key"]).any()
+    if per_reviewer_canned is not None:
+        counts = m[m["candidate"] == "canned"].groupby("reviewer").size()
+        assert counts.max() == per_reviewer_canned
+    for _, g in q[q["double"]].groupby("draft_id"):  # doubles still go to two people
+        assert len(g) == 2 and g["reviewer"].nunique() == 2
+    assert (q.groupby("draft_id")["review"].max() <= 2).all()
+
+
+def test_drafts_are_plain_text_and_placeholders_are_listed():
+    gens = pd.DataFrame(
+        {
+            "item_id": ["i1", "i1"],
+            "candidate": ["retrieval", "m"],
+            "sample": [0, 0],
+            "status": ["ok", "ok"],
+            "output": ["| Item | Fee |\n|---|---|\n| Pass | $10 |", "Dear [Parent's Name], **hi**"],
+        }
+    )
+    items = _items(1, ["x"]).rename(index={"i000": "i1"})
+    items.loc["i1", "reference"] = "## Fees\nA pass is **$10**."
+    d = drafts_from_run(gens, items).set_index("candidate")
+    assert d.at["retrieval", "text"] == "Item: Pass; Fee: $10"
+    assert d.at["m", "text"] == "Dear [Parent's Name], hi"
+    assert d.at[CONTROL, "text"] == "Fees\nA pass is $10."
+    assert d.at["m", "placeholders"] == '["[Parent\'s Name]"]'
+    assert d.at["retrieval", "placeholders"] == "[]"

@@ -9,6 +9,11 @@
   var key = "harness-review-events-" + form.getAttribute("data-task");
   var events = [];
   try { events = JSON.parse(window.sessionStorage.getItem(key) || "[]"); } catch (e) { events = []; }
+  if (!events.length && form.getAttribute("data-events")) {
+    // the same page shown again after a validation error: its time so far carries on
+    try { events = JSON.parse(form.getAttribute("data-events")); } catch (e) { events = []; }
+    if (!Array.isArray(events)) { events = []; }
+  }
   if (events.length) { events.push([Date.now(), "off"]); }  // the reload itself
   var lastAct = 0;
   function save() {
