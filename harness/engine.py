@@ -256,7 +256,8 @@ class Engine:
                             serve_smollm2(log_dir=self.log_dir)
                         )
                     srv = self._servers[req.model]
-                    model, base, key = srv.litellm_model, srv.api_base, srv.api_key
+                    model, base = srv.litellm_model, srv.api_base
+                    key = srv.api_key or t.api_key  # the server takes only its nonce
                     price: tuple[float, float] | None = req.price or (0.0, 0.0)
                 else:
                     model, base, price = req.model, self._send_base(t), req.price
