@@ -209,3 +209,13 @@ def test_runtime_dir_open_to_others_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("HARNESS_RUNTIME_DIR", str(path))
     with pytest.raises(HarnessError, match="mode 0700"):
         local.runtime_dir()
+
+
+@pytest.mark.parametrize(
+    "running,threads", [("1/300", 2), ("2/300", 1), ("6/300", 1), ("garbage", 2)]
+)
+def test_threads_follow_how_busy_the_machine_is(tmp_path, monkeypatch, running, threads):
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    f = tmp_path / "loadavg"
+    f.write_text(f"0.10 0.20 0.30 {running} 4242\n")
+    assert local.auto_threads(samples=3, loadavg=f) == threads
