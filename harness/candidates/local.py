@@ -376,7 +376,7 @@ def serve_smollm2(
                 shared = True
                 print(
                     f"reusing the embedded model server on 127.0.0.1:{state['port']} "
-                    f"(pid {state['pid']}), shared with another harness process",
+                    f"(pid {state['pid']}) instead of starting another",
                     file=sys.stderr,
                     flush=True,
                 )
