@@ -260,12 +260,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
         options=RunOptions(progress=not args.quiet, limit=args.limit),
         score=False,
     )
-    print("3/4 scoring")
+    t1 = time.monotonic()
+    print(f"3/4 scoring (generation took {t1 - t0:.0f} s)")
     score_run(store)
-    print("4/4 rendering the readiness report")
+    t2 = time.monotonic()
+    judge = (store.read_manifest().get("scoring_calls") or {}).get("judge") or {}
+    split = ", ".join(f"{k} until {v:.0f} s" for k, v in (judge.get("seconds") or {}).items())
+    print(
+        f"4/4 rendering the readiness report (scoring took {t2 - t1:.0f} s"
+        + (f"; judge: {split})" if split else ")")
+    )
     path = render_report(store.run_id, phase="pre_pilot", results_dir=args.results)
     c = store.read_manifest()["counts"]
-    print(f"done in {time.monotonic() - t0:.0f} s: {c['ok']} drafts, {c['failed']} failed")
+    t3 = time.monotonic()
+    print(
+        f"done in {t3 - t0:.0f} s (report {t3 - t2:.0f} s): {c['ok']} drafts, {c['failed']} failed"
+    )
     print(f"report: {path.resolve()}")
     print(
         f"review station: harness review {store.run_id} --reviewers 'Ana,Ben' "

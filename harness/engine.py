@@ -254,17 +254,18 @@ class Engine:
                     if req.model not in self._servers:
                         from harness.candidates.local import serve_smollm2
 
-                        # Started from the event loop's own thread on purpose: the server's
-                        # parent-death signal follows the starting thread.
+                        # a lease on the machine's one server, started here if none runs
                         self._servers[req.model] = self._stack.enter_context(
                             serve_smollm2(log_dir=self.log_dir)
                         )
                     srv = self._servers[req.model]
                     model, base = srv.litellm_model, srv.api_base
+                    key = srv.api_key or t.api_key  # the server takes only its nonce
                     price: tuple[float, float] | None = req.price or (0.0, 0.0)
                 else:
                     model, base, price = req.model, self._send_base(t), req.price
-                t.call = Call(model, base, t.api_key, req.call_params(), req.timeout, price)
+                    key = t.api_key
+                t.call = Call(model, base, key, req.call_params(), req.timeout, price)
             if workers:
                 from harness.candidates.pool import start_pool
 

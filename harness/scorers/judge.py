@@ -117,13 +117,20 @@ def judge_scorer(
         counts = JudgeCounts()
         try:
             with engine:
+                parts = [("drafts", len(sub)), ("calibration", n_drafts - len(sub))]
                 got = judge_drafts(
-                    drafts.reset_index(drop=True), dataset, js, rubric, engine=engine, counts=counts
+                    drafts.reset_index(drop=True),
+                    dataset,
+                    js,
+                    rubric,
+                    engine=engine,
+                    counts=counts,
+                    progress=[*parts, ("bias probe", len(probes))],
                 )
         finally:
             if engine.cache is not None:
                 engine.cache.close()
-            context.record("judge", engine.record())
+            context.record("judge", {**engine.record(), "seconds": counts.seconds})
         mine = got.iloc[: len(sub)].set_axis(sub.index).reindex(frame.index)
         out = pd.DataFrame(index=frame.index)
         for c in rubric.names:

@@ -11,9 +11,12 @@ retried and recorded. A reply that cannot be read is answered with a repair turn
 from __future__ import annotations
 
 import asyncio
+import bisect
+import itertools
 import math
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -81,11 +84,13 @@ def _item(dataset: Dataset, item_id: str) -> dict[str, Any]:
 
 @dataclass
 class JudgeCounts:
-    """What a judging pass cost: network calls made and replies served from the cache."""
+    """What a judging pass cost: network calls made, replies served from the cache, and the
+    seconds from the pass's start until the last draft of each part was rated."""
 
     calls: int = 0
     cached: int = 0
     cost_usd: float = 0.0
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def _result_columns(criteria: Sequence[str]) -> list[str]:
@@ -135,6 +140,7 @@ def judge_drafts(
     counts: JudgeCounts | None = None,
     governance: str | Path | None = None,
     redact: str = "off",
+    progress: bool | Sequence[tuple[str, int]] = True,
 ) -> pd.DataFrame:
     """Rate each draft (columns ``item_id`` and ``draft``) with the judge.
 
@@ -142,6 +148,9 @@ def judge_drafts(
         engine: the engine whose approval, redaction and cache apply (a run's scoring pass
             passes its own); default: one with ``governance``'s approval list (else only this
             machine), ``redact`` (off, non_local, all) and the response cache at ``cache_path``.
+        progress: a progress bar (tqdm, notebook-aware); parts as ``(name, rows)`` in row
+            order (the run's drafts, calibration, bias probe) count each part on the bar and
+            time it in ``counts.seconds``.
 
     Returns:
         One row per input row (same index): a whole score 1-5 per criterion (NaN: unscored),
@@ -179,7 +188,9 @@ def judge_drafts(
                 if isinstance(item.get(f), str):
                     item[f] = eng.redact(target, item[f])
             jobs.append((idx, builder.messages(item, eng.redact(target, str(draft)))))
-        rows = aio.run(_judge_all(eng, target, jobs, spec, rubric, counts, own))
+        parts = list(progress) if not isinstance(progress, bool) else [("judge", len(jobs))]
+        bar = _Bar(parts, counts, enabled=progress is not False)
+        rows = aio.run(_judge_all(eng, target, jobs, spec, rubric, counts, own, bar))
     finally:
         if own:
             if eng.cache is not None:
@@ -203,6 +214,7 @@ async def _judge_all(
     rubric: Rubric,
     counts: JudgeCounts,
     own: bool,
+    bar: _Bar,
 ) -> dict[tuple[int, Any], dict[str, Any]]:
     results: dict[tuple[int, Any], dict[str, Any]] = {}
 
@@ -240,11 +252,50 @@ async def _judge_all(
             break
         row["error"] = "; ".join(problems)[:2000] if problems else None
         results[(pos, idx)] = row
+        bar.done(pos)
 
     try:
         await asyncio.gather(*(one(i, idx, msgs) for i, (idx, msgs) in enumerate(jobs)))
     finally:
+        bar.close()
         engine.detach()
         if own:
             engine.__exit__(None, None, None)  # the embedded server stops in the loop's thread
     return results
+
+
+class _Bar:
+    """The judging pass's progress bar, counted per part (drafts, calibration, bias probe)."""
+
+    def __init__(self, parts: list[tuple[str, int]], counts: JudgeCounts, enabled: bool):
+        from tqdm.auto import tqdm
+
+        self.parts = [(name, n) for name, n in parts if n]
+        self.ends = list(itertools.accumulate(n for _, n in self.parts))
+        self.left = {name: n for name, n in self.parts}
+        self.counts = counts
+        self.t0 = time.monotonic()
+        total = self.ends[-1] if self.ends else 0
+        label = ", ".join(f"{n} {name}" for name, n in self.parts)
+        self.bar = tqdm(
+            total=total,
+            desc=f"judge ({label})" if len(self.parts) > 1 else "judge",
+            unit="draft",
+            disable=not enabled or not total,
+            dynamic_ncols=True,
+            mininterval=0.5,
+        )
+
+    def done(self, pos: int) -> None:
+        k = bisect.bisect_right(self.ends, pos)
+        name = self.parts[min(k, len(self.parts) - 1)][0]
+        self.left[name] -= 1
+        if not self.left[name]:
+            self.counts.seconds[name] = round(time.monotonic() - self.t0, 2)
+        self.bar.update(1)
+        if len(self.parts) > 1:
+            todo = {p: n for p, n in self.left.items() if n}
+            self.bar.set_postfix(todo or {"left": 0}, refresh=False)
+
+    def close(self) -> None:
+        self.bar.close()

@@ -21,6 +21,12 @@ from harness.candidates.local import serve_smollm2
 pytestmark = pytest.mark.local_model
 
 
+@pytest.fixture(autouse=True)
+def _own_server(tmp_path, monkeypatch):
+    """A runtime folder per test: its own server, which it can watch stop."""
+    monkeypatch.setenv("HARNESS_RUNTIME_DIR", str(tmp_path / "rt"))
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -42,7 +48,7 @@ def test_litellm_reaches_the_embedded_model_and_server_stops(tmp_path):
                 Call(
                     srv.litellm_model,
                     srv.api_base,
-                    "sk-no-key-needed",
+                    srv.api_key,
                     {"max_tokens": 16, "temperature": 0},
                     60,
                 ),
@@ -51,6 +57,14 @@ def test_litellm_reaches_the_embedded_model_and_server_stops(tmp_path):
         )
         assert res.error is None, res.error
         assert res.output and res.tokens_out and res.tokens_out <= 16
+        # the server takes only its nonce
+        bad = asyncio.run(
+            call_model(
+                Call(srv.litellm_model, srv.api_base, "sk-other", {"max_tokens": 4}, 60),
+                [{"role": "user", "content": "Hi"}],
+            )
+        )
+        assert bad.error and bad.status == 401, bad
         pid = srv.pid
     assert not _alive(pid)
 

@@ -360,7 +360,7 @@ def test_response_format_reaches_the_server(
     else:
         spec = _spec(srv, response_format=mode, params=params)
     got = judge_drafts(DRAFTS, load_dataset(mini), spec, cache_path=tmp_path / "c.sqlite")
-    assert got[CRITERIA].notna().all().all()
+    assert got[CRITERIA].notna().all().all(), got["error"].tolist()
     sent = _sent_format(srv)
     assert len(sent) == 2
     if expected == "json_schema":  # the OpenAI form, passed on by litellm
@@ -475,3 +475,35 @@ def test_a_judge_that_rewards_padding_is_treated_as_uncalibrated(
     assert (got["judge_calibrated"] == calibrated).all()
     padded = [r for r in srv.recorded.requests if FILLER.strip()[:30] in json.dumps(r)]
     assert len(padded) == 4  # half of the 8 drafts, each rated once more with the filler
+
+
+def test_the_judging_pass_shows_a_bar_and_times_each_part(loopback, mini, tmp_path, capsys):
+    srv = loopback(reply=GOOD)
+    counts = JudgeCounts()
+    judge_drafts(
+        DRAFTS,
+        load_dataset(mini),
+        _spec(srv),
+        cache_path=tmp_path / "c.sqlite",
+        counts=counts,
+        progress=[("drafts", 1), ("calibration", 1), ("bias probe", 0)],
+    )
+    err = capsys.readouterr().err
+    assert "judge (1 drafts, 1 calibration)" in err and "2/2" in err
+    assert list(counts.seconds) in (["drafts", "calibration"], ["calibration", "drafts"])
+    assert all(v >= 0 for v in counts.seconds.values())
+    judge_drafts(
+        DRAFTS, load_dataset(mini), _spec(srv), cache_path=tmp_path / "c.sqlite", progress=False
+    )
+    assert "judge" not in capsys.readouterr().err
+
+
+def test_the_scorer_records_the_split_of_its_judging_pass(loopback, mini, tmp_path):
+    from harness.scorers import ScoreContext
+
+    srv = loopback(reply=GOOD)
+    frame = DRAFTS.rename(columns={"draft": "output"})
+    context = ScoreContext(plan=None, store=None, cache_path=tmp_path / "c.sqlite")
+    opts = dict(model="openai/loopback", api_base=srv.base_url, min_rated=3)
+    get_scorer("judge", context=context, calibrate=False, **opts)(frame, load_dataset(mini))
+    assert set(context.records["judge"]["seconds"]) == {"drafts"}
