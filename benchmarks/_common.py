@@ -40,7 +40,7 @@ def warm_up() -> int:
     from harness.candidates.pool import auto_workers, start_pool
 
     litellm_module()
-    n = auto_workers(capacity=8, calls=400)
+    n = auto_workers(capacity=32, calls=400)  # the most any of them asks for
     if n:
         start_pool(n, wait=True)
     return n
