@@ -390,9 +390,7 @@ class Engine:
             errors.append(f"attempt {n}: {res.error}")
             if not res.retryable or n == rs.max_attempts:
                 break
-            await asyncio.sleep(
-                lane.streak.delay(n, rs.backoff_base, rs.backoff_max, res.retry_after)
-            )
+            await lane.streak.backoff(n, rs.backoff_base, rs.backoff_max, res.retry_after)
         return Outcome(res, errors, len(errors), None, round(time.perf_counter() - t_start, 4))
 
     def _account(self, res: CallResult) -> None:

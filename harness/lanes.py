@@ -139,6 +139,12 @@ class Streak:
 
         return backoff_delay(self.step(attempt), base, cap, retry_after)
 
+    async def backoff(
+        self, attempt: int, base: float, cap: float, retry_after: float | None
+    ) -> None:
+        """Wait :meth:`delay` seconds before a request's next attempt."""
+        await asyncio.sleep(self.delay(attempt, base, cap, retry_after))
+
 
 @dataclass
 class Lane:
