@@ -40,7 +40,7 @@ def warm_up() -> int:
     from harness.candidates.pool import auto_workers, start_pool
 
     litellm_module()
-    n = auto_workers(capacity=8, calls=400)
+    n = auto_workers(capacity=32, calls=400)  # the most any of them asks for
     if n:
         start_pool(n, wait=True)
     return n
@@ -196,11 +196,13 @@ def harness_cmd(*args: str) -> list[str]:
 
 
 def run_child(
-    cmd: list[str], env: dict[str, str], timeout: float = 300
+    cmd: list[str], env: dict[str, str], timeout: float = 300, cpu: list[float] | None = None
 ) -> tuple[float, str, float]:
     """Run a whole process; return its wall time, stdout and peak RSS in MiB.
 
     The peak is ``ru_maxrss`` from wait4(): the largest of the child and its own children.
+    ``cpu``, when given, gets the child's CPU seconds (user + system) appended; its own
+    children (the call workers) count once they are reaped, as the harness reaps them.
     """
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
@@ -215,6 +217,8 @@ def run_child(
                 raise RuntimeError(f"{' '.join(cmd)} took longer than {timeout} s")
             time.sleep(0.005)
         wall = time.perf_counter() - t0
+        if cpu is not None:
+            cpu.append(usage.ru_utime + usage.ru_stime)
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)

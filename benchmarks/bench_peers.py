@@ -4,7 +4,10 @@
 the loopback server, concurrency 8, scored by normalized Levenshtein similarity (the `edit`
 scorer), median of --repeat runs per scenario: cold at 0.2 s latency, latency 0, the same run
 again (warm cache, zero calls), 30% injected 429/500/503 at 0.2 s, and the peak RSS of the
-cold run (the child and its children, from wait4()).
+cold run (the child and its children, from wait4()). Each round also runs the cold workload
+as a bare litellm loop (benchmarks/_bare_peers.py: import litellm, the same 400 rendered
+prompts, 8 in flight, Levenshtein similarity; no harness) right after the harness's cold run,
+and reports the ratio of each pair, wall and CPU seconds.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from _common import (
+    PY,
     ServerProcess,
     arg_parser,
     child_env,
     harness_cmd,
     load,
     median,
+    plan_messages,
     run_child,
     save,
     scratch,
@@ -41,12 +46,14 @@ def _manifest(stdout: str) -> dict[str, Any]:
 
 def _run(srv: ServerProcess, plan: Path, results: Path) -> dict[str, Any]:
     before = srv.count()
+    cpu: list[float] = []
     wall, out, rss = run_child(
-        harness_cmd("run", str(plan), "--quiet"), child_env(HARNESS_RESULTS=str(results))
+        harness_cmd("run", str(plan), "--quiet"), child_env(HARNESS_RESULTS=str(results)), cpu=cpu
     )
     man = _manifest(out)
     return {
         "wall_s": wall,
+        "cpu_s": cpu[0],
         "rss_mib": rss,
         "calls": srv.count() - before,
         "ok": man["counts"]["ok"],
@@ -55,9 +62,31 @@ def _run(srv: ServerProcess, plan: Path, results: Path) -> dict[str, Any]:
     }
 
 
+def _bare_spec(plan: Path, base_url: str, path: Path) -> Path:
+    """The bare loop's input: the harness's own rendered prompts and the references."""
+    p, messages = plan_messages(plan)
+    from harness.datasets import load_dataset
+    from harness.selection import select_items
+
+    items, _ = select_items(p, load_dataset(p.dataset_path()))
+    refs = [str(r) for r in items["reference"] for _ in range(p.candidates[0].samples)]
+    spec = {"base_url": base_url, "messages": messages, "references": refs}
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    return path
+
+
+def _bare(spec: Path) -> dict[str, float]:
+    cpu: list[float] = []
+    wall, out, _ = run_child(
+        [PY, str(Path(__file__).with_name("_bare_peers.py")), str(spec)], child_env(), cpu=cpu
+    )
+    return {"wall_s": wall, "cpu_s": cpu[0], "ok": json.loads(out.strip().splitlines()[-1])["ok"]}
+
+
 def main() -> None:
     args = arg_parser(__doc__).parse_args()
     runs: dict[str, list[dict[str, Any]]] = {k: [] for k in TARGETS}
+    bare: list[dict[str, float]] = []
     loads = [load()]
     with scratch("peers") as tmp:
         servers = {
@@ -69,9 +98,11 @@ def main() -> None:
         }
         try:
             plans = {k: write_plan(tmp / f"plan-{k}", s.base_url) for k, s in servers.items()}
+            bare_spec = _bare_spec(plans["slow"], servers["slow"].base_url, tmp / "bare.json")
             for rep in range(args.repeat):
                 res = tmp / f"results-cold-{rep}"
                 runs["cold_0.2s"].append(_run(servers["slow"], plans["slow"], res))
+                bare.append(_bare(bare_spec))
                 runs["same_run_again"].append(_run(servers["slow"], plans["slow"], res))
                 runs["latency_0"].append(
                     _run(servers["fast"], plans["fast"], tmp / f"results-fast-{rep}")
@@ -109,6 +140,48 @@ def main() -> None:
                 "met": "yes" if median(walls) <= TARGETS[name] else "NO",
             }
         )
+    cold = runs["cold_0.2s"]
+    wall_ratio = [r["wall_s"] / b["wall_s"] for r, b in zip(cold, bare, strict=True)]
+    cpu_ratio = [r["cpu_s"] / b["cpu_s"] for r, b in zip(cold, bare, strict=True)]
+    summary["bare_litellm_cold"] = {
+        "median_s": round(median([b["wall_s"] for b in bare]), 2),
+        "runs_s": [round(b["wall_s"], 2) for b in bare],
+        "cpu_s": [round(b["cpu_s"], 2) for b in bare],
+        "ok": [b["ok"] for b in bare],
+    }
+    summary["cold_vs_bare"] = {
+        "wall_ratio_median": round(median(wall_ratio), 3),
+        "wall_ratios": [round(x, 3) for x in wall_ratio],
+        "cpu_ratio_median": round(median(cpu_ratio), 3),
+        "cpu_ratios": [round(x, 3) for x in cpu_ratio],
+        "harness_cpu_s": [round(r["cpu_s"], 2) for r in cold],
+        "target": 1.0,
+    }
+    rows.append(
+        {
+            "scenario": "bare litellm, cold",
+            "median s": f"{median([b['wall_s'] for b in bare]):.2f}",
+            "runs s": " ".join(f"{b['wall_s']:.2f}" for b in bare),
+            "calls": "/".join(str(b["ok"]) for b in bare),
+            "ok": "/".join(str(b["ok"]) for b in bare),
+        }
+    )
+    rows.append(
+        {
+            "scenario": "cold / bare (wall)",
+            "median s": f"{median(wall_ratio):.3f}",
+            "runs s": " ".join(f"{x:.3f}" for x in wall_ratio),
+            "target": "<= 1.0",
+            "met": "yes" if median(wall_ratio) <= 1.0 else "NO",
+        }
+    )
+    rows.append(
+        {
+            "scenario": "cold / bare (CPU)",
+            "median s": f"{median(cpu_ratio):.3f}",
+            "runs s": " ".join(f"{x:.3f}" for x in cpu_ratio),
+        }
+    )
     rss = [r["rss_mib"] for r in runs["cold_0.2s"]]
     summary["peak_rss_cold_mib"] = {
         "median": round(median(rss), 1),

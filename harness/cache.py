@@ -55,6 +55,13 @@ def cache_key(
     ).hexdigest()
 
 
+def response_cache_path(plan: Any, root: Path) -> Path:
+    """Where a plan's responses are cached: its ``runner.cache_path``, else under the results
+    folder ``root`` (shared by every run there)."""
+    rs = plan.runner
+    return plan.resolve(rs.cache_path) if rs.cache_path else root / ".cache" / "responses.sqlite"
+
+
 class ResponseCache:
     """A key -> response store; ``max_age_s`` ignores entries older than that."""
 

@@ -20,7 +20,6 @@ from harness.cli_data import add_data_commands
 from harness.errors import EXIT_INFRASTRUCTURE, HarnessError, InfrastructureError
 from harness.keys import scrub
 from harness.phases import PHASES, phase_help
-from harness.textsafe import terminal, terminal_frame
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -29,7 +28,17 @@ def _sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def terminal(text: Any, keep_newlines: bool = False) -> str:
+    """:func:`harness.textsafe.terminal`, imported when needed (it imports pandas: a run's
+    call workers start before that, see :func:`harness.candidates.pool.prestart`)."""
+    from harness.textsafe import terminal as safe
+
+    return safe(text, keep_newlines=keep_newlines)
+
+
 def _print_summary(summary: dict[str, Any]) -> None:
+    from harness.textsafe import terminal_frame
+
     for name, frame in summary.items():
         print(f"\n{name.replace('_', ' ')}:")
         print(terminal_frame(frame).to_string(index=False))
@@ -82,11 +91,16 @@ def _options(args: argparse.Namespace) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if not args.plan and not args.resume:
+        raise HarnessError("give a PLAN file, or --resume RUN_ID")
+    if not args.resume:  # before pandas and the dataset: the workers import litellm meanwhile
+        from harness.candidates.pool import prestart
+
+        cache = "off" if args.no_cache else "refresh" if args.refresh_cache else "use"
+        prestart(args.plan, args.results, args.workers, cache, args.concurrency)
     from harness.runner import run_plan
     from harness.store import check_run_id
 
-    if not args.plan and not args.resume:
-        raise HarnessError("give a PLAN file, or --resume RUN_ID")
     for rid in (args.run_id, args.resume):
         if rid is not None:
             check_run_id(rid)

@@ -351,8 +351,6 @@ class Engine:
                     raw={"finish_reason": hit.get("finish_reason")},
                 )
                 return Outcome(answer, [], 0, hit.get("latency_s"), 0.0, cached=True)
-        from harness.candidates.llm import backoff_delay
-
         await self.start()
         lane = self.lanes[target.lane_key]
         rs = self.retries
@@ -375,6 +373,7 @@ class Engine:
             finally:
                 lane.slots.release()
             self._account(res)
+            lane.streak.answered(res.output is None and res.retryable)
             if res.output is not None:
                 if on_answer is not None:
                     on_answer()
@@ -395,7 +394,7 @@ class Engine:
             errors.append(f"attempt {n}: {res.error}")
             if not res.retryable or n == rs.max_attempts:
                 break
-            await asyncio.sleep(backoff_delay(n, rs.backoff_base, rs.backoff_max, res.retry_after))
+            await lane.streak.backoff(n, rs.backoff_base, rs.backoff_max, res.retry_after)
         return Outcome(res, errors, len(errors), None, round(time.perf_counter() - t_start, 4))
 
     def _account(self, res: CallResult) -> None:

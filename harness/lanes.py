@@ -1,4 +1,5 @@
-"""Scheduling per destination: concurrency slots, an RPM cap and the first-wave ramp.
+"""Scheduling per destination: concurrency slots, an RPM cap, the first-wave ramp and the
+failure streak that sets how far a retry backs off.
 
 Every call site that sends to one destination shares one :class:`Lane`; the engine
 (:mod:`harness.engine`) takes a slot, waits for the limiter and the ramp, then calls.
@@ -11,7 +12,7 @@ import contextlib
 import heapq
 import itertools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class Slots:
@@ -105,6 +106,46 @@ class RateLimiter:
             await asyncio.sleep(delay)
 
 
+class Streak:
+    """A destination's retryable failures in a row, over all its calls: how far to back off.
+
+    Backing off by a request's own attempt count alone waits longest on exactly the unlucky
+    requests that a flaky provider leaves behind: with 30% of answers failing at random
+    (429/500/503), a request on its 6th attempt after five 500s (no Retry-After) had waited
+    0.25 + 0.5 + 1 + 2 + 4 s (x 0.5-1 jitter) while the provider answered everyone else, and
+    the run's tail was that wait (runs of 44-77 s for 15 s of calls). The destination's streak
+    tells a flaky provider from a failing one: any answer (a success, or an error that is not
+    worth retrying) resets it, so under random faults a retry backs off a step or two; when
+    every answer fails it grows with each one, several a round with many calls in flight, soon
+    passes any request's attempt count, and the backoff grows exactly as before.
+    """
+
+    def __init__(self) -> None:
+        self.failures = 0
+
+    def answered(self, struggling: bool) -> None:
+        """Count one answer: ``struggling`` (429, 5xx, a time-out) or not."""
+        self.failures = self.failures + 1 if struggling else 0
+
+    def step(self, attempt: int) -> int:
+        """The backoff step after a request's ``attempt``-th failure: at most ``attempt``, and
+        at most the destination's failures in a row (at least 1)."""
+        return max(1, min(attempt, self.failures))
+
+    def delay(self, attempt: int, base: float, cap: float, retry_after: float | None) -> float:
+        """Seconds before the retry: Retry-After when given (capped), else the jittered
+        exponential backoff of :meth:`step` (``base`` doubling, at most ``cap``)."""
+        from harness.candidates.llm import backoff_delay
+
+        return backoff_delay(self.step(attempt), base, cap, retry_after)
+
+    async def backoff(
+        self, attempt: int, base: float, cap: float, retry_after: float | None
+    ) -> None:
+        """Wait :meth:`delay` seconds before a request's next attempt."""
+        await asyncio.sleep(self.delay(attempt, base, cap, retry_after))
+
+
 @dataclass
 class Lane:
     """The scheduling shared by every call site that sends to one destination."""
@@ -112,3 +153,4 @@ class Lane:
     slots: Slots
     limiter: RateLimiter
     ramp: Ramp
+    streak: Streak = field(default_factory=Streak)

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.cache import ResponseCache
+from harness.cache import ResponseCache, response_cache_path
 from harness.datasets import Dataset
 from harness.engine import Engine, Target
 from harness.plan import CandidateSpec, Plan
@@ -89,10 +89,7 @@ async def run_models(
 def _open_cache(plan: Plan, opts: RunOptions, root: Path) -> ResponseCache | None:
     if not plan.runner.cache or opts.cache == "off":
         return None
-    rs = plan.runner
-    return ResponseCache(
-        plan.resolve(rs.cache_path) if rs.cache_path else root / ".cache" / "responses.sqlite"
-    )
+    return ResponseCache(response_cache_path(plan, root))
 
 
 def _approve(engine: Engine, plan: Plan, opts: RunOptions) -> dict[str, Target]:
@@ -164,10 +161,11 @@ def _answer_from_cache(
 def _workers(plan: Plan, opts: RunOptions, capacity: int, calls: int) -> int:
     """Call worker processes for this run: many calls in flight to a fast provider make
     litellm's per-call CPU the bottleneck of one interpreter (harness.candidates.pool)."""
-    from harness.candidates.pool import auto_workers
+    from harness.candidates.pool import auto_workers, take_prestarted
 
     asked = opts.workers if opts.workers is not None else plan.runner.workers
-    return auto_workers(capacity, calls) if asked == "auto" else int(asked)
+    early = take_prestarted()  # started with the process (harness run): use them, not litellm too
+    return max(early, auto_workers(capacity, calls)) if asked == "auto" else int(asked)
 
 
 async def _dispatch(

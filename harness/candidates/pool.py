@@ -238,6 +238,9 @@ class _Worker:
 
     def close(self, grace: float = 5.0) -> None:
         self.end_input()
+        if not self.ready and not self.inflight:  # started early, never used: still importing
+            with contextlib.suppress(OSError):
+                self.proc.kill()
         try:
             self.proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
@@ -318,6 +321,7 @@ class CallPool:
 
 _POOL: CallPool | None = None
 _POOL_LOCK = threading.Lock()
+_EARLY = 0  # workers prestart() started for the run about to begin
 
 
 def start_pool(workers: int, wait: bool = False) -> CallPool:
@@ -345,13 +349,71 @@ def shutdown_pool() -> None:
         pool.close()
 
 
+def prestart(
+    plan_path: str | Path,
+    results: str | Path | None = None,
+    workers: int | str | None = None,
+    cache: str = "use",
+    concurrency: int | None = None,
+) -> int:
+    """Start the call workers of a new run at once, before it imports pandas and loads its
+    dataset, when the run will surely make its calls through them: the plan has a model
+    candidate at a remote destination, ``workers`` (else the plan's) is a count or auto, and
+    no response cache can answer (none exists yet, or it is off or refreshed). The workers
+    import litellm (seconds) while the run does its own setup, instead of after it; nothing
+    is sent before the run has approved every destination, as ever. In a process that has
+    imported litellm already, or for anything unusual, it starts nothing: the run decides,
+    checks and reports as usual. Returns how many were started."""
+    global _EARLY
+    if "litellm" in sys.modules:  # in process calls cost nothing more to start here
+        return 0
+    try:
+        from harness.cache import response_cache_path
+        from harness.paths import resolve_path
+        from harness.plan import load_plan
+        from harness.protect import destination
+
+        plan = load_plan(plan_path)
+        remote = [
+            c
+            for c in plan.candidates
+            if c.is_model and destination(c.model, c.api_base).origin != "embedded"
+        ]
+        asked = workers if workers is not None else plan.runner.workers
+        if not remote or asked in (0, "0") or cache not in ("use", "off", "refresh"):
+            return 0
+        env = os.environ.get("HARNESS_RESULTS", "results")  # as run_plan finds its folder
+        root = Path(results) if results is not None else resolve_path(env)
+        if cache == "use" and plan.runner.cache and response_cache_path(plan, root).exists():
+            return 0  # the cache may answer them all: the run starts what it needs
+        width = max(concurrency or c.concurrency or plan.runner.concurrency for c in remote)
+        n = auto_workers(width, calls=100) if asked == "auto" else int(asked)
+    except Exception:
+        return 0
+    if 0 < n <= 32:  # more is refused by the run's own checks
+        start_pool(n)
+        _EARLY = n
+    return n
+
+
+def take_prestarted() -> int:
+    """How many workers :func:`prestart` started for this run (once; 0 after)."""
+    global _EARLY
+    n, _EARLY = _EARLY, 0
+    return n
+
+
 def auto_workers(capacity: int, calls: int, cpus: int | None = None) -> int:
     """How many workers ``workers: auto`` starts: none unless calls are numerous and many fly
-    at once (below that one interpreter keeps up and a worker's ~5 s start would not pay)."""
+    at once (below that one interpreter keeps up and a worker's ~5 s start would not pay);
+    then one per 16 calls in flight, at most one per core and 4. A worker keeps up with 16 in
+    flight at 0.2 s (80 calls a second, 40% of a core), and each one more costs a whole
+    litellm import (about 4 s of CPU): at 8 in flight two workers took 1.6x the CPU of a bare
+    litellm loop, and on a busy machine CPU is wall time."""
     cpus = cpus if cpus is not None else (os.cpu_count() or 1)
     if cpus < 2 or capacity < 8 or calls < 100:
         return 0
-    return min(cpus, 4)
+    return min(cpus, 4, -(-capacity // 16))
 
 
 # -- the worker process -------------------------------------------------------------------------

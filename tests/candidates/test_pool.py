@@ -32,8 +32,11 @@ def _opts(workers: int | str) -> RunOptions:
 @pytest.mark.parametrize(
     ("capacity", "calls", "cpus", "expected"),
     [
-        (8, 400, 2, 2),  # many calls, many in flight: one worker per core
-        (32, 400, 8, 4),  # capped: past 4 the parent's bookkeeping is the limit
+        (8, 400, 2, 1),  # many calls, 8 in flight: one worker keeps up (one litellm import)
+        (16, 400, 2, 1),
+        (32, 400, 2, 2),  # one worker per 16 in flight, at most one per core
+        (32, 400, 8, 2),
+        (128, 400, 8, 4),  # capped: past 4 the parent's bookkeeping is the limit
         (1, 400, 2, 0),  # one call at a time (the embedded model): nothing to spread
         (4, 400, 2, 0),
         (8, 99, 2, 0),  # too few calls to pay for a worker's start
@@ -190,3 +193,79 @@ def test_until_ready_waits_in_the_event_loop_for_the_import():
         assert asyncio.run(go())
     finally:
         pool.close()
+
+
+def test_the_cli_imports_neither_pandas_nor_litellm_before_a_run_starts_its_workers():
+    code = (
+        "import sys, harness.cli, harness.candidates.pool; "
+        "print([m for m in ('pandas', 'litellm') if m in sys.modules])"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.strip() == "[]", out.stderr
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("cold", 1),  # no response cache yet: every model unit is a call
+        ("cached", 0),  # a cache exists and may answer every unit: nothing early
+        ("cache_off", 1),
+        ("refresh", 1),
+        ("workers_0", 0),  # in process, as asked
+        ("embedded", 0),  # the embedded model: one call at a time, no workers
+        ("bad_plan", 0),  # the run reports the problem, not prestart
+        ("litellm_loaded", 0),  # in process calls cost nothing more to start (a notebook)
+    ],
+)
+def test_prestart_starts_workers_only_for_a_run_that_must_call(
+    tmp_path, mini, results, loopback, monkeypatch, case, expected
+):
+    from harness.candidates.pool import prestart, shutdown_pool, take_prestarted
+
+    if case == "litellm_loaded":
+        monkeypatch.setitem(sys.modules, "litellm", sys.modules.get("litellm", object()))
+    else:  # a fresh ``harness run`` process (this one may have imported litellm for a test)
+        monkeypatch.delitem(sys.modules, "litellm", raising=False)
+    srv = loopback()
+    model = {"model": "local/smollm2", "api_base": None} if case == "embedded" else {}
+    plan = write_plan(tmp_path, mini, [model_candidate(srv.base_url, **model)])
+    if case == "bad_plan":
+        plan.write_text("candidates: [", encoding="utf-8")
+    if case in ("cached", "cache_off", "refresh"):
+        (results / ".cache").mkdir()
+        (results / ".cache" / "responses.sqlite").write_bytes(b"")
+    cache = {"cache_off": "off", "refresh": "refresh"}.get(case, "use")
+    workers = "0" if case == "workers_0" else "1"
+    try:
+        assert prestart(plan, results, workers, cache) == expected
+        assert take_prestarted() == expected and take_prestarted() == 0  # taken once
+    finally:
+        shutdown_pool()
+
+
+def test_a_run_uses_the_workers_started_early_and_kills_unused_ones(
+    tmp_path, mini, results, loopback, monkeypatch
+):
+    from harness.candidates.pool import prestart, shutdown_pool, start_pool
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.delitem(sys.modules, "litellm", raising=False)  # as in a fresh process
+    srv = loopback()
+    plan = write_plan(tmp_path, mini, [model_candidate(srv.base_url, samples=2)])
+    try:
+        # 12 calls: too few for ``workers: auto`` to start a worker, but one that is already
+        # importing litellm is used rather than importing litellm in process as well
+        assert prestart(plan, results) == 1
+        store = run_plan(plan, results_dir=results, options=RunOptions(progress=False))
+        assert store.read_manifest()["call_workers"] == 1
+        assert (store.generations()["status"] == "ok").all()
+        assert srv.request_count == 2 * N_FAQ
+    finally:
+        shutdown_pool()
+    # started early for a run that never called: killed at the end, not waited for (its
+    # litellm import would hold the harness's exit for seconds)
+    assert prestart(plan, tmp_path / "elsewhere", "1", "off") == 1
+    pool = start_pool(1)
+    shutdown_pool()
+    assert [w.proc.returncode for w in pool._workers] == [-signal.SIGKILL]
