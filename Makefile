@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(VENV)/bin/harness demo
 
 test: $(STAMP) browser axe
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadgroup
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check harness tests benchmarks

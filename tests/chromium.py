@@ -295,6 +295,7 @@ def split_words(printed: str, page_text: str, extra: str = "") -> list[str]:
         return text.replace("/", " / ")
 
     words, pieces = vocabulary(slashes(page_text + " " + extra))
+    prefixes = {w[:i] for w in page_text.split() for i, c in enumerate(w) if c == "-" and i > 0}
     bad = []
     # Chromium keeps each soft hyphen in the PDF's text (U+00AD), a line broken at one ends in a
     # visible hyphen (U+2010) before it, and pdftotext may put spaces around one: a word broken
@@ -304,9 +305,16 @@ def split_words(printed: str, page_text: str, extra: str = "") -> list[str]:
         token = unicodedata.normalize("NFC", raw)
         if not any(c.isalnum() for c in token) or not _latin(token):
             continue  # bullets, rules; right-to-left scripts and emoji are checked by layout
-        if token not in words and token not in pieces:
+        if token not in words and token not in pieces and not _after_hyphen(token, prefixes, words):
             bad.append(token)
     return bad
+
+
+def _after_hyphen(token: str, prefixes: set[str], words: set[str]) -> bool:
+    """A line broken after a hyphen in a table cell: pdftotext drops the hyphen and, in
+    reading order, joins the part before it with the next cell's word ("Spanish" + "required"
+    from "Spanish-" / "speaking" beside "required")."""
+    return any(token[:k] in prefixes and token[k:] in words for k in range(1, len(token)))
 
 
 def stranded(pdf: Path, keep: list[str], footer_lines: int = 1) -> list[str]:

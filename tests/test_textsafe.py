@@ -117,7 +117,7 @@ def test_control_characters_from_a_gates_file_stay_out_of_junit_markdown_and_ter
     args = ["--results", str(results), "check", "r", "--gates", str(g), "--governance", str(gov)]
     code = main([*args, "--junit", str(junit), "--markdown", str(md)])
     out, err = capsys.readouterr()
-    assert code in (0, 1), err
+    assert code in (0, 1, 4), err  # 4: evidence missing (the mini district has 8 questions)
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
     assert "\\x1b[2J" in out
     root = ET.parse(junit).getroot()  # well formed

@@ -139,26 +139,34 @@ def district_name(run: RunData) -> str:
     return str(m.get("district") or m["dataset"]["name"])
 
 
+BOX_GATES = 6  # gates named in the decision box; the gate table lists every one
+
+
+def _gate_bullet(g: pd.Series) -> str:
+    needs = g.get("needs") if isinstance(g.get("needs"), str) else ""
+    detail = f"<b>Needs:</b> {esc(needs)}" if needs else esc(g["evidence"])
+    return (
+        f"<li><b>{esc(g['title'])}</b> ({'required' if g['required'] else 'advisory'}, "
+        f"{esc(STATUS_WORDS.get(str(g['status']), g['status']).lower())}): {detail}</li>"
+    )
+
+
 def decision_box(dec: Decision, wrap: bool = True) -> Any:
     """The decision in a coloured box: verdict, one-line reason, and each reason as a bullet."""
     from IPython.display import HTML
 
     cls = VERDICT_CLASS.get(dec.verdict, "notready")
-    bullets = "".join(f"<li>{esc(r)}</li>" for r in dec.reasons)
+    # page 1 stays short: each reason without its list of gates (the bullets below name them),
+    # a gate that cannot be checked says only what it needs, and at most BOX_GATES gates
+    bullets = "".join(
+        f"<li>{esc(r.split(': ', 1)[0] if len(r) > 160 else r)}</li>" for r in dec.reasons
+    )
     open_gates = dec.gates[dec.gates["status"] != "pass"] if len(dec.gates) else dec.gates
     if len(open_gates):
         order = open_gates.sort_values("required", ascending=False, kind="stable")
-        bullets += "".join(
-            f"<li><b>{esc(g['title'])}</b> ({'required' if g['required'] else 'advisory'}, "
-            f"{esc(STATUS_WORDS.get(str(g['status']), g['status']).lower())}): {esc(g['evidence'])}"
-            + (
-                f" <b>Needs:</b> {esc(g['needs'])}"
-                if isinstance(g.get("needs"), str) and g["needs"]
-                else ""
-            )
-            + "</li>"
-            for _, g in order.head(8).iterrows()
-        )
+        bullets += "".join(_gate_bullet(g) for _, g in order.head(BOX_GATES).iterrows())
+        if len(order) > BOX_GATES:
+            bullets += f"<li>and {len(order) - BOX_GATES} more: see the gates below</li>"
     meaning = {
         "Ready": "The evidence supports going ahead with this phase as planned.",
         "Ready with conditions": "Go ahead only with the conditions below watched and reported.",
