@@ -215,7 +215,8 @@ def proxies_for(url: str, env: Mapping[str, str]) -> set[str]:
             break
     u = urlparse(url)
     chosen = table.get(u.scheme) or table.get("all")
-    if chosen and not urllib.request.proxy_bypass_environment(u.hostname or "", table):
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+    if chosen and not bypass(u.hostname or "", table):
         found.add(chosen if "://" in chosen else f"http://{chosen}")
     return found
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -246,7 +246,7 @@ def environment_record(targets: Iterable[Any], approved: list[str]) -> list[dict
 
 
 def refuse(
-    sites: list[tuple[str, str | None, str | None]], approved: list[str], source: str
+    sites: Sequence[tuple[str, str | None, str | None]], approved: list[str], source: str
 ) -> None:
     """Raise RunError naming every call site whose destination is not approved, and every
     environment variable (shell or .env) that would move or expose their calls."""

@@ -306,7 +306,7 @@ def static_problems(tree: nodes.Template) -> list[tuple[int, str]]:
         big = any(abs(v) > MAX_WIDTH for v in _const_ints(node))
         if isinstance(node, nodes.Filter) and node.name in _WIDTH_FILTERS and big:
             found.append((line, f"asks '{node.name}' for more than {MAX_WIDTH:,}"))
-        if isinstance(node, nodes.Filter) and node.name == "format":
+        if isinstance(node, nodes.Filter) and node.name == "format" and node.node is not None:
             found += _format_problem(line, node.node)
         if isinstance(node, nodes.Mod):
             found += _format_problem(line, node.left)

@@ -60,7 +60,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
     def format_string(self, s: str, args: Any, kwargs: Any, format_func: Any = None) -> str:
         limits.check_format(s)
-        return super().format_string(s, args, kwargs, format_func)
+        return super().format_string(s, args, kwargs, format_func)  # type: ignore[misc]
 
     def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
         if operator_ == "+":

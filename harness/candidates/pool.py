@@ -377,7 +377,7 @@ def prestart(
         remote = [
             c
             for c in plan.candidates
-            if c.is_model and destination(c.model, c.api_base).origin != "embedded"
+            if c.is_model and destination(c.model or "", c.api_base).origin != "embedded"
         ]
         asked = workers if workers is not None else plan.runner.workers
         if not remote or asked in (0, "0") or cache not in ("use", "off", "refresh"):

@@ -324,7 +324,7 @@ def _limit_repeats(
     Returns the tasks and how many left the queue (``same_draft``: a copy of a draft of the
     same question the reviewer already has; ``same_text``: over the repeat cap).
     """
-    key = {str(d.draft_id): same_text_key(d.text) for d in drafts.itertuples(index=False)}
+    key = {str(d.draft_id): same_text_key(str(d.text)) for d in drafts.itertuples(index=False)}
     per_item: dict[tuple[str, str, str], int] = defaultdict(int)
     per_text: dict[tuple[str, str], int] = defaultdict(int)
     load: dict[str, int] = defaultdict(int)
@@ -360,7 +360,7 @@ def _limit_repeats(
         per_text[(t["reviewer"], k)] += 1
         holders[t["draft_id"]].append(t["reviewer"])
         kept.append(t)
-    reviews = defaultdict(int)
+    reviews: dict[str, int] = defaultdict(int)
     for t in kept:
         reviews[t["draft_id"]] += 1
     for t in kept:  # a draft whose second review left the queue is reviewed once
