@@ -21,10 +21,19 @@ def _notebook(path):
 
 
 @pytest.mark.parametrize(("options", "warns"), [({}, True), (papermill_kernel_options(), False)])
-def test_report_kernel_runs_without_the_tcp_warning(tmp_path, capfd, options, warns):
+def test_report_kernel_runs_without_the_tcp_warning(
+    tmp_path, tmp_path_factory, monkeypatch, capfd, options, warns
+):
+    import tempfile
+
     import papermill as pm
 
-    before = set(glob.glob("/tmp/harness-kernel-*"))
+    # a temp folder of this test's own: under pytest-xdist another worker's kernel may make its
+    # own socket folder in /tmp at the same moment
+    private = tmp_path_factory.mktemp("kernel-tmp")
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    pattern = str(private / "harness-kernel-*")
+    before = set(glob.glob(pattern))
     src = _notebook(tmp_path / "t.ipynb")
     pm.execute_notebook(
         str(src),
@@ -39,5 +48,5 @@ def test_report_kernel_runs_without_the_tcp_warning(tmp_path, capfd, options, wa
     assert out.cells[-1].outputs[0]["text"] == "42\n"
     captured = capfd.readouterr()
     assert (WARNING in captured.out + captured.err) is warns
-    assert set(glob.glob("/tmp/harness-kernel-*")) == before  # socket folder removed
+    assert set(glob.glob(pattern)) == before  # socket folder removed
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.ipynb", "t.ipynb"]
