@@ -197,6 +197,16 @@ def _read_csv(path: Path, encoding: str | None) -> Table:
     return Table(path, cols, rows, lines, enc, delim)
 
 
+def _unreadable_xlsx(path: Path, exc: Exception) -> NoReturn:
+    _fail(
+        path,
+        None,
+        None,
+        f"cannot be read as XLSX ({type(exc).__name__}: {exc})",
+        "open it in Excel and save it again as .xlsx, or save it as CSV UTF-8",
+    )
+
+
 def _read_xlsx(path: Path, sheet: str | None) -> Table:
     try:
         import openpyxl
@@ -208,13 +218,7 @@ def _read_xlsx(path: Path, sheet: str | None) -> Table:
     except LimitError as exc:
         _fail(path, None, None, exc.message, exc.hint)
     except Exception as exc:  # openpyxl raises many kinds for a broken workbook
-        _fail(
-            path,
-            None,
-            None,
-            f"cannot be read as XLSX ({type(exc).__name__}: {exc})",
-            "open it in Excel and save it again as .xlsx, or save it as CSV UTF-8",
-        )
+        _unreadable_xlsx(path, exc)
     try:
         if sheet is not None and sheet not in wb.sheetnames:
             _fail(
@@ -254,13 +258,7 @@ def _read_xlsx(path: Path, sheet: str | None) -> Table:
     except (DatasetImportError, MemoryError):
         raise
     except Exception as exc:  # a broken sheet part (bad XML, a part the zip lied about)
-        _fail(
-            path,
-            None,
-            None,
-            f"cannot be read as XLSX ({type(exc).__name__}: {exc})",
-            "open it in Excel and save it again as .xlsx, or save it as CSV UTF-8",
-        )
+        _unreadable_xlsx(path, exc)
     finally:
         wb.close()
 
