@@ -18,7 +18,9 @@ _FEEDS: list[tuple[str, str, str]] = [
     (
         "required_facts_coverage",
         "required_facts",
-        "add required_facts to items (harness suggestions export / accept proposes them)",
+        "add required_facts to items (harness suggestions export / accept proposes them); "
+        "without them the approved answers' dates, amounts, phones and names are the facts, "
+        "and these answers state none",
     ),
     (
         "escalation_ok",
@@ -48,8 +50,12 @@ _BASELINE_FEEDS = {
 
 def _has(ds: Dataset, what: str) -> bool:
     items = ds.items
-    if what == "required_facts":
-        return bool(items["required_facts"].map(len).gt(0).any())
+    if what == "required_facts":  # hand-written, else the approved answers' checkable facts
+        from harness.scorers.accuracy import default_facts
+
+        return bool(items["required_facts"].map(len).gt(0).any()) or any(
+            default_facts(r, i) for r, i in zip(items["reference"], items["input"], strict=True)
+        )
     if what == "sensitive":
         return bool(items["sensitive"].any())
     if what in ("paraphrase_group", "staff_first_draft"):

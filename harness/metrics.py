@@ -148,7 +148,9 @@ def default_margins() -> dict[str, float]:
 NEEDS = {
     "required_facts_coverage": (
         "required_facts",
-        "list, per item, the short facts a correct answer must contain (`required_facts`)",
+        "approved answers that state a checkable fact (a date, time, amount, phone number, "
+        "email, web address or name), or per item the short facts a correct answer must "
+        "contain (`required_facts`)",
     ),
     "escalation_ok": (
         "sensitive",
