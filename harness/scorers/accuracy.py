@@ -34,6 +34,7 @@ one-twenty as digits, punctuation as spaces). Any other fact is matched fuzzily:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Sequence
@@ -64,9 +65,9 @@ from harness.scorers.support import (
     dataset_key,
     directory_support,
     district_names,
+    historical_remarks,
     historical_spans,
     input_support,
-    past_spans,
     person_names,
     record_metrics,
     strip_historical,
@@ -185,6 +186,7 @@ def fact_coverage(draft: str | None, facts: Sequence[str] | None) -> float:
 
 
 FACT_KINDS = frozenset({"date", "time", "money", "percent", "phone", "email", "url", "name"})
+WEB = ("email", "url")  # a final full stop ends the sentence, not the address
 
 
 @lru_cache(maxsize=32768)
@@ -196,11 +198,12 @@ def default_facts(reference: str, input_text: str = "") -> tuple[Claim, ...]:
         input_text: the family's message; names it already holds are not facts to carry.
 
     Returns:
-        Claims of the kinds in :data:`FACT_KINDS`, outside the answer's remarks about the past.
+        Claims of the kinds in :data:`FACT_KINDS`, outside the answer's remarks about the past
+        ("(it was $5 last year)", a sentence starting "Last year"), their text trimmed.
     """
     if not isinstance(reference, str):
         return ()
-    past = past_spans(reference)
+    past = historical_remarks(reference)
     given = " " + words_key(input_text if isinstance(input_text, str) else "") + " "
     out: list[Claim] = []
     seen: set[tuple[str, Any]] = set()
@@ -211,7 +214,8 @@ def default_facts(reference: str, input_text: str = "") -> tuple[Claim, ...]:
             continue
         if (c.kind, c.key) not in seen:
             seen.add((c.kind, c.key))
-            out.append(c)
+            text = c.text.strip(" ,;:()")
+            out.append(dataclasses.replace(c, text=text.rstrip(".") if c.kind in WEB else text))
     return tuple(out)
 
 

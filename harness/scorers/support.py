@@ -63,6 +63,11 @@ def historical_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def historical_remarks(text: str) -> list[tuple[int, int]]:
+    """Spans of the remarks :func:`strip_historical` drops."""
+    return [(m.start(), m.end()) for pat in _HISTORICAL for m in pat.finditer(text)]
+
+
 def strip_historical(text: str) -> str:
     """Drop remarks about what used to apply ("(it was $5 in 2024-25)", "Last year, ...")."""
     for pat in _HISTORICAL:
@@ -289,10 +294,7 @@ def evidence_for(
 
 def past_spans(text: str) -> list[tuple[int, int]]:
     """Where a draft speaks about the past: sentences with a past cue and historical remarks."""
-    spans = historical_spans(text)
-    for pat in _HISTORICAL:
-        spans += [(m.start(), m.end()) for m in pat.finditer(text)]
-    return spans
+    return historical_spans(text) + historical_remarks(text)
 
 
 def check_claims(
