@@ -50,7 +50,7 @@ def official_contacts(
                 continue
             row = seen.setdefault(
                 (c.kind, c.key),
-                {"kind": c.kind, "contact": c.text, "key": str(c.key), "answers": 0,
+                {"kind": c.kind, "contact": c.text.rstrip(".,;:)"), "key": str(c.key), "answers": 0,
                  "policies": 0, "directory": 0},
             )  # fmt: skip
             if (c.kind, c.key) not in found:
