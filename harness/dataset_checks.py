@@ -1,9 +1,9 @@
 """Warnings about a valid dataset: what it lacks for the evaluation a district wants.
 
 A dataset can pass validation and still be unable to show much: items that cite no source
-(every fact in a draft then counts as unsupported), sources no item cites, sources without a
-title, and gates in ``rubrics/gates.yaml`` that can never be checked because no item carries
-the field that feeds them. ``harness validate`` prints these and exits 0 (``--strict``: 2).
+(a draft's facts are then checked against the approved answer and the message alone),
+sources no item cites, sources without a title, and gates in ``rubrics/gates.yaml`` that can
+never be checked because no item carries the field that feeds them. ``harness validate`` prints these and exits 0 (``--strict``: 2).
 """
 
 from __future__ import annotations
@@ -130,8 +130,9 @@ def dataset_warnings(ds: Dataset, gates: str | Path | None = None) -> list[Probl
                 None,
                 "source_ids",
                 f"{len(no_src)} of {len(ds.items)} items cite no source ({_ids(no_src)})",
-                "list the approved sources each answer draws on; without them every date, fee "
-                "or phone number in a draft counts as unsupported",
+                "list the approved sources each answer draws on; without them a draft's dates, "
+                "fees and phone numbers are checked against the item's approved answer and "
+                "message alone",
             )
         )
     if ds.sources.empty:

@@ -327,13 +327,14 @@ def required_facts_scorer(**_: Any) -> ScoreFn:
         Metric(
             "unsupported_claims_count",
             "checkable claims (dates, times, amounts, phones, emails, URLs, grades, names) that "
-            "neither the approved sources nor the input support",
+            "neither the item's message, its approved answer nor the current passages the "
+            "candidate was given support",
             False,
             "claims",
         ),
         Metric(
             "superseded_claims_count",
-            "unsupported claims that a superseded source supports (outdated answers)",
+            "unsupported claims that a superseded passage supports (outdated answers)",
             False,
             "claims",
         ),
