@@ -201,14 +201,23 @@ class Passage:
 PassageFn = Callable[[Dataset | None, Mapping[str, Any]], Sequence[Any]]
 
 
+_LINKED: dict[tuple[str, tuple[str, ...]], list[Passage]] = {}
+
+
 def linked_passages(dataset: Dataset | None, record: Mapping[str, Any]) -> list[Passage]:
     """The item's hand-linked sources (``source_ids``), each whole, as the passages it was given."""
     if dataset is None:
         return []
-    return [
-        Passage(str(x["text"]), str(x.get("status") or "current"), x["id"], x["id"])
-        for x in dataset.source_texts(id_list(record.get("source_ids")))
-    ]
+    key = (dataset_key(dataset), tuple(id_list(record.get("source_ids"))))
+    hit = _LINKED.get(key)
+    if hit is None:
+        if len(_LINKED) > 8192:
+            _LINKED.clear()
+        hit = _LINKED[key] = [
+            Passage(str(x["text"]), str(x.get("status") or "current"), x["id"], x["id"])
+            for x in dataset.source_texts(list(key[1]))
+        ]
+    return list(hit)
 
 
 def given_passages(dataset: Dataset | None, record: Mapping[str, Any]) -> Sequence[Any]:
