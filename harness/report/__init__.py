@@ -55,6 +55,9 @@ from harness.report.families import (
     minutes_table,
     run_overview,
 )
+from harness.report.workflows import criteria_table as workflow_criteria_table
+from harness.report.workflows import recommendation_html as workflow_recommendation
+from harness.report.workflows import workflow_criteria
 from harness.report.figures import (
     category_figure,
     comparison_figure,
@@ -80,6 +83,7 @@ from harness.report.render import (
     render_explore,
     render_notebook,
     render_report,
+    render_workflow_selection,
     self_contained,
 )
 from harness.report.tables import (
@@ -162,6 +166,10 @@ __all__ = [
     "render_explore",
     "render_notebook",
     "render_report",
+    "render_workflow_selection",
+    "workflow_criteria",
+    "workflow_criteria_table",
+    "workflow_recommendation",
     "run_details",
     "run_overview",
     "self_contained",
