@@ -55,9 +55,6 @@ from harness.report.families import (
     minutes_table,
     run_overview,
 )
-from harness.report.workflows import criteria_table as workflow_criteria_table
-from harness.report.workflows import recommendation_html as workflow_recommendation
-from harness.report.workflows import workflow_criteria
 from harness.report.figures import (
     category_figure,
     comparison_figure,
@@ -100,6 +97,10 @@ from harness.report.tables import (
     summary_table,
     verdict_words,
 )
+from harness.report.workflow_pages import criteria_table as workflow_criteria_table
+from harness.report.workflow_pages import recommendation_html as workflow_recommendation
+from harness.report.workflow_pages import workflow_sections
+from harness.report.workflows import workflow_criteria
 from harness.store import RunData, load_run
 
 __all__ = [
@@ -167,9 +168,6 @@ __all__ = [
     "render_notebook",
     "render_report",
     "render_workflow_selection",
-    "workflow_criteria",
-    "workflow_criteria_table",
-    "workflow_recommendation",
     "run_details",
     "run_overview",
     "self_contained",
@@ -180,4 +178,8 @@ __all__ = [
     "summary_table",
     "table_html",
     "verdict_words",
+    "workflow_criteria",
+    "workflow_criteria_table",
+    "workflow_recommendation",
+    "workflow_sections",
 ]

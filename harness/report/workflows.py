@@ -10,8 +10,10 @@ Every figure comes from the run's dataset or its scores, never from typed-in num
   (``required_facts`` or a date, time, amount, phone, email or web address).
 - **risk**: share of items marked sensitive or carrying a safety label; share of messages
   holding personal data (names in ``people.csv``, emails, phone numbers, ids not published).
-- **pain**: staff minutes per item measured in the pilot log's baseline period (drafting +
-  review, rows matched to the workflow by item id, or by ``task``); where nothing is measured,
+- **pain**: staff minutes per item measured in a pilot log's baseline period (drafting +
+  review, rows matched to the workflow by item id, or by ``task``): the review station's
+  from-scratch pages of this run first, else the dataset's ``pilot_log.csv``; where nothing is
+  measured,
   the effort model's minutes to write the reference from scratch (``scratch_minutes``),
   labelled an estimate.
 - **quality**: the best drafting candidate's (not the reference, not the staff's own drafts) mean on the workflow's headline metric and
@@ -27,7 +29,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.report.format import STYLE, esc, table_html
 from harness.stats import bootstrap_ci
 from harness.store import RunData
 
@@ -96,10 +97,13 @@ def _risk(run: RunData, items: pd.DataFrame) -> tuple[float, float]:
 
 
 def _measured_minutes(run: RunData, task: str) -> tuple[float, int]:
-    """Mean staff minutes per item in the pilot log's baseline period, and how many rows."""
+    """Mean staff minutes per item in a pilot log's baseline period, and how many rows: the
+    review station's own log of this run (from-scratch pages) first, else the dataset's."""
     from harness.pilot import minutes_per_reply
+    from harness.store import station_pilot_log
 
-    log = run.dataset.pilot_log
+    station = station_pilot_log(run.store, set(run.dataset.items.index))
+    log = station if station is not None else run.dataset.pilot_log
     if log is None or log.empty:
         return math.nan, 0
     log = log[log["phase"] == "baseline"]
@@ -110,7 +114,7 @@ def _measured_minutes(run: RunData, task: str) -> tuple[float, int]:
         tasks = run.dataset.items["task"].reindex(ids.tolist()).tolist()
         mine = log.loc[ids.index[[t == task for t in tasks]]]
     minutes = minutes_per_reply(mine).dropna()
-    return (float(minutes.mean()), int(len(minutes))) if len(minutes) else (math.nan, 0)
+    return (float(minutes.mean()), len(minutes)) if len(minutes) else (math.nan, 0)
 
 
 def _not_drafting(run: RunData, kinds: dict[str, str]) -> set[str]:
@@ -202,98 +206,3 @@ def recommend(criteria: pd.DataFrame) -> dict[str, Any]:
     choice = str(key.index[0])
     runner = str(key.index[1]) if len(key) > 1 else ""
     return {"workflow": choice, "runner_up": runner, "eligible": list(ok.index)}
-
-
-def _f(x: float, digits: int = 2) -> str:
-    return "unknown" if pd.isna(x) else f"{x:.{digits}f}"
-
-
-def criteria_table(run: RunData) -> Any:
-    """The criteria side by side, one column per workflow, every value with its unit."""
-    c = workflow_criteria(run)
-    rows = {
-        "Items in the dataset (count)": c["items"],
-        "Common: messages per month (count; unknown without a counts column or log)": c[
-            "volume_per_month"
-        ],
-        "Measurable: share with a checkable approved reference (0-1)": c["measurable_share"],
-        "Risk: share sensitive or safety (0-1)": c["sensitive_share"],
-        "Risk: share of messages with personal data (0-1)": c["personal_data_share"],
-        "Pain: staff minutes per item, measured (pilot log baseline)": c["staff_minutes_measured"],
-        "Pain: rows measured (count)": c["staff_minutes_rows"],
-        "Pain: minutes to write from scratch, ESTIMATE (effort model)": c[
-            "staff_minutes_estimated"
-        ],
-        "Best candidate: headline measure (0-1)": c["best_quality"],
-        "  95% interval, low": c["best_quality_low"],
-        "  95% interval, high": c["best_quality_high"],
-        "Best candidate: minutes saved per item (estimate)": c["saved_minutes"],
-        "  95% interval, low ": c["saved_minutes_low"],
-        "  95% interval, high ": c["saved_minutes_high"],
-    }
-    table = pd.DataFrame(rows).T.round(2)
-    table.columns = [NAMES.get(str(t), str(t)) for t in table.columns]
-    table = table.reset_index().rename(columns={"index": "criterion"})
-    return table_html(table, caption="The candidate workflows on the four criteria, from the data")
-
-
-def recommendation_html(run: RunData) -> Any:
-    """The recommendation, its reasons, and what would change it (escaped HTML)."""
-    from IPython.display import HTML
-
-    c = workflow_criteria(run)
-    r = recommend(c)
-    w, row = r["workflow"], c.loc[r["workflow"]]
-    best = c.attrs["best_candidate"].get(w, "")
-    head = HEADLINE.get(w, "word_similarity")
-    pain = (
-        f"staff spend {_f(row['staff_minutes_measured'], 1)} minutes per item (measured, "
-        f"{int(row['staff_minutes_rows'])} pilot-log rows)"
-        if pd.notna(row["staff_minutes_measured"])
-        else f"writing one from scratch takes about {_f(row['staff_minutes_estimated'], 1)} "
-        "minutes (an estimate from the effort model; nothing is measured)"
-    )
-    reasons = [
-        f"{_f(row['measurable_share'] * 100, 0)}% of its items have an approved reference with "
-        "checkable facts, so drafts can be scored against what the district approved;",
-        f"{_f(row['sensitive_share'] * 100, 0)}% of its items are sensitive, so staff can review "
-        "every draft safely;",
-        f"{pain};",
-        f"its best candidate ({esc(best)}) reaches {_f(row['best_quality'])} on "
-        f"{esc(head)} (95% interval {_f(row['best_quality_low'])}-"
-        f"{_f(row['best_quality_high'])}) and saves an estimated "
-        f"{_f(row['saved_minutes'], 1)} minutes per item "
-        f"({_f(row['saved_minutes_low'], 1)} to {_f(row['saved_minutes_high'], 1)}).",
-    ]
-    changes = []
-    if c["volume_per_month"].isna().all():
-        changes.append(
-            "Volume is unknown for every workflow (no counts column and no inbound log): a month "
-            "of counts showing another workflow is far more common would change the choice."
-        )
-    if r["runner_up"]:
-        ru = c.loc[r["runner_up"]]
-        changes.append(
-            f"The runner-up is {esc(NAMES.get(r['runner_up'], r['runner_up']))}: its lower "
-            f"bound of minutes saved is {_f(ru['saved_minutes_low'], 1)}; a model candidate "
-            f"whose interval clears {_f(row['saved_minutes_low'], 1)} there would move it ahead."
-        )
-    if pd.isna(row["staff_minutes_measured"]):
-        changes.append(
-            "Staff minutes for this workflow are an estimate: timing staff in the review "
-            "station (from-scratch pages) may move it."
-        )
-    skipped = [t for t in c.index if t not in r["eligible"]]
-    if skipped:
-        changes.append(
-            "Not eligible now: "
-            + ", ".join(esc(NAMES.get(t, t)) for t in skipped)
-            + f" (fewer than {MIN_MEASURABLE:.0%} measurable or more than {MAX_SENSITIVE:.0%} "
-            "sensitive)."
-        )
-    items = "".join(f"<li>{x}</li>" for x in reasons)
-    change = "".join(f"<li>{x}</li>" for x in changes)
-    return HTML(
-        STYLE + f'<div class="decision undecided"><p><strong>Start with: {esc(NAMES.get(w, w))}</strong></p>'
-        f"<p>Why:</p><ul>{items}</ul><p>What would change this:</p><ul>{change}</ul></div>"
-    )

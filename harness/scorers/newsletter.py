@@ -50,14 +50,74 @@ TASK = "newsletter"
 EVENT_KINDS = frozenset({"date", "time", "money", "phone"})
 CHECKED_KINDS = frozenset({"date", "time", "money", "phone", "email", "url"})
 PLACE_WORDS = frozenset(
-    "road drive street way lane avenue apartments school library center centre lot "
-    "gym gymnasium cafeteria stadium park hall office field".split()
+    [
+        "road",
+        "drive",
+        "street",
+        "way",
+        "lane",
+        "avenue",
+        "apartments",
+        "school",
+        "library",
+        "center",
+        "centre",
+        "lot",
+        "gym",
+        "gymnasium",
+        "cafeteria",
+        "stadium",
+        "park",
+        "hall",
+        "office",
+        "field",
+    ]
 )
 GENERIC_WORDS = frozenset(
-    "news update updates information info reminder reminders announcement announcements "
-    "corner section bulletin family families the a an and from for of our your this month "
-    "transportation nutrition health technology tech athletics activities enrollment "
-    "attendance calendar fees special education services office district school".split()
+    [
+        "news",
+        "update",
+        "updates",
+        "information",
+        "info",
+        "reminder",
+        "reminders",
+        "announcement",
+        "announcements",
+        "corner",
+        "section",
+        "bulletin",
+        "family",
+        "families",
+        "the",
+        "a",
+        "an",
+        "and",
+        "from",
+        "for",
+        "of",
+        "our",
+        "your",
+        "this",
+        "month",
+        "transportation",
+        "nutrition",
+        "health",
+        "technology",
+        "tech",
+        "athletics",
+        "activities",
+        "enrollment",
+        "attendance",
+        "calendar",
+        "fees",
+        "special",
+        "education",
+        "services",
+        "office",
+        "district",
+        "school",
+    ]
 )
 DEFAULT_MIN_WORDS = 120
 DEFAULT_MAX_WORDS = 260

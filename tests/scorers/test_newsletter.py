@@ -27,16 +27,28 @@ def _scores(rows):
 
 PERTURBED = [
     # misses the spring-break event
-    ("nl-001", ("There is no bus service from **Monday, March 30 through Friday, April 3**. ", ""),
-     "event_coverage"),
+    (
+        "nl-001",
+        ("There is no bus service from **Monday, March 30 through Friday, April 3**. ", ""),
+        "event_coverage",
+    ),
     # shifts a date
     ("nl-001", ("starting **Monday, March 9**", "starting **Monday, March 16**"), "event_accuracy"),
     # quotes the superseded lost-pass fee as current
-    ("nl-001", ("The replacement fee this school year is **$10** (it was $5 last year).",
-                "The replacement fee is **$5**."), "event_accuracy"),
+    (
+        "nl-001",
+        (
+            "The replacement fee this school year is **$10** (it was $5 last year).",
+            "The replacement fee is **$5**.",
+        ),
+        "event_accuracy",
+    ),
     # a generic headline
-    ("nl-001", ("**Route 22 Adds a Stop at Maple Ridge Apartments**", "**Transportation News**"),
-     "headline_ok"),
+    (
+        "nl-001",
+        ("**Route 22 Adds a Stop at Maple Ridge Apartments**", "**Transportation News**"),
+        "headline_ok",
+    ),
     # loses its contact line
     ("nl-002", ("Questions? Call the Communications Office at 555-0111.", ""), "structure_ok"),
 ]
@@ -54,8 +66,13 @@ def test_a_worse_section_scores_worse(iid, edit, metric):
 
 def test_approved_sections_meet_every_bar():
     s = _scores([(i, _ref(i)) for i in SECTIONS])
-    for m in ("event_coverage", "event_accuracy", "headline_ok", "structure_ok",
-              "section_length_ok"):
+    for m in (
+        "event_coverage",
+        "event_accuracy",
+        "headline_ok",
+        "structure_ok",
+        "section_length_ok",
+    ):
         assert s[m].mean() == 1.0, m
     assert s["spanish_version_ok"].isna().all()  # the sample district publishes no Spanish Bulletin
 
@@ -72,7 +89,10 @@ def test_too_short_and_other_tasks():
         ("**Route 22 Gets a New Stop**\n\nText.", 1.0),
         ("**Transportation Updates**\n\nText.", 0.0),
         ("**FREE MEALS FOR ALL STUDENTS!!**\n\nText.", 0.0),
-        ("This is a long first sentence that runs on well past twelve words and so is no headline at all.", 0.0),
+        (
+            "This is a long first sentence that runs on well past twelve words and so is no headline at all.",
+            0.0,
+        ),
     ],
 )
 def test_headline(draft, ok):

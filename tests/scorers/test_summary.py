@@ -30,21 +30,41 @@ def _scores(rows: list[tuple[str, str]]):
 # (item, edit of the approved summary (old -> new), the metric that must drop)
 PERTURBED = [
     # drops the ask for a phone call
-    ("sum-001", (" and would like a phone call. Route to Transportation (555-0157) for a callback "
-                 "today:", ". Route to Transportation (555-0157) today:"), "summary_ask_coverage"),
+    (
+        "sum-001",
+        (
+            " and would like a phone call. Route to Transportation (555-0157) for a callback "
+            "today:",
+            ". Route to Transportation (555-0157) today:",
+        ),
+        "summary_ask_coverage",
+    ),
     # changes the date of the no-show
     ("sum-001", ("Thursday, Sept. 18", "Friday, Sept. 19"), "summary_fact_accuracy"),
     # changes a number (the Chromebook charge)
     ("sum-008", ("a $75 Chromebook charge", "a $57 Chromebook charge"), "summary_fact_accuracy"),
     # invents a name
-    ("sum-003", ("Craig Dunleavy, father", "Craig Dunleavy, with his lawyer Paul Ostrander, father"),
-     "summary_fact_accuracy"),
+    (
+        "sum-003",
+        ("Craig Dunleavy, father", "Craig Dunleavy, with his lawyer Paul Ostrander, father"),
+        "summary_fact_accuracy",
+    ),
     # routes to the wrong office
-    ("sum-001", ("Route to Transportation (555-0157)", "Route to the Business Office"),
-     "summary_routing_ok"),
+    (
+        "sum-001",
+        ("Route to Transportation (555-0157)", "Route to the Business Office"),
+        "summary_routing_ok",
+    ),
     # drops the safety concern (the threat) and its urgency
-    ("sum-018", ("and that last night a student posted a Snapchat video threatening to \"jump\" "
-                 "him at the bus stop on Friday, Apr. 17; she", "; she"), "summary_ask_coverage"),
+    (
+        "sum-018",
+        (
+            'and that last night a student posted a Snapchat video threatening to "jump" '
+            "him at the bus stop on Friday, Apr. 17; she",
+            "; she",
+        ),
+        "summary_ask_coverage",
+    ),
     # loses the urgency of a same-day item
     ("sum-011", ("Urgent: the deadline", "The deadline"), "summary_urgency_ok"),
     # calls a routine question urgent
@@ -82,8 +102,13 @@ def test_approved_summaries_meet_every_label():
     """The hand labels and the approved summaries agree on every item (the ceiling is 1)."""
     s = _scores([(i, _ref(i)) for i in SUMMARIES])
     means = s.mean()
-    for m in ("summary_ask_coverage", "summary_routing_ok", "summary_urgency_ok",
-              "summary_safety_kept", "summary_fact_accuracy"):
+    for m in (
+        "summary_ask_coverage",
+        "summary_routing_ok",
+        "summary_urgency_ok",
+        "summary_safety_kept",
+        "summary_fact_accuracy",
+    ):
         assert means[m] == 1.0, m
     assert means["summary_extra_personal_count"] == 0.0
     assert s["summary_safety_kept"].notna().sum() == 4  # the four labelled safety items
@@ -145,4 +170,6 @@ def test_ask_needs_every_cue_group_in_one_sentence():
     cues = [["route", "driver"], ["chang*"]]
     assert ask_covered("She asks whether the route changed.", cues)
     assert not ask_covered("She mentions the route. Nothing changed at home.", cues)
-    assert math.isnan(get_scorer("summary")(frame_of(DS, [("sum-001", "m", 0, None)]), DS).iloc[0, 0])
+    assert math.isnan(
+        get_scorer("summary")(frame_of(DS, [("sum-001", "m", 0, None)]), DS).iloc[0, 0]
+    )
