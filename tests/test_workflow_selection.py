@@ -34,8 +34,12 @@ def test_every_workflow_is_scored_with_its_own_measures(run):
         run.generations[["key", "task"]], on="key", how="left", validate="one_to_one"
     )
     own = {
-        "inbound_summary": ["summary_ask_coverage", "summary_fact_accuracy",
-                            "summary_routing_ok", "summary_urgency_ok"],
+        "inbound_summary": [
+            "summary_ask_coverage",
+            "summary_fact_accuracy",
+            "summary_routing_ok",
+            "summary_urgency_ok",
+        ],
         "newsletter": ["event_coverage", "event_accuracy", "headline_ok", "structure_ok"],
     }
     for task, metrics in own.items():
@@ -52,7 +56,7 @@ def test_every_workflow_is_scored_with_its_own_measures(run):
 def test_criteria_trace_to_the_data(run):
     c = workflow_criteria(run)
     items = load_dataset(SAMPLE).items
-    assert list(c.index) == ["faq_reply", "inbound_summary", "newsletter"]
+    assert list(c.index) == ["faq_reply", "inbound_summary", "newsletter", "staff_question"]
     for task in c.index:
         mine = items[items["task"] == task]
         assert c.loc[task, "items"] == len(mine)
@@ -69,8 +73,10 @@ def test_criteria_trace_to_the_data(run):
     assert c.loc["faq_reply", "staff_minutes_measured"] == pytest.approx(minutes)
     assert math.isnan(c.loc["newsletter", "staff_minutes_measured"])
     assert c.loc["newsletter", "staff_minutes_estimated"] > 0  # the labelled estimate
-    lo, mid, hi = (c.loc["inbound_summary", k] for k in
-                   ("best_quality_low", "best_quality", "best_quality_high"))
+    lo, mid, hi = (
+        c.loc["inbound_summary", k]
+        for k in ("best_quality_low", "best_quality", "best_quality_high")
+    )
     assert lo <= mid <= hi
     assert "staff-first-draft" not in c.attrs["best_candidate"].values()
 
@@ -79,11 +85,14 @@ def test_an_inbound_log_gives_the_volume(run, tmp_path):
     ds = tmp_path / "district"
     shutil.copytree(SAMPLE, ds)
     pd.DataFrame(
-        {"date": ["2026-01-05", "2026-01-20", "2026-02-03", "2026-02-04"],
-         "task": ["inbound_summary"] * 3 + ["newsletter"]}
+        {
+            "date": ["2026-01-05", "2026-01-20", "2026-02-03", "2026-02-04"],
+            "task": ["inbound_summary"] * 3 + ["newsletter"],
+        }
     ).to_csv(ds / "inbound_log.csv", index=False)
-    store = run_plan(PLAN, dataset=ds, results_dir=tmp_path / "r",
-                     options=RunOptions(progress=False))
+    store = run_plan(
+        PLAN, dataset=ds, results_dir=tmp_path / "r", options=RunOptions(progress=False)
+    )
     c = workflow_criteria(load_run(store.run_id, tmp_path / "r"))
     assert c.loc["inbound_summary", "volume_per_month"] == 1.5  # 3 messages over 2 months
     assert c.loc["newsletter", "volume_per_month"] == 1.0
@@ -143,7 +152,10 @@ def test_readiness_report_speaks_about_each_workflow(run, tmp_path):
     html = workflow_sections(run).data
     assert "Summaries of inbound messages: the workflow" in html
     assert "Newsletter sections: the workflow" in html
-    assert "Share of the message&#x27;s asks the summary carries" in html or "asks the summary" in html
-    faq = run_plan(REPO / "plans" / "baselines.yaml", results_dir=tmp_path,
-                   options=RunOptions(progress=False))
+    assert (
+        "Share of the message&#x27;s asks the summary carries" in html or "asks the summary" in html
+    )
+    faq = run_plan(
+        REPO / "plans" / "baselines.yaml", results_dir=tmp_path, options=RunOptions(progress=False)
+    )
     assert workflow_sections(load_run(faq.run_id, tmp_path)) is None  # no page added

@@ -19,7 +19,8 @@ headline, one contact with the office's phone number and email.
 - **Structure** (``structure_ok``): a headline, at least two paragraphs after it, and a
   contact (the office's phone number or email; the style guide asks for both, the district's
   approved sections often give one).
-- **Length** (``section_length_ok``): ``min_words``-``max_words`` words (default 120-260).
+- **Length** (``section_length_ok``): ``min_words``-``max_words`` words (default 120-260),
+  and not cut off at the model's length cap (``finish_reason`` ``length``).
 - **Spanish version** (``spanish_version_ok``, only items with ``publish_es: true``): the
   draft holds a Spanish part that carries at least ``es_share`` (default 0.6) of the dates,
   times and amounts of its English part.
@@ -201,11 +202,11 @@ def structure_ok(draft: str | None) -> float:
     return float(headline_ok(draft) == 1.0 and len(body) >= 2 and bool({"phone", "email"} & kinds))
 
 
-def section_length_ok(draft: str | None, lo: int, hi: int) -> float:
-    """1 when the draft has ``lo``-``hi`` words."""
+def section_length_ok(draft: str | None, lo: int, hi: int, cut: bool = False) -> float:
+    """1 when the draft has ``lo``-``hi`` words and was not cut off at the model's cap."""
     if not isinstance(draft, str):
         return math.nan
-    return float(lo <= len(draft.split()) <= hi)
+    return float(lo <= len(draft.split()) <= hi and not cut)
 
 
 def spanish_version_ok(draft: str | None, publish_es: Any, share: float) -> float:
@@ -239,7 +240,10 @@ METRICS = [
     ),
     Metric("headline_ok", "1 for a short, specific headline, else 0"),
     Metric("structure_ok", "1 with a headline, 2+ paragraphs and a phone or email, else 0"),
-    Metric("section_length_ok", "1 when the section has 120-260 words (the style guide)"),
+    Metric(
+        "section_length_ok",
+        "1 when the section has 120-260 words (the style guide) and was not cut off",
+    ),
     Metric("spanish_version_ok", "1 when the draft has the Spanish version the district publishes"),
 ]
 
@@ -265,6 +269,11 @@ def newsletter_scorer(
             if "publish_es" in items.columns
             else [None] * len(mine)
         )
+        cut = (
+            mine["finish_reason"].eq("length").tolist()
+            if "finish_reason" in mine
+            else [False] * len(mine)
+        )
         rows = []
         for k, (_, r) in enumerate(mine.iterrows()):
             o = r["output"] if isinstance(r["output"], str) else None
@@ -274,7 +283,7 @@ def newsletter_scorer(
                     event_accuracy(o, r["reference"], r["source_ids"], dataset),
                     headline_ok(o),
                     structure_ok(o),
-                    section_length_ok(o, min_words, max_words),
+                    section_length_ok(o, min_words, max_words, cut[k]),
                     spanish_version_ok(o, es[k], es_share),
                 ]
             )

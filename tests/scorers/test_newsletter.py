@@ -105,3 +105,11 @@ def test_spanish_version():
     assert spanish_version_ok(en + "\n\n" + es, True, 0.6) == 1.0
     assert spanish_version_ok(en, True, 0.6) == 0.0
     assert spanish_version_ok(en, None, 0.6) != spanish_version_ok(en, None, 0.6)  # NaN
+
+
+def test_a_section_cut_at_the_length_cap_is_not_within_length():
+    ref = _ref("nl-001")
+    frame = frame_of(DS, [("nl-001", "m", 0, ref), ("nl-001", "m", 1, ref)])
+    frame["finish_reason"] = ["stop", "length"]
+    s = get_scorer("newsletter")(frame, DS)
+    assert s["section_length_ok"].tolist() == [1.0, 0.0]
