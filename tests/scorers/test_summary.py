@@ -173,3 +173,32 @@ def test_ask_needs_every_cue_group_in_one_sentence():
     assert math.isnan(
         get_scorer("summary")(frame_of(DS, [("sum-001", "m", 0, None)]), DS).iloc[0, 0]
     )
+
+
+# A person's verdicts on the staff first drafts (written from the drafts and the labels, not
+# from the scorer): per labelled ask, carried (1) or not (0); routed right; urgency kept.
+HAND_STAFF = {
+    "sum-001": ([1, 0, 0, 0, 1], 1, 0),  # "It didn't come today" is the event, not urgency
+    "sum-003": ([0, 0, 0, 0], 1, 0),  # states the -$15 balance, never asks to remove it
+    "sum-005": ([1, 1, 1, 0, 0], 1, 0),
+    "sum-008": ([1, 1, 1, 0], 1, 0),
+    "sum-012": ([1, 0], 0, 0),
+    "sum-014": ([1, 0, 0, 1, 0], 0, 0),  # "private eval" is the report; "SST meeting" is not hers
+}
+
+
+def test_scorer_agrees_with_a_person_on_the_staff_drafts():
+    rows = [(i, str(ITEMS.loc[i, "staff_first_draft"])) for i in HAND_STAFF]
+    asks_agree = total = 0
+    for iid, draft in rows:
+        said = [int(ask_covered(draft, a["cues"])) for a in ITEMS.loc[iid, "asks"]]
+        hand = HAND_STAFF[iid][0]
+        asks_agree += sum(a == b for a, b in zip(said, hand, strict=True))
+        total += len(hand)
+    s = _scores(rows)
+    routing = (s["summary_routing_ok"] == [HAND_STAFF[i][1] for i in HAND_STAFF]).mean()
+    urgency = (s["summary_urgency_ok"] == [HAND_STAFF[i][2] for i in HAND_STAFF]).mean()
+    # measured 2026-12-07: asks 22 of 25, routing 6 of 6, urgency 4 of 6
+    assert asks_agree / total >= 0.85
+    assert routing == 1.0
+    assert urgency >= 4 / 6
