@@ -159,3 +159,15 @@ def test_readiness_report_speaks_about_each_workflow(run, tmp_path):
         REPO / "plans" / "baselines.yaml", results_dir=tmp_path, options=RunOptions(progress=False)
     )
     assert workflow_sections(load_run(faq.run_id, tmp_path)) is None  # no page added
+
+
+def test_a_run_of_one_workflow_says_nothing_was_compared(tmp_path):
+    from harness.plan import load_plan
+    from harness.report.workflow_pages import recommendation_html
+
+    plan = load_plan(REPO / "plans" / "inbound_summary.yaml")
+    plan.candidates = [c for c in plan.candidates if not c.is_model]  # no model call in a test
+    store = run_plan(plan, results_dir=tmp_path, options=RunOptions(progress=False))
+    html = recommendation_html(load_run(store.run_id, tmp_path)).data
+    assert "Start with: Summaries of inbound messages" in html
+    assert "nothing was compared" in html

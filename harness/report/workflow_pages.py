@@ -87,6 +87,11 @@ def recommendation_html(run: RunData) -> Any:
             "Volume is unknown for every workflow (no counts column and no inbound log): a month "
             "of counts showing another workflow is far more common would change the choice."
         )
+    if len(c) == 1:
+        changes.append(
+            "This run holds one workflow, so nothing was compared: run a plan with every "
+            "workflow (plans/workflows.yaml) before choosing."
+        )
     if r["runner_up"]:
         ru = c.loc[r["runner_up"]]
         changes.append(
