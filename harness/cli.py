@@ -165,9 +165,14 @@ def _pdf(args: argparse.Namespace, path: Path) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from harness.report import render_report
+    from harness.report import render_report, render_workflow_selection
 
     _pdf_first(args)
+    if args.phase == "workflow_selection":
+        path = render_workflow_selection(args.run_id, results_dir=args.results)
+        print(f"report: {path}")
+        _pdf(args, path)
+        return 0
     path = render_report(
         args.run_id,
         phase=args.phase,
@@ -369,7 +374,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="render the readiness report of a run to HTML")
     rep.add_argument("run_id", help=RUN_ID_HELP)
-    rep.add_argument("--phase", default="pre_pilot", choices=PHASES, help=PHASE_HELP)
+    rep.add_argument(
+        "--phase",
+        default="pre_pilot",
+        choices=(*PHASES, "workflow_selection"),
+        help=PHASE_HELP + "; workflow_selection: Phase 1, which workflow to pilot first",
+    )
     rep.add_argument("--title", default="", help="the report's title (default: the workflow)")
     rep.add_argument("--gates", help="gates file (default rubrics/gates.yaml)")
     rep.add_argument("--governance", help="governance file (default rubrics/governance.yaml)")

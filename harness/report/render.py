@@ -160,6 +160,23 @@ def render_report(
     return path
 
 
+WORKFLOW_SELECTION = "workflow_selection"
+
+
+def render_workflow_selection(run_id: str, results_dir: str | Path | None = None) -> Path:
+    """Render Phase 1's choice between workflows (notebooks/workflow_selection.ipynb) from a
+    stored, scored run of several workflows; no model calls."""
+    root = _root(results_dir)
+    store = open_run(run_id, root)
+    store.scores()
+    params = {"run_id": store.run_id, "results_dir": str(root.resolve())}
+    path = render_notebook(
+        WORKFLOW_SELECTION, params, store.path, title=f"Which workflow first: {store.run_id}"
+    )
+    _record(store, WORKFLOW_SELECTION, path)
+    return path
+
+
 def render_comparison(
     run_before: str,
     run_after: str,

@@ -75,7 +75,7 @@ def scorer(
     return register
 
 
-FAMILIES = ("edit", "accuracy", "consistency", "governance", "judge")
+FAMILIES = ("edit", "accuracy", "consistency", "governance", "judge", "summary", "newsletter")
 
 
 def _load_builtin(until: str | None = None) -> None:
