@@ -143,6 +143,9 @@ PACKAGE_DOCS = {
 TEXT_SUFFIXES = {".py", ".ipynb", ".md", ".toml", ".yaml", ".yml", ".cfg", ".txt", ".sh", ".j2"}
 TEXT_NAMES = {"Makefile"}
 SKIP_FILES = {"CHANGELOG.md"}
+# files whose bytes a run records (plans, rubrics, datasets): a comment edit would change their
+# SHA-256 and refuse the resume of a run started before the rewrite
+SKIP_DATA = ("plans/", "rubrics/", "datasets/")
 SKIP_DIRS = {".git", ".venv", "results", ".cache", "node_modules", "__pycache__", ".mypy_cache"}
 
 
@@ -293,6 +296,8 @@ def repo_files(root: Path) -> list[Path]:
     for p in candidates:
         rel = p.relative_to(root)
         if any(part in SKIP_DIRS for part in rel.parts) or p.name in SKIP_FILES:
+            continue
+        if rel.as_posix().startswith(SKIP_DATA) and p.suffix != ".md":
             continue
         if rel.as_posix() == "scripts/relayout.py":
             continue  # the mapping itself names the old modules

@@ -96,7 +96,7 @@ from harness.report.tables import (
     summary_table,
     verdict_words,
 )
-from harness.store import RunData, load_run
+from harness.store.runs import RunData, load_run
 
 __all__ = [
     "MAX_EXAMPLES",
