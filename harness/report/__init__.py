@@ -101,7 +101,7 @@ from harness.report.workflow_pages import criteria_table as workflow_criteria_ta
 from harness.report.workflow_pages import recommendation_html as workflow_recommendation
 from harness.report.workflow_pages import workflow_sections
 from harness.report.workflows import workflow_criteria
-from harness.store import RunData, load_run
+from harness.store.runs import RunData, load_run
 
 __all__ = [
     "MAX_EXAMPLES",

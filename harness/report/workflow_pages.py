@@ -17,7 +17,7 @@ from harness.report.workflows import (
     recommend,
     workflow_criteria,
 )
-from harness.store import RunData
+from harness.store.runs import RunData
 
 
 def _f(x: float, digits: int = 2) -> str:

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from harness.stats import bootstrap_ci
-from harness.store import RunData
+from harness.store.runs import RunData
 
 # The metric that says whether a workflow's draft did its job, per task.
 HEADLINE = {
@@ -99,8 +99,8 @@ def _risk(run: RunData, items: pd.DataFrame) -> tuple[float, float]:
 def _measured_minutes(run: RunData, task: str) -> tuple[float, int]:
     """Mean staff minutes per item in a pilot log's baseline period, and how many rows: the
     review station's own log of this run (from-scratch pages) first, else the dataset's."""
-    from harness.pilot import minutes_per_reply
-    from harness.store import station_pilot_log
+    from harness.pilot.analysis import minutes_per_reply
+    from harness.store.runs import station_pilot_log
 
     station = station_pilot_log(run.store, set(run.dataset.items.index))
     log = station if station is not None else run.dataset.pilot_log

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.datasets import Dataset
+from harness.data.dataset import Dataset
 from harness.scorers import Metric, ScoreFn, scorer
 from harness.scorers.governance import personal_data
 from harness.scorers.support import check_claims, id_list

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from conftest import SAMPLE
 
-from harness.datasets import load_dataset
+from harness.data.dataset import load_dataset
 from harness.scorers import get_scorer
 from harness.scorers.newsletter import headline_ok, spanish_version_ok
 from tests.scorers import frame_of

@@ -8,7 +8,7 @@ import math
 import pytest
 from conftest import SAMPLE
 
-from harness.datasets import load_dataset
+from harness.data.dataset import load_dataset
 from harness.scorers import get_scorer
 from harness.scorers.summary import ask_covered, offices_named, sentences, urgency_ok
 from tests.scorers import frame_of
