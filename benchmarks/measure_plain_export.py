@@ -35,11 +35,11 @@ import pandas as pd
 ROOT = Path.cwd() if (Path.cwd() / "harness").is_dir() else Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness.datasets import load_dataset  # noqa: E402
+from harness.data.dataset import load_dataset  # noqa: E402
 from harness.importers import import_export  # noqa: E402
 from harness.scorers import get_scorer  # noqa: E402
 from harness.scorers.accuracy import extract_claims  # noqa: E402
-from harness.scoring import scoring_frame  # noqa: E402
+from harness.scorers.scoring import scoring_frame  # noqa: E402
 
 SAMPLE = ROOT / "datasets" / "sample-district"
 
@@ -125,9 +125,9 @@ def plain_figures(all_tasks: bool) -> dict[str, object]:
 
 
 def shipped_figures() -> dict[str, dict[str, float]]:
-    from harness.runner import RunOptions, run_plan
-    from harness.scoring import score_run
-    from harness.store import load_run
+    from harness.run.runner import RunOptions, run_plan
+    from harness.scorers.scoring import score_run
+    from harness.store.runs import load_run
 
     metrics = [
         "unsupported_claims_count",

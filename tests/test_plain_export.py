@@ -13,11 +13,11 @@ import shutil
 import pytest
 import yaml
 
-from harness.gates import decide
+from harness.gates.decision import decide
 from harness.importers import import_export
-from harness.runner import RunOptions, run_plan
-from harness.scoring import score_run
-from harness.store import load_run
+from harness.run.runner import RunOptions, run_plan
+from harness.scorers.scoring import score_run
+from harness.store.runs import load_run
 
 from .conftest import REPO, SAMPLE
 

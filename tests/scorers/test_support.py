@@ -14,7 +14,7 @@ import pytest
 from conftest import MINI, SAMPLE
 
 import harness.scorers.support as support
-from harness.datasets import load_dataset
+from harness.data.dataset import load_dataset
 from harness.scorers import get_scorer
 from harness.scorers.accuracy import (
     check_claims,
@@ -66,7 +66,7 @@ def _references_as_drafts(ds):
             "status": "ok",
         }
     )
-    from harness.scoring import scoring_frame
+    from harness.scorers.scoring import scoring_frame
 
     return scoring_frame(gens, ds)
 
