@@ -82,7 +82,7 @@ def test_the_approved_answer_never_invents(sample, plain):
     ds = _stripped(sample) if plain else sample
     frame = _references_as_drafts(ds)
     out = get_scorer("claims")(frame, ds)
-    assert len(out) == 178
+    assert len(out) == len(ds.items) >= 178
     assert out["unsupported_claims_count"].sum() == 0, unsupported_claims_table_head(frame, ds)
     assert out["superseded_claims_count"].sum() == 0
     assert (out["claim_support"].dropna() == 1.0).all()
@@ -236,12 +236,18 @@ def test_default_facts_hand_checked(reference, message, facts):
 
 
 def test_fact_coverage_is_measured_on_every_item_whose_answer_states_a_fact(sample):
-    """Without fact lists, every sample item's approved answer gives its own facts; the approved
-    answer covers all of them, and a draft with one fact changed covers fewer."""
+    """Without fact lists, coverage is measured exactly on the items whose approved answer
+    states a checkable fact (at least 95% of the FAQ items); the approved answer covers all of
+    them, and a draft with one fact changed covers fewer."""
     plain = _stripped(sample)
     frame = _references_as_drafts(plain)
     cov = get_scorer("required_facts")(frame, plain)["required_facts_coverage"]
-    assert cov.notna().mean() >= 0.95 and (cov.dropna() == 1.0).all()
+    states = [
+        bool(default_facts(r, i)) for r, i in zip(frame["reference"], frame["input"], strict=True)
+    ]
+    assert cov.notna().tolist() == states
+    assert cov[frame["task"].eq("faq_reply").to_numpy()].notna().mean() >= 0.95
+    assert (cov.dropna() == 1.0).all()
     item = plain.items.loc["faq-enr-001"]
     facts = default_facts(item["reference"], item["input"])
     changed = item["reference"].replace("555-0142", "555-0143")
@@ -252,7 +258,12 @@ def test_a_hand_written_fact_list_overrides_the_defaults(sample):
     frame = _references_as_drafts(sample)
     frame["output"] = "Call 555-0142."
     got = get_scorer("required_facts")(frame, sample)["required_facts_coverage"]
-    want = [fact_coverage("Call 555-0142.", list(f)) for f in frame["required_facts"]]
+    want = [
+        fact_coverage("Call 555-0142.", list(f))
+        if len(f)
+        else default_fact_coverage("Call 555-0142.", default_facts(r, i))
+        for f, r, i in zip(frame["required_facts"], frame["reference"], frame["input"], strict=True)
+    ]
     assert got.tolist() == pytest.approx(want)
     assert not math.isnan(got.loc[frame["item_id"] == "faq-enr-001"].iloc[0])
 

@@ -18,8 +18,7 @@ from harness.importers import import_export
 from harness.run.runner import RunOptions, run_plan
 from harness.scorers.scoring import score_run
 from harness.store.runs import load_run
-
-from .conftest import REPO, SAMPLE
+from tests.conftest import REPO, SAMPLE
 
 
 def plain_export(tmp_path):
