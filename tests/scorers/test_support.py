@@ -138,9 +138,9 @@ def test_one_changed_date_phone_or_fee_is_flagged(sample, plain):
     share = sum(map(sum, flagged.values())) / n
     per_kind = {k: round(sum(v) / len(v), 3) for k, v in flagged.items()}
     assert n >= 250 and all(len(v) >= 40 for v in flagged.values()), per_kind
-    assert share >= 0.95, per_kind  # measured: linked 0.962, plain export 0.989
+    assert share >= 0.95, per_kind  # measured: linked 0.964 (267 of 277), plain export 0.989
     assert per_kind["phone"] >= 0.95 and per_kind["money"] >= 0.95, per_kind
-    assert per_kind["date"] >= 0.85, per_kind  # dates +1 day: linked 0.875, plain 0.953
+    assert per_kind["date"] >= 0.85, per_kind  # dates +1 day: linked 58 of 66, plain 63 of 66
 
 
 # 5. the passages the candidate was given: one plug-in point -------------------------------------
