@@ -142,7 +142,7 @@ PACKAGE_DOCS = {
 
 TEXT_SUFFIXES = {".py", ".ipynb", ".md", ".toml", ".yaml", ".yml", ".cfg", ".txt", ".sh", ".j2"}
 TEXT_NAMES = {"Makefile"}
-SKIP_FILES = {"CHANGELOG.md"}
+SKIP_FILES = {"CHANGELOG.md", "test_api.py"}  # test_api.py calls the new packages by their old names on purpose
 # files whose bytes a run records (plans, rubrics, datasets): a comment edit would change their
 # SHA-256 and refuse the resume of a run started before the rewrite
 SKIP_DATA = ("plans/", "rubrics/", "datasets/")

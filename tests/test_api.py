@@ -12,7 +12,7 @@ import pytest
 
 import harness
 import harness.data
-import harness.gates.decision
+import harness.gates
 import harness.importers
 import harness.review as review
 import harness.run
@@ -55,11 +55,11 @@ def test_slices_and_the_evidence_index(baseline_run):
     run = harness.load_run(run_id, results)
     table = harness.gates.slices(run, "language", ["required_facts_coverage"])
     assert set(table["slice"]) >= {"en", "es"}
-    fig, alt = harness.gates.decision.slice_figure(
-        run, "required_facts_coverage", "language", gates=harness.gates.decision.load_gates()
+    fig, alt = harness.gates.slice_figure(
+        run, "required_facts_coverage", "language", gates=harness.gates.load_gates()
     )
     assert fig is not None and alt
-    index = harness.gates.decision.evidence_index(run, ["equity"])
+    index = harness.gates.evidence_index(run, ["equity"])
     assert len(index) > 5
     assert textsafe.mpl("$5 fee") == r"\$5 fee"
 
@@ -75,5 +75,5 @@ def test_importers_scorers_and_review_calls():
         rates, _ = edit.fit_effort_rates(ds.pilot_log)
         assert rates
     assert callable(review.start) and callable(review.export)
-    assert harness.load_plan is harness.plan.spec.load_plan
-    assert harness.decide is harness.gates.decision.decide
+    assert harness.load_plan is harness.plan.load_plan
+    assert harness.decide is harness.gates.decide

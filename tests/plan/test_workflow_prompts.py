@@ -9,7 +9,7 @@ from harness.data.dataset import load_dataset
 from harness.engine.llm import PromptBuilder
 from harness.plan.spec import CandidateSpec, load_plan
 
-from .conftest import REPO, SAMPLE
+from tests.conftest import REPO, SAMPLE
 
 DS = load_dataset(SAMPLE)
 

@@ -17,7 +17,7 @@ from harness.report import load_run, workflow_criteria, workflow_sections
 from harness.report.workflows import recommend
 from harness.run.runner import RunOptions, run_plan
 
-from .conftest import REPO, SAMPLE
+from tests.conftest import REPO, SAMPLE
 
 PLAN = REPO / "plans" / "workflows.yaml"
 
