@@ -20,6 +20,7 @@ import tempfile
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -154,6 +155,16 @@ def _empty() -> pd.DataFrame:
     return pd.DataFrame(columns=[*COLUMNS, "score", "rank"])
 
 
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """A hash of this package's source: an index built by other splitting or analysis code is
+    never reused (no FORMAT bump to forget)."""
+    h = hashlib.sha256(str(FORMAT).encode())
+    for f in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def default_cache_dir() -> Path:
     """``<results>/.cache/knowledge``: the results folder the runs and response cache use."""
     from harness.store import default_results_dir
@@ -279,7 +290,7 @@ def _write(path: Path, frame: pd.DataFrame, fingerprint: str) -> sqlite3.Connect
             )
         ],
     )
-    meta = {"format": str(FORMAT), "fingerprint": fingerprint, "digest": _digest(frame)}
+    meta = {"format": code_version(), "fingerprint": fingerprint, "digest": _digest(frame)}
     db.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
     db.commit()
     return db
@@ -292,7 +303,7 @@ def _open(path: Path, fingerprint: str) -> tuple[sqlite3.Connection, pd.DataFram
         if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
             raise ValueError("SQLite's quick check failed")
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        if meta.get("format") != str(FORMAT) or meta.get("fingerprint") != fingerprint:
+        if meta.get("format") != code_version() or meta.get("fingerprint") != fingerprint:
             raise ValueError("it was built for another dataset or format")
         db.execute("INSERT INTO fts(fts, rank) VALUES ('integrity-check', 1)")
         rows = [json.loads(r) for (r,) in db.execute("SELECT row FROM passages ORDER BY rowid")]
@@ -329,7 +340,7 @@ def build(
 def _build(dataset: Dataset, cache_dir: str | Path | None, cache: bool) -> KnowledgeBase:
     fp = dataset.fingerprint or hashlib.sha256(str(dataset.path).encode()).hexdigest()
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    path = folder / f"{fp[:32]}-v{FORMAT}.sqlite"
+    path = folder / f"{fp[:32]}-{code_version()}.sqlite"
     reason = None
     if cache and path.is_file():
         try:

@@ -138,12 +138,14 @@ def split_document(
 
 _GREETING = re.compile(
     r"^\s*(dear|hi|hello|hola|estimad[oa]s?|good (morning|afternoon|evening)|buen(os|as) "
-    r"(dias|días|tardes))\b[^\n]{0,60}[,:!]?\s*$",
+    r"(dias|días|tardes))\b[^\n]{0,60}[,:!]\s*$",
     re.I | re.M,
 )
 # "Hi Megan, welcome to ..." on one line: the salutation up to its comma or exclamation mark
 _LEAD = re.compile(
-    r"\A\s*(dear|hi|hello|hola|estimad[oa]s?)\b[^,!.\n]{0,40}[,!]\s*(and\s+)?", re.I
+    r"\A\s*(dear|hi|hello|hola|estimad[oa]s?)\b(?:(?:mr|mrs|ms|dr|sra?)\.|[^,!.\n]){0,40}"
+    r"[,!]\s*(and\s+)?",
+    re.I,
 )
 _SIGNOFF = re.compile(
     r"^\s*(thanks|thank you|best|regards|sincerely|warmly|saludos|atentamente|gracias)\b"
