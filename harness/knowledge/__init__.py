@@ -23,6 +23,7 @@ from harness.knowledge.context import (
     given_passages,
     ids_of,
     knowledge_base,
+    rank_documents,
     retrieve,
 )
 from harness.knowledge.exclude import SIMILARITY, Exclusion, exclude_for, exclusion
@@ -58,6 +59,7 @@ __all__ = [
     "normalise",
     "passage_id",
     "propose_links",
+    "rank_documents",
     "retrieve",
     "split_document",
 ]

@@ -123,3 +123,17 @@ def given_passages(
         {k_: r[k_] for k_ in ("id", "doc_id", "title", "text", "status", "kind")}
         for r in as_prompt(frame)
     ]
+
+
+def rank_documents(kb: KnowledgeBase, item: dict[str, Any], k: int = 5) -> list[str]:
+    """The ``k`` source documents the index ranks highest for an item's message (each by its
+    best current passage, leave-one-out applied): what recall@k of linked sources reads."""
+    lang = item.get("language")
+    hits = kb.search(
+        str(item.get("input") or ""),
+        12 * k,
+        exclude=exclude_for(kb, item),
+        kinds=("document",),
+        language=lang if lang in STEMMED else None,
+    )
+    return list(dict.fromkeys(hits["doc_id"].astype(str)))[:k]
