@@ -142,6 +142,10 @@ def _generate(
                 "units": len(gens) + counts.skipped_budget,
                 "ok": int((gens["status"] == "ok").sum()),
                 "failed": int((gens["status"] == "failed").sum()),
+                # of which baselines with nothing to draft from (retrying changes nothing)
+                "failed_baseline": int(
+                    ((gens["status"] == "failed") & (gens["kind"] == "baseline")).sum()
+                ),
                 "no_output": int((gens["status"] == "no_output").sum()),
                 "cached": int(gens["cached"].sum()),
                 "skipped_budget": counts.skipped_budget,

@@ -50,26 +50,37 @@ _SPANISH_MARKS = re.compile(r"[ñ¿¡áéíóú]", re.I)
 _VIETNAMESE_MARKS = re.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.I)
 
 
+_COMBINING = re.compile(r"[\u0300-\u036f]")
+
+
 @lru_cache(maxsize=1 << 16)
 def fold(word: str) -> str:
     """A word without accents, case folded (``Inscripción`` -> ``inscripcion``)."""
-    nfkd = unicodedata.normalize("NFKD", word)
-    return "".join(c for c in nfkd if not unicodedata.combining(c)).casefold()
+    return _fold_text(word)
+
+
+def _fold_text(text: str) -> str:
+    nfkd = unicodedata.normalize("NFKD", text)
+    if nfkd.isascii():
+        return nfkd.casefold()
+    return _COMBINING.sub("", nfkd).casefold()
 
 
 def words(text: str) -> list[str]:
     """The folded words of a text."""
-    return [fold(w) for w in _WORD.findall(text)]
+    return _WORD.findall(_fold_text(text))
 
 
-@lru_cache(maxsize=8)
-def _stemmer(lang: str) -> snowballstemmer.stemmer:
-    return snowballstemmer.stemmer(STEMMED[lang])
+_STEMS: dict[str, dict[str, str]] = {lang: {} for lang in STEMMED}
 
 
-@lru_cache(maxsize=1 << 18)
-def _stem(lang: str, word: str) -> str:
-    return str(_stemmer(lang).stemWord(word))
+def _stem_all(lang: str, ws: list[str]) -> list[str]:
+    cache = _STEMS[lang]
+    missing = [w for w in set(ws) if w not in cache]
+    if missing:
+        stemmer = snowballstemmer.stemmer(STEMMED[lang])
+        cache.update(zip(missing, stemmer.stemWords(missing), strict=True))
+    return [cache[w] for w in ws]
 
 
 def analyze(text: str, lang: str | None) -> list[str]:
@@ -77,12 +88,13 @@ def analyze(text: str, lang: str | None) -> list[str]:
     the language is English or Spanish (others: folded only)."""
     code = lang if lang in STEMMED else None
     stop = STOP.get(code or "", frozenset())
-    out = []
-    for w in words(text):
-        if w in stop or (len(w) < 2 and not w.isdigit()):
-            continue
-        out.append(_stem(code, w) if code else w)
-    return out
+    kept = [w for w in words(text) if w not in stop and (len(w) > 1 or w.isdigit())]
+    return _stem_all(code, kept) if code else kept
+
+
+_LETTER = re.compile(r"[^\W\d_]")
+_ARABIC = re.compile(r"[\u0600-\u06ff]")
+_CJK = re.compile(r"[\u4e00-\u9fff\u3040-\u30ff]")
 
 
 def detect_language(text: str) -> str:
@@ -94,15 +106,14 @@ def detect_language(text: str) -> str:
     """
     if not text or not text.strip():
         return "und"
-    letters = [c for c in text if c.isalpha()]
+    letters = len(_LETTER.findall(text))
     if not letters:
         return "und"
-    arabic = sum("\u0600" <= c <= "\u06ff" for c in letters)
-    cjk = sum("\u4e00" <= c <= "\u9fff" or "\u3040" <= c <= "\u30ff" for c in letters)
-    if arabic / len(letters) > 0.3:
-        return "ar"
-    if cjk / len(letters) > 0.3:
-        return "zh"
+    if not text.isascii():
+        if len(_ARABIC.findall(text)) / letters > 0.3:
+            return "ar"
+        if len(_CJK.findall(text)) / letters > 0.3:
+            return "zh"
     if len(_VIETNAMESE_MARKS.findall(text)) >= 3:
         return "vi"
     ws = words(text)
