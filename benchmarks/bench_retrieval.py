@@ -46,7 +46,11 @@ def synthetic(n_answers: int, n_docs: int, seed: int = 20261207) -> Dataset:
     for i in range(n_answers):
         base = items.iloc[i % len(items)]
         ref = re.sub(r"\$\d+", lambda _: f"${rng.randint(1, 400)}", str(base["reference"]))
-        ref = re.sub(r"\b\d{1,2}:\d{2}\b", lambda _: f"{rng.randint(1, 12)}:{rng.choice(['00', '15', '30', '45'])}", ref)
+        ref = re.sub(
+            r"\b\d{1,2}:\d{2}\b",
+            lambda _: f"{rng.randint(1, 12)}:{rng.choice(['00', '15', '30', '45'])}",
+            ref,
+        )
         ref += " " + rng.choice(refs).split(". ")[0] + f". {rng.choice(NAMES)} can help."
         rows.append(
             {
@@ -84,7 +88,9 @@ def synthetic(n_answers: int, n_docs: int, seed: int = 20261207) -> Dataset:
             }
         )
     sources = pd.DataFrame(docs).set_index("id")
-    return Dataset(Path("synthetic"), frame, sources, fingerprint=f"bench-{n_answers}-{n_docs}-{seed}")
+    return Dataset(
+        Path("synthetic"), frame, sources, fingerprint=f"bench-{n_answers}-{n_docs}-{seed}"
+    )
 
 
 def recall_at(k: int, cache: Path) -> tuple[float, int]:
@@ -133,7 +139,11 @@ def main() -> None:
         {"measure": "build, CPU s (median)", "value": round(median(cpus), 2), "goal": ""},
         {"measure": "retrieval p50, ms", "value": round(median(p50s), 2), "goal": ""},
         {"measure": "retrieval p95, ms", "value": round(median(p95s), 2), "goal": "<= 20"},
-        {"measure": f"recall@5 of linked sources ({n_linked} items)", "value": round(recall, 3), "goal": ">= 0.9"},
+        {
+            "measure": f"recall@5 of linked sources ({n_linked} items)",
+            "value": round(recall, 3),
+            "goal": ">= 0.9",
+        },
     ]
     print(table(rows, ["measure", "value", "goal"]))
     print(f"load average: {load()}")

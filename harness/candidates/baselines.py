@@ -24,6 +24,7 @@ from harness.errors import PlanError, Problem
 from harness.knowledge.passages import depersonalize
 from harness.safeyaml import load_file
 
+
 @dataclass(frozen=True)
 class Draft:
     """A baseline's draft with the context it was made from (``retrieved`` passage ids or

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
@@ -31,7 +31,15 @@ from harness.knowledge.text import STEMMED, analyze, detect_language
 
 if TYPE_CHECKING:
     from harness.datasets import Dataset
-    from harness.knowledge.exclude import Exclusion
+
+
+class Excludes(Protocol):
+    """What a search leaves out (:class:`harness.knowledge.exclude.Exclusion`)."""
+
+    @property
+    def ids(self) -> frozenset[str]: ...
+
+    def excludes(self, passage_id: str, row: dict[str, Any]) -> bool: ...
 
 TITLE_WEIGHT = 1.0  # BM25 weight of a passage's title and heading against its text (1)
 FORMAT = 1  # bump when passages, ids or analysis change: old cache files are then ignored
@@ -91,7 +99,7 @@ class KnowledgeBase:
         query: str,
         k: int = 3,
         *,
-        exclude: Exclusion | None = None,
+        exclude: Excludes | None = None,
         kinds: tuple[str, ...] = ("answer", "document"),
         task: str | None = None,
         current_only: bool = True,
@@ -226,7 +234,8 @@ def passages_frame(dataset: Dataset) -> tuple[pd.DataFrame, list[str]]:
                     "text": p.text,
                     "status": str(src["status"]),
                     "effective": str(eff)[:10] if isinstance(eff, str) and eff else None,
-                    "category": src.get("category") if isinstance(src.get("category"), str)
+                    "category": src.get("category")
+                    if isinstance(src.get("category"), str)
                     else None,
                     "language": _passage_language(p.text, doc_lang),
                     "task": None,
@@ -285,9 +294,10 @@ def _write(path: Path, frame: pd.DataFrame, fingerprint: str) -> sqlite3.Connect
         "INSERT INTO passages VALUES (?, ?)",
         [
             (r["passage_id"], json.dumps(r, ensure_ascii=False))
-            for r in flat[COLUMNS].astype(object).where(flat[COLUMNS].notna(), None).to_dict(
-                orient="records"
-            )
+            for r in flat[COLUMNS]
+            .astype(object)
+            .where(flat[COLUMNS].notna(), None)
+            .to_dict(orient="records")
         ],
     )
     meta = {"format": code_version(), "fingerprint": fingerprint, "digest": _digest(frame)}
@@ -333,7 +343,9 @@ def build(
         KnowledgeError: the dataset holds no approved answer and no source text.
     """
     kb = _build(dataset, cache_dir, cache)
-    kb.people = dataset.people["name"].dropna().astype(str).tolist() if dataset.people is not None else []
+    kb.people = (
+        dataset.people["name"].dropna().astype(str).tolist() if dataset.people is not None else []
+    )
     return kb
 
 

@@ -112,8 +112,8 @@ def ceiling_note(by_category: pd.DataFrame, low: float = LOW) -> str:
     """One plain paragraph: the overall ceiling; the categories whose approved material lacks
     what their FAQ answers state (a gap for the district); those where the material holds it
     but retrieval does not bring it to the top (a retrieval limit)."""
-    overall = by_category.loc["all", "fact_ceiling"]
-    if overall != overall:
+    overall = float(by_category["fact_ceiling"].astype(float).to_dict()["all"])
+    if math.isnan(overall):
         return "The approved answers state no checkable fact, so no fact ceiling is measured."
     text = (
         f"The {DEFAULT_K} passages retrieved for each question hold {overall:.0%} of the facts "

@@ -74,11 +74,25 @@ def datasets(draw):
     items = pd.DataFrame(rows).set_index("id", drop=False)
     items.index.name = None
     items = items.drop(columns="id")
-    sources = pd.DataFrame(docs, columns=["id", "title", "category", "status", "superseded_by",
-                                          "effective", "text", "file", "titled"]).set_index("id")
+    sources = pd.DataFrame(
+        docs,
+        columns=[
+            "id",
+            "title",
+            "category",
+            "status",
+            "superseded_by",
+            "effective",
+            "text",
+            "file",
+            "titled",
+        ],
+    ).set_index("id")
     groups = items["paraphrase_group"].dropna()
-    items.loc[items["paraphrase_group"].isin(groups[groups.duplicated()]) == False,  # noqa: E712
-              "paraphrase_group"] = None  # a group has 2 or more items
+    items.loc[
+        items["paraphrase_group"].isin(groups[groups.duplicated()]) == False,  # noqa: E712
+        "paraphrase_group",
+    ] = None  # a group has 2 or more items
     return Dataset(Path("hypothesis"), items, sources, fingerprint=f"h{id(items)}")
 
 

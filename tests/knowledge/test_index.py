@@ -23,7 +23,9 @@ def test_every_answer_and_passage_is_indexed_with_its_metadata(mini, tmp_path):
     assert set(docs["doc_id"]) == set(ds.sources.index)
     row = docs[docs["doc_id"] == "bus-pass-2024"].iloc[0]
     assert row["status"] == "superseded" and row["title"].startswith("Bus Pass")
-    assert answers.set_index("doc_id").loc["faq-001", "effective"] == ds.items.loc["faq-001", "date"]
+    assert (
+        answers.set_index("doc_id").loc["faq-001", "effective"] == ds.items.loc["faq-001", "date"]
+    )
     assert set(p["language"]) <= {"en", "es"}
 
 

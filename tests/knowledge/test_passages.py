@@ -28,8 +28,11 @@ def test_a_document_splits_at_headings_and_paragraphs():
 
 def test_ids_depend_on_the_text_only_and_survive_re_splitting():
     before = {p.text: p.id for p in split_document("bus", DOC)}
-    edited = DOC.replace("# Bus passes\n", "# Bus passes\n\nA new paragraph added at the top of "
-                         "the policy, long enough to be a passage of its own here.\n")
+    edited = DOC.replace(
+        "# Bus passes\n",
+        "# Bus passes\n\nA new paragraph added at the top of "
+        "the policy, long enough to be a passage of its own here.\n",
+    )
     after = {p.text: p.id for p in split_document("bus", edited)}
     assert all(after[t] == i for t, i in before.items())  # unchanged passages keep their ids
     assert len(after) == len(before) + 1
