@@ -41,7 +41,11 @@ class Excludes(Protocol):
 
     def excludes(self, passage_id: str, row: dict[str, Any]) -> bool: ...
 
+
 TITLE_WEIGHT = 1.0  # BM25 weight of a passage's title and heading against its text (1)
+MAX_TERMS = 32  # query terms matched at most (the rarest)
+MIN_CUT = 2_000  # passages from which common terms are dropped (speed only; see _telling)
+COMMON = 0.25  # a term in more than this share of passages is dropped from a query
 FORMAT = 1  # bump when passages, ids or analysis change: old cache files are then ignored
 COLUMNS = [
     "passage_id",
@@ -75,10 +79,16 @@ class KnowledgeBase:
     warnings: list[str] = field(default_factory=list)
     people: list[str] = field(default_factory=list)  # people.csv names (leave-one-out)
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # passage id -> its row
+    doc_freq: dict[str, int] = field(default_factory=dict)  # term -> passages holding it
 
     def __post_init__(self) -> None:
         flat = self.frame.reset_index()
         self.rows = {r["passage_id"]: r for r in flat.to_dict(orient="records")}
+        vocab = "CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocab USING fts5vocab(main, fts, 'col')"
+        self.db.execute(vocab)
+        self.doc_freq = dict(
+            self.db.execute("SELECT term, doc FROM temp.vocab WHERE col = 'body'").fetchall()
+        )
         self.answers: dict[str, str] = {}  # item id -> its approved answer as indexed
         self.groups: dict[str, list[str]] = {}  # paraphrase group -> item ids
         for r in self.rows.values():
@@ -86,6 +96,18 @@ class KnowledgeBase:
                 self.answers[r["doc_id"]] = r["text"]
                 if isinstance(r["group"], str) and r["group"]:
                     self.groups.setdefault(r["group"], []).append(r["doc_id"])
+
+    def _telling(self, terms: set[str]) -> set[str]:
+        """The query terms worth matching: the rarest ``MAX_TERMS``, and in an index of at least
+        ``MIN_CUT`` passages without terms found in more than ``COMMON`` of them (when rarer
+        ones remain)."""
+        df = self.doc_freq
+        n = max(len(self.rows), 1)
+        known = sorted((df[t], t) for t in terms if t in df)
+        if n < MIN_CUT:  # a small index answers any query at once: keep every term
+            return {t for _, t in known}
+        rare = [t for c, t in known if c <= COMMON * n] or [t for _, t in known[:3]]
+        return set(rare[:MAX_TERMS])
 
     def passages(self, ids: Iterable[str] | None = None) -> pd.DataFrame:
         """The passages with these ids, in the order given (all of them without ids)."""
@@ -125,18 +147,21 @@ class KnowledgeBase:
         terms = set(analyze(query, lang))
         if lang != "en":  # names, programs and numbers are shared across languages
             terms |= set(analyze(query, "en"))
+        terms = self._telling(terms)
         if not terms or k <= 0:
             return _empty()
         match = " OR ".join(f'"{t}"' for t in sorted(terms))
-        limit = 4 * k + 16 + (len(exclude.ids) if exclude is not None else 0)
+        if len(set(kinds)) == 1:  # one kind: let the index narrow the match set
+            match = f"tags:{kinds[0]} AND ({match})"
+        limit = 8 * k + 48 + (len(exclude.ids) if exclude is not None else 0)
         keep: list[tuple[str, float]] = []
-        offset = 0
-        while len(keep) < k:
+        while True:
             rows = self.db.execute(
-                "SELECT pid, bm25(fts, 0, ?, 1) AS s FROM fts WHERE fts MATCH ? ORDER BY s "
-                "LIMIT ? OFFSET ?",
-                (TITLE_WEIGHT, match, limit, offset),
+                "SELECT pid, bm25(fts, 0, ?, 1, 0) AS s FROM fts WHERE fts MATCH ? ORDER BY s "
+                "LIMIT ?",
+                (TITLE_WEIGHT, match, limit),
             ).fetchall()
+            keep = []
             for pid, score in rows:
                 p = self.rows[pid]
                 if p["kind"] not in kinds or (current_only and p["status"] != "current"):
@@ -148,9 +173,9 @@ class KnowledgeBase:
                 keep.append((pid, -float(score)))
                 if len(keep) == k:
                     break
-            if len(rows) < limit:
+            if len(keep) == k or len(rows) < limit:
                 break
-            offset += limit
+            limit *= 8  # many near-copies of the answer at the top: look further at once
         if not keep:
             return _empty()
         found = [
@@ -281,15 +306,17 @@ def _write(path: Path, frame: pd.DataFrame, fingerprint: str) -> sqlite3.Connect
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     db.execute("CREATE TABLE passages (passage_id TEXT PRIMARY KEY, row TEXT NOT NULL)")
     db.execute(
-        "CREATE VIRTUAL TABLE fts USING fts5(pid UNINDEXED, title, body, tokenize='unicode61')"
+        "CREATE VIRTUAL TABLE fts USING fts5(pid UNINDEXED, title, body, tags, "
+        "tokenize='unicode61')"
     )
     flat = frame.reset_index()
     bodies = []
     for r in flat.itertuples(index=False):
         lang = r.language if r.language in STEMMED else None
         title = " ".join(analyze(f"{r.title}\n{r.heading}", lang))
-        bodies.append((r.passage_id, title, " ".join(analyze(str(r.text), lang))))
-    db.executemany("INSERT INTO fts (pid, title, body) VALUES (?, ?, ?)", bodies)
+        body = " ".join(analyze(str(r.text), lang))
+        bodies.append((r.passage_id, title, body, f"{r.kind} {r.status}"))
+    db.executemany("INSERT INTO fts (pid, title, body, tags) VALUES (?, ?, ?, ?)", bodies)
     db.executemany(
         "INSERT INTO passages VALUES (?, ?)",
         [
