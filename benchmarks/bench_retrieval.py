@@ -30,7 +30,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import SAMPLE, arg_parser, load, median, save, scratch, table
 
-from harness.datasets import Dataset, load_dataset
+from harness.data.dataset import Dataset, load_dataset
 from harness.knowledge import build, rank_documents, retrieve
 
 NAMES = ["Ana", "Ben", "Cy", "Dee", "Eli", "Fay", "Gus", "Hal", "Ida", "Jo"]

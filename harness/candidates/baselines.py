@@ -19,10 +19,10 @@ from typing import Any
 import pandas as pd
 
 from harness.candidates.drafts import drafts_baseline
-from harness.datasets import Dataset
+from harness.data.dataset import Dataset
+from harness.data.safeyaml import load_file
 from harness.errors import PlanError, Problem
 from harness.knowledge.passages import depersonalize
-from harness.safeyaml import load_file
 
 
 @dataclass(frozen=True)

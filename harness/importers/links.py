@@ -40,7 +40,7 @@ def detect_languages(records: list[dict[str, Any]]) -> dict[str, int]:
 def propose_source_links(dataset: str | Path, records: list[dict[str, Any]]) -> int:
     """Add ``suggested_source_ids`` to records citing no source (none reviewed yet), from the
     knowledge base of the dataset folder just written; returns how many items got proposals."""
-    from harness.datasets import load_dataset
+    from harness.data.dataset import load_dataset
     from harness.errors import DatasetError
     from harness.knowledge import build, propose_links
 

@@ -21,7 +21,7 @@ from harness.knowledge.index import KnowledgeBase, build
 from harness.knowledge.text import STEMMED
 
 if TYPE_CHECKING:
-    from harness.datasets import Dataset
+    from harness.data.dataset import Dataset
 
 DEFAULT_K = 3  # passages a prompt gets: at most 3 x 120 words (harness.knowledge.passages)
 CONTEXTS = ("retrieved", "linked")

@@ -30,7 +30,7 @@ from harness.knowledge.passages import depersonalize, passage_id, split_document
 from harness.knowledge.text import STEMMED, analyze, detect_language
 
 if TYPE_CHECKING:
-    from harness.datasets import Dataset
+    from harness.data.dataset import Dataset
 
 
 class Excludes(Protocol):
@@ -200,7 +200,7 @@ def code_version() -> str:
 
 def default_cache_dir() -> Path:
     """``<results>/.cache/knowledge``: the results folder the runs and response cache use."""
-    from harness.store import default_results_dir
+    from harness.store.runs import default_results_dir
 
     return default_results_dir() / ".cache" / "knowledge"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.report.format import STYLE, esc, frame_table
-from harness.store import RunData
+from harness.store.runs import RunData
 
 CONTEXT_WORDS = {
     "retrieved": "the passages the district's knowledge base finds for each question "

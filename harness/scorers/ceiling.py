@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.datasets import Dataset
+from harness.data.dataset import Dataset
 from harness.knowledge import DEFAULT_K, knowledge_base, rank_documents, retrieve
 from harness.scorers.accuracy import fact_found, normalize_text
 from harness.scorers.claims import extract_claims

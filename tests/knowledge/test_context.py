@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from harness.datasets import load_dataset
+from harness.data.dataset import load_dataset
 from harness.knowledge import given_passages
-from harness.runner import RunOptions, run_plan
+from harness.run.runner import RunOptions, run_plan
 
 from ..conftest import model_candidate, write_plan
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.datasets import Dataset
+from harness.data.dataset import Dataset
 from harness.knowledge import build, exclude_for, normalise, retrieve
 
 WORDS = ["bus", "pass", "lunch", "fee", "ten", "office", "form", "nurse", "bell", "late"]
@@ -118,7 +118,7 @@ def test_no_search_returns_what_the_item_must_not_see(ds, k):
 
 
 def test_a_duplicate_row_under_another_id_is_left_out(mini):
-    from harness.datasets import load_dataset
+    from harness.data.dataset import load_dataset
 
     ds = load_dataset(mini)
     item = ds.item("faq-004")

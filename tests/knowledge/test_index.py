@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 
-from harness.datasets import load_dataset
+from harness.data.dataset import load_dataset
 from harness.knowledge import KnowledgeError, build, exclude_for, retrieve
 
 from ..conftest import SAMPLE

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from rapidfuzz.distance import Indel
 
-from harness.datasets import load_dataset
+from harness.data.dataset import load_dataset
 from harness.importers import import_export
 from harness.knowledge import given_passages, normalise
-from harness.runner import RunOptions, run_plan
+from harness.run.runner import RunOptions, run_plan
 
 from ..conftest import REPO, SAMPLE
 

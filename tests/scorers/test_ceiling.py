@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from harness.datasets import load_dataset
+from harness.data.dataset import load_dataset
 from harness.scorers.ceiling import answer_facts, ceiling, ceiling_by_category, ceiling_note
 
 
