@@ -78,6 +78,10 @@ class CandidateSpec(_Strict):
     price: Price | None = None
     concurrency: int | None = Field(None, ge=1, le=512)
     rpm: float | None = Field(None, gt=0)
+    # what a model (or the retrieval baseline) is given: the top_k passages the knowledge base
+    # retrieves for the item (leave-one-out), or the item's hand-linked sources
+    context: Literal["retrieved", "linked"] = "retrieved"
+    top_k: int = Field(3, ge=1, le=20)
 
     _params = field_validator("params")(_check_params)
 

@@ -230,11 +230,24 @@ def given_passages(dataset: Dataset | None, record: Mapping[str, Any]) -> Sequen
             the generation recorded, such as the ids of the passages it was given).
 
     Returns:
-        :class:`Passage` objects (or anything with ``text`` and ``status``). Today: the item's
-        linked sources (:func:`linked_passages`). The knowledge base plugs in here, returning
-        the passages the generation recorded (for a vendor's drafts, the top-k the index finds).
+        :class:`Passage` objects (or anything with ``text`` and ``status``). Today: what
+        :func:`harness.knowledge.given_passages` reads back: the passages the generation
+        recorded (``context: retrieved``), its linked sources (``context: linked``), or, when
+        nothing was recorded (a vendor's drafts, the approved-answer row, a canned reply), the
+        item's linked sources and the top-k the index finds for it with leave-one-out.
     """
-    return linked_passages(dataset, record)
+    linked = linked_passages(dataset, record)
+    if dataset is None:
+        return linked
+    from harness.knowledge import given_passages as from_knowledge
+
+    found = from_knowledge(dataset, record)
+    if _field(record, "context"):
+        return found
+    # nothing recorded: the item's hand-linked sources (approved for this very question) and
+    # the top-k a retrieval tool would have had
+    have = {p.document for p in linked}
+    return [*linked, *(p for p in found if str(p.get("doc_id")) not in have)]
 
 
 def _field(p: Any, name: str, default: str = "") -> str:

@@ -220,7 +220,10 @@ def test_imported_district_runs_and_the_decision_is_coherent(tmp_path, results):
     src, policies = make_export(tmp_path / "d")
     out = tmp_path / "ds"
     import_export(src, out, sources=policies)
-    sheet = export_suggestions(out, tmp_path / "s.csv").assign(accept="yes")
+    # every fact and sensitive flag accepted; the source links the import now proposes (issue
+    # 22) are left pending, so this district still cites no source, as the checks below expect
+    sheet = export_suggestions(out, tmp_path / "s.csv")
+    sheet["accept"] = sheet["kind"].ne("source_link").map({True: "yes", False: ""})
     sheet.to_csv(tmp_path / "s.csv", index=False)
     accept_suggestions(out, tmp_path / "s.csv")
     ds = load_dataset(out)

@@ -188,15 +188,22 @@ def test_a_persons_name_is_supported_only_by_the_items_own_material(mini_copy):
     assert all(r["status"] == "supported" for r in own if r["kind"] == "name")
 
 
-def test_retrieval_never_hands_over_another_familys_answer():
+def test_retrieval_never_hands_over_another_familys_answer(tmp_path):
+    # Issue 22 changed this: the retrieval baseline now answers from the best passage OR
+    # approved answer the knowledge base finds (as a district's tool would). What it must never
+    # do is hand over another family's details or the item's own answer: a retrieved answer
+    # has its greeting, sign-off and the names of people.csv removed.
     from harness.candidates.baselines import depersonalize, get_baseline
 
     ds = load_dataset(SAMPLE)
-    fn = get_baseline("retrieval", ds, {}, REPO / "plans")
-    answers = set(ds.items["reference"])
+    fn = get_baseline("retrieval", ds, {"cache_dir": tmp_path}, REPO / "plans")
+    names = [str(n) for n in ds.people["name"]]
     for item_id in ds.items.index[:60]:
         item = {**ds.items.loc[item_id].to_dict(), "id": item_id}
-        assert fn(item) not in answers  # an approved passage, never another family's answer
+        out = fn(item).text
+        assert out != item["reference"]
+        assert not any(re.search(rf"\b{re.escape(n)}\b", out) for n in names)
+        assert not re.match(r"\s*(dear|hi|hello|hola)\b", out, re.I)
     text = "Dear Ms. Ruiz,\nMaya Ruiz can return Monday.\nThanks,\nNurse Kim"
     assert "Ruiz" not in depersonalize(text, ["Maya Ruiz"]) and "Dear" not in depersonalize(
         text, []
