@@ -82,7 +82,6 @@ if TYPE_CHECKING:
         slice_figure,
         slice_labels,
         slice_table,
-        slices,
     )
     from harness.gates.specs import (
         GATES_FILE,
@@ -176,7 +175,6 @@ _API = {
     "slice_figure": "harness.gates.slices",
     "slice_labels": "harness.gates.slices",
     "slice_table": "harness.gates.slices",
-    "slices": "harness.gates.slices",
     "terminal_table": "harness.gates.ci",
     "threshold_check": "harness.gates.checks",
     "too_few": "harness.gates.evaluation",
@@ -256,7 +254,6 @@ __all__ = [
     "slice_figure",
     "slice_labels",
     "slice_table",
-    "slices",
     "terminal_table",
     "threshold_check",
     "too_few",
