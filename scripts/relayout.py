@@ -69,6 +69,8 @@ MOVES: dict[str, str] = {
     # scorers: + scoring a stored run, judge calibration
     "harness.scoring": "harness.scorers.scoring",
     "harness.calibration": "harness.scorers.calibration",
+    "harness.scorers.claim_patterns": "harness.scorers.patterns",  # no claim_ prefix family
+    "harness.scorers.claim_words": "harness.scorers.lexicon",
     # run: a plan's run from selection to manifest
     "harness.runner": "harness.run.runner",
     "harness.model_calls": "harness.run.model_calls",
