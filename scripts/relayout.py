@@ -52,6 +52,7 @@ MOVES: dict[str, str] = {
     "harness.plan_refs": "harness.plan.refs",
     "harness.templates": "harness.plan.templates",
     "harness.template_limits": "harness.plan.limits",
+    # (plan/params.py: the allowed generation parameters, moved out of engine/egress.py)
     # engine: every model call, its lanes, cache, keys, protection, egress, providers
     "harness.engine": "harness.engine.calls",
     "harness.lanes": "harness.engine.lanes",
