@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MOVES: dict[str, str] = {
     # data: reading and checking a dataset folder
     "harness.datasets": "harness.data.dataset",
-    "harness.dataset_checks": "harness.data.checks",
+    "harness.dataset_checks": "harness.gates.feeds",  # reads the gates file: a gates-stage check
     "harness.dataset_files": "harness.data.files",
     "harness.dataset_guard": "harness.data.guard",
     "harness.dataset_items": "harness.data.items",
@@ -92,6 +92,7 @@ MOVES: dict[str, str] = {
     "harness.evidence_index": "harness.gates.index",
     "harness.evidence_checks": "harness.gates.facts",
     "harness.check": "harness.gates.ci",
+    "harness.data.checks": "harness.gates.feeds",  # (its place in the first moves commit)
     # report: + the notebook kernel
     "harness.kernel": "harness.report.kernel",
     # cli
@@ -104,7 +105,8 @@ TEST_MOVES: dict[str, str] = {
     "tests/test_calibration.py": "tests/scorers/test_calibration.py",
     "tests/test_check.py": "tests/gates/test_ci.py",
     "tests/test_cli_args.py": "tests/cli/test_args.py",
-    "tests/test_dataset_checks.py": "tests/data/test_checks.py",
+    "tests/test_dataset_checks.py": "tests/gates/test_feeds.py",
+    "tests/data/test_checks.py": "tests/gates/test_feeds.py",
     "tests/test_dataset_guard.py": "tests/data/test_guard.py",
     "tests/test_datasets.py": "tests/data/test_dataset.py",
     "tests/test_egress.py": "tests/engine/test_egress.py",
@@ -490,8 +492,17 @@ def move(root: Path) -> None:
             git("add", str(init.relative_to(root)))
         git("mv", old, new)
     for package in PACKAGE_DOCS:
-        modules = [new for new in MOVES.values() if new.rsplit(".", 1)[0] == package]
+        folder = root / package.replace(".", "/")
+        modules = [  # the mapped modules first (their names win), then any other module there
+            *dict.fromkeys(new for new in MOVES.values() if new.rsplit(".", 1)[0] == package),
+            *(
+                f"{package}.{p.stem}"
+                for p in sorted(folder.glob("*.py"))
+                if not p.stem.startswith("_") and f"{package}.{p.stem}" not in MOVES.values()
+            ),
+        ]
         init = root / package.replace(".", "/") / "__init__.py"
+        modules = [m for m in modules if (root / path_of(m)).is_file()]
         init.write_text(init_text(package, modules, root))
         git("add", str(init.relative_to(root)))
 

@@ -181,9 +181,6 @@ ROOT_LIMIT = 8
 BACK_EDGES: dict[tuple[str, str], str] = {
     ("root", "scorers"): "metrics.metric_def falls back to a scorer's own registered Metric for "
     "a metric its table does not list (imported inside the function)",
-    ("data", "gates"): "data.checks.gate_warnings reads the gates file to say which gates a "
-    "dataset cannot feed (harness validate); it belongs in gates/, with dataset_warnings "
-    "taking the warnings in: not yet moved",
     ("plan", "candidates"): "every name is resolved at plan load, before the first call: "
     "CandidateSpec checks a baseline name against candidates.baselines.BASELINES, the one list",
     ("plan", "scorers"): "plan.refs resolves scorer names and families at plan load against "

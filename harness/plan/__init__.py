@@ -63,7 +63,6 @@ if TYPE_CHECKING:
 
 _API = {
     "ALLOWED_PARAMS": "harness.plan.params",
-    "params_problem": "harness.plan.params",
     "BiasProbe": "harness.plan.spec",
     "BoundedRange": "harness.plan.limits",
     "BoundedTemplate": "harness.plan.limits",
@@ -101,6 +100,7 @@ _API = {
     "legacy_fingerprint": "harness.plan.content",
     "load_plan": "harness.plan.spec",
     "load_yaml": "harness.plan.spec",
+    "params_problem": "harness.plan.params",
     "percent": "harness.plan.limits",
     "plan_content": "harness.plan.content",
     "reference_problems": "harness.plan.refs",
