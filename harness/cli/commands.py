@@ -49,8 +49,8 @@ RUN_ID_HELP = "a run id under --results (see harness runs), or latest for the ne
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from harness.data.checks import dataset_warnings
     from harness.data.dataset import load_dataset
+    from harness.gates.feeds import dataset_warnings
 
     ds = load_dataset(args.path)
     warnings = dataset_warnings(ds, args.gates)

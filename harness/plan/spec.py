@@ -33,8 +33,8 @@ def _check_model(model: str | None, params: dict[str, Any]) -> None:
 
 
 def _check_params(params: dict[str, Any]) -> dict[str, Any]:
-    """Only generation parameters reach litellm (harness/engine/egress.py): no route, no streaming."""
-    from harness.engine.egress import params_problem
+    """Only generation parameters reach litellm (harness/plan/params.py): no route, no streaming."""
+    from harness.plan.params import params_problem
 
     problem = params_problem(params)
     if problem:

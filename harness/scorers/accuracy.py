@@ -47,7 +47,8 @@ from rapidfuzz import fuzz
 
 from harness.data.dataset import Dataset
 from harness.scorers import Metric, ScoreFn, scorer
-from harness.scorers.claim_words import (
+from harness.scorers.claims import Claim, extract_claims, words_key
+from harness.scorers.lexicon import (
     MONTHS,
     MONTHS_ES,
     NUMBER_WORDS,
@@ -57,7 +58,6 @@ from harness.scorers.claim_words import (
     WEEKDAYS,
     WEEKDAYS_ES,
 )
-from harness.scorers.claims import Claim, extract_claims, words_key
 from harness.scorers.support import (
     Support,
     check_claims,

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.cli.commands import main
-from harness.data.checks import dataset_warnings
 from harness.data.dataset import load_dataset
+from harness.gates.feeds import dataset_warnings
 from harness.importers import DatasetImportError, import_export, infer_mapping
 from harness.importers.ids import item_id, normalise_question
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import json
 
 from harness.cli.commands import main
-from harness.data.checks import dataset_warnings
 from harness.data.dataset import load_dataset
+from harness.gates.feeds import dataset_warnings
 
 
 def _msgs(ds) -> list[str]:
