@@ -343,6 +343,30 @@ def write_calibration(
     atomic_write(out / CALIBRATION_JSON, lambda t: t.write_text(text, encoding="utf-8"))
 
 
+CALIBRATION_HISTORY = "calibration-history"
+
+
+def archive_calibration(folder: str | Path) -> Path | None:
+    """Move a run's calibration files into ``calibration-history/<UTC time>/`` before a new
+    calibration replaces them (so ``harness calibrate`` never overwrites one silently).
+    Returns the folder they were moved to, or None when there was no calibration."""
+    src = Path(folder)
+    files = [src / n for n in (CALIBRATION_JSON, CALIBRATION_SUMMARY, CALIBRATION_DRAFTS)]
+    if not files[0].is_file():
+        return None
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    dst = src / CALIBRATION_HISTORY / stamp
+    n = 1
+    while dst.exists():
+        n += 1
+        dst = src / CALIBRATION_HISTORY / f"{stamp}-{n}"
+    dst.mkdir(parents=True)
+    for f in files:
+        if f.is_file():
+            os.replace(f, dst / f.name)
+    return dst
+
+
 def read_calibration(folder: str | Path) -> dict[str, Any] | None:
     """The judge calibration of a run (``calibration.json``), or None when never calibrated."""
     p = Path(folder) / CALIBRATION_JSON

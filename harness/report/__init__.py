@@ -69,6 +69,7 @@ from harness.report.phases import (
     pilot_figure,
     pilot_log_for,
     pilot_table,
+    staff_spread_table,
     staff_table,
 )
 from harness.report.render import (
@@ -168,6 +169,7 @@ __all__ = [
     "sensitive_examples",
     "similarity_figure",
     "staff_review_section",
+    "staff_spread_table",
     "staff_table",
     "summary_table",
     "table_html",

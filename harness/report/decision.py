@@ -11,7 +11,7 @@ from harness.errors import ReportError
 from harness.gates import Decision, decide
 from harness.phases import PHASE_QUESTIONS
 from harness.plan import REFERENCE
-from harness.report.format import STATUS_WORDS, STYLE, VERDICT_CLASS, esc, mapping, note
+from harness.report.format import STATUS_WORDS, STYLE, VERDICT_CLASS, esc, note
 from harness.report.tables import family_metrics
 from harness.store import RunData
 
@@ -43,7 +43,7 @@ def _judge_line(run: RunData) -> str:
     if cal is None:
         state = "not yet checked against human ratings (its scores cannot pass a gate)"
     else:
-        checked = f"checked against {rated_text(cal)}"
+        checked = f"checked against {rated_text(cal, detail=False)}"
         if cal.get("calibrated") is True:
             state = f"{checked}: agrees well enough to count"
         else:
@@ -51,19 +51,11 @@ def _judge_line(run: RunData) -> str:
     return f"{model or 'an AI judge'}{who}, {state}"
 
 
-def rated_text(cal: dict[str, Any]) -> str:
-    """'24 of the 61 human-rated drafts (a seeded sample stratified by human score)'."""
-    sample = mapping(cal.get("sample"))
-    used, total = sample.get("used"), sample.get("rated_drafts")
-    if used is None or total is None:
-        return "human ratings"
-    if not sample.get("subset"):
-        return f"all {total} human-rated drafts"
-    by = {"score": "human score", "item": "question"}.get(str(sample.get("stratify")), "stratum")
-    return (
-        f"{used} of the {total} human-rated drafts (a seeded sample stratified by {by}, "
-        f"seed {sample.get('seed')})"
-    )
+def rated_text(cal: dict[str, Any], detail: bool = True) -> str:
+    """'16 of the 61 human-rated drafts (...)': :func:`harness.calibration.checked_on`."""
+    from harness.scorers.calibration_facts import checked_on
+
+    return checked_on(cal, detail)
 
 
 def _compared(run: RunData) -> str:
@@ -102,11 +94,25 @@ def cover(run: RunData, phase: str, title: str = "", dec: Decision | None = None
     meta = f"""<div class="cover"><p class="meta"><b>What was compared:</b></p>{_compared(run)}
 <p class="meta"><b>Questions:</b> {esc(m["selection"]["items"])} questions the district has
 already answered ({esc(m["dataset"]["name"])}); {esc(counts.get("ok"))} drafts,
-{esc(counts.get("failed"))} failed.</p>
+{esc(counts.get("failed"))} failed.</p>{_problems(run)}
 <p class="meta"><b>AI judge:</b> {esc(_judge_line(run))}</p>
 <p class="meta">Report made {esc(pd.Timestamp.now().strftime("%Y-%m-%d"))}; run details are in
 the methodology appendix.</p></div>"""
     return HTML(STYLE + head + box + meta)
+
+
+def _problems(run: RunData) -> str:
+    """AI drafts cut off, empty or failed, said on page 1 when there are any."""
+    from harness.report.families import draft_problem_sentences
+
+    said = draft_problem_sentences(run)
+    if not said:
+        return ""
+    return (
+        "<p class='meta'><b>Drafts to read with care:</b> "
+        + "; ".join(esc(s) for s in said)
+        + ".</p>"
+    )
 
 
 def run_details(run: RunData) -> Any:

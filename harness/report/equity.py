@@ -104,10 +104,17 @@ def staff_review_section(run: RunData) -> Any:
     from harness.review.db import db_path, exists
 
     if not exists(db_path(run.store.path)):
+        status = evidence.staff_review_status(run)
+        said = status["text"][0].upper() + status["text"][1:]
         return note(
-            "No staff review yet: during the pilot, open the review station with "
-            f"`harness review {run.run_id} --reviewers NAMES`; its measured minutes then "
-            "replace the estimates here and in the decision."
+            f"{said}. No drafts of this run were reviewed in the review station yet: when "
+            "staff review them during the pilot, the minutes they take replace the estimates "
+            "here and in the decision."
+            + (
+                " The phase comparison report measures the pilot log."
+                if status["pilot_replies"]
+                else ""
+            )
         )
     from IPython.display import HTML
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -196,11 +197,15 @@ def render_calibration(run_id: str, results_dir: str | Path | None = None) -> Pa
     return path
 
 
-def calibrate_and_render(run_id: str, results_dir: str | Path | None = None) -> Path:
+def calibrate_and_render(
+    run_id: str, results_dir: str | Path | None = None, say: Callable[[str], Any] | None = None
+) -> Path:
     """Calibrate the run's judge against the dataset's human ratings, then render the report.
 
     The calibration itself is ``harness.calibration.calibrate`` (it may call the judge model;
-    its calls are cached). Rendering alone is :func:`render_calibration`.
+    its calls are cached); an earlier calibration of the run is kept in its
+    ``calibration-history`` folder, and ``say`` (e.g. ``print``) is told what was re-run.
+    Rendering alone is :func:`render_calibration`.
     """
     try:
         from harness.calibration import calibrate
@@ -211,7 +216,11 @@ def calibrate_and_render(run_id: str, results_dir: str | Path | None = None) -> 
         ) from None
     root = _root(results_dir)
     store = open_run(run_id, root)
-    calibrate(store, results_dir=root)
+    result = calibrate(store, results_dir=root)
+    if say is not None:
+        from harness.scorers.calibration_facts import calibration_message
+
+        say(calibration_message(result))
     return render_calibration(store.run_id, root)
 
 
