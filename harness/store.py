@@ -279,13 +279,19 @@ def is_run_folder(path: str | Path) -> bool:
 
 def open_run(run_id: str, results_dir: Path | str | None = None) -> RunStore:
     """An existing run by id (or 'latest'); an unknown id lists the runs that exist."""
-    root = resolve_path(results_dir) if results_dir is not None else default_results_dir()
+    given = results_dir is not None and str(results_dir) != ""  # "": a notebook's default
+    root = resolve_path(results_dir) if given else default_results_dir()  # type: ignore[arg-type]
     if run_id != "latest":
         check_run_id(run_id)
     if run_id == "latest":
         runs = list_runs(root)
         if runs.empty:
-            raise RunError(f"there are no runs under {root}/ yet; start one with: harness run PLAN")
+            env = "$HARNESS_RESULTS" if os.environ.get("HARNESS_RESULTS") else ""
+            how = "the folder given" if given else env or "the default; set HARNESS_RESULTS"
+            raise RunError(
+                f"there are no runs under {root}/ yet (looked there: {how}); start one with: "
+                "harness run PLAN"
+            )
         run_id = str(runs.iloc[-1]["run_id"])
     path = root / run_id
     if not (path / "manifest.json").is_file():
@@ -354,12 +360,8 @@ def archive_calibration(folder: str | Path) -> Path | None:
     files = [src / n for n in (CALIBRATION_JSON, CALIBRATION_SUMMARY, CALIBRATION_DRAFTS)]
     if not files[0].is_file():
         return None
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    dst = src / CALIBRATION_HISTORY / stamp
-    n = 1
-    while dst.exists():
-        n += 1
-        dst = src / CALIBRATION_HISTORY / f"{stamp}-{n}"
+    dst = src / CALIBRATION_HISTORY / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    dst = dst.with_name(f"{dst.name}-{time.time_ns() % 10**6:06d}") if dst.exists() else dst
     dst.mkdir(parents=True)
     for f in files:
         if f.is_file():

@@ -428,3 +428,89 @@ def test_one_fact_one_number_across_figure_table_and_evidence_index(runs, report
         assert "add the scorer to the plan" not in row["reason"], (item, row["reason"])
     reliable = index.loc["MEASURE 2.5: drafts are reliable (the same answer when asked again)"]
     assert "samples: 2" in reliable["reason"]
+
+
+def test_pages_one_and_two_speak_plainly_with_units_and_a_glossary(runs, reports):
+    """Issue 24 item 3: the cover, the decision and the gates carry no internal name, id, seed,
+    path, command or NaN; gate evidence has units; every id the run shows has a glossary entry
+    whose name is the one rendered; an id without an entry fails."""
+    from harness.report import glossary, load_run
+    from harness.report.glossary import entry
+
+    store = runs[1]
+    run = load_run(store.run_id, store.path.parent)
+    html = reports["readiness"].read_text()
+    first = _visible_text(html[: html.index("Governance checklist")])
+    snake = sorted(set(re.findall(r"\b[a-z]+(?:_[a-z0-9]+)+\b", first)))
+    assert snake == [], snake  # no metric id, category id or field name
+    for token in ("openai/", "local/", "seed", "NaN", "harness ", store.run_id, "/tmp/", "$ "):
+        assert token not in first, token
+    assert re.search(r"average [0-9.]+ (per draft|[a-z ]+ per draft|minutes|\(share)", first)
+    g = glossary(run).set_index(["kind", "id"])
+    for name in run.candidate_names():
+        shown = g.loc[("candidate", name), "name"]
+        assert shown in first, shown  # the cover names each candidate by its entry
+    assert g.loc[("candidate", "m"), "name"] == "AI: loopback (AI model from openai)"
+    assert (g["name"] != g.index.get_level_values("id")).all()  # every id has a plain name
+    appendix = _visible_text(html[html.index("Glossary") :])
+    for (kind, _), row in g.iterrows():
+        if kind != "category":
+            assert row["name"] in appendix, row["name"]
+    with pytest.raises(KeyError, match="no glossary entry"):
+        entry("metric", "no_such_measure")
+    from harness.gate_specs import GOVERNANCE_ENTRIES
+    from harness.report.glossary import ENTRY_NAMES
+
+    assert set(ENTRY_NAMES) == set(GOVERNANCE_ENTRIES)  # every checklist entry has words
+
+
+def test_every_public_table_has_a_documented_numeric_twin(runs):
+    """Issue 24 item 7: a formatted table (text cells) names its numeric twin, which gives the
+    same figures as numbers."""
+    import pandas as pd
+
+    from harness import report
+
+    run = report.load_run(runs[1].run_id, runs[1].path.parent)
+    formatted = {
+        n
+        for n in report.__all__
+        if n.endswith("_table") and n not in ("table_html", "gate_table", "governance_table")
+    }
+    formatted -= {"candidates_table", "failures_table", "glossary_table", "pilot_table"}
+    formatted -= {"staff_table", "staff_spread_table", "phase_table", "confusion_table"}
+    formatted -= {"data_review_table", "equity_table"}  # numeric or notes already
+    assert formatted <= set(report.NUMERIC_TWINS), formatted - set(report.NUMERIC_TWINS)
+    for table, twin in report.NUMERIC_TWINS.items():
+        assert twin in report.__all__ and twin in (getattr(report, table).__doc__ or ""), table
+        args = (run, "accuracy") if table == "family_table" else (run,)
+        numbers = getattr(report, twin)(run)
+        assert isinstance(numbers, pd.DataFrame)
+        if table != "calibration_table":  # this run has no judge
+            assert len(numbers.select_dtypes("number").columns) > 0, twin
+        assert isinstance(getattr(report, table)(*args), pd.DataFrame)
+
+
+def test_notebooks_find_runs_where_harness_results_points(runs, monkeypatch, tmp_path):
+    """Issue 24 item 7: a notebook opened with its default parameters finds the newest run under
+    $HARNESS_RESULTS (as the CLI does), and says where it looked when there is none."""
+    import ast
+
+    from harness.errors import RunError
+    from harness.report import load_run
+
+    store = runs[1]
+    monkeypatch.setenv("HARNESS_RESULTS", str(store.path.parent))
+    for nb in sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb")):
+        cell = json.loads(nb.read_text())["cells"][0]
+        params = {}
+        for node in ast.parse("".join(cell["source"])).body:
+            if isinstance(node, ast.Assign):
+                params[node.targets[0].id] = ast.literal_eval(node.value)
+        run = load_run("latest", params["results_dir"])
+        assert run.store.path.parent == store.path.parent, nb.name
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("HARNESS_RESULTS", str(empty))
+    with pytest.raises(RunError, match=rf"no runs under {re.escape(str(empty))}.*HARNESS_RESULTS"):
+        load_run("latest", "")

@@ -14,6 +14,7 @@ run reader (``RunData``, ``load_run``) lives in :mod:`harness.store`.
 from __future__ import annotations
 
 from harness.report.calibration import (
+    calibration_numbers,
     calibration_section,
     calibration_summary,
     calibration_table,
@@ -62,6 +63,7 @@ from harness.report.figures import (
     similarity_figure,
 )
 from harness.report.format import STATUS_WORDS, VERDICT_CLASS, dumps, esc, note, plain, table_html
+from harness.report.glossary import glossary, glossary_table
 from harness.report.phases import (
     phase_changes,
     phase_cover,
@@ -99,17 +101,31 @@ from harness.report.tables import (
 )
 from harness.store import RunData, load_run
 
+# Every public table of formatted text (what a report shows) and its numeric twin (the same
+# figures as numbers, for analysts): each takes the run, and each docstring names its twin.
+NUMERIC_TWINS = {
+    "summary_table": "metric_numbers",
+    "metric_table": "metric_numbers",
+    "family_table": "metric_numbers",
+    "minutes_table": "metric_numbers",
+    "comparison_table": "comparison_numbers",
+    "category_table": "category_numbers",
+    "calibration_table": "calibration_numbers",
+}
+
 __all__ = [
     "MAX_EXAMPLES",
     "MAX_FAILURES",
     "MAX_SENSITIVE",
     "NOTEBOOKS",
+    "NUMERIC_TWINS",
     "PHASES",
     "STATUS_WORDS",
     "VERDICT_CLASS",
     "RunData",
     "by_category",
     "calibrate_and_render",
+    "calibration_numbers",
     "calibration_section",
     "calibration_summary",
     "calibration_table",
@@ -140,6 +156,8 @@ __all__ = [
     "family_section",
     "family_table",
     "gate_table",
+    "glossary",
+    "glossary_table",
     "governance_table",
     "judge_scores",
     "load_run",

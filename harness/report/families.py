@@ -17,12 +17,14 @@ MAX_FAILURES = 50
 
 
 def family_table(run: RunData, family: str) -> pd.DataFrame:
-    """The metrics of one family (consistency, governance, judge, ...) per candidate, with CIs."""
+    """The metrics of one family (consistency, governance, judge, ...) per candidate, with CIs
+    (formatted text; numeric twin: :func:`harness.report.metric_numbers`)."""
     return metric_table(run, family_metrics(run, family))
 
 
 def minutes_table(run: RunData) -> pd.DataFrame:
-    """Estimated staff minutes per reply and minutes saved, per candidate, with intervals."""
+    """Estimated staff minutes per reply and minutes saved, per candidate, with intervals
+    (formatted text; numeric twin: :func:`harness.report.metric_numbers`)."""
     names = [
         m for m in ("scratch_minutes", "review_minutes", "saved_minutes") if m in run.metric_names()
     ]

@@ -154,9 +154,13 @@ def render_report(
         "gates": str(Path(gates).resolve()) if gates else "",
         "governance": str(Path(governance).resolve()) if governance else "",
     }
-    path = render_notebook(
-        "readiness_report", params, store.path, title=f"Readiness report: {store.run_id}"
-    )
+    m = store.read_manifest()
+    district = str(m.get("district") or m["dataset"]["name"])
+    from harness.report.glossary import PHASE_NAMES
+
+    # the document's title (the PDF's too): the district and the phase, never the run id
+    doc_title = f"{district}: AI drafting readiness report, {PHASE_NAMES[phase].lower()}"
+    path = render_notebook("readiness_report", params, store.path, title=doc_title)
     _record(store, phase, path)
     return path
 
