@@ -116,6 +116,7 @@ METRICS: dict[str, MetricDef] = {
             "share",
         ),
         _m("paraphrase_claim_agreement", "Same facts to one question asked differently", "share"),
+        _m("reply_language_ok", "Share of drafts in the family's language", "share"),
         _m("judge_calibrated", "AI judge checked against human ratings (1 = yes)", "flag"),
         _m("judge_accuracy", "AI judge: accuracy", "share", margin=0.05),
         _m("judge_completeness", "AI judge: completeness", "share"),

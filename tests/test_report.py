@@ -458,6 +458,14 @@ def test_pages_one_and_two_speak_plainly_with_units_and_a_glossary(runs, reports
             assert row["name"] in appendix, row["name"]
     with pytest.raises(KeyError, match="no glossary entry"):
         entry("metric", "no_such_measure")
+    # later pages: no NaN, no command for the reader, no machine path, questions in words
+    whole = _visible_text(html)
+    assert not re.search(r"\bNaN\b", whole)
+    assert not re.search(r"harness (calibrate|review|score|run|report) ", whole)
+    assert str(store.path.parent) not in whole and str(MINI) not in whole
+    sensitive = html[html.index("Every sensitive question") :]
+    listing = next(t for t in _tables(sensitive) if "why it is sensitive" in t.columns)
+    assert not listing["question"].isin(run.dataset.items.index).any()
     from harness.gate_specs import GOVERNANCE_ENTRIES
     from harness.report.glossary import ENTRY_NAMES
 

@@ -25,8 +25,8 @@ def calibration_summary(run: RunData) -> Any:
         return note("This run has no AI judge, so there is no calibration to show.")
     if cal is None:
         return note(
-            "The AI judge of this run has not been checked against human ratings yet: run "
-            f"harness calibrate {run.run_id}. Until then its scores cannot pass a gate."
+            "The AI judge of this run has not been checked against human ratings yet (an "
+            "analyst runs the calibration). Until then its scores cannot pass a gate."
         )
     flag = cal.get("calibrated")
     verdict = (

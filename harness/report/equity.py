@@ -144,9 +144,9 @@ def data_review_table(run: RunData) -> Any:
     if counts.empty or int(counts["proposed"].sum()) == 0:
         return note(
             "No suggestions: this dataset's required facts and sensitive flags were written by "
-            "people, not proposed by harness import."
+            "people, not proposed by the import."
         )
     view = counts.rename(
         index={"required_facts": "required facts", "sensitive": "sensitive questions"}
     ).reset_index(names="what")
-    return table_html(view, "Proposed by harness import; accepted or rejected by a person.")
+    return table_html(view, "Proposed by the import; accepted or rejected by a person.")

@@ -128,8 +128,8 @@ def _unmeasured(run: RunData, family: str, what: str) -> str:
     mine = {n for n in scorer_names() if scorer_info(n).family == family}
     if not planned & mine:
         return (
-            f"This run did not measure {what}: add the '{family}' scorers to the plan and run "
-            "harness score RUN_ID."
+            f"This run did not measure {what}: the plan has no '{family}' scorers (an analyst "
+            "adds them and scores the run again)."
         )
     needs = sorted(
         {NEEDS[m.name][1] for n in mine for m in scorer_info(n).metrics if m.name in NEEDS}

@@ -86,6 +86,7 @@ def entry(kind: str, ident: str, run: RunData | None = None) -> dict[str, str]:
 
         info = registered().get(ident)
         meaning = d.description or (info.description if info is not None else "")
+        meaning = meaning.replace("NaN", "no score")  # a reader meets words, never NaN
         return _row(kind, ident, d.label, d.unit, meaning)
     if kind == "candidate":
         if run is None:
