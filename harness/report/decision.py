@@ -74,7 +74,7 @@ def _compared(run: RunData) -> str:
     rows = []
     for c in sorted(run.manifest["candidates"], key=lambda c: order.get(c["kind"], 3)):
         e = entry("candidate", c["name"], run)
-        what = c.get("description") if c["kind"] == "baseline" else e["meaning"].split(" (plan")[0]
+        what = c.get("description") or e["meaning"].split(" (plan")[0]
         rows.append(f"<li><b>{esc(e['name'])}</b>: {esc(what or e['meaning'])}</li>")
     return "<ul class='compared'>" + "".join(rows) + "</ul>"
 
@@ -112,7 +112,8 @@ def _problems(run: RunData) -> str:
     """AI drafts cut off, empty or failed, said on page 1 when there are any."""
     from harness.report.families import draft_problem_sentences
 
-    said = draft_problem_sentences(run)
+    names = plain_names(run)
+    said = [plainly(s, names) for s in draft_problem_sentences(run)]
     if not said:
         return ""
     return (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -75,8 +76,7 @@ def equity_section(
     fig, alt = slice_figure(run, metric, by, gates=load_gates())
     t = equity_table(run, by, [metric])  # every measure by slice: equity_table(run, by)
     view = pd.DataFrame(
-        {
-            "measure": t["label"],
+        {  # one measure: named in the caption, not on every row
             "candidate": t["candidate"],
             by: t["slice"],
             "average [95% interval]": [
@@ -92,8 +92,8 @@ def equity_section(
         + figure_html(fig, alt)
         + table_html(
             view,
-            f"Each {by} on its own, with its interval; a {by} with fewer than 10 questions "
-            "is shown but not counted as evidence either way.",
+            f"{metric_def(metric).label}: each {by} on its own, with its interval; a {by} "
+            "with fewer than 10 questions is shown but not counted as evidence either way.",
         ).data
     )
 
@@ -126,12 +126,18 @@ def staff_review_section(run: RunData) -> Any:
 def evidence_appendix(run: RunData, sections: Sequence[str] = READINESS_SECTIONS) -> Any:
     """The evidence index: each item the district's reviewers ask for, the section that answers
     it, and whether this run evidences it (harness.evidence_index)."""
-    from harness.evidence_index import evidence_index
+    from harness.evidence_index import COSN, ED, NIST, TITLE_VI, evidence_index
 
     t = evidence_index(run, list(sections))
+    short = {ED: "ED 2025", COSN: "CoSN", NIST: "NIST AI RMF", TITLE_VI: "Title VI"}
+    t = t.assign(
+        framework=[short.get(f, f) for f in t["framework"]],
+        reason=[textwrap.shorten(r, 90, placeholder=" …") for r in t["reason"]],  # whole: the
+    ).drop(columns="section")  # numeric twin harness.evidence_index.evidence_index
     return table_html(
         t.rename(columns={"item": "what a reviewer asks for", "framework": "from"}),
-        "Mapped to this report's sections; 'not evidenced by this run' says what is missing.",
+        "Each answered in this report; 'not evidenced by this run' says what is missing. "
+        f"From: {'; '.join(f'{v} = {k}' for k, v in short.items())}.",
     )
 
 

@@ -31,9 +31,8 @@ BASELINE_NAMES = {
     ),
 }
 # Model strings a district may meet, in plain words (anything else: "<model> (AI model)").
-MODEL_NAMES = {
-    "local/smollm2": "SmolLM2, a very small AI model run on this computer",
-}
+MODEL_NAMES = {"local/smollm2": "SmolLM2"}
+MODEL_MEANINGS = {"local/smollm2": "a very small AI model run on this computer"}
 PHASE_NAMES = {
     "pre_pilot": "Before the pilot",
     "post_pilot": "After the pilot",
@@ -69,11 +68,8 @@ def _candidate(run: RunData, name: str) -> tuple[str, str, str]:
             str(spec.get("baseline")), (category_name(name), str(spec.get("description") or ""))
         )
         return shown, "", f"today's alternative: {meaning}"
-    return (
-        f"AI: {model_name(spec.get('model'))}",
-        "",
-        "an AI model's draft (plan name " + name + ")",
-    )
+    what = MODEL_MEANINGS.get(str(spec.get("model")), "an AI model's draft")
+    return f"AI: {model_name(spec.get('model'))}", "", f"{what} (plan name {name})"
 
 
 def entry(kind: str, ident: str, run: RunData | None = None) -> dict[str, str]:
@@ -131,13 +127,16 @@ def glossary_table(run: RunData, phase: str = "pre_pilot") -> Any:
     from harness.report.format import table_html
 
     g = glossary(run, phase)
-    kinds = {"phase": "phase", "candidate": "way of drafting", "metric": "measure"}
+    kinds = {"phase": "phase", "candidate": "draft", "metric": "measure"}
+    import textwrap
+
     view = pd.DataFrame(
         {
             "what": [kinds.get(k, k) for k in g["kind"]],
             "name": g["name"],
             "unit": g["unit"].replace("", "—"),
-            "meaning": g["meaning"],
+            # one line each on paper: the meaning's first clause (glossary() has it whole)
+            "meaning": [textwrap.shorten(m, 58, placeholder=" …") for m in g["meaning"]],
         }
     )
     view = view[g["kind"] != "category"]  # categories are named in plain words where shown
@@ -194,7 +193,9 @@ def plainly(text: Any, names: dict[str, str]) -> str:
     import re
 
     out = str(text)
-    keys = sorted((k for k in names if len(k) >= 3 and names[k] != k), key=len, reverse=True)
+    # an id that is a plain word ('fees', 'retrieval') reads fine and may be part of a title
+    keys = [k for k in names if len(k) >= 3 and names[k] != k and re.search(r"[_/.-]", k)]
+    keys = sorted(keys, key=len, reverse=True)
     if not keys:
         return out
     pattern = re.compile(r"(?<![\w/-])(" + "|".join(re.escape(k) for k in keys) + r")(?![\w/-])")
