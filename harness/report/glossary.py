@@ -194,7 +194,7 @@ def plainly(text: Any, names: dict[str, str]) -> str:
 
     out = str(text)
     # an id that is a plain word ('fees', 'retrieval') reads fine and may be part of a title
-    keys = [k for k in names if len(k) >= 3 and names[k] != k and re.search(r"[_/.-]", k)]
+    keys = [k for k in names if len(k) >= 3 and names[k] != k and re.search(r"[_/.0-9-]", k)]
     keys = sorted(keys, key=len, reverse=True)
     if not keys:
         return out
