@@ -8,14 +8,14 @@ from typing import Any
 import pandas as pd
 
 from harness.errors import ReportError
-from harness.gates import Decision, decide
+from harness.gates.decision import Decision, decide
 from harness.metrics import metric_def
 from harness.phases import PHASE_QUESTIONS
-from harness.plan import REFERENCE
+from harness.plan.spec import REFERENCE
 from harness.report.format import STATUS_WORDS, STYLE, VERDICT_CLASS, esc, note
 from harness.report.glossary import category_name, plain_names, plainly
 from harness.report.tables import family_metrics
-from harness.store import RunData
+from harness.store.runs import RunData
 
 PHASES = PHASE_QUESTIONS  # the one registry: harness.phases
 
@@ -59,7 +59,7 @@ def _judge_line(run: RunData) -> str:
 
 
 def rated_text(cal: dict[str, Any], detail: bool = True) -> str:
-    """'16 of the 61 human-rated drafts (...)': :func:`harness.calibration.checked_on`."""
+    """'16 of the 61 human-rated drafts (...)': :func:`harness.scorers.calibration.checked_on`."""
     from harness.scorers.calibration_facts import checked_on
 
     return checked_on(cal, detail)

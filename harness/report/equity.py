@@ -13,9 +13,9 @@ import pandas as pd
 
 from harness.metrics import metric_def
 from harness.report.format import STYLE, esc, fmt, note, table_html
-from harness.store import RunData
+from harness.store.runs import RunData
 
-# The sections the readiness report renders, by evidence-index id (harness.evidence_index).
+# The sections the readiness report renders, by evidence-index id (harness.gates.index).
 READINESS_SECTIONS = (
     "decision",
     "gates",
@@ -46,7 +46,7 @@ def equity_table(
 ) -> pd.DataFrame:
     """Per slice (e.g. each language) and candidate: mean [interval], questions, and whether
     the slice has enough questions to count (numeric columns kept for analysts)."""
-    from harness.slices import slices
+    from harness.gates.slices import slices
 
     names = list(
         metrics or ("required_facts_coverage", "unsupported_claims_count", "word_similarity")
@@ -62,8 +62,8 @@ def equity_section(
     """ "Does every family get the same quality?": one figure per the slice field, and the table."""
     from IPython.display import HTML
 
-    from harness.gates import load_gates
-    from harness.slices import slice_figure
+    from harness.gates.decision import load_gates
+    from harness.gates.slices import slice_figure
 
     items = run.dataset.items
     if by not in items.columns or items[by].nunique(dropna=True) < 2:
@@ -125,15 +125,15 @@ def staff_review_section(run: RunData) -> Any:
 
 def evidence_appendix(run: RunData, sections: Sequence[str] = READINESS_SECTIONS) -> Any:
     """The evidence index: each item the district's reviewers ask for, the section that answers
-    it, and whether this run evidences it (harness.evidence_index)."""
-    from harness.evidence_index import COSN, ED, NIST, TITLE_VI, evidence_index
+    it, and whether this run evidences it (harness.gates.index)."""
+    from harness.gates.index import COSN, ED, NIST, TITLE_VI, evidence_index
 
     t = evidence_index(run, list(sections))
     short = {ED: "ED 2025", COSN: "CoSN", NIST: "NIST AI RMF", TITLE_VI: "Title VI"}
     t = t.assign(
         framework=[short.get(f, f) for f in t["framework"]],
         reason=[textwrap.shorten(r, 90, placeholder=" …") for r in t["reason"]],  # whole: the
-    ).drop(columns="section")  # numeric twin harness.evidence_index.evidence_index
+    ).drop(columns="section")  # numeric twin harness.gates.index.evidence_index
     return table_html(
         t.rename(columns={"item": "what a reviewer asks for", "framework": "from"}),
         "Each answered in this report; 'not evidenced by this run' says what is missing. "

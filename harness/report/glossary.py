@@ -14,8 +14,8 @@ import pandas as pd
 
 from harness.metrics import metric_def
 from harness.phases import PHASE_QUESTIONS
-from harness.plan import REFERENCE
-from harness.store import RunData
+from harness.plan.spec import REFERENCE
+from harness.store.runs import RunData
 
 COLUMNS = ["kind", "id", "name", "unit", "meaning"]
 
@@ -151,7 +151,7 @@ FIELD_NAMES = {
     "pilot_log.csv": "a pilot log",
     "ratings.csv": "staff ratings of drafts",
 }
-# The governance checklist's entries (harness.gate_specs.GOVERNANCE_ENTRIES), in short words.
+# The governance checklist's entries (harness.gates.specs.GOVERNANCE_ENTRIES), in short words.
 ENTRY_NAMES = {
     "approval_owner": "owner of approval",
     "approved_sources": "approved sources",

@@ -48,7 +48,7 @@ def staff_review_status(run: Any) -> dict[str, Any]:
     station = reviews(run) if store is not None else pd.DataFrame()
     log = None
     if store is not None:
-        from harness.store import station_pilot_log
+        from harness.store.runs import station_pilot_log
 
         log = station_pilot_log(store, set(run.dataset.items.index))
     log = log if log is not None else run.dataset.pilot_log
