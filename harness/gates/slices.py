@@ -273,7 +273,8 @@ def slice_figure(
 
 def ai_candidates(run: Any) -> list[str]:
     """The run's AI candidates (the drafts the decision is about)."""
-    return [c["name"] for c in run.manifest.get("candidates", []) if c.get("kind") == "model"]
+    manifest = getattr(run, "manifest", None) or {}
+    return [c["name"] for c in manifest.get("candidates", []) if c.get("kind") == "model"]
 
 
 def slice_counts(table: pd.DataFrame, candidates: Sequence[str]) -> dict[str, int]:

@@ -223,7 +223,7 @@ def gate_table(dec: Decision) -> Any:
             f"<td class='{cls}'>{esc(STATUS_WORDS.get(st, st))}</td>"
             f"<td>{esc(plainly(g['evidence'], dec.names))}"
             + (f" <b>Needs:</b> {esc(plainly(needs, dec.names))}" if needs else "")
-            + f"</td><td>{esc(ref_word)}</td><td>{esc(metric_def(str(g['metric'])).label)}"
+            + f"</td><td>{esc(ref_word)}</td><td>{esc(plainly(metric_def(str(g['metric'])).label, dec.names))}"
             f"{' per category' if g['scope'] == 'every_category' else ''}</td></tr>"
         )
     cap = (

@@ -171,7 +171,11 @@ ENTRY_NAMES = {
 def plain_names(run: RunData) -> dict[str, str]:
     """Every candidate, category and measure id of the run (and the dataset fields a gate may
     need) -> its glossary name."""
+    from harness.pilot.analysis import MEASURES
+
     out = {**FIELD_NAMES, **ENTRY_NAMES}
+    for m in MEASURES:  # the pilot's measured outcomes, as the pilot gates name them
+        out[m] = out[f"pilot:{m}"] = "pilot: " + m.replace("_", " ")
     for c in run.manifest.get("candidates", []):
         if c.get("model"):
             out[str(c["model"])] = model_name(c["model"])
