@@ -171,9 +171,9 @@ STAGES = (
     "importers",
     "candidates",
     "run",
+    "review",
     "pilot",
     "gates",
-    "review",
     "report",
     "cli",
 )

@@ -64,7 +64,7 @@ from harness.report.figures import (
     similarity_figure,
 )
 from harness.report.format import STATUS_WORDS, VERDICT_CLASS, dumps, esc, note, plain, table_html
-from harness.report.glossary import glossary, glossary_table
+from harness.report.glossary import glossary_entries, glossary_table
 from harness.report.phases import (
     phase_changes,
     phase_cover,
@@ -163,7 +163,7 @@ __all__ = [
     "family_section",
     "family_table",
     "gate_table",
-    "glossary",
+    "glossary_entries",
     "glossary_table",
     "governance_table",
     "judge_scores",

@@ -117,7 +117,7 @@ def run_ids(run: RunData, phase: str) -> list[tuple[str, str]]:
     return out
 
 
-def glossary(run: RunData, phase: str = "pre_pilot") -> pd.DataFrame:
+def glossary_entries(run: RunData, phase: str = "pre_pilot") -> pd.DataFrame:
     """The glossary of a run: one row per id it shows (kind, id, name, unit, meaning)."""
     return pd.DataFrame([entry(k, i, run) for k, i in run_ids(run, phase)], columns=COLUMNS)
 
@@ -126,7 +126,7 @@ def glossary_table(run: RunData, phase: str = "pre_pilot") -> Any:
     """The glossary appendix: the plain name of every measure, candidate, category and phase."""
     from harness.report.format import table_html
 
-    g = glossary(run, phase)
+    g = glossary_entries(run, phase)
     kinds = {"phase": "phase", "candidate": "draft", "metric": "measure"}
     import textwrap
 
@@ -135,7 +135,7 @@ def glossary_table(run: RunData, phase: str = "pre_pilot") -> Any:
             "what": [kinds.get(k, k) for k in g["kind"]],
             "name": g["name"],
             "unit": g["unit"].replace("", "—"),
-            # one line each on paper: the meaning's first clause (glossary() has it whole)
+            # one line each on paper: the meaning's first clause (glossary_entries() has it whole)
             "meaning": [textwrap.shorten(m, 58, placeholder=" …") for m in g["meaning"]],
         }
     )

@@ -433,7 +433,7 @@ def test_pages_one_and_two_speak_plainly_with_units_and_a_glossary(runs, reports
     """Issue 24 item 3: the cover, the decision and the gates carry no internal name, id, seed,
     path, command or NaN; gate evidence has units; every id the run shows has a glossary entry
     whose name is the one rendered; an id without an entry fails."""
-    from harness.report import glossary, load_run
+    from harness.report import glossary_entries, load_run
     from harness.report.glossary import entry
 
     store = runs[1]
@@ -445,7 +445,7 @@ def test_pages_one_and_two_speak_plainly_with_units_and_a_glossary(runs, reports
     for token in ("openai/", "local/", "seed", "NaN", "harness ", store.run_id, "/tmp/", "$ "):
         assert token not in first, token
     assert re.search(r"average [0-9.]+ (per draft|[a-z ]+ per draft|minutes|\(share)", first)
-    g = glossary(run).set_index(["kind", "id"])
+    g = glossary_entries(run).set_index(["kind", "id"])
     for name in run.candidate_names():
         shown = g.loc[("candidate", name), "name"]
         assert shown in first, shown  # the cover names each candidate by its entry
