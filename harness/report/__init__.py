@@ -71,6 +71,7 @@ from harness.report.phases import (
     pilot_table,
     staff_table,
 )
+from harness.report.pilot import pilot_decision_box, protocol_section
 from harness.report.render import (
     NOTEBOOKS,
     calibrate_and_render,
@@ -153,10 +154,12 @@ __all__ = [
     "phase_changes",
     "phase_cover",
     "phase_table",
+    "pilot_decision_box",
     "pilot_figure",
     "pilot_log_for",
     "pilot_table",
     "plain",
+    "protocol_section",
     "render_calibration",
     "render_comparison",
     "render_explore",

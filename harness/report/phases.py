@@ -44,9 +44,12 @@ def phase_changes(
     return out.rename(columns={"candidate_mean": "after_mean", "baseline_mean": "before_mean"})
 
 
-def phase_cover(before: RunData, after: RunData) -> Any:
-    """Which runs are compared, and whether they used the same frozen questions."""
+def phase_cover(before: RunData, after: RunData, protocol: str = "") -> Any:
+    """Which runs are compared, whether they used the same frozen questions, and the pilot
+    protocol's hash."""
     from IPython.display import HTML
+
+    from harness.report.pilot import protocol_line
 
     ib = set(before.manifest["selection"]["item_ids"])
     ia = set(after.manifest["selection"]["item_ids"])
@@ -62,7 +65,8 @@ def phase_cover(before: RunData, after: RunData) -> Any:
 <p><b>District:</b> {esc(district_name(after))}</p>
 <p><b>Workflow:</b> {esc(after.manifest.get("workflow") or after.manifest["plan_name"])}</p>{rows}
 <p><b>Same questions:</b> {len(ib & ia)} questions are in both runs and are compared one by one
-({"the same dataset version" if same_ds else "the dataset changed between the runs"}).</p></div>"""
+({"the same dataset version" if same_ds else "the dataset changed between the runs"}).</p>
+{protocol_line(after, protocol)}</div>"""
     )
 
 

@@ -1,0 +1,161 @@
+"""The pilot protocol in the reports: its hash on page 1, its measures and sample, every change
+made after it was frozen (highlighted, with its time), and "not enough evidence yet" when the
+pilot has fewer reviewed drafts than the protocol said it needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.report.format import STYLE, esc, fmt, note, table_html
+from harness.store import RunData, station_pilot_log
+
+SHORT = "Not decided: not enough evidence yet"
+
+
+def _protocol(run: RunData, protocol: str | Path = "") -> tuple[Path, dict[str, Any]] | None:
+    from harness.pilot import protocol as proto_mod
+
+    path = proto_mod.find(run, protocol)
+    return None if path is None else (path, proto_mod.load(path))
+
+
+def protocol_line(run: RunData, protocol: str | Path = "") -> str:
+    """Page 1's line naming the frozen protocol and its hash ('' when there is none)."""
+    found = _protocol(run, protocol)
+    if found is None:
+        return ""
+    path, proto = found
+    seal = proto.get("frozen") or {}
+    if not seal:
+        return (
+            f"<p class='meta'><b>Pilot protocol:</b> {esc(path.name)} is a draft, not frozen "
+            "(harness pilot start freezes it)</p>"
+        )
+    return (
+        f"<p class='meta'><b>Pilot protocol:</b> {esc(path.name)}, frozen {esc(seal.get('at'))}, "
+        f"sha256 <code>{esc(seal.get('sha256'))}</code></p>"
+    )
+
+
+def run_pilot_log(run: RunData) -> pd.DataFrame | None:
+    """The run's pilot log: the review station's measured one first, else the dataset's."""
+    station = station_pilot_log(run.store, set(run.dataset.items.index))
+    return station if station is not None else run.dataset.pilot_log
+
+
+def reviewed_drafts(log: pd.DataFrame | None) -> int:
+    """Drafts reviewed during the pilot (the log's ``pilot`` entries)."""
+    if log is None or log.empty or "phase" not in log:
+        return 0
+    return int((log["phase"] == "pilot").sum())
+
+
+def evidence_short(run: RunData, log: pd.DataFrame | None, protocol: str | Path = "") -> str | None:
+    """'not enough evidence yet: 41 of 120 reviewed drafts' when the pilot is short, else None."""
+    found = _protocol(run, protocol)
+    if found is None:
+        return None
+    need = int((found[1].get("sample") or {}).get("drafts") or 0)
+    have = reviewed_drafts(log)
+    if not need or have >= need:
+        return None
+    return f"not enough evidence yet: {have} of {need} reviewed drafts"
+
+
+def short_box(question: str, short: str) -> str:
+    """The decision box of a pilot still short of its sample: no verdict, the numbers."""
+    return f"""<div class="decision conditions" id="decision">
+<h2 class="verdict">Decision: {esc(SHORT)}</h2>
+<p class="reason">{esc(question)} &mdash; the pilot protocol fixed before the pilot says how
+many reviewed drafts it takes for the gates' intervals to clear their bars; until then no
+verdict is given, whichever way the numbers point.</p>
+<ul><li>{esc(short)}</li></ul></div>"""
+
+
+def pilot_decision_box(
+    run: RunData, phase: str, log: pd.DataFrame | None, protocol: str | Path = "", gates: str = ""
+) -> Any:
+    """The phase's decision box, or 'not enough evidence yet' while the pilot is short."""
+    from IPython.display import HTML
+
+    from harness.report.decision import PHASES, decision, decision_box
+
+    short = evidence_short(run, log, protocol)
+    if short is not None:
+        return HTML(STYLE + short_box(PHASES.get(phase, phase), short))
+    return decision_box(decision(run, phase, gates or None))
+
+
+def _measures(proto: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for m in proto.get("measures", []):
+        rows.append(
+            {
+                "gate": m["gate"],
+                "measure": m["title"],
+                "bar": fmt(m["bar"]) if m.get("bar") is not None else "—",
+                "direction": m.get("direction", ""),
+                "expected effect": fmt(m["effect"]) + f" {m.get('unit', '')}"
+                if m.get("effect") is not None
+                else "—",
+                "drafts needed": str(m["n"]) if m.get("n") else "—",
+                "closed form": str(m.get("closed_form_n", "—")),
+                "gate clears in (simulated)": f"{m['simulated_power']:.0%}"
+                if m.get("simulated_power") is not None
+                else "—",
+                "source of the spread": m.get("source") or m.get("sized", ""),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _changes_html(path: Path, gates: str) -> str:
+    from harness.pilot import protocol as proto_mod
+
+    rows = proto_mod.changes(path, gates or None)
+    if not rows:
+        return "<p>No gate, bar, measure or sample has changed since the protocol was frozen.</p>"
+    items = "".join(
+        f"<li><mark>Changed after the freeze ({esc(r['when'])}):</mark> {esc(r['what'])}"
+        + (f", phase {esc(r['phase'])}, gate <b>{esc(r['gate'])}</b>" if r["gate"] else "")
+        + f", {esc(r['field'])}: frozen {esc(r['frozen'])}, now {esc(r['now'])}</li>"
+        for r in rows
+    )
+    return (
+        f"<div class='changes' id='protocol-changes'><p><b>{len(rows)} change"
+        f"{'s' if len(rows) != 1 else ''} since the protocol was frozen</b> (the time is when "
+        f"the file was last modified, UTC):</p><ul>{items}</ul></div>"
+    )
+
+
+def protocol_section(run: RunData, protocol: str | Path = "", gates: str = "") -> Any:
+    """The frozen protocol: measures, bars, the sample it needs, and every later change."""
+    from IPython.display import HTML
+
+    found = _protocol(run, protocol)
+    if found is None:
+        return note(
+            "No pilot protocol was frozen for this workflow: write one from the pre-pilot run "
+            "with harness pilot plan RUN_ID, then freeze it with harness pilot start."
+        )
+    path, proto = found
+    seal = proto.get("frozen") or {}
+    sample = proto.get("sample") or {}
+    head = (
+        f"<p><b>Protocol:</b> {esc(path.name)}, from run {esc(proto.get('pre_pilot_run'))} "
+        f"(candidate {esc(proto.get('candidate'))}); frozen {esc(seal.get('at', 'not yet'))}, "
+        f"sha256 <code>{esc(seal.get('sha256', '—'))}</code>.</p>"
+        f"<p><b>Sample it needs:</b> {esc(sample.get('text'))}; each required gate's interval "
+        f"clears its bar in {proto.get('power', 0.8):.0%} of 1,000 simulated pilots at that "
+        "size (paired bootstrap within reviewers, Holm's correction across the measures).</p>"
+    )
+    table = table_html(
+        _measures(proto),
+        "Success measures fixed before the pilot. Drafts needed: the smallest pilot at which "
+        "the gate clears in the simulation; closed form: statsmodels' paired t-test size.",
+    )
+    body = table.data if hasattr(table, "data") else str(table)
+    return HTML(STYLE + head + body + _changes_html(path, gates))
