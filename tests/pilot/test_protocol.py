@@ -99,3 +99,53 @@ def test_a_gate_edited_after_the_start_and_a_short_pilot_show_in_the_later_repor
     assert readiness.index(seal) < readiness.index("The gates behind the decision")
     assert f"35 of {need} reviewed drafts" in _decision_div(readiness)
     assert "pilot-saves-time</b>, threshold: frozen 0.0, now 1.0" in readiness
+
+
+def test_the_station_queue_is_sized_from_the_frozen_protocol(pre_pilot):
+    import json
+    import sqlite3
+
+    from harness.review import db
+    from harness.review.station import prepare
+
+    tmp, results, run_id, gates = pre_pilot
+    frozen = _plan_and_start(tmp / "c", results, run_id, gates, "--staff", "2")
+    need = protocol.load(frozen)["sample"]["drafts"]
+    path = prepare(run_id, ["Ana", "Ben"], results_dir=results, modes=("drafts",), protocol=frozen)
+    with sqlite3.connect(path) as c:
+        firsts = c.execute(
+            "SELECT reviewer, COUNT(*) FROM tasks WHERE mode = 'drafts' AND review = 1 "
+            "GROUP BY reviewer"
+        ).fetchall()
+        config = json.loads(c.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()[0])
+    assert sum(n for _, n in firsts) == need
+    assert max(n for _, n in firsts) - min(n for _, n in firsts) <= 1  # spread evenly
+    assert config["sized_from"]["drafts"] == need
+    assert config["sized_from"]["sha256"] == protocol.load(frozen)["frozen"]["sha256"]
+    assert db.exists(path)
+
+
+@pytest.mark.parametrize("need", [7, 21, 60])
+def test_the_queue_follows_the_sample(need):
+    import pandas as pd
+
+    from harness.review.queue import build_queue, sized
+
+    drafts = pd.DataFrame(
+        {
+            "draft_id": [f"d{i}" for i in range(90)],
+            "item_id": [f"q{i}" for i in range(90)],
+            "candidate": ["ai"] * 90,
+            "category": ["bus", "lunch", "fees"] * 30,
+            "text": [f"draft {i}" for i in range(90)],
+            "control": [False] * 90,
+        }
+    )
+    tasks = build_queue(drafts, ["Ana", "Ben", "Cy"], double_share=0.2)
+    out = sized(tasks, need)
+    firsts = out[(out["mode"] == "drafts") & (out["review"] == 1)]
+    assert len(firsts) == need
+    seconds = out[out["review"] == 2]
+    assert set(seconds["draft_id"]) <= set(firsts["draft_id"])
+    for _, mine in out.groupby("reviewer"):
+        assert mine["position"].tolist() == list(range(len(mine)))
