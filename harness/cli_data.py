@@ -201,7 +201,9 @@ def _pilot_start(args: argparse.Namespace) -> int:
 def add_pilot_commands(sub: Any) -> None:
     """Register ``harness pilot plan|start`` on the CLI's subparsers."""
     p = sub.add_parser("pilot", help="design the pilot before it starts: plan, then start")
-    inner = p.add_subparsers(dest="pilot_command", required=True)
+    inner = p.add_subparsers(
+        dest="pilot_command", required=True, help="plan (write a draft), then start (freeze it)"
+    )
     pl = inner.add_parser(
         "plan", help="write a pilot protocol from the pre-pilot run and the gates (a draft)"
     )

@@ -66,12 +66,13 @@ from harness.report.phases import (
     phase_changes,
     phase_cover,
     phase_table,
+    pilot_decision_box,
     pilot_figure,
     pilot_log_for,
     pilot_table,
     staff_table,
 )
-from harness.report.pilot import pilot_decision_box, protocol_section
+from harness.report.pilot import protocol_section
 from harness.report.render import (
     NOTEBOOKS,
     calibrate_and_render,

@@ -12,8 +12,9 @@ from harness import stats
 from harness.datasets import load_dataset
 from harness.errors import ReportError
 from harness.report.alt import Figure
-from harness.report.decision import district_name
+from harness.report.decision import PHASES, decision, decision_box, district_name
 from harness.report.format import STYLE, esc, fmt, note, plain, table_html, unit_of
+from harness.report.pilot import evidence_short, short_box
 from harness.store import RunData, station_pilot_log
 from harness.textsafe import mpl
 
@@ -206,3 +207,15 @@ def staff_table(log: pd.DataFrame | None) -> pd.DataFrame:
     from harness.pilot import by_staff
 
     return by_staff(log)
+
+
+def pilot_decision_box(
+    run: RunData, phase: str, log: pd.DataFrame | None, protocol: str | Path = "", gates: str = ""
+) -> Any:
+    """The phase's decision box, or 'not enough evidence yet' while the pilot is short."""
+    from IPython.display import HTML
+
+    short = evidence_short(run, log, protocol)
+    if short is not None:
+        return HTML(STYLE + short_box(PHASES.get(phase, phase), short))
+    return decision_box(decision(run, phase, gates or None))

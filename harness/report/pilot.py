@@ -75,20 +75,6 @@ verdict is given, whichever way the numbers point.</p>
 <ul><li>{esc(short)}</li></ul></div>"""
 
 
-def pilot_decision_box(
-    run: RunData, phase: str, log: pd.DataFrame | None, protocol: str | Path = "", gates: str = ""
-) -> Any:
-    """The phase's decision box, or 'not enough evidence yet' while the pilot is short."""
-    from IPython.display import HTML
-
-    from harness.report.decision import PHASES, decision, decision_box
-
-    short = evidence_short(run, log, protocol)
-    if short is not None:
-        return HTML(STYLE + short_box(PHASES.get(phase, phase), short))
-    return decision_box(decision(run, phase, gates or None))
-
-
 def _measures(proto: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for m in proto.get("measures", []):
