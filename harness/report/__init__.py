@@ -72,7 +72,7 @@ from harness.report.phases import (
     pilot_table,
     staff_table,
 )
-from harness.report.pilot import protocol_section
+from harness.report.pilot import five_questions_section, protocol_section
 from harness.report.render import (
     NOTEBOOKS,
     calibrate_and_render,
@@ -140,6 +140,7 @@ __all__ = [
     "family_metrics",
     "family_section",
     "family_table",
+    "five_questions_section",
     "gate_table",
     "governance_table",
     "judge_scores",

@@ -145,3 +145,34 @@ def protocol_section(run: RunData, protocol: str | Path = "", gates: str = "") -
     )
     body = table.data if hasattr(table, "data") else str(table)
     return HTML(STYLE + head + body + _changes_html(path, gates))
+
+
+def five_questions_section(run: RunData) -> Any:
+    """Staff's answers to the five questions: counts per level of each scale, what they fixed
+    by hand, and a few remarks their reviewers marked shareable (quoted without names)."""
+    from IPython.display import HTML
+
+    from harness.review import db, questions
+
+    frame = questions.answers(db.db_path(run.store.path))
+    if frame.empty:
+        return note(
+            "No answers to the five questions yet: the review station asks them every "
+            f"{questions.EVERY}th draft and when a reviewer ends a session."
+        )
+    people = int(frame["reviewer"].nunique())
+    dist = table_html(
+        questions.distribution(frame),
+        f"{len(frame)} sets of answers from {people} reviewer{'s' if people != 1 else ''}; each "
+        "column counts the answers at one level of the question's scale (5 = best).",
+    )
+    tags = table_html(questions.fix_tags(frame), "What staff still fixed by hand (ticks).")
+    quoted = questions.quotes(frame)
+    quotes = "".join(f"<blockquote>{esc(q)}</blockquote>" for q in quoted) or (
+        "<p>No remark was marked shareable.</p>"
+    )
+    parts = [getattr(t, "data", str(t)) for t in (dist, tags)]
+    return HTML(
+        STYLE + "".join(parts) + "<p><b>In staff's words</b> (remarks marked shareable, "
+        "without names):</p>" + quotes
+    )
