@@ -72,7 +72,11 @@ from harness.report.phases import (
     pilot_table,
     staff_table,
 )
-from harness.report.pilot import five_questions_section, protocol_section
+from harness.report.pilot import (
+    field_evidence_table,
+    five_questions_section,
+    protocol_section,
+)
 from harness.report.render import (
     NOTEBOOKS,
     calibrate_and_render,
@@ -140,6 +144,7 @@ __all__ = [
     "family_metrics",
     "family_section",
     "family_table",
+    "field_evidence_table",
     "five_questions_section",
     "gate_table",
     "governance_table",

@@ -176,3 +176,33 @@ def five_questions_section(run: RunData) -> Any:
         STYLE + "".join(parts) + "<p><b>In staff's words</b> (remarks marked shareable, "
         "without names):</p>" + quotes
     )
+
+
+def field_evidence_table(log: pd.DataFrame | None) -> Any:
+    """The district's measured minutes saved per reply beside published results (as reported)."""
+    from harness.pilot import outcome_value, outcomes
+    from harness.pilot.field import studies
+
+    row = outcome_value(outcomes(log), "minutes_saved_per_reply") if log is not None else None
+    source = (log.attrs.get("source") if log is not None else None) or "the pilot log"
+    ours = (
+        f"{fmt(row['improvement'])} minutes saved per reply [95% interval "
+        f"{fmt(row['ci_low'])} to {fmt(row['ci_high'])}], {row['n_baseline']} replies before "
+        f"and {row['n_pilot']} during the pilot"
+        if row is not None and pd.notna(row["improvement"])
+        else "not measured yet (no pilot log)"
+    )
+    field = studies()
+    view = pd.DataFrame(
+        {
+            "who": ["This district (its own pilot)", *field["setting"]],
+            "how the time was known": [f"measured ({source})", *field["kind"]],
+            "finding": [ours, *field["finding"]],
+            "source": ["this report", *field["url"]],
+        }
+    )
+    return table_html(
+        view,
+        "Published results as their sources report them (rubrics/field_evidence.yaml); "
+        "settings and measures differ, so read them as context, not as a bar.",
+    )

@@ -92,6 +92,8 @@ def test_a_gate_edited_after_the_start_and_a_short_pilot_show_in_the_later_repor
     assert "Changed after the freeze" in changed and "<mark>" in changed
     assert re.search(r"pilot-saves-time</b>, threshold: frozen 0.0, now 1.0", changed)
     assert re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", changed)  # with its time
+    # the district's minutes beside published results, read from the repository's copy
+    assert "Beside published results" in html and "schoolsweek.co.uk" in html
 
     readiness = render_report(
         run_id, phase="post_pilot", results_dir=results, gates=edited, protocol=frozen
