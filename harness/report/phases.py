@@ -168,6 +168,7 @@ def pilot_figure(log: pd.DataFrame | None) -> Any:
         ax.axis("off")
         plt.close(fig)
         return Figure(fig, "Staff minutes per reply before and during the pilot: no pilot log.")
+    staff = staff.assign(staff_member=staff["staff_member"].astype(str).map(staff_labels(log)))
     wide = staff.pivot_table(index="staff_member", columns="phase", values="minutes")
     x = np.arange(len(wide))
     for i, (phase, color) in enumerate((("baseline", "#999999"), ("pilot", "#0072B2"))):
@@ -202,11 +203,37 @@ def pilot_figure(log: pd.DataFrame | None) -> Any:
     return Figure(fig, alt)
 
 
-def staff_table(log: pd.DataFrame | None) -> pd.DataFrame:
-    """Per staff member and phase: replies, minutes, revisions, turnaround, approvals."""
-    from harness.pilot import by_staff
+def staff_labels(log: pd.DataFrame | None) -> dict[str, str]:
+    """Each staff member's anonymous label in a leader's report ("Staff A", "Staff B", ...),
+    assigned in a shuffled order fixed by the log, so a label says nothing about who it is."""
+    if log is None or log.empty or "staff_member" not in log:
+        return {}
+    names = sorted({str(s) for s in log["staff_member"].dropna()})
+    order = np.random.default_rng(len(names) + len(log)).permutation(len(names))
+    letters = [chr(65 + i % 26) + ("" if i < 26 else str(i // 26)) for i in range(len(names))]
+    return {names[j]: f"Staff {letters[k]}" for k, j in enumerate(order)}
 
-    return by_staff(log)
+
+def staff_table(log: pd.DataFrame | None) -> pd.DataFrame:
+    """Per staff member (anonymised: issue 24, no named staff graded in a leader's report) and
+    phase: replies, minutes per reply with its 95% interval, revisions, turnaround, approvals."""
+    from harness.pilot import by_staff, minutes_per_reply
+
+    out = by_staff(log)
+    if out.empty or log is None:
+        return out
+    minutes = log.assign(_m=minutes_per_reply(log))
+    bounds = [
+        stats.bootstrap_ci(minutes[(minutes["staff_member"] == s) & (minutes["phase"] == p)]["_m"])
+        for s, p in zip(out["staff_member"], out["phase"], strict=True)
+    ]
+    labels = staff_labels(log)
+    out = out.assign(
+        staff_member=out["staff_member"].astype(str).map(labels),
+        minutes_low=[round(b[1], 2) for b in bounds],
+        minutes_high=[round(b[2], 2) for b in bounds],
+    )
+    return out.sort_values(["staff_member", "phase"]).reset_index(drop=True)
 
 
 def pilot_decision_box(

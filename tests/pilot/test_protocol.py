@@ -92,6 +92,11 @@ def test_a_gate_edited_after_the_start_and_a_short_pilot_show_in_the_later_repor
     assert "Changed after the freeze" in changed and "<mark>" in changed
     assert re.search(r"pilot-saves-time</b>, threshold: frozen 0.0, now 1.0", changed)
     assert re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", changed)  # with its time
+    # consistency across staff, per staff member with intervals, never by name
+    staff = html[html.index("Consistency across staff (anonymised)") :]
+    staff = staff[: staff.index("The same questions, before and after")]
+    assert "Staff A" in staff and "minutes_low" in staff
+    assert not re.search(r"staff_0\d", staff)
     # the district's minutes beside published results, read from the repository's copy
     assert "Beside published results" in html and "schoolsweek.co.uk" in html
 
