@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 
 from harness import stats
-from harness.datasets import load_dataset
+from harness.data.dataset import load_dataset
 from harness.errors import ReportError
 from harness.report.alt import Figure
 from harness.report.decision import PHASES, decision, decision_box, district_name
 from harness.report.format import STYLE, esc, fmt, note, plain, table_html, unit_of
 from harness.report.pilot import evidence_short, short_box
-from harness.store import RunData, station_pilot_log
+from harness.store.runs import RunData, station_pilot_log
 from harness.textsafe import mpl
 
 
@@ -105,7 +105,7 @@ def pilot_log_for(run: RunData, path: str = "") -> pd.DataFrame | None:
         raise ReportError(
             f"pilot log {path} does not exist; give a pilot_log.csv or a dataset folder"
         )
-    from harness.datasets import read_pilot_log
+    from harness.data.dataset import read_pilot_log
 
     return read_pilot_log(p, set(run.dataset.items.index))
 
@@ -121,7 +121,7 @@ _MEASURED = {
 
 def pilot_table(log: pd.DataFrame | None) -> Any:
     """The pilot's measured outcomes: before, during, improvement [interval], verdict, how."""
-    from harness.pilot import outcomes
+    from harness.pilot.analysis import outcomes
 
     out = outcomes(log)
     if out.empty:
@@ -159,7 +159,7 @@ def pilot_figure(log: pd.DataFrame | None) -> Any:
     """Minutes per reply before and during the pilot, by staff member (averages)."""
     import matplotlib.pyplot as plt
 
-    from harness.pilot import by_staff
+    from harness.pilot.analysis import by_staff
 
     staff = by_staff(log)
     fig, ax = plt.subplots(figsize=(7, 3.2))

@@ -31,7 +31,7 @@ from harness.review.queue import (
     drafts_from_run,
     sized,
 )
-from harness.store import load_run
+from harness.store.runs import load_run
 
 DEFAULT_PORT = 8765
 
