@@ -187,13 +187,13 @@ def add_data_commands(sub: Any) -> None:
 
 
 def _pilot_plan(args: argparse.Namespace) -> int:
-    from harness.pilot.cli import cmd_pilot_plan
+    from harness.cli.pilot import cmd_pilot_plan
 
     return cmd_pilot_plan(args)
 
 
 def _pilot_start(args: argparse.Namespace) -> int:
-    from harness.pilot.cli import cmd_pilot_start
+    from harness.cli.pilot import cmd_pilot_start
 
     return cmd_pilot_start(args)
 

@@ -1,6 +1,6 @@
 """``harness pilot plan`` and ``harness pilot start``: the protocol, written then frozen.
 
-The arguments are registered in :mod:`harness.cli_data` (building the parser must not import
+The arguments are registered in :mod:`harness.cli.data` (building the parser must not import
 pandas, which this package does).
 """
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 
 def cmd_pilot_plan(args: argparse.Namespace) -> int:
-    from harness.pilot import protocol
-    from harness.store import load_run
+    import harness.pilot.protocol as protocol
+    from harness.store.runs import load_run
 
     run = load_run(args.run_id, args.results)
     effects = {}
@@ -39,7 +39,7 @@ def cmd_pilot_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_pilot_start(args: argparse.Namespace) -> int:
-    from harness.pilot import protocol
+    import harness.pilot.protocol as protocol
 
     path = protocol.freeze(args.draft, args.out)
     proto = protocol.load(path)

@@ -31,7 +31,7 @@ class Study(BaseModel):
 
 def studies(path: str | Path | None = None) -> pd.DataFrame:
     """The studies of a field-evidence file (default the repository's copy), one row each."""
-    from harness.safeyaml import load_file
+    from harness.data.safeyaml import load_file
 
     where = Path(path or FIELD_FILE)
     data, _ = load_file(where, "field evidence")

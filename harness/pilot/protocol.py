@@ -19,10 +19,11 @@ from typing import Any
 
 import yaml
 
+import harness.pilot.sample as sample
+import harness.pilot.spread as spread
 from harness.errors import HarnessError
-from harness.gate_specs import GATES_FILE, PILOT_PREFIX, load_gates
+from harness.gates.specs import GATES_FILE, PILOT_PREFIX, load_gates
 from harness.paths import project_root
-from harness.pilot import sample, spread
 from harness.stats import MIN_N, higher_is_better
 
 PHASES = ("post_pilot", "pre_expansion")  # the phases whose gates the protocol freezes
@@ -119,7 +120,7 @@ def build(
     effects: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """A draft protocol from a pre-pilot run and the gates (nothing written)."""
-    from harness.store import station_pilot_log
+    from harness.store.runs import station_pilot_log
 
     gates_path = Path(gates or GATES_FILE).resolve()
     gate_sets = _gate_dicts(gates_path)
@@ -215,7 +216,7 @@ def write(proto: dict[str, Any], path: Path) -> Path:
 
 def load(path: str | Path) -> dict[str, Any]:
     """Read a protocol file with the safe loader."""
-    from harness.safeyaml import load_file
+    from harness.data.safeyaml import load_file
 
     data, _ = load_file(path, "pilot protocol")
     if not isinstance(data, dict) or "measures" not in data or "gates" not in data:

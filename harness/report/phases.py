@@ -217,7 +217,7 @@ def staff_labels(log: pd.DataFrame | None) -> dict[str, str]:
 def staff_table(log: pd.DataFrame | None) -> pd.DataFrame:
     """Per staff member (anonymised: issue 24, no named staff graded in a leader's report) and
     phase: replies, minutes per reply with its 95% interval, revisions, turnaround, approvals."""
-    from harness.pilot import by_staff, minutes_per_reply
+    from harness.pilot.analysis import by_staff, minutes_per_reply
 
     out = by_staff(log)
     if out.empty or log is None:

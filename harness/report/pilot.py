@@ -10,13 +10,13 @@ from typing import Any
 import pandas as pd
 
 from harness.report.format import STYLE, esc, fmt, note, table_html
-from harness.store import RunData, station_pilot_log
+from harness.store.runs import RunData, station_pilot_log
 
 SHORT = "Not decided: not enough evidence yet"
 
 
 def _protocol(run: RunData, protocol: str | Path = "") -> tuple[Path, dict[str, Any]] | None:
-    from harness.pilot import protocol as proto_mod
+    import harness.pilot.protocol as proto_mod
 
     path = proto_mod.find(run, protocol)
     return None if path is None else (path, proto_mod.load(path))
@@ -99,7 +99,7 @@ def _measures(proto: dict[str, Any]) -> pd.DataFrame:
 
 
 def _changes_html(path: Path, gates: str) -> str:
-    from harness.pilot import protocol as proto_mod
+    import harness.pilot.protocol as proto_mod
 
     rows = proto_mod.changes(path, gates or None)
     if not rows:
@@ -180,7 +180,7 @@ def five_questions_section(run: RunData) -> Any:
 
 def field_evidence_table(log: pd.DataFrame | None) -> Any:
     """The district's measured minutes saved per reply beside published results (as reported)."""
-    from harness.pilot import outcome_value, outcomes
+    from harness.pilot.analysis import outcome_value, outcomes
     from harness.pilot.field import studies
 
     row = outcome_value(outcomes(log), "minutes_saved_per_reply") if log is not None else None

@@ -139,7 +139,7 @@ def prepare(
 
 def _sample(run: Any, protocol: str | Path | None) -> dict[str, Any] | None:
     """The frozen protocol's sample: the drafts the queue holds (None without a protocol)."""
-    from harness.pilot import protocol as pilot_protocol
+    import harness.pilot.protocol as pilot_protocol
 
     path = pilot_protocol.find(run, protocol or "")
     if path is None:

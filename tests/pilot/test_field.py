@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.datasets import load_dataset
+import harness.pilot.field as field
+from harness.data.dataset import load_dataset
 from harness.errors import PlanError
-from harness.pilot import field
 from harness.report.pilot import field_evidence_table
 
 from ..conftest import REPO, SAMPLE

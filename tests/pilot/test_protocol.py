@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.cli import main
-from harness.pilot import protocol
+import harness.pilot.protocol as protocol
+from harness.cli.commands import main
 from harness.report import render_comparison, render_report
 
 from ..conftest import REPO

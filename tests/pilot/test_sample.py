@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.pilot import sample
+import harness.pilot.sample as sample
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.datasets import load_dataset
+from harness.data.dataset import load_dataset
 from harness.report.phases import staff_labels, staff_table
 
 from ..conftest import SAMPLE

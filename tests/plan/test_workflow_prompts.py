@@ -8,7 +8,6 @@ import pytest
 from harness.data.dataset import load_dataset
 from harness.engine.llm import PromptBuilder
 from harness.plan.spec import CandidateSpec, load_plan
-
 from tests.conftest import REPO, SAMPLE
 
 DS = load_dataset(SAMPLE)

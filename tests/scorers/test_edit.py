@@ -130,7 +130,7 @@ def test_the_bounded_fit_agrees_with_the_subset_search_and_scikit_learn():
     import pytest as _pytest
     from sklearn.linear_model import LinearRegression
 
-    from harness.datasets import load_dataset
+    from harness.data.dataset import load_dataset
     from harness.scorers.edit import FIT_FEATURES, bounded_fit, pilot_effort_features
 
     from ..conftest import SAMPLE
