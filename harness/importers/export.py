@@ -53,6 +53,9 @@ class ImportResult:
     changes: pd.DataFrame | None = None
     change_counts: dict[str, int] | None = None
     sources_removed: pd.DataFrame | None = None
+    # phones, emails and web addresses the approved answers and policies publish (official,
+    # never personal data): harness.scorers.contacts.official_contacts
+    contacts: pd.DataFrame | None = None
 
     def summary(self) -> str:
         """A few lines for the terminal: the mapping, counts and what was skipped."""
@@ -82,6 +85,10 @@ class ImportResult:
                 f"{pending['sensitive']} sensitive items "
                 f"(harness suggestions export {self.out} suggestions.csv)"
             )
+        if self.contacts is not None:
+            from harness.scorers.contacts import contact_lines
+
+            lines += contact_lines(self.contacts)
         return "\n".join(lines)
 
     def _difference(self) -> list[str]:
@@ -108,6 +115,18 @@ class ImportResult:
 
 
 MAX_LISTED = 20
+_FRONT = re.compile(r"\A---\s*\n.*?\n---\s*\n", re.S)
+
+
+def _contacts(records: list[dict[str, Any]], sources: Path) -> pd.DataFrame:
+    """The official contacts in the approved answers written and the dataset's sources."""
+    from harness.scorers.contacts import official_contacts
+
+    texts = []
+    for p in sorted(sources.glob("*.md")):
+        if p.is_file() and not p.is_symlink():
+            texts.append(_FRONT.sub("", p.read_text(encoding="utf-8", errors="replace"), 1))
+    return official_contacts(((r.get("reference", ""), r.get("input", "")) for r in records), texts)
 
 
 def _short(text: str, n: int = 60) -> str:
@@ -355,6 +374,7 @@ def import_export(
         result.sources, result.sources_skipped, result.sources_removed = import_sources(
             sources, out_p
         )
+    result.contacts = _contacts(records, out_p / "sources")
     digest = hashlib.sha256(src_p.read_bytes()).hexdigest()
     _readme(out_p, src_p, digest, result, Path(sources) if sources is not None else None)
     return result
