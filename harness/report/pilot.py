@@ -124,8 +124,8 @@ def protocol_section(run: RunData, protocol: str | Path = "", gates: str = "") -
     found = _protocol(run, protocol)
     if found is None:
         return note(
-            "No pilot protocol was frozen for this workflow: write one from the pre-pilot run "
-            "with harness pilot plan RUN_ID, then freeze it with harness pilot start."
+            "No pilot protocol has been frozen for this workflow yet: the pilot's success "
+            "measures, their bars and the sample it needs are not fixed in advance."
         )
     path, proto = found
     seal = proto.get("frozen") or {}
