@@ -188,6 +188,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         results_dir=args.results,
         gates=args.gates,
         governance=args.governance,
+        protocol=args.protocol,
     )
     print(f"report: {path}")
     _pdf(args, path)
@@ -198,7 +199,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from harness.report import render_comparison
 
     _pdf_first(args)
-    path = render_comparison(args.run_a, args.run_b, args.pilot_log, results_dir=args.results)
+    path = render_comparison(
+        args.run_a, args.run_b, args.pilot_log, results_dir=args.results, protocol=args.protocol
+    )
     print(f"report: {path}")
     _pdf(args, path)
     return 0
@@ -311,6 +314,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+PROTOCOL_HELP = "the frozen pilot protocol (default pilots/<workflow>.yaml when there is one)"
 RESULTS_HELP = "folder holding run folders (default: results/ or $HARNESS_RESULTS)"
 
 
@@ -345,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="gates file whose phases the warnings check (default rubrics/gates.yaml)",
     )
     v.set_defaults(fn=cmd_validate)
-    add_data_commands(sub)  # import, import-sources, suggestions, review (harness/cli/data.py)
+    add_data_commands(sub)  # import, import-sources, suggestions, review, pilot (cli/data.py)
 
     r = sub.add_parser("run", help="run an eval plan (generate, then score)")
     r.add_argument("plan", nargs="?", help="plan YAML file")
@@ -392,6 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--gates", help="gates file (default rubrics/gates.yaml)")
     rep.add_argument("--governance", help="governance file (default rubrics/governance.yaml)")
     _pdf_options(rep)
+    rep.add_argument("--protocol", help=PROTOCOL_HELP)
     rep.set_defaults(fn=cmd_report)
 
     cmp = sub.add_parser("compare", help="what changed between two runs, with pilot outcomes")
@@ -399,6 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("run_b", help="the later run (after); the report goes in its folder")
     cmp.add_argument("--pilot-log", help="a pilot_log.csv (default: run B's dataset's)")
     _pdf_options(cmp)
+    cmp.add_argument("--protocol", help=PROTOCOL_HELP)
     cmp.set_defaults(fn=cmd_compare)
 
     cal = sub.add_parser("calibrate", help="check a run's AI judge against human ratings")

@@ -183,3 +183,47 @@ def add_data_commands(sub: Any) -> None:
     )
     rv.add_argument("--progress", action="store_true", help="print progress per reviewer")
     rv.set_defaults(fn=cmd_review)
+    add_pilot_commands(sub)
+
+
+def _pilot_plan(args: argparse.Namespace) -> int:
+    from harness.cli.pilot import cmd_pilot_plan
+
+    return cmd_pilot_plan(args)
+
+
+def _pilot_start(args: argparse.Namespace) -> int:
+    from harness.cli.pilot import cmd_pilot_start
+
+    return cmd_pilot_start(args)
+
+
+def add_pilot_commands(sub: Any) -> None:
+    """Register ``harness pilot plan|start`` on the CLI's subparsers."""
+    p = sub.add_parser("pilot", help="design the pilot before it starts: plan, then start")
+    inner = p.add_subparsers(
+        dest="pilot_command", required=True, help="plan (write a draft), then start (freeze it)"
+    )
+    pl = inner.add_parser(
+        "plan", help="write a pilot protocol from the pre-pilot run and the gates (a draft)"
+    )
+    pl.add_argument("run_id", help="the pre-pilot run (see harness runs), or latest")
+    pl.add_argument("--gates", help="gates file (default rubrics/gates.yaml)")
+    pl.add_argument("--candidate", help="the AI candidate the pilot uses (default: the run's)")
+    pl.add_argument("--staff", type=int, default=3, help="staff in the pilot group (default 3)")
+    pl.add_argument("--results", default=argparse.SUPPRESS, help="folder holding run folders")
+    pl.add_argument(
+        "--effect",
+        action="append",
+        metavar="GATE=VALUE",
+        help="the improvement the district cares about for a gate, in its unit (default: the "
+        "pre-pilot estimate); repeat for more gates",
+    )
+    pl.add_argument("--out", help="draft file (default pilots/<workflow>.draft.yaml)")
+    pl.set_defaults(fn=_pilot_plan)
+    st = inner.add_parser(
+        "start", help="freeze a draft protocol into a file to commit (never replaced)"
+    )
+    st.add_argument("draft", help="the draft written by harness pilot plan")
+    st.add_argument("--out", help="frozen file (default: the draft's name without .draft)")
+    st.set_defaults(fn=_pilot_start)

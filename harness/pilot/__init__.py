@@ -1,4 +1,10 @@
-"""Pilot: the staff pilot's outcomes from its log.
+"""Pilot: the staff pilot's outcomes from its log; its protocol and sample.
+
+``analysis`` measures a pilot log (the names below). The pilot's design lives in submodules
+imported by their full names: ``protocol`` (written from the pre-pilot run and the gates, frozen
+before the pilot, changes listed), ``sample`` (closed-form size confirmed by simulating the
+gate's rule), ``spread`` (each measure's spread before the pilot and its source) and ``field``
+(published results, ``rubrics/field_evidence.yaml``).
 
 This file is the stage's public API (``__all__``). Names load lazily on first use, so
 importing one module of the stage does not import the others.

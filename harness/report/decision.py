@@ -90,9 +90,17 @@ def candidate_label(name: str) -> str:
     return "Approved answer" if name == REFERENCE else name
 
 
-def cover(run: RunData, phase: str, title: str = "", dec: Decision | None = None) -> Any:
-    """The first screen: district, workflow, phase, the decision and why, what was compared."""
+def cover(
+    run: RunData, phase: str, title: str = "", dec: Decision | None = None, protocol: str = ""
+) -> Any:
+    """The first screen: district, workflow, phase, the decision and why, what was compared.
+
+    After the pilot starts, page 1 names the frozen pilot protocol and its hash; a pilot still
+    short of the sample the protocol needs gets "not enough evidence yet" instead of a verdict.
+    """
     from IPython.display import HTML
+
+    from harness.report.pilot import evidence_short, protocol_line, run_pilot_log, short_box
 
     m = run.manifest
     phase_text = PHASES.get(phase, phase)
@@ -104,11 +112,15 @@ def cover(run: RunData, phase: str, title: str = "", dec: Decision | None = None
 <p><b>Workflow:</b> {esc(m.get("workflow") or m["plan_name"])}</p>
 <p><b>Phase:</b> {esc(phase_text)}</p></div>"""
     box = decision_box(dec, wrap=False) if dec is not None else ""
+    line = protocol_line(run, protocol) if phase != "pre_pilot" else ""
+    short = evidence_short(run, run_pilot_log(run), protocol) if line else None
+    if short is not None:
+        box = short_box(phase_text, short)
     meta = f"""<div class="cover"><p class="meta"><b>What was compared:</b></p>{_compared(run)}
 <p class="meta"><b>Questions:</b> {esc(m["selection"]["items"])} questions the district has
 already answered ({esc(category_name(m["dataset"]["name"]))}); {esc(counts.get("ok"))} drafts,
 {esc(counts.get("failed"))} failed.</p>{_problems(run)}
-<p class="meta"><b>AI judge:</b> {esc(_judge_line(run))}</p>
+<p class="meta"><b>AI judge:</b> {esc(_judge_line(run))}</p>{line}
 <p class="meta">Report made {esc(pd.Timestamp.now().strftime("%Y-%m-%d"))}; run details are in
 the methodology appendix.</p></div>"""
     return HTML(STYLE + head + box + meta)

@@ -12,8 +12,9 @@ from harness import stats
 from harness.data.dataset import load_dataset
 from harness.errors import ReportError
 from harness.report.alt import Figure
-from harness.report.decision import district_name
+from harness.report.decision import PHASES, decision, decision_box, district_name
 from harness.report.format import STYLE, esc, fmt, note, plain, table_html, unit_of
+from harness.report.pilot import evidence_short, short_box
 from harness.store.runs import RunData, station_pilot_log
 
 
@@ -43,9 +44,12 @@ def phase_changes(
     return out.rename(columns={"candidate_mean": "after_mean", "baseline_mean": "before_mean"})
 
 
-def phase_cover(before: RunData, after: RunData) -> Any:
-    """Which runs are compared, and whether they used the same frozen questions."""
+def phase_cover(before: RunData, after: RunData, protocol: str = "") -> Any:
+    """Which runs are compared, whether they used the same frozen questions, and the pilot
+    protocol's hash."""
     from IPython.display import HTML
+
+    from harness.report.pilot import protocol_line
 
     ib = set(before.manifest["selection"]["item_ids"])
     ia = set(after.manifest["selection"]["item_ids"])
@@ -61,7 +65,8 @@ def phase_cover(before: RunData, after: RunData) -> Any:
 <p><b>District:</b> {esc(district_name(after))}</p>
 <p><b>Workflow:</b> {esc(after.manifest.get("workflow") or after.manifest["plan_name"])}</p>{rows}
 <p><b>Same questions:</b> {len(ib & ia)} questions are in both runs and are compared one by one
-({"the same dataset version" if same_ds else "the dataset changed between the runs"}).</p></div>"""
+({"the same dataset version" if same_ds else "the dataset changed between the runs"}).</p>
+{protocol_line(after, protocol)}</div>"""
     )
 
 
@@ -194,12 +199,37 @@ def pilot_figure(log: pd.DataFrame | None) -> Any:
     return Figure(fig, alt)
 
 
-def staff_table(log: pd.DataFrame | None) -> pd.DataFrame:
-    """Per staff member and phase: replies, minutes, revisions, turnaround, approvals (for
-    analysts where governance allows it; leader reports show :func:`staff_spread_table`)."""
-    from harness.pilot.analysis import by_staff
+def staff_labels(log: pd.DataFrame | None) -> dict[str, str]:
+    """Each staff member's anonymous label in a leader's report ("Staff A", "Staff B", ...),
+    assigned in a shuffled order fixed by the log, so a label says nothing about who it is."""
+    if log is None or log.empty or "staff_member" not in log:
+        return {}
+    names = sorted({str(s) for s in log["staff_member"].dropna()})
+    order = np.random.default_rng(len(names) + len(log)).permutation(len(names))
+    letters = [chr(65 + i % 26) + ("" if i < 26 else str(i // 26)) for i in range(len(names))]
+    return {names[j]: f"Staff {letters[k]}" for k, j in enumerate(order)}
 
-    return by_staff(log)
+
+def staff_table(log: pd.DataFrame | None) -> pd.DataFrame:
+    """Per staff member (anonymised: issue 24, no named staff graded in a leader's report) and
+    phase: replies, minutes per reply with its 95% interval, revisions, turnaround, approvals."""
+    from harness.pilot.analysis import by_staff, minutes_per_reply
+
+    out = by_staff(log)
+    if out.empty or log is None:
+        return out
+    minutes = log.assign(_m=minutes_per_reply(log))
+    bounds = [
+        stats.bootstrap_ci(minutes[(minutes["staff_member"] == s) & (minutes["phase"] == p)]["_m"])
+        for s, p in zip(out["staff_member"], out["phase"], strict=True)
+    ]
+    labels = staff_labels(log)
+    out = out.assign(
+        staff_member=out["staff_member"].astype(str).map(labels),
+        minutes_low=[round(b[1], 2) for b in bounds],
+        minutes_high=[round(b[2], 2) for b in bounds],
+    )
+    return out.sort_values(["staff_member", "phase"]).reset_index(drop=True)
 
 
 def staff_spread_table(log: pd.DataFrame | None) -> Any:
@@ -226,3 +256,15 @@ def staff_spread_table(log: pd.DataFrame | None) -> Any:
         "Spread between staff members: each one's own average, summarised without names (the "
         "pilot is not an evaluation of individual staff).",
     )
+
+
+def pilot_decision_box(
+    run: RunData, phase: str, log: pd.DataFrame | None, protocol: str | Path = "", gates: str = ""
+) -> Any:
+    """The phase's decision box, or 'not enough evidence yet' while the pilot is short."""
+    from IPython.display import HTML
+
+    short = evidence_short(run, log, protocol)
+    if short is not None:
+        return HTML(STYLE + short_box(PHASES.get(phase, phase), short))
+    return decision_box(decision(run, phase, gates or None))

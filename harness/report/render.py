@@ -123,6 +123,14 @@ def _record(store: RunStore, key: str, path: Path) -> None:
     store.update_manifest(reports=reports)
 
 
+def _protocol_param(protocol: str | Path | None) -> str:
+    if protocol and not Path(protocol).is_file():
+        raise ReportError(
+            f"pilot protocol {protocol} does not exist; freeze one with harness pilot start"
+        )
+    return str(Path(protocol).resolve()) if protocol else ""
+
+
 def render_report(
     run_id: str,
     phase: str = "pre_pilot",
@@ -130,11 +138,13 @@ def render_report(
     results_dir: str | Path | None = None,
     gates: str | Path | None = None,
     governance: str | Path | None = None,
+    protocol: str | Path | None = None,
 ) -> Path:
     """Render the readiness report of a stored run to results/<run_id>/readiness_report.html.
 
     Makes no model calls: it reads the stored generations and scores. The phase's gates come
-    from ``gates`` (default rubrics/gates.yaml), the checklist from ``governance``.
+    from ``gates`` (default rubrics/gates.yaml), the checklist from ``governance``; the frozen
+    pilot protocol from ``protocol`` (default ``pilots/<workflow>.yaml`` when there is one).
     """
     if phase not in PHASES:
         raise ReportError(f"unknown phase '{phase}'; phases: {', '.join(PHASES)}")
@@ -153,6 +163,7 @@ def render_report(
         "results_dir": str(root.resolve()),
         "gates": str(Path(gates).resolve()) if gates else "",
         "governance": str(Path(governance).resolve()) if governance else "",
+        "protocol": _protocol_param(protocol),
     }
     m = store.read_manifest()
     district = str(m.get("district") or m["dataset"]["name"])
@@ -187,6 +198,7 @@ def render_comparison(
     run_after: str,
     pilot_log: str | Path | None = None,
     results_dir: str | Path | None = None,
+    protocol: str | Path | None = None,
 ) -> Path:
     """Render what changed between two runs (and the pilot's outcomes) into the later run's folder."""
     root = _root(results_dir)
@@ -202,6 +214,7 @@ def render_comparison(
         "run_after": after.run_id,
         "pilot_log": str(Path(pilot_log).resolve()) if pilot_log else "",
         "results_dir": str(root.resolve()),
+        "protocol": _protocol_param(protocol),
     }
     path = render_notebook("phase_comparison", params, after.path)
     _record(after, f"compare:{before.run_id}", path)

@@ -37,7 +37,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from harness.review import db
+from harness.review import db, questions
 from harness.review.timing import MalformedEvents, measured_seconds, strict_events
 
 HERE = Path(__file__).parent
@@ -298,8 +298,67 @@ def build_app(ctx: StationContext) -> Starlette:
                     "elapsed_seconds": elapsed,
                 },
             )
+            done = db.counts(c, name)[1]
+            ask = ok and questions.due(c, name, done)
         number = int(task["position"]) + 1
-        return RedirectResponse(f"/r/{token}?saved={number if ok else ''}", status_code=303)
+        where = "/questions" if ask else ""  # the five questions, every tenth draft
+        return RedirectResponse(f"/r/{token}{where}?saved={number if ok else ''}", status_code=303)
+
+    def _questions_page(token: str, trigger: str, saved: str, **kw: Any) -> Response:
+        with conn() as c:
+            name = db.reviewer_by_token(c, token)
+            done = db.counts(c, name)[1] if name else 0
+        if name is None:
+            return render("message.html", 404, heading="Link not recognised", text="")
+        return render(
+            "questions.html",
+            kw.pop("status", 200),
+            reviewer=name,
+            token=token,
+            done=done,
+            trigger=trigger,
+            saved=saved[:20],
+            questions=questions.QUESTIONS,
+            tags=questions.FIX_TAGS,
+            csrf=csrf_token(ctx.secret, token, 0),
+            posted=kw.pop("posted", {}),
+            **kw,
+        )
+
+    def questions_page(request: Request) -> Response:
+        end = request.query_params.get("end") == "1"
+        trigger = "session_end" if end else "every_10th"
+        saved = request.query_params.get("saved", "")
+        return _questions_page(request.path_params["token"], trigger, saved)
+
+    def _answer(token: str, form: dict[str, list[str]]) -> Response:
+        if not hmac.compare_digest(_first(form, "csrf"), csrf_token(ctx.secret, token, 0)):
+            return render("message.html", 403, heading="Form expired", text="Reload the page.")
+        typed, problem = questions.parse(form)
+        trigger, saved = typed.get("trigger", "every_10th"), _first(form, "saved")
+        if problem:
+            return _questions_page(token, trigger, saved, status=400, error=problem, posted=typed)
+        with conn() as c:
+            name = db.reviewer_by_token(c, token)
+            if name is None:
+                return render("message.html", 403, heading="Not your queue", text="")
+            questions.store(c, name, db.counts(c, name)[1], typed, db.now())
+        if trigger == "session_end":
+            return render(
+                "message.html",
+                heading="Thank you",
+                text="Your answers are saved. You can close this page; your link resumes "
+                "where you stopped.",
+            )
+        return RedirectResponse(f"/r/{token}?saved={saved[:20]}", status_code=303)
+
+    async def answer(request: Request) -> Response:
+        if not _same_origin(request):
+            return render("message.html", 403, heading="Refused", text="")
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return render("message.html", 413, heading="Too long", text="The form is too long.")
+        return await run_in_threadpool(_answer, request.path_params["token"], _parse_form(body))
 
     async def submit(request: Request) -> Response:
         if not _same_origin(request):
@@ -321,6 +380,8 @@ def build_app(ctx: StationContext) -> Starlette:
         Route("/", index),
         Route("/r/{token}", reviewer_page),
         Route("/r/{token}/submit", submit, methods=["POST"]),
+        Route("/r/{token}/questions", questions_page),
+        Route("/r/{token}/questions", answer, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     if ctx.loopback:

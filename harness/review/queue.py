@@ -433,3 +433,17 @@ def _ordered(tasks: list[dict], names: list[str], seed: int) -> pd.DataFrame:
         parts.append(mine.drop(columns=["_mode", "_shuffle"]).assign(position=range(len(mine))))
     out = pd.concat(parts, ignore_index=True) if parts else frame.assign(position=[])
     return out[TASK_COLUMNS].reset_index(drop=True)
+
+
+def sized(tasks: pd.DataFrame, drafts: int) -> pd.DataFrame:
+    """The queue cut to the pilot's sample: ``drafts`` first reviews of drafts, spread evenly
+    over the reviewers in each one's own order, with their second reviews; the from-scratch and
+    side-by-side pages stay. ``attrs["sized"]`` says how many were needed and how many fit."""
+    firsts = tasks[(tasks["mode"] == "drafts") & (tasks["review"] == 1)]
+    order = firsts.assign(_round=firsts.groupby("reviewer").cumcount())
+    kept = set(order.sort_values(["_round", "position"], kind="stable").head(drafts)["draft_id"])
+    out = tasks[(tasks["mode"] != "drafts") | tasks["draft_id"].isin(kept)].copy()
+    out["position"] = out.groupby("reviewer").cumcount()
+    out = out.reset_index(drop=True)
+    out.attrs = {**tasks.attrs, "sized": {"needed": int(drafts), "in_queue": len(kept)}}
+    return out

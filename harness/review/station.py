@@ -29,6 +29,7 @@ from harness.review.queue import (
     DEFAULT_SCRATCH_SHARE,
     build_queue,
     drafts_from_run,
+    sized,
 )
 from harness.store.runs import load_run
 
@@ -49,6 +50,7 @@ def prepare(
     include_control: bool = True,
     rubric: str | Path | None = None,
     max_same_text: int = DEFAULT_MAX_SAME_TEXT,
+    protocol: str | Path | None = "",
 ) -> Path:
     """Build the run's review queue on first use (or find the existing one); returns its file.
 
@@ -68,6 +70,8 @@ def prepare(
         rubric: the rubric whose criteria staff rate (default ``rubrics/judge.yaml``).
         max_same_text: at most this many drafts with one text per reviewer (a canned reply),
             and never one question's identical draft twice.
+        protocol: the frozen pilot protocol whose sample sizes the queue (default: the run's
+            workflow's ``pilots/<workflow>.yaml`` when there is one; without one, every draft).
 
     Raises:
         ReviewError: no reviewers for a new queue, or other reviewers than the stored queue's.
@@ -111,6 +115,10 @@ def prepare(
         )
     except ValueError as exc:
         raise ReviewError(f"review queue for run {run.run_id}: {exc}") from exc
+    sized_from = _sample(run, protocol)
+    if sized_from is not None:
+        tasks = sized(tasks, sized_from["drafts"])
+        sized_from.update(tasks.attrs["sized"])
     config = {
         "run_id": run.run_id,
         "reviewers": [str(r).strip() for r in reviewers],
@@ -123,9 +131,24 @@ def prepare(
         "rubric": str(rubric) if rubric else None,
         "max_same_text": max_same_text,
         "removed": tasks.attrs.get("removed", {}),
+        "sized_from": sized_from,
     }
     db.create(path, drafts, tasks, config)
     return path
+
+
+def _sample(run: Any, protocol: str | Path | None) -> dict[str, Any] | None:
+    """The frozen protocol's sample: the drafts the queue holds (None without a protocol)."""
+    import harness.pilot.protocol as pilot_protocol
+
+    path = pilot_protocol.find(run, protocol or "")
+    if path is None:
+        return None
+    proto = pilot_protocol.load(path)
+    drafts = int((proto.get("sample") or {}).get("drafts") or 0)
+    if not drafts or not proto.get("frozen"):
+        return None
+    return {"protocol": path.name, "sha256": proto["frozen"]["sha256"], "drafts": drafts}
 
 
 def context(

@@ -120,29 +120,15 @@ def fitted_rates(dataset: Dataset | None) -> dict[str, float] | None:
 
 def rates_from_log(pilot_log: pd.DataFrame, min_entries: int = 5) -> dict[str, float] | None:
     """The rates :func:`fit_effort_rates` fits on every entry, without its cross-validation and
-    without scikit-learn (scoring pays no second of imports for it): the non-negative least
-    squares fit found exactly by solving ordinary least squares on each subset of the features
-    and keeping the best one whose coefficients are all non-negative. None: too few entries."""
+    without scikit-learn: the non-negative least squares fit (:func:`bounded_fit`, scipy's
+    ``lsq_linear``). None: too few entries."""
     feats = pilot_effort_features(pilot_log).dropna(subset=["minutes"])
     if len(feats) < min_entries:
         return None
     x = feats[list(FIT_FEATURES)].to_numpy(dtype=np.float64)
     y = feats["minutes"].to_numpy(dtype=np.float64)
-    best: tuple[float, np.ndarray, float] | None = None
-    k = x.shape[1]
-    for mask in range(1 << k):
-        cols = [j for j in range(k) if mask >> j & 1]
-        a = np.column_stack([x[:, cols], np.ones(len(x))])
-        sol, *_ = np.linalg.lstsq(a, y, rcond=None)
-        coef = np.zeros(k)
-        coef[cols] = sol[:-1]
-        if (coef < 0).any():
-            continue
-        sse = float(np.sum((a @ sol - y) ** 2))
-        if best is None or sse < best[0] - 1e-12:
-            best = (sse, coef, float(sol[-1]))
-    assert best is not None  # the intercept-only fit is always feasible
-    return _rates_from_fit(best[1], best[2])
+    coef, intercept = bounded_fit(x, y)
+    return _rates_from_fit(coef, intercept)
 
 
 @scorer(
@@ -262,7 +248,7 @@ def fit_effort_rates(
 ) -> tuple[dict[str, float], pd.DataFrame]:
     """Fit the edit-effort rates to a pilot log's logged drafting + review minutes.
 
-    A non-negative linear model (scikit-learn) of minutes on the AI draft's words, the words
+    A non-negative linear model (``scipy.optimize.lsq_linear`` with bounds) of minutes on the AI draft's words, the words
     changed and the words deleted to reach the final text; its intercept is the lookup time,
     and each coefficient the inverse of a rate. Baseline entries (no draft) pin the writing
     rate, pilot entries the reading and editing rates.
@@ -273,7 +259,6 @@ def fit_effort_rates(
         held-out error per fold (``mae_minutes``, ``r2``) of the fitted model and of the current
         rates (``rubrics/effort.yaml``), plus a ``mean`` row for each.
     """
-    from sklearn.linear_model import LinearRegression
     from sklearn.metrics import mean_absolute_error, r2_score
     from sklearn.model_selection import KFold
 
@@ -288,8 +273,8 @@ def fit_effort_rates(
     rows = []
     splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
     for fold, (train, test) in enumerate(splitter.split(x), start=1):
-        model = LinearRegression(positive=True).fit(x.iloc[train], y[train])
-        rates = _rates_from_fit(model.coef_, float(model.intercept_))
+        coef, intercept = bounded_fit(x.iloc[train].to_numpy(np.float64), y[train])
+        rates = _rates_from_fit(coef, intercept)
         for name, pred in (
             ("fitted", _formula_minutes(x.iloc[test], rates)),
             ("current rates", _formula_minutes(x.iloc[test], current)),
@@ -312,5 +297,16 @@ def fit_effort_rates(
         .assign(fold="mean")
     )
     report = pd.concat([report, means[report.columns]], ignore_index=True)
-    full = LinearRegression(positive=True).fit(x, y)
-    return _rates_from_fit(full.coef_, float(full.intercept_)), report
+    coef, intercept = bounded_fit(x.to_numpy(np.float64), y)
+    return _rates_from_fit(coef, intercept), report
+
+
+def bounded_fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """Least squares of ``y`` on ``x`` with every coefficient at least 0 and a free intercept
+    (``scipy.optimize.lsq_linear``): one bounded fit instead of trying subsets of features."""
+    from scipy.optimize import lsq_linear
+
+    design = np.column_stack([x, np.ones(len(x))])
+    lower = np.r_[np.zeros(x.shape[1]), -np.inf]
+    sol = lsq_linear(design, y, bounds=(lower, np.full(x.shape[1] + 1, np.inf)), method="bvls")
+    return sol.x[:-1], float(sol.x[-1])

@@ -118,3 +118,41 @@ def test_the_light_rate_fit_equals_the_cross_validated_one():
     for k in full:
         assert light[k] == _pytest.approx(full[k], rel=1e-6)
     assert rates_from_log(log.head(3)) is None  # too few timed entries to fit
+
+
+def test_the_bounded_fit_agrees_with_the_subset_search_and_scikit_learn():
+    """scipy's lsq_linear with bounds finds the same non-negative fit as the exhaustive search
+    over feature subsets it replaced, and as scikit-learn's positive LinearRegression, on the
+    sample district's pilot log (tolerance: 1e-6 relative, 1e-9 absolute minutes)."""
+    import itertools
+
+    import numpy as np
+    import pytest as _pytest
+    from sklearn.linear_model import LinearRegression
+
+    from harness.data.dataset import load_dataset
+    from harness.scorers.edit import FIT_FEATURES, bounded_fit, pilot_effort_features
+
+    from ..conftest import SAMPLE
+
+    feats = pilot_effort_features(load_dataset(SAMPLE).pilot_log).dropna(subset=["minutes"])
+    x = feats[list(FIT_FEATURES)].to_numpy(dtype=float)
+    y = feats["minutes"].to_numpy(dtype=float)
+    best = None
+    for r in range(x.shape[1] + 1):  # the old exhaustive search, kept here as the reference
+        for cols in itertools.combinations(range(x.shape[1]), r):
+            a = np.column_stack([x[:, list(cols)], np.ones(len(x))])
+            sol, *_ = np.linalg.lstsq(a, y, rcond=None)
+            if (sol[:-1] < 0).any():
+                continue
+            sse = float(np.sum((a @ sol - y) ** 2))
+            if best is None or sse < best[0] - 1e-12:
+                coef = np.zeros(x.shape[1])
+                coef[list(cols)] = sol[:-1]
+                best = (sse, coef, float(sol[-1]))
+    coef, intercept = bounded_fit(x, y)
+    assert coef == _pytest.approx(best[1], rel=1e-6, abs=1e-9)
+    assert intercept == _pytest.approx(best[2], rel=1e-6, abs=1e-9)
+    sk = LinearRegression(positive=True).fit(x, y)
+    assert coef == _pytest.approx(sk.coef_, rel=1e-6, abs=1e-9)
+    assert (coef >= 0).all()
