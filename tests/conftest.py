@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import sys
@@ -52,6 +53,40 @@ def loopback():
     yield start
     for s in servers:
         s.__exit__(None, None, None)
+
+
+def shared_copy(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
+) -> Path:
+    """A copy of a folder that ``build(folder)`` makes once per test session.
+
+    Expensive fixtures (real runs, scored and rendered) are built once however many modules or
+    pytest-xdist workers ask for them: the first caller builds under a file lock in the
+    session's temp root (shared by the workers), the others wait for it; every caller gets a
+    fresh copy in a temp folder of its own, so what a test writes never reaches another test.
+    A failed build leaves nothing behind, and the next caller builds again.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # pytest-of-USER/pytest-N/, above each worker's popen-gwK/
+    built = root / f"shared-{name}"
+    with (root / f"shared-{name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not (built / ".complete").is_file():
+                shutil.rmtree(built, ignore_errors=True)
+                built.mkdir()
+                try:
+                    build(built)
+                except BaseException:
+                    shutil.rmtree(built, ignore_errors=True)
+                    raise
+                (built / ".complete").touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    dst = tmp_path_factory.mktemp(name) / "copy"
+    shutil.copytree(built, dst, symlinks=True)
+    return dst
 
 
 def write_plan(

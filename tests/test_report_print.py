@@ -39,7 +39,7 @@ from .chromium import (
     split_words,
     stranded,
 )
-from .conftest import MINI, model_candidate, write_plan
+from .conftest import MINI, model_candidate, shared_copy, write_plan
 from .test_report import reports, runs  # noqa: F401  (the same two small runs, rendered)
 
 DEFAULT_ALT = "No description has been provided for this image"
@@ -304,9 +304,9 @@ SCRIPTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def script_report(tmp_path_factory):
-    """The readiness report of a run whose questions and drafts are in many scripts."""
+def _build_script_report(tmp: Path) -> None:
+    """A run whose questions and drafts are in many scripts, scored, its readiness report
+    rendered; ``built.txt`` holds the report's path relative to ``tmp``."""
     import json
 
     from loopback import Behaviour, LoopbackServer
@@ -316,7 +316,6 @@ def script_report(tmp_path_factory):
     from harness.scorers import scorer_names
     from harness.scoring import score_run
 
-    tmp = tmp_path_factory.mktemp("scripts")
     ds = tmp / "mini"
     shutil.copytree(MINI, ds)
     rows = [json.loads(line) for line in (ds / "items.jsonl").read_text().splitlines()]
@@ -335,7 +334,16 @@ def script_report(tmp_path_factory):
         )
         store = run_plan(plan, results_dir=tmp / "results", options=RunOptions(progress=False))
     score_run(store)
-    return render_report(store.run_id, phase="pre_pilot", results_dir=tmp / "results")
+    path = render_report(store.run_id, phase="pre_pilot", results_dir=tmp / "results")
+    (tmp / "built.txt").write_text(str(path.relative_to(tmp)))
+
+
+@pytest.fixture(scope="module")
+def script_report(tmp_path_factory):
+    """The readiness report of a run whose questions and drafts are in many scripts (built once
+    per test session, a copy per module: ``shared_copy``)."""
+    folder = shared_copy(tmp_path_factory, "script-report", _build_script_report)
+    return folder / (folder / "built.txt").read_text()
 
 
 def _printed_text(report: Path, tmp_path: Path, paper: str) -> tuple[Path, list, dict]:
