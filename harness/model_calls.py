@@ -120,6 +120,13 @@ def _prepare(
         item = {**u.item, "input": engine.redact(t, u.item["input"])}
         msgs = builders[u.spec.name].messages(item)
         out.append((u, msgs, engine.cache_key(t, msgs, u.sample)))
+    # Each candidate's calls in the order of their prompts' text (candidates keep theirs): the
+    # embedded llama.cpp server answers one request at a time and reuses the prefix a prompt
+    # shares with the previous one, so items citing the same sources follow each other and it
+    # reads the system prompt and those sources once (about a seventh less prompt to read for
+    # the demo's 32 drafts).
+    rank = {name: i for i, name in enumerate(dict.fromkeys(u.spec.name for u in units))}
+    out.sort(key=lambda p: (rank[p[0].spec.name], "\x00".join(m["content"] for m in p[1])))
     return out
 
 
