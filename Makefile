@@ -52,7 +52,7 @@ browser:
 	    (apt-get install -y -qq poppler-utils >/dev/null) ; } || \
 	  echo "note: no poppler-utils (pdftotext); the print tests will be skipped"
 
-# axe-core for the accessibility browser test (tests/test_report_print.py), from npm into
+# axe-core for the accessibility browser test (tests/report/test_print.py), from npm into
 # .cache/npm (git-ignored); the test loads it from that file, never from the network.
 axe:
 	@test -f .cache/npm/node_modules/axe-core/axe.min.js || \

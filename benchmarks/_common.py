@@ -36,8 +36,8 @@ sys.path.insert(0, str(REPO / "tests"))
 def warm_up() -> int:
     """One-off costs before timing: litellm's import, and the call workers that ``workers:
     auto`` starts for these workloads (each imports litellm too). Returns how many started."""
-    from harness.candidates.llm import litellm_module
-    from harness.candidates.pool import auto_workers, start_pool
+    from harness.engine.llm import litellm_module
+    from harness.engine.pool import auto_workers, start_pool
 
     litellm_module()
     n = auto_workers(capacity=32, calls=400)  # the most any of them asks for
@@ -147,11 +147,11 @@ def write_plan(
 def plan_messages(plan_path: Path) -> tuple[Any, list[list[dict[str, str]]]]:
     """The plan and the chat messages the harness sends for it: one list per call (each item's
     prompt once per sample of the plan's first candidate), for bare litellm loops to send."""
-    from harness.candidates.llm import PromptBuilder
-    from harness.datasets import load_dataset
-    from harness.plan import load_plan
-    from harness.runner import item_dict
-    from harness.selection import select_items
+    from harness.data.dataset import load_dataset
+    from harness.engine.llm import PromptBuilder
+    from harness.plan.spec import load_plan
+    from harness.run.runner import item_dict
+    from harness.run.selection import select_items
 
     plan = load_plan(plan_path)
     ds = load_dataset(plan.dataset_path())

@@ -34,7 +34,7 @@ def main() -> None:
     args = arg_parser(__doc__).parse_args()
     import subprocess
 
-    from harness.runner import RunOptions, run_plan
+    from harness.run.runner import RunOptions, run_plan
 
     workers = warm_up()
     quiet = RunOptions(progress=False)

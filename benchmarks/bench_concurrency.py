@@ -28,7 +28,7 @@ SAMPLES = 4
 
 def main() -> None:
     args = arg_parser(__doc__).parse_args()
-    from harness.runner import RunOptions, run_plan
+    from harness.run.runner import RunOptions, run_plan
 
     workers = warm_up()
     quiet = RunOptions(progress=False)

@@ -21,9 +21,9 @@ from typing import Any
 
 from _common import arg_parser, load, save, table
 
-from harness.candidates.llm import CallResult
-from harness.engine import Engine, Request, Retries
-from harness.lanes import Streak
+from harness.engine.calls import Engine, Request, Retries
+from harness.engine.lanes import Streak
+from harness.engine.llm import CallResult
 
 N, C, LATENCY, FAULT_RATE = 400, 8, 0.2, 0.3
 

@@ -36,7 +36,7 @@ from tests.importers.makedocs import make_docx, make_html, make_pdf
 
 
 def build_export(path: Path, rows: int, seed: int = 7) -> None:
-    from harness.datasets import load_dataset
+    from harness.data.dataset import load_dataset
 
     items = load_dataset(SAMPLE).items
     faq = items[items["task"] == "faq_reply"]
@@ -52,7 +52,7 @@ def build_export(path: Path, rows: int, seed: int = 7) -> None:
 
 
 def build_documents(folder: Path, docs: int) -> None:
-    from harness.datasets import load_dataset
+    from harness.data.dataset import load_dataset
 
     sources = load_dataset(SAMPLE).sources
     texts = list(zip(sources["title"], sources["text"], strict=True))

@@ -38,7 +38,7 @@ ROUND_S = 6.0  # every round finishes well within this
 def child(spec_path: str) -> None:
     """One bare litellm loop: warm up, then one timed round at each agreed start time."""
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
-    from harness.candidates.llm import litellm_module
+    from harness.engine.llm import litellm_module
 
     litellm = litellm_module()
     msgs, c, k, idx = spec["messages"], spec["concurrency"], spec["procs"], spec["index"]

@@ -10,7 +10,7 @@ ratio of medians over --repeat rounds is reported. Target: <= 1.3.
 
 The harness side runs twice per round: with ``workers: 0`` (every call in this process, like
 the bare loop: the harness's own overhead, which the target is about) and with the default
-``workers: auto`` (the call workers of harness/candidates/pool.py, started beforehand like
+``workers: auto`` (the call workers of harness/engine/pool.py, started beforehand like
 litellm's import: what a user gets, on every core).
 """
 
@@ -39,8 +39,8 @@ C = 8
 
 def main() -> None:
     args = arg_parser(__doc__).parse_args()
-    from harness.candidates.llm import litellm_module
-    from harness.runner import RunOptions, run_plan
+    from harness.engine.llm import litellm_module
+    from harness.run.runner import RunOptions, run_plan
     from harness.scorers import scorer_names
 
     workers = warm_up()

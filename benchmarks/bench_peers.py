@@ -65,8 +65,8 @@ def _run(srv: ServerProcess, plan: Path, results: Path) -> dict[str, Any]:
 def _bare_spec(plan: Path, base_url: str, path: Path) -> Path:
     """The bare loop's input: the harness's own rendered prompts and the references."""
     p, messages = plan_messages(plan)
-    from harness.datasets import load_dataset
-    from harness.selection import select_items
+    from harness.data.dataset import load_dataset
+    from harness.run.selection import select_items
 
     items, _ = select_items(p, load_dataset(p.dataset_path()))
     refs = [str(r) for r in items["reference"] for _ in range(p.candidates[0].samples)]

@@ -9,7 +9,7 @@ on one thread, against about 15 ms per generated token, and a demo draft's promp
 not depend on the machine's load), the tokens left to read for the demo's 32 SmolLM2 drafts and
 for its judging pass (the 32 drafts, the 16 rated drafts of the calibration sample, the
 length-bias probe), in the row order (before) and in the order of the prompts' text (what
-``harness.model_calls`` and ``harness.scorers.judging`` send now). The judge's prompts end with
+``harness.run.model_calls`` and ``harness.scorers.judging`` send now). The judge's prompts end with
 the draft it rates; the approved answer stands in for the SmolLM2 drafts, which only a run makes.
 
     .venv/bin/python benchmarks/bench_prompt_reuse.py
@@ -28,7 +28,7 @@ def _tokenizer() -> Any:
     import llama_cpp
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-    from harness.candidates.local import gguf_path
+    from harness.engine.local import gguf_path
 
     llm = llama_cpp.Llama(str(gguf_path()), vocab_only=True, verbose=False)
     fmt = Jinja2ChatFormatter(
@@ -63,15 +63,15 @@ def _text(msgs: list[dict[str, str]]) -> str:
 
 
 def main() -> None:
-    from harness.calibration import drafts_to_check
-    from harness.candidates.llm import PromptBuilder
-    from harness.datasets import load_dataset
-    from harness.plan import load_plan
-    from harness.runner import item_dict
+    from harness.data.dataset import load_dataset
+    from harness.engine.llm import PromptBuilder
+    from harness.plan.spec import load_plan
+    from harness.run.runner import item_dict
+    from harness.run.selection import select_items
+    from harness.scorers.calibration import drafts_to_check
     from harness.scorers.judge import FILLER, _probe_rows
     from harness.scorers.judging import JudgePrompt, _item
     from harness.scorers.rubric import load_rubric
-    from harness.selection import select_items
 
     tokens = _tokenizer()
     plan = load_plan(REPO / "plans" / "demo.yaml")

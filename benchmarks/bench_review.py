@@ -146,7 +146,7 @@ def main() -> None:
     p.add_argument("--submits", type=int, default=300, help="timed submits per repetition")
     args = p.parse_args()
     from harness.review import db
-    from harness.runner import RunOptions, run_plan
+    from harness.run.runner import RunOptions, run_plan
 
     with scratch("bench-review") as root:
         ds = make_dataset(root)

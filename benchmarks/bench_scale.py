@@ -35,7 +35,7 @@ from _common import (
 
 
 def build_dataset(folder: Path, n: int) -> Path:
-    from harness.datasets import load_dataset
+    from harness.data.dataset import load_dataset
 
     ds = load_dataset(SAMPLE)
     faq = ds.items[ds.items["task"] == "faq_reply"].reset_index(drop=True)

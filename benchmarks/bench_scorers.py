@@ -28,10 +28,10 @@ from rapidfuzz.distance import Levenshtein
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness.datasets import load_dataset  # noqa: E402
-from harness.plan import ScorerSpec  # noqa: E402
+from harness.data.dataset import load_dataset  # noqa: E402
+from harness.plan.spec import ScorerSpec  # noqa: E402
 from harness.scorers import get_scorer, scorer_info, scorer_names  # noqa: E402
-from harness.scoring import score_generations, scoring_frame  # noqa: E402
+from harness.scorers.scoring import score_generations, scoring_frame  # noqa: E402
 
 EXTRAS = [
     " Your pass will be ready on March 3.",

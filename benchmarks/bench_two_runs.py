@@ -32,7 +32,7 @@ RESULTS = REPO / "benchmarks" / "results"
 
 RUN = """
 import sys
-from harness.runner import RunOptions, run_plan
+from harness.run.runner import RunOptions, run_plan
 store = run_plan(sys.argv[1], results_dir=sys.argv[2],
                  options=RunOptions(progress=False, limit=int(sys.argv[3])), score=False)
 c = store.read_manifest()["counts"]

@@ -90,6 +90,54 @@ METRICS: dict[str, MetricDef] = {
             "share",
         ),
         _m("paraphrase_claim_agreement", "Same facts to one question asked differently", "share"),
+        # inbound summaries (harness/scorers/summary.py)
+        _m(
+            "summary_ask_coverage",
+            "Share of the message's asks the summary carries",
+            "share",
+            margin=0.05,
+        ),
+        _m(
+            "summary_fact_accuracy",
+            "Share of the summary's facts that match the message",
+            "share",
+            margin=0.05,
+        ),
+        _m(
+            "summary_routing_ok",
+            "Summaries routed to the office that owns them",
+            "share",
+            margin=0.05,
+        ),
+        _m("summary_urgency_ok", "Summaries that keep the message's urgency", "share", margin=0.05),
+        _m("summary_safety_kept", "Safety concerns kept and flagged", "share"),
+        _m(
+            "summary_extra_personal_count",
+            "Personal details per summary beyond what the office needs",
+            "count",
+            False,
+        ),
+        # newsletter sections (harness/scorers/newsletter.py)
+        _m(
+            "event_coverage",
+            "Share of the section's dates, places and amounts present",
+            "share",
+            margin=0.05,
+        ),
+        _m(
+            "event_accuracy",
+            "Share of the section's dates, times and amounts that are correct",
+            "share",
+            margin=0.05,
+        ),
+        _m("headline_ok", "Sections with a short, specific headline", "share"),
+        _m("structure_ok", "Sections laid out as the style guide asks", "share"),
+        _m("section_length_ok", "Sections within the style guide's length", "share"),
+        _m(
+            "spanish_version_ok",
+            "Sections with the Spanish version the district publishes",
+            "share",
+        ),
         _m("judge_calibrated", "AI judge checked against human ratings (1 = yes)", "flag"),
         _m("judge_accuracy", "AI judge: accuracy", "share", margin=0.05),
         _m("judge_completeness", "AI judge: completeness", "share"),
@@ -168,6 +216,20 @@ NEEDS = {
     ),
     "sample_similarity": ("samples", "set `samples: 2` or more on the model candidate"),
     "sample_claim_agreement": ("samples", "set `samples: 2` or more on the model candidate"),
+    "summary_ask_coverage": ("asks", "hand-label each inbound message's asks (`asks`)"),
+    "summary_routing_ok": (
+        "route_to",
+        "hand-label the offices that act on each message (`route_to`)",
+    ),
+    "summary_urgency_ok": ("urgency", "hand-label each message's urgency (`urgency`)"),
+    "summary_safety_kept": (
+        "safety_cues",
+        "label the safety concern of each safety item (`safety_cues`)",
+    ),
+    "spanish_version_ok": (
+        "publish_es",
+        "mark the sections the district publishes in Spanish (`publish_es: true`)",
+    ),
 }
 BASELINE_NEEDS = {
     "staff_first_draft": (

@@ -72,7 +72,7 @@ def mpl(text: Any) -> str:
 # A cell a spreadsheet would run as a formula (=, +, -, @; a tab or carriage return first hides
 # one). The station's CSV exports write such a cell with a leading apostrophe, the spreadsheet
 # convention for "text, not a formula"; an apostrophe already first is escaped the same way, so
-# reading back (harness/dataset_tables.py) restores every cell exactly.
+# reading back (harness/data/tables.py) restores every cell exactly.
 SPREADSHEET_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "'")
 
 

@@ -9,7 +9,7 @@ import papermill as pm
 import pytest
 
 from harness import aio
-from harness.runner import RunOptions, run_plan
+from harness.run.runner import RunOptions, run_plan
 
 from .conftest import REPO, model_candidate, write_plan
 
@@ -53,7 +53,7 @@ def test_run_plan_in_a_real_jupyter_kernel(tmp_path, mini, results, loopback, wo
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell(
-            "from harness.runner import RunOptions, run_plan\n"
+            "from harness.run.runner import RunOptions, run_plan\n"
             f"store = run_plan({str(plan)!r}, results_dir={str(results)!r},\n"
             f"                 options=RunOptions(workers={workers}))\n"
             "m = store.read_manifest()\n"
@@ -72,8 +72,8 @@ def test_run_plan_in_a_real_jupyter_kernel(tmp_path, mini, results, loopback, wo
 
 
 def test_judge_inside_a_running_loop(loopback, mini, tmp_path):
-    from harness.datasets import load_dataset
-    from harness.plan import JudgeSpec
+    from harness.data.dataset import load_dataset
+    from harness.plan.spec import JudgeSpec
     from harness.scorers.judge import judge_drafts
 
     from .scorers.test_judge import DRAFTS, GOOD

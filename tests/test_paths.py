@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import harness
-from harness.store import list_runs, open_run
+from harness.store.runs import list_runs, open_run
 
 from .conftest import REPO
 
@@ -63,8 +63,8 @@ def test_every_notebook_runs_all_with_its_defaults(tmp_path, mini, monkeypatch, 
     import nbformat
     import papermill as pm
 
-    from harness.kernel import papermill_kernel_options
-    from harness.runner import RunOptions, run_plan
+    from harness.report.kernel import papermill_kernel_options
+    from harness.run.runner import RunOptions, run_plan
 
     from .conftest import write_plan
 

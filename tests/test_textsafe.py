@@ -85,9 +85,9 @@ def test_control_characters_from_a_gates_file_stay_out_of_junit_markdown_and_ter
 ):
     import yaml
 
-    from harness.cli import main
-    from harness.runner import RunOptions, run_plan
-    from harness.scoring import score_run
+    from harness.cli.commands import main
+    from harness.run.runner import RunOptions, run_plan
+    from harness.scorers.scoring import score_run
 
     from .conftest import REPO, model_candidate, write_plan
 
@@ -129,7 +129,7 @@ def test_control_characters_from_a_gates_file_stay_out_of_junit_markdown_and_ter
 
 
 def test_validate_escapes_a_category_holding_terminal_controls(mini_copy, capsys):
-    from harness.cli import main
+    from harness.cli.commands import main
 
     p = mini_copy / "items.jsonl"
     p.write_text(p.read_text().replace('"transportation"', '"trans\\u001b[31mportation"'))

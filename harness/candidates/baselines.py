@@ -17,9 +17,9 @@ from typing import Any
 import pandas as pd
 
 from harness.candidates.drafts import drafts_baseline
-from harness.datasets import Dataset
+from harness.data.dataset import Dataset
+from harness.data.safeyaml import load_file
 from harness.errors import PlanError, Problem
-from harness.safeyaml import load_file
 
 Baseline = Callable[[dict[str, Any]], str | None]
 

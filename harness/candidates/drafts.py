@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.datasets import Dataset
+from harness.data.dataset import Dataset
 from harness.errors import PlanError, Problem
 
 DraftFn = Callable[[dict[str, Any]], str | None]

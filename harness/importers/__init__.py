@@ -14,9 +14,9 @@ Importing again into a folder the importer wrote merges (:mod:`harness.importers
 reviewed suggestions of unchanged items stay, and the difference is printed.
 """
 
+from harness.data.mapping import infer_mapping
 from harness.importers.export import ImportResult, import_export
 from harness.importers.limits import LIMITS
-from harness.importers.mapping import infer_mapping
 from harness.importers.review import accept_suggestions, export_suggestions
 from harness.importers.sources import import_sources
 from harness.importers.suggest import suggestion_counts

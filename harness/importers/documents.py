@@ -21,7 +21,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from harness import safeyaml
+from harness.data import safeyaml
 from harness.importers.encoding import EncodingError, decode
 from harness.importers.limits import LIMITS, LimitError, check_size, check_zip, over
 

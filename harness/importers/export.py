@@ -12,9 +12,9 @@ from typing import Any
 
 import pandas as pd
 
+from harness.data.mapping import mapping_table, meta_name, resolve_mapping
 from harness.errors import Problem
 from harness.importers.ids import IdAllocator, slug
-from harness.importers.mapping import mapping_table, meta_name, resolve_mapping
 from harness.importers.reimport import merge, read_items
 from harness.importers.sources import import_sources
 from harness.importers.suggest import add_suggestions, suggestion_counts

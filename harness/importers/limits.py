@@ -13,7 +13,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from harness.dataset_guard import MAX_JSON_DEPTH
+from harness.data.guard import MAX_JSON_DEPTH
 
 # name -> the most the importer accepts (what each means: LIMIT_TEXT)
 LIMITS: dict[str, int] = {
@@ -42,7 +42,7 @@ LIMIT_TEXT: dict[str, str] = {
     "the zip reader enforces), or a PDF's page contents inflate to",
     "zip_entries": "parts inside an XLSX or DOCX",
     "front_matter_bytes": "bytes of YAML front matter in a Markdown policy (read by the one "
-    "safe loader, harness/safeyaml.py, with its alias and value limits)",
+    "safe loader, harness/data/safeyaml.py, with its alias and value limits)",
 }
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.dataset_guard import JsonKeyError, json_depth_line, strict_json
+from harness.data.guard import JsonKeyError, json_depth_line, strict_json
 from harness.errors import Problem
 from harness.importers.tables import DatasetImportError
 

@@ -26,7 +26,7 @@ from typing import NamedTuple
 import pandas as pd
 import yaml
 
-from harness import safeyaml
+from harness.data import safeyaml
 from harness.errors import Problem
 from harness.importers.documents import DOCUMENT_SUFFIXES, DocumentError, read_document
 from harness.importers.ids import slug

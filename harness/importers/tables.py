@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-from harness.dataset_guard import JsonKeyError, duplicate_key_line, json_depth_line, strict_json
+from harness.data.guard import JsonKeyError, duplicate_key_line, json_depth_line, strict_json
 from harness.errors import InputError, Problem
 from harness.importers.encoding import EncodingError, decode
 from harness.importers.limits import LIMITS, LimitError, check_size, check_zip, over

@@ -80,6 +80,7 @@ from harness.report.render import (
     render_explore,
     render_notebook,
     render_report,
+    render_workflow_selection,
     self_contained,
 )
 from harness.report.tables import (
@@ -96,7 +97,11 @@ from harness.report.tables import (
     summary_table,
     verdict_words,
 )
-from harness.store import RunData, load_run
+from harness.report.workflow_pages import criteria_table as workflow_criteria_table
+from harness.report.workflow_pages import recommendation_html as workflow_recommendation
+from harness.report.workflow_pages import workflow_sections
+from harness.report.workflows import workflow_criteria
+from harness.store.runs import RunData, load_run
 
 __all__ = [
     "MAX_EXAMPLES",
@@ -162,6 +167,7 @@ __all__ = [
     "render_explore",
     "render_notebook",
     "render_report",
+    "render_workflow_selection",
     "run_details",
     "run_overview",
     "self_contained",
@@ -172,4 +178,8 @@ __all__ = [
     "summary_table",
     "table_html",
     "verdict_words",
+    "workflow_criteria",
+    "workflow_criteria_table",
+    "workflow_recommendation",
+    "workflow_sections",
 ]

@@ -10,7 +10,7 @@ import pandas as pd
 from harness.report.decision import has_judge, rated_text
 from harness.report.families import family_section
 from harness.report.format import STYLE, esc, fmt, frame_table, mapping, note
-from harness.store import (
+from harness.store.runs import (
     RunData,
     calibration_files,
 )

@@ -8,12 +8,12 @@ from typing import Any
 import pandas as pd
 
 from harness.errors import ReportError
-from harness.gates import Decision, decide
+from harness.gates.decision import Decision, decide
 from harness.phases import PHASE_QUESTIONS
-from harness.plan import REFERENCE
+from harness.plan.spec import REFERENCE
 from harness.report.format import STATUS_WORDS, STYLE, VERDICT_CLASS, esc, mapping, note
 from harness.report.tables import family_metrics
-from harness.store import RunData
+from harness.store.runs import RunData
 
 PHASES = PHASE_QUESTIONS  # the one registry: harness.phases
 

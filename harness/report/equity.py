@@ -12,9 +12,9 @@ import pandas as pd
 
 from harness.metrics import metric_def
 from harness.report.format import STYLE, esc, fmt, note, table_html
-from harness.store import RunData
+from harness.store.runs import RunData
 
-# The sections the readiness report renders, by evidence-index id (harness.evidence_index).
+# The sections the readiness report renders, by evidence-index id (harness.gates.index).
 READINESS_SECTIONS = (
     "decision",
     "gates",
@@ -45,7 +45,7 @@ def equity_table(
 ) -> pd.DataFrame:
     """Per slice (e.g. each language) and candidate: mean [interval], questions, and whether
     the slice has enough questions to count (numeric columns kept for analysts)."""
-    from harness.slices import slices
+    from harness.gates.slices import slices
 
     names = list(
         metrics or ("required_facts_coverage", "unsupported_claims_count", "word_similarity")
@@ -61,8 +61,8 @@ def equity_section(
     """ "Does every family get the same quality?": one figure per the slice field, and the table."""
     from IPython.display import HTML
 
-    from harness.gates import load_gates
-    from harness.slices import slice_figure
+    from harness.gates.decision import load_gates
+    from harness.gates.slices import slice_figure
 
     items = run.dataset.items
     if by not in items.columns or items[by].nunique(dropna=True) < 2:
@@ -118,8 +118,8 @@ def staff_review_section(run: RunData) -> Any:
 
 def evidence_appendix(run: RunData, sections: Sequence[str] = READINESS_SECTIONS) -> Any:
     """The evidence index: each item the district's reviewers ask for, the section that answers
-    it, and whether this run evidences it (harness.evidence_index)."""
-    from harness.evidence_index import evidence_index
+    it, and whether this run evidences it (harness.gates.index)."""
+    from harness.gates.index import evidence_index
 
     t = evidence_index(run, list(sections))
     return table_html(

@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.gates import Decision, minutes_are_fitted
+from harness.gates.decision import Decision, minutes_are_fitted
 from harness.report.decision import run_details
 from harness.report.format import STYLE, esc, fmt, note, table_html, unit_of
-from harness.store import RunData
+from harness.store.runs import RunData
 
 MAX_EXAMPLES = 1  # best / worst / most edited, each (every draft: run.generations)
 

@@ -11,7 +11,7 @@ from harness.report.format import note, plain, table_html
 from harness.report.tables import family_metrics, metric_table
 from harness.scorers import scorer_info, scorer_names
 from harness.stats import summarize
-from harness.store import RunData
+from harness.store.runs import RunData
 
 MAX_FAILURES = 50
 

@@ -13,7 +13,7 @@ from harness.report.alt import Figure, listing
 from harness.report.format import fmt, plain, unit_of
 from harness.report.tables import by_category, category_metric, comparison_numbers
 from harness.stats import summarize
-from harness.store import RunData
+from harness.store.runs import RunData
 from harness.textsafe import mpl
 
 # Okabe-Ito, safe for the common colour-vision deficiencies; shapes repeat the cue.

@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 
 from harness import stats
-from harness.datasets import load_dataset
+from harness.data.dataset import load_dataset
 from harness.errors import ReportError
 from harness.report.alt import Figure
 from harness.report.decision import district_name
 from harness.report.format import STYLE, esc, fmt, note, plain, table_html, unit_of
-from harness.store import RunData, station_pilot_log
+from harness.store.runs import RunData, station_pilot_log
 from harness.textsafe import mpl
 
 
@@ -100,7 +100,7 @@ def pilot_log_for(run: RunData, path: str = "") -> pd.DataFrame | None:
         raise ReportError(
             f"pilot log {path} does not exist; give a pilot_log.csv or a dataset folder"
         )
-    from harness.datasets import read_pilot_log
+    from harness.data.dataset import read_pilot_log
 
     return read_pilot_log(p, set(run.dataset.items.index))
 
@@ -116,7 +116,7 @@ _MEASURED = {
 
 def pilot_table(log: pd.DataFrame | None) -> Any:
     """The pilot's measured outcomes: before, during, improvement [interval], verdict, how."""
-    from harness.pilot import outcomes
+    from harness.pilot.analysis import outcomes
 
     out = outcomes(log)
     if out.empty:
@@ -154,7 +154,7 @@ def pilot_figure(log: pd.DataFrame | None) -> Any:
     """Minutes per reply before and during the pilot, by staff member (averages)."""
     import matplotlib.pyplot as plt
 
-    from harness.pilot import by_staff
+    from harness.pilot.analysis import by_staff
 
     staff = by_staff(log)
     fig, ax = plt.subplots(figsize=(7, 3.2))
@@ -199,6 +199,6 @@ def pilot_figure(log: pd.DataFrame | None) -> Any:
 
 def staff_table(log: pd.DataFrame | None) -> pd.DataFrame:
     """Per staff member and phase: replies, minutes, revisions, turnaround, approvals."""
-    from harness.pilot import by_staff
+    from harness.pilot.analysis import by_staff
 
     return by_staff(log)

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ReportError
-from harness.kernel import papermill_kernel_options
 from harness.paths import resolve_path
 from harness.report.decision import PHASES
+from harness.report.kernel import papermill_kernel_options
 from harness.report.printing import finish
-from harness.store import RunStore, default_results_dir, open_run
+from harness.store.runs import RunStore, default_results_dir, open_run
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
@@ -141,7 +141,7 @@ def render_report(
     store = open_run(run_id, root)
     store.scores()  # a clear error if the run was never scored
     # Validate the rubric files here, so a typo is reported with file and line, not as a cell error.
-    from harness.gates import load_gates, load_governance
+    from harness.gates.decision import load_gates, load_governance
 
     load_gates(gates).phase(phase)
     load_governance(governance)
@@ -157,6 +157,23 @@ def render_report(
         "readiness_report", params, store.path, title=f"Readiness report: {store.run_id}"
     )
     _record(store, phase, path)
+    return path
+
+
+WORKFLOW_SELECTION = "workflow_selection"
+
+
+def render_workflow_selection(run_id: str, results_dir: str | Path | None = None) -> Path:
+    """Render Phase 1's choice between workflows (notebooks/workflow_selection.ipynb) from a
+    stored, scored run of several workflows; no model calls."""
+    root = _root(results_dir)
+    store = open_run(run_id, root)
+    store.scores()
+    params = {"run_id": store.run_id, "results_dir": str(root.resolve())}
+    path = render_notebook(
+        WORKFLOW_SELECTION, params, store.path, title=f"Which workflow first: {store.run_id}"
+    )
+    _record(store, WORKFLOW_SELECTION, path)
     return path
 
 
@@ -199,15 +216,15 @@ def render_calibration(run_id: str, results_dir: str | Path | None = None) -> Pa
 def calibrate_and_render(run_id: str, results_dir: str | Path | None = None) -> Path:
     """Calibrate the run's judge against the dataset's human ratings, then render the report.
 
-    The calibration itself is ``harness.calibration.calibrate`` (it may call the judge model;
+    The calibration itself is ``harness.scorers.calibration.calibrate`` (it may call the judge model;
     its calls are cached). Rendering alone is :func:`render_calibration`.
     """
     try:
-        from harness.calibration import calibrate
+        from harness.scorers.calibration import calibrate
     except ImportError as exc:
         raise ReportError(
             f"judge calibration is not available in this installation ({exc}); "
-            "harness/calibration.py must provide calibrate(run, results_dir=...)"
+            "harness/scorers/calibration.py must provide calibrate(run, results_dir=...)"
         ) from None
     root = _root(results_dir)
     store = open_run(run_id, root)

@@ -11,7 +11,7 @@ from harness.metrics import COMPARE_METRICS, HEADLINE_METRICS, metric_def
 from harness.report.format import fmt, plain, unit_of
 from harness.scorers import scorer_info, scorer_names
 from harness.stats import summarize
-from harness.store import RunData
+from harness.store.runs import RunData
 
 
 def metric_families() -> dict[str, str]:

@@ -30,7 +30,7 @@ __all__ = ["ReviewError", "Station", "export", "prepare", "progress", "serve", "
 def progress(run_id: str, results_dir: str | Path | None = None) -> pd.DataFrame:
     """Per reviewer: tasks, done and share done in the run's review queue."""
     from harness.review import db
-    from harness.store import load_run
+    from harness.store.runs import load_run
 
     path = db.db_path(load_run(run_id, results_dir).store.path)
     if not db.exists(path):

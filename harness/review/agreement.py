@@ -1,6 +1,6 @@
 """Agreement between two reviewers of the same draft: Cohen's kappa with a bootstrap interval.
 
-Criteria (1-5) use the quadratic-weighted kappa of :mod:`harness.calibration`; the
+Criteria (1-5) use the quadratic-weighted kappa of :mod:`harness.scorers.calibration`; the
 approve/reject decision uses the plain kappa. The interval resamples the doubly reviewed
 drafts (seeded percentile bootstrap).
 """
@@ -30,7 +30,7 @@ def _pairs(r: pd.DataFrame) -> pd.DataFrame:
 def _kappa(x: np.ndarray, y: np.ndarray, weighted: bool) -> float:
     from sklearn.metrics import cohen_kappa_score
 
-    from harness.calibration import weighted_kappa
+    from harness.scorers.calibration import weighted_kappa
 
     if len(x) == 0:
         return np.nan

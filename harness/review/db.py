@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.store import REVIEW_FOLDER
+from harness.store.runs import REVIEW_FOLDER
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

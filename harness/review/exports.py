@@ -39,7 +39,7 @@ import pandas as pd
 from harness.errors import ReviewError
 from harness.review import db
 from harness.review.queue import CONTROL
-from harness.store import load_run
+from harness.store.runs import load_run
 from harness.textsafe import spreadsheet
 
 RATINGS_BASE = ["draft_id", "item_id", "draft_origin", "draft", "rater"]

@@ -30,7 +30,7 @@ from harness.review.queue import (
     build_queue,
     drafts_from_run,
 )
-from harness.store import load_run
+from harness.store.runs import load_run
 
 DEFAULT_PORT = 8765
 

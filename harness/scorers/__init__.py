@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.datasets import Dataset
+from harness.data.dataset import Dataset
 
 ScoreFn = Callable[[pd.DataFrame, Dataset], pd.DataFrame]
 
@@ -46,8 +46,8 @@ class ScoreContext:
     and folder, where the response cache lives, and a place to report what it did (the model
     calls' endpoints, say), which scoring writes into the run's manifest."""
 
-    plan: Any = None  # harness.plan.Plan
-    store: Any = None  # harness.store.RunStore
+    plan: Any = None  # harness.plan.spec.Plan
+    store: Any = None  # harness.store.runs.RunStore
     cache_path: Path | None = None
     records: dict[str, Any] = field(default_factory=dict)
 
@@ -75,7 +75,7 @@ def scorer(
     return register
 
 
-FAMILIES = ("edit", "accuracy", "consistency", "governance", "judge")
+FAMILIES = ("edit", "accuracy", "consistency", "governance", "judge", "summary", "newsletter")
 
 
 def _load_builtin(until: str | None = None) -> None:

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz
 
-from harness.datasets import Dataset
+from harness.data.dataset import Dataset
 from harness.scorers import Metric, ScoreFn, scorer
 from harness.scorers.claim_words import (
     MONTHS,

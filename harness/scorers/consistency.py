@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.preprocessing import normalize
 
-from harness.datasets import Dataset
+from harness.data.dataset import Dataset
 from harness.scorers import Metric, ScoreFn, scorer
 from harness.scorers.accuracy import extract_claims, input_support, tfidf_vectorizer
 

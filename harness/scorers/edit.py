@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz.distance import Levenshtein
 
-from harness.datasets import Dataset
+from harness.data.dataset import Dataset
 from harness.scorers import Metric, ScoreFn, scorer
 
 _WORD = re.compile(r"\S+")
@@ -48,7 +48,7 @@ def load_rates(path: str | Path | None = None) -> dict[str, float]:
     rates = dict(DEFAULT_RATES)
     p = Path(path) if path else RATES_FILE
     if p.is_file():
-        from harness.safeyaml import load_file
+        from harness.data.safeyaml import load_file
 
         data = load_file(p, "effort rates")[0] or {}
         rates.update(

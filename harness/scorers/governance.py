@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from textstat.textstat import textstatistics
 
-from harness.datasets import Dataset
+from harness.data.dataset import Dataset
 from harness.scorers import Metric, ScoreFn, scorer
 from harness.scorers.accuracy import extract_claims, words_key
 

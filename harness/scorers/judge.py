@@ -6,7 +6,7 @@ for constrained JSON (:func:`harness.scorers.rubric.response_format`). The judge
 through the run's model-call engine (:mod:`harness.scorers.judging`): the same approval,
 redaction, key scrubbing, cache and retries as the candidates'. ``judge_calibrated`` says
 whether the judge met the plan's bar against the dataset's human ratings
-(:mod:`harness.calibration`): an uncalibrated judge cannot pass a gate. The plan reaches the
+(:mod:`harness.scorers.calibration`): an uncalibrated judge cannot pass a gate. The plan reaches the
 scorer through the scorer interface (:class:`harness.scorers.ScoreContext`).
 """
 
@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from harness.datasets import Dataset
+from harness.data.dataset import Dataset
 from harness.errors import HarnessError
-from harness.plan import JudgeSpec
+from harness.plan.spec import JudgeSpec
 from harness.scorers import Metric, ScoreContext, ScoreFn, scorer
 from harness.scorers.judging import JudgeCounts, judge_drafts, judge_engine
 from harness.scorers.rubric import RUBRIC_FILE, judge_schema, load_rubric, parse_reply
@@ -84,7 +84,7 @@ def judge_scorer(
     tries = retries or base.get("retries", 4)
 
     def score(frame: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
-        from harness.calibration import drafts_to_check, record_calibration
+        from harness.scorers.calibration import drafts_to_check, record_calibration
 
         # Drafts of candidates the judge does not rate stay unscored (NaN), never 0.
         rate = (
@@ -137,7 +137,7 @@ def judge_scorer(
             out[f"judge_{c}"] = (mine[c].astype(np.float64) - 1.0) / 4.0
         flag = 0.0
         if rated is not None:
-            from harness.calibration import length_bias
+            from harness.scorers.calibration import length_bias
 
             judged = got.iloc[len(sub) : n_drafts].set_axis(rated.index)
             bias = None

@@ -1,6 +1,6 @@
 """A judging pass: rate drafts with the LLM judge, as a client of the one model-call engine.
 
-Every judge call goes through :class:`harness.engine.Engine`, like a candidate's: the judge's
+Every judge call goes through :class:`harness.engine.calls.Engine`, like a candidate's: the judge's
 destination is approved before any request, the family's message and the draft are redacted
 when the plan redacts, keys are scrubbed, replies are cached (keyed on the judge model, the
 messages and the parameters, the response format included, so re-scoring makes no calls),
@@ -24,12 +24,12 @@ import numpy as np
 import pandas as pd
 
 from harness import aio
-from harness.cache import ResponseCache
-from harness.datasets import Dataset
-from harness.engine import Engine, Request, Retries, Target
-from harness.plan import JudgeSpec
+from harness.data.dataset import Dataset
+from harness.engine.cache import ResponseCache
+from harness.engine.calls import Engine, Request, Retries, Target
+from harness.plan.spec import JudgeSpec
 from harness.scorers.rubric import REPAIR, Rubric, load_rubric, parse_reply, response_format
-from harness.store import default_results_dir
+from harness.store.runs import default_results_dir
 
 _REDACTED_FIELDS = ("input", "reference", "staff_first_draft")
 
@@ -110,7 +110,7 @@ def judge_engine(
 ) -> Engine:
     """An engine for a judging pass outside a run (approval: the governance file, else only
     this machine)."""
-    from harness.protect import approval_list
+    from harness.engine.protect import approval_list
 
     approved, source = approval_list(governance)
     path = Path(cache_path) if cache_path else default_results_dir() / ".cache" / "responses.sqlite"

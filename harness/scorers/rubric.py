@@ -22,9 +22,9 @@ import jinja2
 import jinja2.meta
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from harness.data.validation import line_of, validation_problems
 from harness.errors import PlanError, Problem
-from harness.plan import JudgeSpec, load_yaml
-from harness.validation import line_of, validation_problems
+from harness.plan.spec import JudgeSpec, load_yaml
 
 RUBRIC_FILE = Path(__file__).resolve().parents[2] / "rubrics" / "judge.yaml"
 LEVELS = (1, 2, 3, 4, 5)
@@ -99,7 +99,7 @@ class Rubric(BaseModel):
 
 def template_env() -> jinja2.Environment:
     """The Jinja2 environment of rubric prompts: the harness's one sandbox."""
-    from harness.templates import environment
+    from harness.plan.templates import environment
 
     return environment()
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.datasets import Dataset
+from harness.data.dataset import Dataset
 from harness.scorers.claims import Claim, extract_claims, words_key
 
 _HISTORICAL = [

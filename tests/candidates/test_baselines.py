@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from harness.candidates.baselines import get_baseline
-from harness.datasets import load_dataset
-from harness.runner import item_dict
+from harness.data.dataset import load_dataset
+from harness.run.runner import item_dict
 
 
 @pytest.fixture

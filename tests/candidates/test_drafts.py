@@ -6,11 +6,11 @@ import pytest
 import yaml
 
 from harness.candidates.drafts import load_drafts
-from harness.datasets import load_dataset
+from harness.data.dataset import load_dataset
 from harness.errors import PlanError
-from harness.plan import load_plan
-from harness.runner import run_plan
-from harness.scoring import score_generations, score_run
+from harness.plan.spec import load_plan
+from harness.run.runner import run_plan
+from harness.scorers.scoring import score_generations, score_run
 
 from ..conftest import write_plan
 
@@ -89,7 +89,7 @@ def test_vendor_drafts_are_scored_like_any_output_and_missing_ones_are_unscored(
 
 
 def test_the_readiness_decision_covers_a_vendor_drafts_candidate(tmp_path, mini, results):
-    from harness.gates import decide
+    from harness.gates.decision import decide
     from harness.report import load_run
 
     (tmp_path / "vendor.csv").write_text(f'item_id,draft\nfaq-001,"{DRAFT_001}"\n')

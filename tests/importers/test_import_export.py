@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.cli import main
-from harness.dataset_checks import dataset_warnings
-from harness.datasets import load_dataset
+from harness.cli.commands import main
+from harness.data.checks import dataset_warnings
+from harness.data.dataset import load_dataset
 from harness.importers import DatasetImportError, import_export, infer_mapping
 from harness.importers.ids import item_id, normalise_question
 
@@ -211,11 +211,11 @@ def test_imported_district_runs_and_the_decision_is_coherent(tmp_path, results):
     """Import, accept every suggestion, run baselines and a vendor's drafts, decide pre_pilot."""
     import yaml
 
-    from harness.gates import decide
+    from harness.gates.decision import decide
     from harness.importers import accept_suggestions, export_suggestions
     from harness.report import load_run
-    from harness.runner import RunOptions, run_plan
-    from harness.scoring import score_run
+    from harness.run.runner import RunOptions, run_plan
+    from harness.scorers.scoring import score_run
 
     src, policies = make_export(tmp_path / "d")
     out = tmp_path / "ds"

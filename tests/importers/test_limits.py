@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
+from harness.cli.commands import main
 from harness.importers.limits import LIMITS
 
 from .makedocs import FAQ_ROWS, patch_zip

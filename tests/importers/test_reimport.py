@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness.cli import main
-from harness.datasets import load_dataset
+from harness.cli.commands import main
+from harness.data.dataset import load_dataset
 from harness.importers import DatasetImportError, import_export, suggestion_counts
 from harness.importers.ids import item_id
 

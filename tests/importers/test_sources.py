@@ -167,7 +167,7 @@ def _bombs(folder: Path) -> dict[str, str]:
 def test_each_bad_policy_file_is_skipped_with_its_reason_and_the_rest_import(
     tmp_path, capsys, monkeypatch
 ):
-    from harness.cli import main
+    from harness.cli.commands import main
     from harness.importers.limits import LIMITS
 
     # lowered to 2 MB so the DOCX (a 3 MB comment) and big.pdf (3 MB of page content) stay

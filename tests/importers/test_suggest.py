@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.cli import main
-from harness.datasets import load_dataset
+from harness.cli.commands import main
+from harness.data.dataset import load_dataset
 from harness.importers import (
     accept_suggestions,
     export_suggestions,

@@ -6,9 +6,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness.runner import RunOptions, run_plan
+from harness.run.runner import RunOptions, run_plan
 from harness.scorers import scorer_names
-from harness.scoring import score_run
+from harness.scorers.scoring import score_run
 
 from ..conftest import MINI, model_candidate, write_plan
 

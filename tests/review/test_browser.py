@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 import harness.review as review
-from harness.cli import main as cli
-from harness.datasets import load_dataset
-from harness.pilot import outcomes
+from harness.cli.commands import main as cli
+from harness.data.dataset import load_dataset
+from harness.pilot.analysis import outcomes
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")

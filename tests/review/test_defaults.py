@@ -21,8 +21,8 @@ import yaml
 import harness.review as review
 from harness.review import db
 from harness.review.queue import CONTROL
-from harness.runner import RunOptions, run_plan
-from harness.store import load_run
+from harness.run.runner import RunOptions, run_plan
+from harness.store.runs import load_run
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "plans" / "demo.yaml"

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 import harness.review as review
-from harness.cli import main as cli
-from harness.datasets import RATINGS_NON_CRITERIA, load_dataset
-from harness.pilot import outcomes
+from harness.cli.commands import main as cli
+from harness.data.dataset import RATINGS_NON_CRITERIA, load_dataset
+from harness.pilot.analysis import outcomes
 from harness.report import load_run
 from harness.review import db, evidence
 from harness.review.queue import CONTROL
@@ -184,8 +184,8 @@ def test_a_run_without_reviews_says_so(fresh_run):
 
 
 def test_pilot_gates_use_the_minutes_measured_in_the_station_and_say_so(filled):
-    from harness.gates import Evidence
-    from harness.store import STATION_SOURCE
+    from harness.gates.decision import Evidence
+    from harness.store.runs import STATION_SOURCE
 
     run = load_run(filled.run_id, filled.results)
     before = Evidence.from_run(run).pilot_log
@@ -196,9 +196,8 @@ def test_pilot_gates_use_the_minutes_measured_in_the_station_and_say_so(filled):
     assert set(ev.pilot_log["entry_id"]) == set(
         pd.read_csv(filled.path / "review" / "pilot_log.csv")["entry_id"]
     )
-    from harness.gates import GateSet, Governance, evaluate
-
-    from ..test_gates import GOV
+    from harness.gates.decision import GateSet, Governance, evaluate
+    from tests.gates.test_decision import GOV
 
     gs = GateSet.model_validate(
         {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.datasets import Dataset
-from harness.scoring import scoring_frame
+from harness.data.dataset import Dataset
+from harness.scorers.scoring import scoring_frame
 
 
 def frame_of(dataset: Dataset, rows: list[tuple]) -> pd.DataFrame:

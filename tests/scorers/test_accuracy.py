@@ -9,7 +9,7 @@ from conftest import MINI
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.datasets import load_dataset
+from harness.data.dataset import load_dataset
 from harness.scorers import get_scorer, metrics
 from harness.scorers.accuracy import (
     check_claims,
@@ -19,7 +19,7 @@ from harness.scorers.accuracy import (
     unsupported_claims,
     unsupported_claims_table,
 )
-from harness.scoring import scoring_frame
+from harness.scorers.scoring import scoring_frame
 from tests.scorers import frame_of
 
 

@@ -107,7 +107,7 @@ def test_the_light_rate_fit_equals_the_cross_validated_one():
     """Scoring fits the rates without scikit-learn; the result is fit_effort_rates' own."""
     import pytest as _pytest
 
-    from harness.datasets import load_dataset
+    from harness.data.dataset import load_dataset
     from harness.scorers.edit import fit_effort_rates, rates_from_log
 
     from ..conftest import SAMPLE

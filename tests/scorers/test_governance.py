@@ -8,7 +8,7 @@ from conftest import MINI
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.datasets import load_dataset
+from harness.data.dataset import load_dataset
 from harness.scorers import get_scorer
 from harness.scorers.governance import (
     DEFAULT_MAX_WORDS,

@@ -13,9 +13,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.datasets import load_dataset
+from harness.data.dataset import load_dataset
 from harness.errors import PlanError
-from harness.plan import JudgeSpec
+from harness.plan.spec import JudgeSpec
 from harness.scorers import get_scorer, metrics, scorer_names
 from harness.scorers.judge import (
     RUBRIC_FILE,
@@ -349,7 +349,7 @@ def test_response_format_reaches_the_server(
         # the embedded model's server is replaced by the loopback server: same HTTP path
         import contextlib
 
-        import harness.candidates.local as local
+        import harness.engine.local as local
 
         @contextlib.contextmanager
         def serve(**_):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from harness.datasets import Dataset, load_dataset
+from harness.data.dataset import Dataset, load_dataset
 from harness.scorers import get_scorer
 from harness.scorers.accuracy import check_claims, extract_claims, fact_coverage
 from harness.scorers.governance import (

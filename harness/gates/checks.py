@@ -1,0 +1,282 @@
+"""The statistical check behind one gate: a threshold, a paired comparison with a baseline,
+a floor in every category or slice, a maximum gap between slices, a pilot outcome. Each
+passes only when its whole confidence interval clears the bar.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness.errors import PlanError
+from harness.gates.evidence import Evidence
+from harness.gates.specs import FAIL, NOT_EVALUATED, PASS, PILOT_PREFIX, Gate, GateSet
+from harness.stats import bootstrap_ci, paired_bootstrap, paired_values
+
+
+def _fmt(v: float) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "—"
+    return f"{v:.2f}" if abs(v) < 10 else f"{v:.1f}"
+
+
+def threshold_check(values: np.ndarray, gate: Gate, higher: bool, gs: GateSet) -> dict[str, Any]:
+    """A threshold gate: the interval of the mean against the bar."""
+    mean, lo, hi = bootstrap_ci(values, gs.level, gs.resamples, gs.seed)
+    n = int((~np.isnan(values)).sum())
+    bar = float(gate.threshold)  # type: ignore[arg-type]
+    if n == 0:
+        return {"status": NOT_EVALUATED, "value": mean, "ci_low": lo, "ci_high": hi, "n": 0}
+    side, edge = ("at least", lo) if higher else ("at most", hi)
+    ok = edge >= bar if higher else edge <= bar
+    mean_ok = mean >= bar if higher else mean <= bar
+    if ok:
+        ev = (
+            f"average {_fmt(mean)}, interval {_fmt(lo)} to {_fmt(hi)}: all of it {side} {_fmt(bar)}"
+        )
+    elif mean_ok:
+        ev = (
+            f"average {_fmt(mean)} meets the bar ({side} {_fmt(bar)}) but the interval reaches "
+            f"{_fmt(edge)}: it does not clear the bar yet"
+        )
+    else:
+        ev = f"average {_fmt(mean)} (interval {_fmt(lo)} to {_fmt(hi)}); the bar is {side} {_fmt(bar)}"
+    return {
+        "status": PASS if ok else FAIL,
+        "value": mean,
+        "ci_low": lo,
+        "ci_high": hi,
+        "n": n,
+        "evidence": ev,
+        "slack": (lo - bar) if higher else (bar - hi),
+    }
+
+
+def paired_check(
+    scores: pd.DataFrame, gate: Gate, cand: str, base: str, higher: bool, gs: GateSet
+) -> dict[str, Any]:
+    """A superiority or non-inferiority gate: the paired difference with a baseline."""
+    pairs = paired_values(scores, gate.metric, cand, base)
+    diff, lo, hi = paired_bootstrap(
+        pairs["candidate"], pairs["baseline"], gs.level, gs.resamples, gs.seed
+    )
+    n = len(pairs)
+    if n == 0:
+        return {
+            "status": NOT_EVALUATED,
+            "n": 0,
+            "evidence": f"no items scored for both it and {base}",
+        }
+    gain, g_lo = (diff, lo) if higher else (-diff, -hi)
+    margin = float(gate.margin or 0.0)
+    bar = 0.0 if gate.test == "superiority" else -margin
+    ok = g_lo > bar
+    word = "better" if higher else "lower (better)"
+    if gate.test == "superiority":
+        claim = f"must be {word} than {base} on the same {n} items"
+    else:
+        claim = f"may be at most {_fmt(margin)} worse than {base} on the same {n} items"
+    ev = f"difference {_fmt(diff)} (interval {_fmt(lo)} to {_fmt(hi)}); it {claim}" + (
+        "" if ok or not (gain > bar) else ": the average clears it, the interval does not"
+    )
+    return {
+        "status": PASS if ok else FAIL,
+        "value": diff,
+        "ci_low": lo,
+        "ci_high": hi,
+        "n": n,
+        "evidence": ev,
+        "slack": g_lo - bar,
+    }
+
+
+def by_category(
+    scores: pd.DataFrame,
+    categories: pd.Series,
+    fn: Any,
+) -> dict[str, Any]:
+    """A floor every category must clear: ``fn`` judged in each category."""
+    s = scores.assign(category=scores["item_id"].map(categories).fillna("(none)"))
+    results = {}
+    for cat, grp in s.groupby("category", sort=True):
+        r = fn(grp)
+        if r["status"] != NOT_EVALUATED:
+            results[cat] = r
+    if not results:
+        return {"status": NOT_EVALUATED, "n": 0, "evidence": "no category has scored items"}
+    failed = [c for c, r in results.items() if r["status"] == FAIL]
+    worst_cat = min(results, key=lambda c: results[c]["slack"])
+    worst = results[worst_cat]
+    n = sum(r["n"] for r in results.values())
+    if failed:
+        ev = (
+            f"{len(failed)} of {len(results)} categories fall short: {', '.join(failed[:6])}"
+            + ("…" if len(failed) > 6 else "")
+            + f"; weakest {worst_cat}: {worst['evidence']}"
+        )
+    else:
+        ev = f"all {len(results)} categories clear it; weakest {worst_cat}: {worst['evidence']}"
+    return {
+        **worst,
+        "status": FAIL if failed else PASS,
+        "n": n,
+        "evidence": ev,
+        "category": worst_cat,
+    }
+
+
+def _labels(ev: Evidence, by: str, only: list[str] | None = None) -> pd.Series | str:
+    """Item id -> slice label (None outside ``only``), or why the items cannot be sliced."""
+    from harness.gates.slices import slice_labels
+
+    if ev.items is None:
+        return "the evidence has no item fields to slice by"
+    try:
+        labels = slice_labels(ev.items, by)
+    except PlanError as exc:
+        p = exc.problems[0]
+        return f"'{by}' {p.message}; {p.hint}"
+    return labels if not only else labels.where(labels.isin(only))
+
+
+def _small(counts: dict[str, int], min_n: int) -> str:
+    return ", ".join(f"{k} (n={v})" for k, v in counts.items()) + (
+        f": not enough data (fewer than {min_n} questions each)"
+    )
+
+
+def by_slice(
+    scores: pd.DataFrame, ev: Evidence, by: str, fn: Any, min_n: int, only: list[str] | None
+) -> dict[str, Any]:
+    """A floor every slice of ``by`` must clear; slices below ``min_n`` are not enough data."""
+    labels = _labels(ev, by, only)
+    if isinstance(labels, str):
+        return {"status": NOT_EVALUATED, "n": 0, "evidence": labels}
+    s = scores.assign(_slice=scores["item_id"].map(labels))
+    if only:
+        s = s[s["_slice"].notna()]
+    s = s.assign(_slice=s["_slice"].fillna("(none)"))
+    results, small = {}, {}
+    for slc, grp in s.groupby("_slice", sort=True):
+        r = fn(grp)
+        if r["status"] == NOT_EVALUATED:
+            continue
+        if r["n"] < min_n:
+            small[str(slc)] = int(r["n"])
+        else:
+            results[str(slc)] = r
+    if not results:
+        why = f"no {by} has {min_n} or more scored questions"
+        return {
+            "status": NOT_EVALUATED,
+            "n": 0,
+            "evidence": why + ("; " + _small(small, min_n) if small else ""),
+        }
+    failed = [c for c, r in results.items() if r["status"] == FAIL]
+    worst_cat = min(results, key=lambda c: results[c]["slack"])
+    worst = results[worst_cat]
+    n = sum(r["n"] for r in results.values())
+    if failed:
+        ev_text = f"{len(failed)} of {len(results)} {by} slices fall short: {', '.join(failed)}"
+        status = FAIL
+    elif small:
+        ev_text = f"the {len(results)} {by} slices with enough data clear it"
+        status = NOT_EVALUATED
+    else:
+        ev_text = f"all {len(results)} {by} slices clear it"
+        status = PASS
+    ev_text += f"; weakest {worst_cat}: {worst['evidence']}"
+    if small:
+        ev_text += f"; {_small(small, min_n)}, so the gate cannot say they clear it"
+    return {**worst, "status": status, "n": n, "evidence": ev_text, "category": worst_cat}
+
+
+def max_gap_check(
+    scores: pd.DataFrame, ev: Evidence, gate: Gate, candidate: str, gs: GateSet
+) -> dict[str, Any]:
+    """The gap between the best and worst slice's average: its whole interval <= max_gap."""
+    from harness.gates.slices import gap_interval
+
+    by = str(gate.max_gap_by)
+    labels = _labels(ev, by, gate.slices)
+    if isinstance(labels, str):
+        return {"status": NOT_EVALUATED, "n": 0, "evidence": labels}
+    mine = scores[scores["candidate"] == candidate]
+    per_item = mine.groupby("item_id")["value"].mean().dropna()
+    slc = per_item.index.to_series().map(labels)
+    if gate.slices:
+        per_item, slc = per_item[slc.notna()], slc[slc.notna()]
+    slc = slc.fillna("(none)")
+    groups = {str(k): g.to_numpy(dtype=np.float64) for k, g in per_item.groupby(slc, sort=True)}
+    enough = {k: v for k, v in groups.items() if v.size >= gate.min_n}
+    small = {k: int(v.size) for k, v in groups.items() if v.size < gate.min_n}
+    if len(enough) < 2:
+        why = f"fewer than two {by} slices have {gate.min_n} or more scored questions"
+        return {
+            "status": NOT_EVALUATED,
+            "n": int(sum(v.size for v in enough.values())),
+            "evidence": why + ("; " + _small(small, gate.min_n) if small else ""),
+        }
+    gap, lo, hi = gap_interval(enough, gs.level, gs.resamples, gs.seed)
+    means = {k: float(v.mean()) for k, v in enough.items()}
+    hi_k, lo_k = max(means, key=means.__getitem__), min(means, key=means.__getitem__)
+    bar = float(gate.max_gap)  # type: ignore[arg-type]
+    ok = hi <= bar
+    ev_text = (
+        f"gap {_fmt(gap)} between {hi_k} ({_fmt(means[hi_k])}) and {lo_k} ({_fmt(means[lo_k])}), "
+        f"interval {_fmt(lo)} to {_fmt(hi)}; the gap may be at most {_fmt(bar)}"
+        + ("" if ok or gap > bar else ": the average clears it, the interval does not")
+    )
+    status = PASS if ok else FAIL
+    if small:
+        ev_text += f"; {_small(small, gate.min_n)}, left out of the gap"
+        if ok:
+            status = NOT_EVALUATED
+    return {
+        "status": status,
+        "value": gap,
+        "ci_low": lo,
+        "ci_high": hi,
+        "bar": bar,
+        "n": int(sum(v.size for v in enough.values())),
+        "evidence": ev_text,
+    }
+
+
+def pilot_check(gate: Gate, ev: Evidence, gs: GateSet) -> dict[str, Any]:
+    """A ``pilot:`` gate: the pilot log's measured improvement against the bar."""
+    from harness.pilot.analysis import outcome_value, outcomes
+
+    measure = gate.metric.removeprefix(PILOT_PREFIX)
+    if ev.pilot_log is None or ev.pilot_log.empty:
+        return {"status": NOT_EVALUATED, "n": 0, "evidence": "the dataset has no pilot_log.csv"}
+    r = outcome_value(outcomes(ev.pilot_log, gs.level, gs.resamples, gs.seed), measure)
+    if r is None or pd.isna(r["improvement"]):
+        return {
+            "status": NOT_EVALUATED,
+            "n": 0,
+            "evidence": f"the pilot log cannot measure '{measure}'",
+        }
+    vals = {"value": r["improvement"], "ci_low": r["ci_low"], "ci_high": r["ci_high"]}
+    bar = float(gate.threshold)  # type: ignore[arg-type]
+    ok = r["ci_low"] >= bar
+    ev_text = (
+        f"pilot improved by {_fmt(r['improvement'])} {r['unit']} (interval {_fmt(r['ci_low'])} to "
+        f"{_fmt(r['ci_high'])}; {r['n_baseline']} replies before, {r['n_pilot']} during); "
+        f"the bar is at least {_fmt(bar)}"
+        + (
+            ""
+            if ok or not (r["improvement"] >= bar)
+            else ": the average clears it, the interval does not"
+        )
+    )
+    if ev.pilot_log.attrs.get("source"):
+        ev_text += f"; {ev.pilot_log.attrs['source']}"
+    return {
+        **vals,
+        "status": PASS if ok else FAIL,
+        "n": r["n_baseline"] + r["n_pilot"],
+        "evidence": ev_text,
+    }

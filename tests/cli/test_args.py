@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from harness.cli.commands import build_parser, main
+
+
+def _subparsers(p: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    act = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(act.choices)
+
+
+@pytest.mark.parametrize("command", sorted(_subparsers(build_parser())))
+def test_every_argument_has_help(command):
+    sub = _subparsers(build_parser())[command]
+    missing = [
+        a.dest for a in sub._actions if not isinstance(a, argparse._HelpAction) and not a.help
+    ]
+    assert missing == [], f"harness {command}: no help for {missing}"
+
+
+def test_phase_help_explains_each_phase():
+    text = " ".join(_subparsers(build_parser())["report"].format_help().split())
+    for phase in ("pre_pilot", "post_pilot", "pre_expansion"):
+        assert phase in text
+    assert "before the pilot" in text and "widen" in text
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--results", "R", "runs"], ["runs", "--results", "R"], ["report", "x", "--results", "R"]],
+)
+def test_global_options_before_or_after_the_subcommand(argv):
+    assert build_parser().parse_args(argv).results == "R"
+
+
+def test_results_after_the_subcommand_is_used(tmp_path, capsys):
+    assert main(["runs", "--results", str(tmp_path)]) == 0
+    assert "no runs yet" in capsys.readouterr().out

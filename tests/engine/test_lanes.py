@@ -1,0 +1,123 @@
+"""How far a retry backs off: by the destination's failures in a row, not a request's alone.
+
+The engine's calls are scripted here (no network): each request is named by its message and
+answers from its own script; the waits the engine chooses are recorded from the lane.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from harness.engine.calls import Engine, Request, Retries
+from harness.engine.lanes import Streak
+from harness.engine.llm import CallResult
+
+OK = CallResult(output="fine")
+E500 = CallResult(error="InternalServerError: 500", retryable=True, status=500)
+E400 = CallResult(error="BadRequestError: 400", retryable=False, status=400)
+
+
+@pytest.mark.parametrize(
+    ("answers", "attempt", "step"),
+    [
+        ([], 1, 1),  # never below one step
+        ([True], 5, 1),  # the request's 5th failure, its destination's first in a row
+        ([True, True, True], 5, 3),  # three in a row on the destination
+        ([True] * 9, 4, 4),  # every answer fails: the request's own count, as before
+        ([True, True, False, True], 6, 1),  # an answer in between resets the streak
+    ],
+)
+def test_streak_step_is_the_smaller_of_attempt_and_failures_in_a_row(answers, attempt, step):
+    s = Streak()
+    for struggling in answers:
+        s.answered(struggling)
+    assert s.step(attempt) == step
+
+
+def _engine(monkeypatch, scripts: dict[str, list[CallResult]], retries: Retries):
+    """An engine with one approved loopback target whose calls answer from ``scripts``; the
+    waits it chooses are appended to the returned list as (attempt, seconds)."""
+    engine = Engine(["http://127.0.0.1"], "test", retries=retries)
+    target = engine.target("m", Request("openai/x", api_base="http://127.0.0.1:9/v1"))
+
+    async def no_start(workers: int = 0) -> None:
+        return None
+
+    async def scripted(t, messages):
+        await asyncio.sleep(0.002)
+        script = scripts[messages[0]["content"]]
+        return script.pop(0) if len(script) > 1 else script[0]
+
+    monkeypatch.setattr(engine, "start", no_start)
+    monkeypatch.setattr(engine, "attempt", scripted)
+    waits: list[tuple[int, float]] = []
+    real = Streak.delay
+
+    def spy(self, attempt, base, cap, retry_after):
+        d = real(self, attempt, base, cap, retry_after)
+        waits.append((attempt, d))
+        return d
+
+    monkeypatch.setattr(Streak, "delay", spy)
+    return engine, target, waits
+
+
+def _ask(engine, target, name: str):
+    return engine.complete(target, [{"role": "user", "content": name}], lookup=False)
+
+
+def test_a_flaky_provider_is_retried_soon_while_it_answers_others(monkeypatch):
+    # "a" fails five times in a row while the provider answers everyone else meanwhile; a
+    # per-request backoff would have waited 0.025-0.05, then up to 0.1, 0.2, 0.4, 0.8 s.
+    base = 0.05
+    scripts = {"a": [E500] * 5 + [OK], "b": [OK]}
+    engine, target, waits = _engine(monkeypatch, scripts, Retries(10, base, 30.0))
+
+    async def go():
+        a = asyncio.create_task(_ask(engine, target, "a"))
+        while not a.done():
+            await _ask(engine, target, "b")
+        return a.result()
+
+    out = asyncio.run(go())
+    assert out.output == "fine" and out.attempts == 6
+    assert [n for n, _ in waits] == [1, 2, 3, 4, 5]
+    assert all(0.5 * base <= d <= base for _, d in waits), waits
+
+
+def test_a_provider_that_is_down_is_backed_off_exponentially(monkeypatch):
+    base = 0.01
+    scripts = {"a": [E500], "b": [E500]}
+    engine, target, waits = _engine(monkeypatch, scripts, Retries(6, base, 30.0))
+
+    async def go():
+        return await asyncio.gather(_ask(engine, target, "a"), _ask(engine, target, "b"))
+
+    outs = asyncio.run(go())
+    assert all(o.output is None and o.attempts == 6 for o in outs)
+    assert sorted(n for n, _ in waits) == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    for n, d in waits:  # every answer fails: each wait doubles with the request's attempts
+        assert 0.5 * base * 2 ** (n - 1) <= d <= base * 2 ** (n - 1), waits
+
+
+def test_an_answer_that_is_not_worth_retrying_ends_a_streak():
+    s = Streak()
+    for _ in range(4):
+        s.answered(True)
+    s.answered(E400.output is None and E400.retryable)  # as the engine counts a 400
+    assert s.step(4) == 1
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "cap", "low", "high"),
+    [(0.12, 30.0, 0.12, 0.17), (0.0, 30.0, 0.0, 0.05), (100.0, 0.2, 0.2, 0.25)],
+)
+def test_retry_after_is_honoured_fractional_and_capped(monkeypatch, retry_after, cap, low, high):
+    limited = CallResult(error="RateLimitError: 429", retryable=True, retry_after=retry_after)
+    scripts = {"a": [limited, OK]}
+    engine, target, waits = _engine(monkeypatch, scripts, Retries(3, 5.0, cap))
+    out = asyncio.run(_ask(engine, target, "a"))
+    assert out.output == "fine" and out.attempts == 2
+    assert len(waits) == 1 and low <= waits[0][1] <= high, waits
