@@ -78,8 +78,8 @@ def main() -> None:
     ds = load_dataset(plan.dataset_path())
     items, _ = select_items(plan, ds)
     spec = next(c for c in plan.candidates if c.name == "smollm2")
-    builder = PromptBuilder(spec, plan, ds)
-    drafts = [builder.messages(item_dict(row)) for _, row in items.iterrows()]
+    builder = PromptBuilder(spec, plan, ds, REPO / "results" / ".cache" / "knowledge")
+    drafts = [builder.prompt(item_dict(row))[0] for _, row in items.iterrows()]
 
     assert plan.judge is not None
     js = plan.judge

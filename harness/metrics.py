@@ -64,7 +64,7 @@ METRICS: dict[str, MetricDef] = {
         ),
         _m(
             "unsupported_claims_count",
-            "Facts per draft the sources do not support",
+            "Facts per draft the approved material does not support",
             "count",
             False,
             0.25,
@@ -72,7 +72,12 @@ METRICS: dict[str, MetricDef] = {
         _m("superseded_claims_count", "Facts per draft from superseded policies", "count", False),
         _m("escalation_ok", "Sensitive questions handed to a person", "share"),
         _m("reference_similarity", "Wording overlap with the approved answer", "share"),
-        _m("claim_support", "Share of the draft's facts the sources support", "share", margin=0.05),
+        _m(
+            "claim_support",
+            "Share of the draft's facts the approved material supports",
+            "share",
+            margin=0.05,
+        ),
         _m("personal_data_count", "Personal details per draft not in the question", "count", False),
         _m("reading_grade", "School grade needed to read the draft", "grade", False),
         _m("reading_level_ok", "Share of drafts at grade 8 reading level or below", "share"),
@@ -196,7 +201,9 @@ def default_margins() -> dict[str, float]:
 NEEDS = {
     "required_facts_coverage": (
         "required_facts",
-        "list, per item, the short facts a correct answer must contain (`required_facts`)",
+        "approved answers that state a checkable fact (a date, time, amount, phone number, "
+        "email, web address or name), or per item the short facts a correct answer must "
+        "contain (`required_facts`)",
     ),
     "escalation_ok": (
         "sensitive",

@@ -1,4 +1,4 @@
-"""Escapes for text from datasets and plans on its way to a terminal, XML, Markdown or matplotlib.
+"""Escapes for text from datasets and plans on its way to a terminal, XML, Markdown, HTML or matplotlib.
 
 Dataset text (a category, a question, a cell quoted in an error) may hold control characters
 (an ANSI escape rewrites the terminal; most C0 characters make XML 1.0 malformed), Unicode
@@ -88,3 +88,10 @@ def from_spreadsheet(text: str) -> str:
     if len(text) > 1 and text[0] == "'" and text[1] in SPREADSHEET_TRIGGERS:
         return text[1:]
     return text
+
+
+def esc(value: Any) -> str:
+    """HTML-escape anything for display (None shows as an em dash)."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "&mdash;"
+    return html.escape(str(value), quote=True)

@@ -12,11 +12,12 @@ import pytest
 
 import harness
 import harness.data
-import harness.gates
+import harness.gates.decision
 import harness.importers
 import harness.review as review
 import harness.run
 from harness import stats, textsafe
+from harness.gates.slices import slices
 from harness.scorers import accuracy, edit
 
 from .conftest import REPO, SAMPLE
@@ -53,10 +54,10 @@ def test_render_report_from_python(baseline_run):
 def test_slices_and_the_evidence_index(baseline_run):
     run_id, results = baseline_run
     run = harness.load_run(run_id, results)
-    table = harness.gates.slices(run, "language", ["required_facts_coverage"])
+    table = slices(run, "language", ["required_facts_coverage"])
     assert set(table["slice"]) >= {"en", "es"}
     fig, alt = harness.gates.slice_figure(
-        run, "required_facts_coverage", "language", gates=harness.gates.load_gates()
+        run, "required_facts_coverage", "language", gates=harness.gates.decision.load_gates()
     )
     assert fig is not None and alt
     index = harness.gates.evidence_index(run, ["equity"])
@@ -75,5 +76,5 @@ def test_importers_scorers_and_review_calls():
         rates, _ = edit.fit_effort_rates(ds.pilot_log)
         assert rates
     assert callable(review.start) and callable(review.export)
-    assert harness.load_plan is harness.plan.load_plan
-    assert harness.decide is harness.gates.decide
+    assert harness.load_plan is harness.plan.spec.load_plan
+    assert harness.decide is harness.gates.decision.decide

@@ -1,8 +1,9 @@
 """Baselines: what a district has today, behind the same interface as a model candidate.
 
 - ``template``: the canned holding reply the district sends now (per task, from a YAML file).
-- ``retrieval``: the approved source passage or earlier approved answer that best matches the
-  question (TF-IDF), fitted only on material that item may use.
+- ``retrieval``: the approved source passage or other approved answer that best matches the
+  question in the knowledge base (BM25, leave-one-out); ``context: linked``: the best TF-IDF
+  passage of the item's hand-linked sources.
 - ``staff_first_draft``: the staff's own first draft, where the dataset has one.
 - ``drafts``: an external system's drafts from a file (``drafts: FILE`` in a plan).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +22,24 @@ from harness.candidates.drafts import drafts_baseline
 from harness.data.dataset import Dataset
 from harness.data.safeyaml import load_file
 from harness.errors import PlanError, Problem
+from harness.knowledge.passages import depersonalize
 
-Baseline = Callable[[dict[str, Any]], str | None]
+
+@dataclass(frozen=True)
+class Draft:
+    """A baseline's draft with the context it was made from (``retrieved`` passage ids or
+    ``linked`` source ids), recorded on the generation."""
+
+    text: str
+    context: str | None = None
+    passage_ids: tuple[str, ...] = ()
+
+
+class NoDraft(Exception):
+    """A baseline could not draft this item; the message is the reason, recorded as failed."""
+
+
+Baseline = Callable[[dict[str, Any]], "str | Draft | None"]
 
 DEFAULT_CANNED = {
     "faq_reply": (
@@ -77,14 +95,37 @@ def template_baseline(dataset: Dataset, options: dict[str, Any], folder: Path) -
 
 
 def retrieval_baseline(dataset: Dataset, options: dict[str, Any], folder: Path) -> Baseline:
-    """Best TF-IDF match among the item's approved sources (and, if asked, earlier answers).
+    """The best passage or earlier approved answer the knowledge base finds for the message.
 
-    The vectorizer is fitted per item on exactly the material that item may use: passages of
-    its own approved sources. Earlier approved answers were written to other families, so they
-    are used only with ``use_history: true`` (items dated strictly before it, never its own
-    reference), and then without their greeting and sign-off lines and with the names the
-    dataset lists (``people.csv``) removed: a district could not send another family's details.
+    ``context: retrieved`` (the default) searches the whole knowledge base (every current
+    source passage and every approved answer of the same task, greetings and listed names
+    removed) with leave-one-out (:mod:`harness.knowledge.exclude`): never the item's own
+    answer, its paraphrase group's, a near-copy of its answer, or anything dated after it.
+    When nothing matches, the draft fails with the reason (:class:`NoDraft`), and the report
+    counts it. ``context: linked`` keeps the earlier behaviour: the best TF-IDF passage of
+    the item's own hand-linked sources (and, with ``use_history: true``, earlier answers).
     """
+    if options.get("context", "retrieved") == "linked":
+        return _linked_retrieval(dataset, options)
+    from harness.knowledge import knowledge_base, retrieve
+
+    kb = knowledge_base(dataset, options.get("cache_dir"))
+
+    def generate(item: dict[str, Any]) -> Draft:
+        hit = retrieve(kb, item, 1)
+        if hit.empty:
+            raise NoDraft(
+                "the knowledge base holds no passage or other approved answer that matches "
+                "this message (add the policy that answers it to sources/)"
+            )
+        row = hit.iloc[0]
+        return Draft(str(row["text"]), "retrieved", (str(row["passage_id"]),))
+
+    return generate
+
+
+def _linked_retrieval(dataset: Dataset, options: dict[str, Any]) -> Baseline:
+    """Best TF-IDF match among the item's linked sources (and, if asked, earlier answers)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.metrics.pairwise import linear_kernel
 
@@ -94,7 +135,7 @@ def retrieval_baseline(dataset: Dataset, options: dict[str, Any], folder: Path) 
     dates = pd.to_datetime(items["date"], errors="coerce")
     src_passages = {sid: _passages(text) for sid, text in dataset.sources["text"].items()}
 
-    def generate(item: dict[str, Any]) -> str | None:
+    def generate(item: dict[str, Any]) -> Draft | None:
         corpus: list[str] = []
         for sid in item["source_ids"]:
             corpus.extend(src_passages.get(sid, []))
@@ -110,33 +151,11 @@ def retrieval_baseline(dataset: Dataset, options: dict[str, Any], folder: Path) 
         try:
             matrix = vec.fit_transform(corpus)
         except ValueError:  # only stop words
-            return corpus[0]
+            return Draft(corpus[0], "linked", tuple(item["source_ids"]))
         sims = linear_kernel(vec.transform([item["input"]]), matrix)[0]
-        return corpus[int(sims.argmax())]
+        return Draft(corpus[int(sims.argmax())], "linked", tuple(item["source_ids"]))
 
     return generate
-
-
-_GREETING = re.compile(
-    r"^\s*(dear|hi|hello|good (morning|afternoon|evening))\b[^\n]{0,60}[,:!]?\s*$", re.I | re.M
-)
-_SIGNOFF = re.compile(
-    r"^\s*(thanks|thank you|best|regards|sincerely|warmly)\b[^\n]{0,40}[,!.]?\s*(\n.*)?\Z",
-    re.I | re.M | re.S,
-)
-
-
-def depersonalize(text: str, people: list[str]) -> str:
-    """An earlier family's approved answer without its greeting and sign-off lines and with
-    the dataset's listed names removed (a retrieved answer must not carry their details)."""
-    out = _SIGNOFF.sub("", _GREETING.sub("", text))
-    names = {str(n).strip() for n in people if len(str(n).strip()) > 2}
-    parts = {p for n in names for p in n.split() if len(p) > 2 and p[0].isupper()}
-    for name in sorted(names, key=len, reverse=True):
-        out = re.sub(rf"\b{re.escape(name)}\b('s)?", "", out, flags=re.I)
-    for part in sorted(parts, key=len, reverse=True):  # a first name on its own, as capitalised
-        out = re.sub(rf"\b{re.escape(part)}\b('s)?", "", out)
-    return re.sub(r"[ \t]{2,}", " ", out).strip()
 
 
 def staff_first_draft_baseline(dataset: Dataset, options: dict[str, Any], folder: Path) -> Baseline:
@@ -159,7 +178,10 @@ BASELINES: dict[str, Callable[[Dataset, dict[str, Any], Path], Baseline]] = {
 # What each baseline is, in plain words, for the report's first screen.
 DESCRIPTIONS = {
     "template": "The canned holding reply the district sends today.",
-    "retrieval": "The approved source passage that best matches the question, sent as it is.",
+    "retrieval": (
+        "The approved passage or earlier approved answer that best matches the question, "
+        "sent as it is."
+    ),
     "staff_first_draft": "The staff member's own first draft, before approval edits.",
 }
 

@@ -49,8 +49,8 @@ RUN_ID_HELP = "a run id under --results (see harness runs), or latest for the ne
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from harness.data.checks import dataset_warnings
     from harness.data.dataset import load_dataset
+    from harness.gates.feeds import dataset_warnings
 
     ds = load_dataset(args.path)
     warnings = dataset_warnings(ds, args.gates)
@@ -126,7 +126,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     c = m["counts"]
     print(
         f"run {store.run_id}: {c['ok']} generated ({c['cached']} from cache), "
-        f"{c['failed']} failed, {c['no_output']} without output; "
+        f"{c['failed']} failed"
+        + (
+            f" ({c['failed_baseline']} baseline drafts with nothing to draft from)"
+            if c.get("failed_baseline")
+            else ""
+        )
+        + f", {c['no_output']} without output; "
         f"{m['spent']['calls']} provider calls, ${m['spent']['cost_usd']:.4f}"
     )
     if m["selection"].get("uncovered_items"):
@@ -137,7 +143,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if m["status"] == "stopped_budget":
         print(f"stopped at the budget cap; finish later with: harness run --resume {store.run_id}")
     print(f"results: {store.path}")
-    return 1 if c["failed"] else 0
+    # exit 1 for calls that failed after retries (--retry-errors redoes them); a baseline that
+    # found nothing to draft from is counted in the report, and retrying would change nothing
+    return 1 if c["failed"] - c.get("failed_baseline", 0) else 0
 
 
 def cmd_score(args: argparse.Namespace) -> int:

@@ -10,7 +10,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from harness.data.checks import dataset_warnings, gate_warnings
     from harness.data.dataset import ITEM_FILES, Dataset, items_for_tasks, load_dataset
     from harness.data.files import YES_NO, Collector, blank, read_text
     from harness.data.guard import (
@@ -102,11 +101,9 @@ _API = {
     "blank": "harness.data.files",
     "check_items": "harness.data.items",
     "csv_error": "harness.data.guard",
-    "dataset_warnings": "harness.data.checks",
     "duplicate_key_line": "harness.data.guard",
     "escape_reason": "harness.data.guard",
     "finite_number": "harness.data.guard",
-    "gate_warnings": "harness.data.checks",
     "header_problems": "harness.data.guard",
     "infer_mapping": "harness.data.mapping",
     "items_for_tasks": "harness.data.dataset",
@@ -165,11 +162,9 @@ __all__ = [
     "blank",
     "check_items",
     "csv_error",
-    "dataset_warnings",
     "duplicate_key_line",
     "escape_reason",
     "finite_number",
-    "gate_warnings",
     "header_problems",
     "infer_mapping",
     "items_for_tasks",

@@ -137,7 +137,7 @@ def read_sources(folder: Path, col: Collector) -> pd.DataFrame:
                     f"names '{nxt}', which does not exist",
                     "fix the id",
                 )
-    # an empty sources/ is a warning (harness.data.checks), not an error: a fresh import
+    # an empty sources/ is a warning (harness.gates.feeds), not an error: a fresh import
     # of a question,answer export is a valid dataset before its policy files are added
     frame = pd.DataFrame(records, columns=cols)
     return frame.drop_duplicates("id").set_index("id")

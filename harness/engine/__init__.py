@@ -24,7 +24,6 @@ if TYPE_CHECKING:
         plan_sites,
     )
     from harness.engine.egress import (
-        ALLOWED_PARAMS,
         ENDPOINT_EXTRA,
         SWITCHES,
         TLS_VARIABLES,
@@ -32,7 +31,6 @@ if TYPE_CHECKING:
         check_environment,
         is_endpoint_variable,
         is_proxy_variable,
-        params_problem,
         proxies_for,
         trusted_governance,
     )
@@ -119,7 +117,6 @@ if TYPE_CHECKING:
 
 _API = {
     "ALIAS": "harness.engine.local",
-    "ALLOWED_PARAMS": "harness.engine.egress",
     "Call": "harness.engine.llm",
     "CallPool": "harness.engine.pool",
     "CallResult": "harness.engine.llm",
@@ -191,7 +188,6 @@ _API = {
     "model_identity": "harness.engine.local",
     "model_sha256": "harness.engine.local",
     "needs_redaction": "harness.engine.protect",
-    "params_problem": "harness.engine.egress",
     "parse_retry_after": "harness.engine.llm",
     "plan_sites": "harness.engine.calls",
     "prestart": "harness.engine.pool",
@@ -219,7 +215,6 @@ _API = {
 
 __all__ = [
     "ALIAS",
-    "ALLOWED_PARAMS",
     "DEFAULT_APPROVED",
     "DEFAULT_SOURCE",
     "EMAIL",
@@ -291,7 +286,6 @@ __all__ = [
     "model_identity",
     "model_sha256",
     "needs_redaction",
-    "params_problem",
     "parse_retry_after",
     "plan_sites",
     "prestart",

@@ -2,7 +2,7 @@
 failure streak that sets how far a retry backs off.
 
 Every call site that sends to one destination shares one :class:`Lane`; the engine
-(:mod:`harness.engine`) takes a slot, waits for the limiter and the ramp, then calls.
+(:mod:`harness.engine.calls`) takes a slot, waits for the limiter and the ramp, then calls.
 """
 
 from __future__ import annotations

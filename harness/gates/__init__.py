@@ -57,6 +57,7 @@ if TYPE_CHECKING:
         provider_checks,
     )
     from harness.gates.facts import CHECKS, Check, Facts
+    from harness.gates.feeds import dataset_warnings, gate_warnings
     from harness.gates.index import (
         COLUMNS,
         COSN,
@@ -82,7 +83,6 @@ if TYPE_CHECKING:
         slice_figure,
         slice_labels,
         slice_table,
-        slices,
     )
     from harness.gates.specs import (
         GATES_FILE,
@@ -149,12 +149,14 @@ _API = {
     "by_slice": "harness.gates.checks",
     "call_sites": "harness.gates.evidence",
     "check": "harness.gates.ci",
+    "dataset_warnings": "harness.gates.feeds",
     "decide": "harness.gates.decision",
     "estimated_minutes_advisory": "harness.gates.evaluation",
     "evaluate": "harness.gates.decision",
     "evaluate_gate": "harness.gates.evaluation",
     "evidence_index": "harness.gates.index",
     "gap_interval": "harness.gates.slices",
+    "gate_warnings": "harness.gates.feeds",
     "governance_checklist": "harness.gates.evidence",
     "judge_calibrated": "harness.gates.evidence",
     "judge_unchecked": "harness.gates.evidence",
@@ -176,7 +178,6 @@ _API = {
     "slice_figure": "harness.gates.slices",
     "slice_labels": "harness.gates.slices",
     "slice_table": "harness.gates.slices",
-    "slices": "harness.gates.slices",
     "terminal_table": "harness.gates.ci",
     "threshold_check": "harness.gates.checks",
     "too_few": "harness.gates.evaluation",
@@ -229,12 +230,14 @@ __all__ = [
     "by_slice",
     "call_sites",
     "check",
+    "dataset_warnings",
     "decide",
     "estimated_minutes_advisory",
     "evaluate",
     "evaluate_gate",
     "evidence_index",
     "gap_interval",
+    "gate_warnings",
     "governance_checklist",
     "judge_calibrated",
     "judge_unchecked",
@@ -256,7 +259,6 @@ __all__ = [
     "slice_figure",
     "slice_labels",
     "slice_table",
-    "slices",
     "terminal_table",
     "threshold_check",
     "too_few",

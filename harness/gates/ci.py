@@ -123,7 +123,7 @@ def check(
 ) -> CheckResult:
     """Gates of ``phase`` on a stored run, and (with ``against``) regression vs a base run."""
     from harness.gates.decision import CONDITIONS, NOT_DECIDED, READY, decide
-    from harness.report import load_run
+    from harness.store.runs import load_run
 
     run = load_run(run_id, results_dir)
     run.scores  # noqa: B018 - a clear error if the run was never scored

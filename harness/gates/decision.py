@@ -327,7 +327,7 @@ def decide(
     """Ready / Ready with conditions / Not ready for one phase of a stored run.
 
     Args:
-        run: a loaded run (``harness.report.load_run``) or an :class:`Evidence`.
+        run: a loaded run (``harness.store.runs.load_run``) or an :class:`Evidence`.
         phase: ``pre_pilot``, ``post_pilot`` or ``pre_expansion``.
         gates: a GateSet or a gates file (default ``rubrics/gates.yaml``).
         governance: a Governance or a checklist file (default ``rubrics/governance.yaml``).

@@ -176,7 +176,7 @@ def evidence_index(
     """Each reviewer's question, the section that answers it, and whether this run evidences it.
 
     Args:
-        run: a loaded run (``harness.report.load_run``).
+        run: a loaded run (``harness.store.runs.load_run``).
         sections_present: ids (:data:`SECTIONS`) of the sections the rendered report has.
         governance: a Governance or checklist file (default ``rubrics/governance.yaml``).
         gates: a GateSet or gates file (default ``rubrics/gates.yaml``).

@@ -151,7 +151,7 @@ def slice_table(
 def slices(
     run: Any, by: str, metrics: Sequence[str] | None = None, min_n: int = MIN_N
 ) -> pd.DataFrame:
-    """:func:`slice_table` of a loaded run (``harness.report.load_run``)."""
+    """:func:`slice_table` of a loaded run (``harness.store.runs.load_run``)."""
     return slice_table(run.scores, run.dataset.items, by, metrics, min_n)
 
 

@@ -2,7 +2,7 @@
 
 ``rubrics/gates.yaml`` holds one gate set per phase; ``rubrics/governance.yaml`` the
 governance checklist. Both go through the safe YAML loader and are validated here; the
-decision itself is :mod:`harness.gates`.
+decision itself is :mod:`harness.gates.decision`.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import pandas as pd
 from harness.data.mapping import mapping_table, meta_name, resolve_mapping
 from harness.errors import Problem
 from harness.importers.ids import IdAllocator, slug
+from harness.importers.links import detect_languages, propose_source_links
 from harness.importers.reimport import merge, read_items
 from harness.importers.sources import import_sources
 from harness.importers.suggest import add_suggestions, suggestion_counts
@@ -53,6 +54,11 @@ class ImportResult:
     changes: pd.DataFrame | None = None
     change_counts: dict[str, int] | None = None
     sources_removed: pd.DataFrame | None = None
+    # phones, emails and web addresses the approved answers and policies publish (official,
+    # never personal data): harness.scorers.contacts.official_contacts
+    contacts: pd.DataFrame | None = None
+    languages: dict[str, int] = field(default_factory=dict)  # detected: language -> items
+    links: int = 0  # items given proposed source links
 
     def summary(self) -> str:
         """A few lines for the terminal: the mapping, counts and what was skipped."""
@@ -75,13 +81,21 @@ class ImportResult:
             lines += source_lines(
                 self.sources, self.sources_skipped, self.sources_removed, self.out
             )
+        if self.languages:
+            langs = ", ".join(f"{n} {k}" for k, n in sorted(self.languages.items()))
+            lines.append(f"language detected from the messages: {langs} (language_detected)")
         if self.suggestions is not None:
             pending = self.suggestions["pending"].to_dict()
             lines.append(
                 f"suggested for review: {pending['required_facts']} required facts, "
-                f"{pending['sensitive']} sensitive items "
+                f"{pending['sensitive']} sensitive items, "
+                f"{pending.get('source_links', 0)} source links "
                 f"(harness suggestions export {self.out} suggestions.csv)"
             )
+        if self.contacts is not None:
+            from harness.scorers.contacts import contact_lines
+
+            lines += contact_lines(self.contacts)
         return "\n".join(lines)
 
     def _difference(self) -> list[str]:
@@ -108,6 +122,18 @@ class ImportResult:
 
 
 MAX_LISTED = 20
+_FRONT = re.compile(r"\A---\s*\n.*?\n---\s*\n", re.S)
+
+
+def _contacts(records: list[dict[str, Any]], sources: Path) -> pd.DataFrame:
+    """The official contacts in the approved answers written and the dataset's sources."""
+    from harness.scorers.contacts import official_contacts
+
+    texts = []
+    for p in sorted(sources.glob("*.md")):
+        if p.is_file() and not p.is_symlink():
+            texts.append(_FRONT.sub("", p.read_text(encoding="utf-8", errors="replace"), 1))
+    return official_contacts(((r.get("reference", ""), r.get("input", "")) for r in records), texts)
 
 
 def _short(text: str, n: int = 60) -> str:
@@ -282,6 +308,14 @@ def _readme(out: Path, src: Path, digest: str, res: ImportResult, sources: Path 
     readme.write_text(text, encoding="utf-8")
 
 
+def _write_items(out: Path, records: list[dict[str, Any]]) -> None:
+    tmp = out / "items.jsonl.tmp"
+    with tmp.open("w", encoding="utf-8", newline="\n") as fh:
+        for r in records:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    tmp.replace(out / "items.jsonl")
+
+
 def import_export(
     src: str | Path,
     out: str | Path,
@@ -325,6 +359,7 @@ def import_export(
         )
     _check_out(out_p)
     records, skipped, repeats, unparsed = _records(table, resolved, task, category)
+    languages = detect_languages(records)  # before the merge: a re-import compares like with like
     previous = read_items(out_p / "items.jsonl") if (out_p / "items.jsonl").is_file() else None
     changes = counts = None
     if previous is not None:
@@ -332,11 +367,7 @@ def import_export(
     out_p.mkdir(parents=True, exist_ok=True)
     (out_p / "sources").mkdir(exist_ok=True)
     (out_p / "sources" / ".gitkeep").touch()  # git keeps the folder before any source is added
-    tmp = out_p / "items.jsonl.tmp"
-    with tmp.open("w", encoding="utf-8", newline="\n") as fh:
-        for r in records:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-    tmp.replace(out_p / "items.jsonl")
+    _write_items(out_p, records)
     result = ImportResult(
         out=out_p,
         items=len(records),
@@ -355,6 +386,12 @@ def import_export(
         result.sources, result.sources_skipped, result.sources_removed = import_sources(
             sources, out_p
         )
+        result.links = propose_source_links(out_p, records)
+        if result.links:
+            _write_items(out_p, records)
+            result.suggestions = suggestion_counts(records)
+    result.languages = languages
+    result.contacts = _contacts(records, out_p / "sources")
     digest = hashlib.sha256(src_p.read_bytes()).hexdigest()
     _readme(out_p, src_p, digest, result, Path(sources) if sources is not None else None)
     return result

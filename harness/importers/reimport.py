@@ -25,8 +25,15 @@ from harness.importers.tables import DatasetImportError
 CHANGE_COLUMNS = ["change", "id", "question", "fields", "note"]
 FACT_VERDICTS = ("accepted_required_facts", "rejected_required_facts")
 SENSITIVE_VERDICT = "suggested_sensitive_review"
+LINK_VERDICTS = ("accepted_source_ids", "rejected_source_ids")
 # fields the importer proposes itself: never a difference of the export
-_PROPOSED = {"suggested_required_facts", "suggested_sensitive", "suggested_sensitive_reason"}
+_PROPOSED = {
+    "suggested_required_facts",
+    "suggested_sensitive",
+    "suggested_sensitive_reason",
+    "suggested_source_ids",
+    "language_detected",
+}
 
 
 def read_items(path: Path) -> list[dict[str, Any]]:
@@ -79,7 +86,9 @@ def _same_text(a: Any, b: Any) -> bool:
 
 def _compared(prev: dict[str, Any]) -> set[str]:
     """The fields of an earlier record that came from the export (not from a person's review)."""
-    skip = set(_PROPOSED) | set(FACT_VERDICTS) | {SENSITIVE_VERDICT}
+    skip = set(_PROPOSED) | set(FACT_VERDICTS) | set(LINK_VERDICTS) | {SENSITIVE_VERDICT}
+    if any(k in prev for k in LINK_VERDICTS):
+        skip.add("source_ids")
     if any(k in prev for k in FACT_VERDICTS):
         skip.add("required_facts")
     if SENSITIVE_VERDICT in prev:
@@ -108,6 +117,19 @@ def _carry(rec: dict[str, Any], prev: dict[str, Any]) -> tuple[int, int, list[st
         else:
             dropped += facts
             notes.append("answer changed: its fact suggestions are pending again")
+    links = sum(len(prev.get(k) or []) for k in LINK_VERDICTS)
+    if links:
+        if rec.get("source_ids"):
+            dropped += links
+            notes.append("the export's source links replace the reviewed ones")
+        elif _same_text(rec.get("reference"), prev.get("reference")):
+            kept += links
+            for k in (*LINK_VERDICTS, "suggested_source_ids", "source_ids"):
+                if prev.get(k):
+                    rec[k] = list(prev[k])
+        else:
+            dropped += links
+            notes.append("answer changed: its source-link suggestions are pending again")
     if SENSITIVE_VERDICT in prev:
         if "sensitive" in rec:
             dropped += 1

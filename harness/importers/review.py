@@ -2,7 +2,7 @@
 
 :func:`export_suggestions` writes every pending ``suggested_*`` proposal of a dataset to a CSV
 with an ``accept`` column (and an editable ``accepted_text``); :func:`accept_suggestions`
-reads it back, moves the accepted rows into ``required_facts`` / ``sensitive`` and records
+reads it back, moves the accepted rows into ``required_facts`` / ``source_ids`` / ``sensitive`` and records
 every verdict in the items, so :func:`harness.importers.suggest.suggestion_counts` can count
 them. Cells a spreadsheet would run as a formula are quoted on the way out and unquoted on the
 way back (families' messages are untrusted text).
@@ -117,6 +117,19 @@ def export_suggestions(dataset: str | Path, out: str | Path) -> pd.DataFrame:
                         **ctx,
                     }
                 )
+        linked = set(rec.get("source_ids", [])) | set(rec.get("accepted_source_ids", []))
+        for sid in rec.get("suggested_source_ids", []):
+            if sid not in linked and sid not in rec.get("rejected_source_ids", []):
+                rows.append(
+                    {
+                        "item_id": rec["id"],
+                        "kind": "source_link",
+                        "suggestion": sid,
+                        "accepted_text": sid,
+                        "accept": "",
+                        **ctx,
+                    }
+                )
         if rec.get("suggested_sensitive") and "suggested_sensitive_review" not in rec:
             reason = rec.get("suggested_sensitive_reason", "")
             rows.append(
@@ -213,6 +226,13 @@ def accept_suggestions(dataset: str | Path, reviewed: str | Path) -> pd.DataFram
                 rec[key].append(row["suggestion"])
             if ok and final and final not in rec.setdefault("required_facts", []):
                 rec["required_facts"].append(final)
+        elif row["kind"] == "source_link":
+            key = "accepted_source_ids" if ok else "rejected_source_ids"
+            rec.setdefault(key, [])
+            if row["suggestion"] not in rec[key]:
+                rec[key].append(row["suggestion"])
+            if ok and final and final not in rec.setdefault("source_ids", []):
+                rec["source_ids"].append(final)
         elif row["kind"] == "sensitive":
             rec["suggested_sensitive_review"] = "accepted" if ok else "rejected"
             if ok:
@@ -225,7 +245,7 @@ def accept_suggestions(dataset: str | Path, reviewed: str | Path) -> pd.DataFram
                     line,
                     "kind",
                     f"'{row['kind']}' is not a kind",
-                    "use required_fact or sensitive",
+                    "use required_fact, source_link or sensitive",
                 )
             )
     if problems:

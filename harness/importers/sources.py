@@ -126,8 +126,8 @@ def import_sources(src: str | Path, out: str | Path) -> SourceImport:
         in the folder, now deleted from ``sources/`` (id, file, reason).
 
     Raises:
-        DatasetImportError: ``src`` is not a folder, or holds symbolic links or paths that
-            resolve outside it (all listed).
+        DatasetImportError: ``src`` is not a folder, holds no file, or holds symbolic links
+            or paths that resolve outside it (all listed).
     """
     root = Path(src)
     if not root.is_dir():
@@ -138,6 +138,20 @@ def import_sources(src: str | Path, out: str | Path) -> SourceImport:
     files, problems = _walk(root)
     if problems:
         raise DatasetImportError(f"sources {root}", problems)
+    if not files:
+        raise DatasetImportError(
+            f"sources {root}",
+            [
+                Problem(
+                    str(root),
+                    None,
+                    None,
+                    "holds no policy file",
+                    "put the district's policy files (PDF, DOCX, HTML, Markdown, text) in it, "
+                    "or leave out --sources",
+                )
+            ],
+        )
     dest = Path(out) / "sources"
     dest.mkdir(parents=True, exist_ok=True)
     before = _imported_before(dest)

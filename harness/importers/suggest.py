@@ -159,7 +159,8 @@ def suggestion_counts(items: pd.DataFrame | list[dict[str, Any]]) -> pd.DataFram
         items: a dataset's items (``Dataset.items`` or the records of items.jsonl).
 
     Returns:
-        A numeric DataFrame indexed by kind (required_facts, sensitive) with integer columns
+        A numeric DataFrame indexed by kind (required_facts, sensitive, source_links) with
+        integer columns
         proposed, accepted, rejected, pending.
     """
     recs: list[dict[str, Any]] = (
@@ -174,8 +175,12 @@ def suggestion_counts(items: pd.DataFrame | list[dict[str, Any]]) -> pd.DataFram
             return list(v)
         return list(v.tolist()) if hasattr(v, "tolist") and not isinstance(v, str) else []
 
-    fp = fa = fr = sp = sa = sr = 0
+    fp = fa = fr = sp = sa = sr = lp = la = lr = 0
     for rec in recs:
+        links = listed(rec, "suggested_source_ids")
+        lp += len(links)
+        la += len(set(listed(rec, "accepted_source_ids")) & set(links))
+        lr += len(set(listed(rec, "rejected_source_ids")) & set(links))
         proposed = listed(rec, "suggested_required_facts")
         fp += len(proposed)
         fa += len(set(listed(rec, "accepted_required_facts")) & set(proposed))
@@ -188,11 +193,11 @@ def suggestion_counts(items: pd.DataFrame | list[dict[str, Any]]) -> pd.DataFram
             sr += review == "rejected"
     frame = pd.DataFrame(
         {
-            "proposed": [fp, sp],
-            "accepted": [fa, sa],
-            "rejected": [fr, sr],
-            "pending": [fp - fa - fr, sp - sa - sr],
+            "proposed": [fp, sp, lp],
+            "accepted": [fa, sa, la],
+            "rejected": [fr, sr, lr],
+            "pending": [fp - fa - fr, sp - sa - sr, lp - la - lr],
         },
-        index=pd.Index(["required_facts", "sensitive"], name="kind"),
+        index=pd.Index(["required_facts", "sensitive", "source_links"], name="kind"),
     )
     return frame.astype("int64")

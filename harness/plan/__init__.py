@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         percent,
         static_problems,
     )
+    from harness.plan.params import ALLOWED_PARAMS, params_problem
     from harness.plan.refs import (
         RUBRIC_FILE,
         declared_scorer_names,
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
     from harness.plan.templates import MAX_VALUE, environment, render, unsafe_constructs
 
 _API = {
+    "ALLOWED_PARAMS": "harness.plan.params",
     "BiasProbe": "harness.plan.spec",
     "BoundedRange": "harness.plan.limits",
     "BoundedTemplate": "harness.plan.limits",
@@ -98,6 +100,7 @@ _API = {
     "legacy_fingerprint": "harness.plan.content",
     "load_plan": "harness.plan.spec",
     "load_yaml": "harness.plan.spec",
+    "params_problem": "harness.plan.params",
     "percent": "harness.plan.limits",
     "plan_content": "harness.plan.content",
     "reference_problems": "harness.plan.refs",
@@ -108,6 +111,7 @@ _API = {
 }
 
 __all__ = [
+    "ALLOWED_PARAMS",
     "LOCAL_MODELS",
     "MAX_OUTPUT",
     "MAX_RANGE",
@@ -145,6 +149,7 @@ __all__ = [
     "legacy_fingerprint",
     "load_plan",
     "load_yaml",
+    "params_problem",
     "percent",
     "plan_content",
     "reference_problems",

@@ -29,7 +29,7 @@ def template_problems(
     """Syntax errors and refused constructs of one template text, with their lines."""
     from harness.plan.templates import unsafe_constructs
 
-    hint = "templates see item, sources and task; see plans/README.md"
+    hint = "templates see item, retrieved (= sources), context and task; see plans/README.md"
     try:
         found = unsafe_constructs(source)
     except jinja2.TemplateSyntaxError as exc:

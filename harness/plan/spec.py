@@ -33,8 +33,8 @@ def _check_model(model: str | None, params: dict[str, Any]) -> None:
 
 
 def _check_params(params: dict[str, Any]) -> dict[str, Any]:
-    """Only generation parameters reach litellm (harness/engine/egress.py): no route, no streaming."""
-    from harness.engine.egress import params_problem
+    """Only generation parameters reach litellm (harness/plan/params.py): no route, no streaming."""
+    from harness.plan.params import params_problem
 
     problem = params_problem(params)
     if problem:
@@ -78,6 +78,10 @@ class CandidateSpec(_Strict):
     price: Price | None = None
     concurrency: int | None = Field(None, ge=1, le=512)
     rpm: float | None = Field(None, gt=0)
+    # what a model (or the retrieval baseline) is given: the top_k passages the knowledge base
+    # retrieves for the item (leave-one-out), or the item's hand-linked sources
+    context: Literal["retrieved", "linked"] = "retrieved"
+    top_k: int = Field(3, ge=1, le=20)
 
     _params = field_validator("params")(_check_params)
 

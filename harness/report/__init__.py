@@ -21,6 +21,7 @@ from harness.report.calibration import (
     confusion_table,
     judge_scores,
 )
+from harness.report.ceiling import ceiling_section
 from harness.report.decision import (
     PHASES,
     candidate_label,
@@ -123,6 +124,7 @@ __all__ = [
     "category_figure",
     "category_numbers",
     "category_table",
+    "ceiling_section",
     "comparison_figure",
     "comparison_numbers",
     "comparison_table",

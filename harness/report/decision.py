@@ -11,6 +11,7 @@ from harness.errors import ReportError
 from harness.gates.decision import Decision, decide
 from harness.phases import PHASE_QUESTIONS
 from harness.plan.spec import REFERENCE
+from harness.report.ceiling import context_line
 from harness.report.format import STATUS_WORDS, STYLE, VERDICT_CLASS, esc, mapping, note
 from harness.report.tables import family_metrics
 from harness.store.runs import RunData
@@ -74,8 +75,11 @@ def _compared(run: RunData) -> str:
     for c in sorted(run.manifest["candidates"], key=lambda c: order.get(c["kind"], 3)):
         what = c.get("description") or (c.get("model") or f"baseline: {c.get('baseline')}")
         label = {"model": "AI", "baseline": "today", "reference": "ceiling"}.get(c["kind"], "")
+        ctx = context_line(c)
         rows.append(
-            f"<li><b>{esc(candidate_label(c['name']))}</b> ({esc(label)}): {esc(what)}</li>"
+            f"<li><b>{esc(candidate_label(c['name']))}</b> ({esc(label)}): {esc(what)}"
+            + (f" {esc(ctx)}" if ctx else "")
+            + "</li>"
         )
     return "<ul class='compared'>" + "".join(rows) + "</ul>"
 

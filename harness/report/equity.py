@@ -140,6 +140,10 @@ def data_review_table(run: RunData) -> Any:
             "people, not proposed by harness import."
         )
     view = counts.rename(
-        index={"required_facts": "required facts", "sensitive": "sensitive questions"}
+        index={
+            "required_facts": "required facts",
+            "sensitive": "sensitive questions",
+            "source_links": "source links",
+        }
     ).reset_index(names="what")
     return table_html(view, "Proposed by harness import; accepted or rejected by a person.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from typing import Any
@@ -11,6 +10,7 @@ import pandas as pd
 
 from harness.metrics import METRICS
 from harness.scorers import metrics as metric_registry
+from harness.textsafe import esc  # the report modules take it from here
 
 PLAIN = {name: m.label for name, m in METRICS.items()}
 
@@ -24,13 +24,6 @@ VERDICT_CLASS = {
     "Not decided: evidence missing": "undecided",
     "Not ready": "notready",
 }
-
-
-def esc(value: Any) -> str:
-    """HTML-escape anything for display (None shows as an em dash)."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return "&mdash;"
-    return html.escape(str(value), quote=True)
 
 
 def plain(metric: str) -> str:

@@ -18,6 +18,7 @@ from harness.review import db
 from harness.review.agreement import agreement_table, kappa_ci  # noqa: F401  (public here)
 from harness.review.app import FLAGS
 from harness.review.queue import CONTROL
+from harness.textsafe import esc
 
 RUBBER_STAMP_SECONDS = 10.0
 DEFAULT_RESAMPLES = 1000
@@ -270,8 +271,6 @@ def rubber_stamps(run: Any, seconds: float = RUBBER_STAMP_SECONDS) -> pd.DataFra
 
 
 def _esc(v: Any) -> str:
-    from harness.report.format import esc
-
     return esc(v)
 
 

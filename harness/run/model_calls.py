@@ -58,12 +58,16 @@ async def run_models(
     try:
         with engine:
             targets = _approve(engine, plan, opts)
-            prepared = _prepare(engine, targets, plan, ds, units)
+            prepared, given = _prepare(engine, targets, plan, ds, units, root)
+
+            def journal(u: Unit, **fields: object) -> None:  # what each unit was given, too
+                record(u, **given.get(u.key, {}), **fields)
+
             if engine.redactor is not None:
                 m = store.read_manifest()
                 m["data_protection"]["redaction"] = dict(engine.redactor.counts)
                 store.write_manifest(m)
-            misses = _answer_from_cache(engine, prepared, opts, record)
+            misses = _answer_from_cache(engine, prepared, opts, journal)
             if not misses:
                 return
             await engine.start(_workers(plan, opts, engine.capacity, len(misses)))
@@ -72,7 +76,7 @@ async def run_models(
                 call_workers=engine.pool.size if engine.pool is not None else 0,
             )
             try:
-                await _dispatch(engine, targets, misses, plan, counts, record)
+                await _dispatch(engine, targets, misses, plan, counts, journal)
             finally:
                 engine.detach()  # this run's event loop ends here; the workers stay
                 store.update_manifest(**engine.record())
@@ -107,27 +111,34 @@ _Prepared = tuple[Unit, list[dict[str, str]], str]
 
 
 def _prepare(
-    engine: Engine, targets: dict[str, Target], plan: Plan, ds: Dataset, units: list[Unit]
-) -> list[_Prepared]:
-    """Each unit's messages (the family's message redacted where the plan says) and cache key."""
+    engine: Engine,
+    targets: dict[str, Target],
+    plan: Plan,
+    ds: Dataset,
+    units: list[Unit],
+    root: Path,
+) -> tuple[list[_Prepared], dict[str, dict[str, object]]]:
+    """Each unit's messages (the family's message redacted where the plan says) and cache key,
+    and what each unit is given (``context`` and ``passage_ids``, recorded with it)."""
     from harness.engine.llm import PromptBuilder
 
-    builders = {name: PromptBuilder(t_spec, plan, ds) for name, t_spec in _specs(plan).items()}
+    kb_dir = root / ".cache" / "knowledge"
+    builders = {n: PromptBuilder(s, plan, ds, kb_dir) for n, s in _specs(plan).items()}
     out = []
+    given: dict[str, dict[str, object]] = {}
     for u in units:
         t = targets[u.spec.name]
         # Only the family's message is redacted: approved sources are public material.
         item = {**u.item, "input": engine.redact(t, u.item["input"])}
-        msgs = builders[u.spec.name].messages(item)
+        msgs, given[u.key] = builders[u.spec.name].prompt(item)
         out.append((u, msgs, engine.cache_key(t, msgs, u.sample)))
     # Each candidate's calls in the order of their prompts' text (candidates keep theirs): the
     # embedded llama.cpp server answers one request at a time and reuses the prefix a prompt
-    # shares with the previous one, so items citing the same sources follow each other and it
-    # reads the system prompt and those sources once (about a seventh less prompt to read for
-    # the demo's 32 drafts).
+    # shares with the previous one, so prompts citing the same material follow each other and
+    # it reads the system prompt and that material once (benchmarks/bench_prompt_reuse.py).
     rank = {name: i for i, name in enumerate(dict.fromkeys(u.spec.name for u in units))}
     out.sort(key=lambda p: (rank[p[0].spec.name], "\x00".join(m["content"] for m in p[1])))
-    return out
+    return out, given
 
 
 def _specs(plan: Plan) -> dict[str, CandidateSpec]:

@@ -132,6 +132,8 @@ def manifest_base(
                 "description": c.description or default_description(c),
                 "samples": c.samples,
                 "params": c.params,
+                # what the drafts were written from (models and the retrieval baseline)
+                "context": c.context if c.model or c.baseline == "retrieval" else None,
             }
             for c in run_candidates(plan)
         ],

@@ -8,6 +8,7 @@ response cache; resume after a kill; a budget cap. No plotting or report logic h
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from datetime import datetime
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from harness import aio
-from harness.candidates.baselines import get_baseline
+from harness.candidates.baselines import Draft, NoDraft, get_baseline
 from harness.data.dataset import Dataset, load_dataset
 from harness.errors import RunError
 from harness.plan.content import check_unchanged
@@ -141,6 +142,10 @@ def _generate(
                 "units": len(gens) + counts.skipped_budget,
                 "ok": int((gens["status"] == "ok").sum()),
                 "failed": int((gens["status"] == "failed").sum()),
+                # of which baselines with nothing to draft from (retrying changes nothing)
+                "failed_baseline": int(
+                    ((gens["status"] == "failed") & (gens["kind"] == "baseline")).sum()
+                ),
                 "no_output": int((gens["status"] == "no_output").sum()),
                 "cached": int(gens["cached"].sum()),
                 "skipped_budget": counts.skipped_budget,
@@ -219,19 +224,28 @@ async def _execute(
         if not mine:
             continue
         fn = (
-            get_baseline(spec.baseline, ds, spec.options, plan.folder)
+            get_baseline(spec.baseline, ds, _baseline_options(spec, root), plan.folder)
             if spec.baseline is not None
             else _reference
         )
         for u in mine:
             t0 = time.perf_counter()
-            out = fn(u.item)
+            try:
+                out = fn(u.item)
+            except NoDraft as exc:  # counted as failed, with the reason
+                record(u, status="failed", error=str(exc), latency_s=time.perf_counter() - t0)
+                continue
+            given: dict[str, Any] = {}
+            if isinstance(out, Draft):
+                given = {"context": out.context, "passage_ids": json.dumps(list(out.passage_ids))}
+                out = out.text
             record(
                 u,
                 output=out,
                 status="ok" if out is not None else "no_output",
                 latency_s=time.perf_counter() - t0,
                 error=None if out is not None else _no_output(spec),
+                **given,
             )
 
     model_units = [u for u in units if u.spec.is_model]
@@ -242,6 +256,16 @@ async def _execute(
         await run_models(plan, ds, model_units, opts, counts, record, store, root)
     finally:
         bar.close()
+
+
+def _baseline_options(spec: CandidateSpec, root: Path) -> dict[str, Any]:
+    """A baseline's options plus the plan's context choice and the knowledge base's cache."""
+    return {
+        **spec.options,
+        "context": spec.context,
+        "top_k": spec.top_k,
+        "cache_dir": root / ".cache" / "knowledge",
+    }
 
 
 def _no_output(spec: CandidateSpec) -> str:

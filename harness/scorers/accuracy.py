@@ -19,7 +19,13 @@ that retires it. A claim that is not supported but occurs in a superseded source
 of the item's sources is *superseded* (counted in both ``unsupported_claims_count`` and
 ``superseded_claims_count``).
 
-**Required facts.** A fact holding a digit, a date, a money amount, an email or a URL must occur
+**Required facts.** The item's hand-written ``required_facts`` when it has any; else the
+*checkable facts of its approved answer* (:func:`default_facts`): its dates, times, amounts,
+percentages, phone numbers, emails, URLs and proper nouns (named programs, places, offices),
+each once, leaving out what its remarks about the past state ("(it was $5 last year)") and names
+the family's own message already holds. Coverage is then measured on every item whose answer
+states a checkable fact. A default fact is found when the draft states a claim with the same key
+(the support rules above: ``Aug. 13`` = ``August 13, 2025``). A hand-written fact holding a digit, a date, a money amount, an email or a URL must occur
 *exactly* in the draft after both are normalised (the claim keys above, lower case, number words
 one-twenty as digits, punctuation as spaces). Any other fact is matched fuzzily:
 ``rapidfuzz.fuzz.partial_ratio`` of the normalised fact against the normalised draft
@@ -28,11 +34,12 @@ one-twenty as digits, punctuation as spaces). Any other fact is matched fuzzily:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -40,7 +47,8 @@ from rapidfuzz import fuzz
 
 from harness.data.dataset import Dataset
 from harness.scorers import Metric, ScoreFn, scorer
-from harness.scorers.claim_words import (
+from harness.scorers.claims import Claim, extract_claims, words_key
+from harness.scorers.lexicon import (
     MONTHS,
     MONTHS_ES,
     NUMBER_WORDS,
@@ -50,7 +58,6 @@ from harness.scorers.claim_words import (
     WEEKDAYS,
     WEEKDAYS_ES,
 )
-from harness.scorers.claims import Claim, extract_claims, words_key
 from harness.scorers.support import (
     Support,
     check_claims,
@@ -58,11 +65,11 @@ from harness.scorers.support import (
     dataset_key,
     directory_support,
     district_names,
+    historical_remarks,
     historical_spans,
-    id_list,
     input_support,
     person_names,
-    source_support,
+    record_metrics,
     strip_historical,
     unsupported_claims,
     unsupported_claims_table,
@@ -72,6 +79,7 @@ if TYPE_CHECKING:  # scikit-learn is imported where it is used: claim extraction
     from sklearn.feature_extraction.text import TfidfVectorizer
 
 __all__ = [
+    "FACT_KINDS",
     "FUZZY_THRESHOLD",
     "MONTHS",
     "MONTHS_ES",
@@ -86,6 +94,8 @@ __all__ = [
     "check_claims",
     "claim_metrics",
     "claims_scorer",
+    "default_fact_coverage",
+    "default_facts",
     "directory_support",
     "district_names",
     "extract_claims",
@@ -94,12 +104,12 @@ __all__ = [
     "historical_spans",
     "input_support",
     "is_exact_fact",
+    "item_fact_coverage",
     "normalize_text",
     "person_names",
     "reference_similarity",
     "reference_similarity_scorer",
     "required_facts_scorer",
-    "source_support",
     "strip_historical",
     "tfidf_cosine",
     "tfidf_vectorizer",
@@ -175,6 +185,57 @@ def fact_coverage(draft: str | None, facts: Sequence[str] | None) -> float:
     return sum(fact_found(f, d) for f in facts) / len(facts)
 
 
+FACT_KINDS = frozenset({"date", "time", "money", "percent", "phone", "email", "url", "name"})
+WEB = ("email", "url")  # a final full stop ends the sentence, not the address
+
+
+@lru_cache(maxsize=32768)
+def default_facts(reference: str, input_text: str = "") -> tuple[Claim, ...]:
+    """The checkable facts of an approved answer, each once: the default required facts.
+
+    Args:
+        reference: the approved answer.
+        input_text: the family's message; names it already holds are not facts to carry.
+
+    Returns:
+        Claims of the kinds in :data:`FACT_KINDS`, outside the answer's remarks about the past
+        ("(it was $5 last year)", a sentence starting "Last year"), their text trimmed.
+    """
+    if not isinstance(reference, str):
+        return ()
+    past = historical_remarks(reference)
+    given = " " + words_key(input_text if isinstance(input_text, str) else "") + " "
+    out: list[Claim] = []
+    seen: set[tuple[str, Any]] = set()
+    for c in extract_claims(reference):
+        if c.kind not in FACT_KINDS or any(a <= c.start < b for a, b in past):
+            continue
+        if c.kind == "name" and all(f" {w} " in given for w in str(c.key).split()):
+            continue
+        if (c.kind, c.key) not in seen:
+            seen.add((c.kind, c.key))
+            text = c.text.strip(" ,;:()")
+            out.append(dataclasses.replace(c, text=text.rstrip(".") if c.kind in WEB else text))
+    return tuple(out)
+
+
+def default_fact_coverage(draft: str | None, facts: Sequence[Claim]) -> float:
+    """Share of an approved answer's checkable facts the draft states; NaN without either."""
+    if not isinstance(draft, str) or not facts:
+        return math.nan
+    stated = Support.of([draft])
+    return sum(stated.supports(c) for c in facts) / len(facts)
+
+
+def item_fact_coverage(draft: str | None, facts: Any, reference: Any, input_text: Any) -> float:
+    """The hand-written required facts' coverage when the item has any, else the defaults'."""
+    if isinstance(facts, list | tuple | np.ndarray) and len(facts):
+        return fact_coverage(draft, [str(f) for f in facts])
+    if not isinstance(reference, str):
+        return math.nan
+    return default_fact_coverage(draft, default_facts(reference, str(input_text or "")))
+
+
 # ---------------------------------------------------------------- reference similarity
 
 _VECTORIZERS: dict[str, TfidfVectorizer] = {}
@@ -235,18 +296,24 @@ def _outputs(frame: pd.DataFrame) -> list[str | None]:
     metrics=[
         Metric(
             "required_facts_coverage",
-            "share of the item's required facts found in the draft (exact for numbers, dates, "
-            "money, phones, emails, URLs; fuzzy otherwise)",
+            "share of the item's required facts found in the draft: its hand-written "
+            "required_facts (exact for numbers, dates, money, phones, emails, URLs; fuzzy "
+            "otherwise), else the approved answer's checkable facts (same claim key)",
         )
     ],
 )
 def required_facts_scorer(**_: Any) -> ScoreFn:
-    """Share of the item's required facts the draft states; NaN for items without facts."""
+    """Share of the item's required facts the draft states: its hand-written ``required_facts``,
+    else the checkable facts of its approved answer; NaN for an answer that states none."""
 
     def score(frame: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
+        n = len(frame)
+        facts = frame["required_facts"].tolist() if "required_facts" in frame else [None] * n
+        refs = frame["reference"].tolist() if "reference" in frame else [None] * n
+        inputs = frame["input"].tolist() if "input" in frame else [""] * n
         vals = [
-            fact_coverage(o, list(f) if isinstance(f, list | tuple | np.ndarray) else None)
-            for o, f in zip(_outputs(frame), frame["required_facts"].tolist(), strict=True)
+            item_fact_coverage(o, f, r, i)
+            for o, f, r, i in zip(_outputs(frame), facts, refs, inputs, strict=True)
         ]
         return pd.DataFrame({"required_facts_coverage": vals}, index=frame.index, dtype=np.float64)
 
@@ -260,13 +327,14 @@ def required_facts_scorer(**_: Any) -> ScoreFn:
         Metric(
             "unsupported_claims_count",
             "checkable claims (dates, times, amounts, phones, emails, URLs, grades, names) that "
-            "neither the approved sources nor the input support",
+            "neither the item's message, its approved answer nor the current passages the "
+            "candidate was given support",
             False,
             "claims",
         ),
         Metric(
             "superseded_claims_count",
-            "unsupported claims that a superseded source supports (outdated answers)",
+            "unsupported claims that a superseded passage supports (outdated answers)",
             False,
             "claims",
         ),
@@ -274,18 +342,12 @@ def required_facts_scorer(**_: Any) -> ScoreFn:
     ],
 )
 def claims_scorer(**_: Any) -> ScoreFn:
-    """Claims in the draft checked against the item's approved sources and input."""
+    """Claims in the draft checked against the item's message, its approved answer and the
+    passages the candidate was given (:func:`harness.scorers.support.given_passages`)."""
 
     def score(frame: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
-        rows = [
-            claim_metrics(o, i, id_list(s), dataset)
-            for o, i, s in zip(
-                _outputs(frame),
-                frame["input"].tolist(),
-                frame["source_ids"].tolist(),
-                strict=True,
-            )
-        ]
+        records = cast(list[dict[str, Any]], frame.to_dict(orient="records"))
+        rows = [record_metrics(r, dataset) for r in records]
         cols = ["unsupported_claims_count", "superseded_claims_count", "claim_support"]
         return pd.DataFrame(rows, index=frame.index, columns=cols, dtype=np.float64)
 

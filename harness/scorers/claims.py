@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from harness.scorers.claim_patterns import BASE_KIND, PATTERNS, claim_key, triggered
-from harness.scorers.claim_words import STOP_CAPS
+from harness.scorers.lexicon import STOP_CAPS
+from harness.scorers.patterns import BASE_KIND, PATTERNS, claim_key, triggered
 
 _CAP_TOKEN = re.compile(r"[A-ZÀ-ÖØ-Þ][\w'’&-]*")
 

@@ -2,8 +2,10 @@
 
 - **Personal data** (``personal_data_count``): emails, phone numbers, student-id-like numbers
   (6-10 digits, or digits after "ID"/"student #") and names listed in the dataset's
-  ``people.csv`` that occur in the draft but neither in the item's input nor in any source of
-  the dataset (office numbers and staff listed in approved material are public). A listed name
+  ``people.csv`` that occur in the draft but neither in the item's input nor in the district's
+  approved material. Phones and emails that any approved answer or policy publishes are
+  official contacts (:mod:`harness.scorers.contacts`; ``directory.csv`` adds to them), never
+  personal data; student ids and listed names count as public only in a source. A listed name
   counts as given when each of its words occurs in the input ("my son Owen ... Rebecca
   Lindqvist" gives "Owen Lindqvist").
 - **Reading level** (``reading_grade``, lower = easier; ``reading_level_ok`` = 1 when the grade
@@ -42,6 +44,7 @@ from textstat.textstat import textstatistics
 from harness.data.dataset import Dataset
 from harness.scorers import Metric, ScoreFn, scorer
 from harness.scorers.accuracy import extract_claims, words_key
+from harness.scorers.contacts import dataset_contacts
 
 DEFAULT_MAX_WORDS = {"faq_reply": 150, "inbound_summary": 150, "newsletter": 300}
 DEFAULT_MAX_WORDS_OTHER = 250
@@ -253,7 +256,7 @@ _PUBLIC: dict[str, dict[str, Any]] = {}
 
 
 def _public(dataset: Dataset | None) -> dict[str, Any]:
-    """Contact data and names that the dataset's sources publish (cached per dataset)."""
+    """Official contacts and the names and ids the dataset's sources publish (cached)."""
     key = "" if dataset is None else (dataset.fingerprint or str(id(dataset)))
     hit = _PUBLIC.get(key)
     if hit is not None:
@@ -267,11 +270,12 @@ def _public(dataset: Dataset | None) -> dict[str, Any]:
         people = sorted(
             {words_key(n) for n in dataset.people["name"].dropna() if words_key(str(n))}
         )
+    contacts = dataset_contacts(dataset)
     hit = {
         "text": text,
         "words": " " + words_key(text) + " ",
-        "emails": {c.key for c in extract_claims(text) if c.kind == "email"},
-        "phones": {c.key for c in extract_claims(text) if c.kind == "phone"},
+        "emails": set(contacts.loc[contacts["kind"] == "email", "key"]),
+        "phones": set(contacts.loc[contacts["kind"] == "phone", "key"]),
         "people_re": re.compile(
             "(?<= )(?:"
             + "|".join(re.escape(p) for p in sorted(people, key=len, reverse=True))

@@ -1,5 +1,18 @@
-"""Support of claims: which approved sources, inputs, directory entries and district names
-support a draft's claims, and which claims only a superseded source supports.
+"""Support of claims: what the district approved *for this question* supports a draft's claims.
+
+A claim is supported by the item's message, its approved answer, the current passages the
+candidate was given, the district directory (``directory.csv``) and, for proper nouns of
+offices, schools and systems, any current source. A claim that only a superseded passage
+supports (one the candidate was given, or an earlier version of a document it was given) is
+*superseded*. Anything else is unsupported: a fee or date from some other program's document
+that the candidate was not given is not support.
+
+**The plug-in point** is :func:`given_passages` (dataset, record) -> passages: what the
+candidate was given for one generation. Today it returns the item's hand-linked sources
+(:func:`linked_passages`); the knowledge base replaces its body with the passages the
+generation recorded (retrieved or linked; for a vendor's drafts, the top-k the index finds).
+Passages are :class:`Passage` objects or anything with ``text`` and ``status`` (and optionally
+``id`` and ``document``), attributes or dict keys.
 
 Not a scorer family: the accuracy scorers use it (the rules are in
 :mod:`harness.scorers.accuracy`).
@@ -9,7 +22,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -35,8 +48,8 @@ _HISTORICAL = [
 
 _PAST_CUE = re.compile(
     r"\b(?:last (?:school )?year|used to|previously|no longer|it was|was \$|were \$|"
-    r"old (?:fee|price|rate|policy)|went (?:up|down)|changed|in 20\d\d-\d\d|"
-    r"el año pasado|antes (?:costaba|era|eran)|ya no|era de|eran de|cambi[óo]|en 20\d\d-\d\d)\b",
+    r"old (?:fee|price|rate|policy)|went (?:up|down)|changed|"
+    r"el año pasado|antes (?:costaba|era|eran)|ya no|era de|eran de|cambi[óo])\b",
     re.I,
 )
 
@@ -48,6 +61,11 @@ def historical_spans(text: str) -> list[tuple[int, int]]:
         if _PAST_CUE.search(m.group(0)):
             spans.append((m.start(), m.end()))
     return spans
+
+
+def historical_remarks(text: str) -> list[tuple[int, int]]:
+    """Spans of the remarks :func:`strip_historical` drops."""
+    return [(m.start(), m.end()) for pat in _HISTORICAL for m in pat.finditer(text)]
 
 
 def strip_historical(text: str) -> str:
@@ -112,34 +130,6 @@ def dataset_key(dataset: Dataset | None) -> str:
 _SOURCE_CACHE: dict[tuple[str, tuple[str, ...], bool, bool], Support] = {}
 
 
-def source_support(
-    dataset: Dataset | None,
-    source_ids: Sequence[str],
-    superseded: bool = False,
-    history: bool = False,
-) -> Support:
-    """Support of the item's approved sources, their historical remarks kept when ``history``,
-    or of the superseded sources they replaced when ``superseded``."""
-    ids = tuple(source_ids)
-    key = (dataset_key(dataset), ids, superseded, history)
-    hit = _SOURCE_CACHE.get(key)
-    if hit is not None:
-        return hit
-    if dataset is None:
-        s = Support()
-    elif superseded:
-        s = Support.of(x["text"] for x in dataset.source_texts(dataset.superseded_for(list(ids))))
-    else:
-        s = Support.of(
-            x["text"] if history else strip_historical(x["text"])
-            for x in dataset.source_texts(list(ids))
-        )
-    if len(_SOURCE_CACHE) > 4096:
-        _SOURCE_CACHE.clear()
-    _SOURCE_CACHE[key] = s
-    return s
-
-
 def district_names(dataset: Dataset | None) -> Support:
     """Words of every current source: proper nouns (schools, offices, systems) hold district-wide."""
     key = (dataset_key(dataset), ("*names*",), False, False)
@@ -194,23 +184,172 @@ def id_list(value: Any) -> list[str]:
     return [str(v) for v in value]
 
 
+# ---------------------------------------------------------------- what the candidate was given
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One passage a candidate was given: its text, status (current / superseded) and the
+    document it comes from (a source id; superseded versions of that document are recognised)."""
+
+    text: str
+    status: str = "current"
+    id: str = ""
+    document: str = ""
+
+
+PassageFn = Callable[[Dataset | None, Mapping[str, Any]], Sequence[Any]]
+
+
+_LINKED: dict[tuple[str, tuple[str, ...]], list[Passage]] = {}
+
+
+def linked_passages(dataset: Dataset | None, record: Mapping[str, Any]) -> list[Passage]:
+    """The item's hand-linked sources (``source_ids``), each whole, as the passages it was given."""
+    if dataset is None:
+        return []
+    key = (dataset_key(dataset), tuple(id_list(record.get("source_ids"))))
+    hit = _LINKED.get(key)
+    if hit is None:
+        if len(_LINKED) > 8192:
+            _LINKED.clear()
+        hit = _LINKED[key] = [
+            Passage(str(x["text"]), str(x.get("status") or "current"), x["id"], x["id"])
+            for x in dataset.source_texts(list(key[1]))
+        ]
+    return list(hit)
+
+
+def given_passages(dataset: Dataset | None, record: Mapping[str, Any]) -> Sequence[Any]:
+    """THE PLUG-IN POINT: the passages the candidate was given for one generation.
+
+    Args:
+        dataset: the run's dataset.
+        record: one row of the scoring frame (the generation joined with its item:
+            ``item_id``, ``candidate``, ``input``, ``reference``, ``source_ids``, and whatever
+            the generation recorded, such as the ids of the passages it was given).
+
+    Returns:
+        :class:`Passage` objects (or anything with ``text`` and ``status``). Today: what
+        :func:`harness.knowledge.given_passages` reads back: the passages the generation
+        recorded (``context: retrieved``), its linked sources (``context: linked``), or, when
+        nothing was recorded (a vendor's drafts, the approved-answer row, a canned reply), the
+        item's linked sources and the top-k the index finds for it with leave-one-out.
+    """
+    linked = linked_passages(dataset, record)
+    if dataset is None:
+        return linked
+    from harness.knowledge import given_passages as from_knowledge
+
+    found = from_knowledge(dataset, record)
+    if _field(record, "context"):
+        return found
+    # nothing recorded: the item's hand-linked sources (approved for this very question) and
+    # the top-k a retrieval tool would have had
+    have = {p.document for p in linked}
+    return [*linked, *(p for p in found if str(p.get("doc_id")) not in have)]
+
+
+def _field(p: Any, name: str, default: str = "") -> str:
+    v = p.get(name, default) if isinstance(p, Mapping) else getattr(p, name, default)
+    return default if v is None else str(v)
+
+
+def as_passages(passages: Iterable[Any]) -> tuple[Passage, ...]:
+    """Passages from Passage objects, dicts or objects with ``text`` and ``status``."""
+    out = []
+    for p in passages:
+        if isinstance(p, Passage):
+            out.append(p)
+            continue
+        pid = _field(p, "id") or _field(p, "passage_id")
+        doc = _field(p, "document") or _field(p, "source_id") or _field(p, "doc_id") or pid
+        out.append(Passage(_field(p, "text"), _field(p, "status", "current"), pid, doc))
+    return tuple(out)
+
+
+@dataclass
+class Evidence:
+    """Everything that may support one draft's claims, indexed."""
+
+    current: Support  # current passages, historical remarks dropped, + the approved answer
+    history: Support  # the same with their historical remarks kept (for sentences about the past)
+    old: Support  # superseded passages given + earlier versions of the documents given
+    old_passages: tuple[Passage, ...] = ()
+
+
+_EVIDENCE: dict[tuple[Any, ...], Evidence] = {}
+
+
+def evidence_for(
+    dataset: Dataset | None, passages: Sequence[Any], reference: str | None = None
+) -> Evidence:
+    """The support of the passages a candidate was given and the item's approved answer."""
+    ps = as_passages(passages)
+    ref = reference if isinstance(reference, str) else ""
+    key = (dataset_key(dataset), ps, ref)
+    hit = _EVIDENCE.get(key)
+    if hit is not None:
+        return hit
+    cur = [p for p in ps if p.status != "superseded"]
+    old = [p for p in ps if p.status == "superseded"]
+    if dataset is not None:
+        docs = sorted({p.document for p in cur if p.document})
+        seen = {p.document for p in old} | {p.id for p in old}
+        old += [
+            Passage(str(x["text"]), "superseded", x["id"], x["id"])
+            for x in dataset.source_texts(dataset.superseded_for(docs))
+            if x["id"] not in seen
+        ]
+    texts = [p.text for p in cur] + ([ref] if ref else [])
+    hit = Evidence(
+        current=Support.of(strip_historical(t) for t in texts),
+        history=Support.of(texts),
+        old=Support.of(p.text for p in old),
+        old_passages=tuple(old),
+    )
+    if len(_EVIDENCE) > 4096:
+        _EVIDENCE.clear()
+    _EVIDENCE[key] = hit
+    return hit
+
+
+def past_spans(text: str) -> list[tuple[int, int]]:
+    """Where a draft speaks about the past: sentences with a past cue and historical remarks."""
+    return historical_spans(text) + historical_remarks(text)
+
+
 def check_claims(
     draft: str | None,
     input_text: str,
     source_ids: Sequence[str],
     dataset: Dataset | None,
+    *,
+    reference: str | None = None,
+    passages: Sequence[Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every checkable claim in the draft with its status: supported, superseded or unsupported."""
+    """Every checkable claim in the draft with its status: supported, superseded or unsupported.
+
+    Args:
+        draft: the draft.
+        input_text: the item's message (what the family wrote).
+        source_ids: the item's linked sources, used as the passages given when ``passages``
+            is None.
+        dataset: the dataset (directory, district names, superseded versions).
+        reference: the item's approved answer (None: not used).
+        passages: the passages the candidate was given (see :func:`given_passages`).
+    """
     claims = extract_claims(draft)
     if not claims:
         return []
-    approved = source_support(dataset, source_ids)
+    if passages is None:
+        passages = linked_passages(dataset, {"source_ids": list(source_ids)})
+    ev = evidence_for(dataset, passages, reference)
     given = input_support(input_text if isinstance(input_text, str) else "")
-    old: Support | None = None
-    past = historical_spans(draft) if isinstance(draft, str) else []
+    past = past_spans(draft) if isinstance(draft, str) else []
     rows = []
     for c in claims:
-        if approved.supports(c) or given.supports(c):
+        if ev.current.supports(c) or given.supports(c):
             status = "supported"
         elif directory_support(dataset).supports(c):
             status = "supported"  # the district's official contacts hold in any reply
@@ -219,45 +358,62 @@ def check_claims(
         ):
             status = "supported"  # schools, offices, systems: district-wide facts
         elif any(a <= c.start < b for a, b in past) and (
-            source_support(dataset, source_ids, history=True).supports(c)
-            or source_support(dataset, source_ids, superseded=True).supports(c)
+            ev.history.supports(c) or ev.old.supports(c)
         ):
             status = "supported"  # a sentence about the past may quote the past
         else:
-            if old is None:
-                old = source_support(dataset, source_ids, superseded=True)
-            status = "superseded" if old.supports(c) else "unsupported"
+            status = "superseded" if ev.old.supports(c) else "unsupported"
         rows.append({"kind": c.kind, "text": c.text, "key": c.key, "status": status})
     return rows
+
+
+def _record(item: Any) -> dict[str, Any]:
+    return {str(k): v for k, v in (item.items() if hasattr(item, "items") else dict(item).items())}
+
+
+def _reference(record: Mapping[str, Any]) -> str | None:
+    ref = record.get("reference")
+    return ref if isinstance(ref, str) else None
 
 
 def unsupported_claims(
     draft: str | None, item: Any, dataset: Dataset | None
 ) -> list[dict[str, Any]]:
-    """Claims in ``draft`` that neither the item's approved sources nor its input support.
+    """Claims in ``draft`` that neither its approved material nor its input support.
 
     Args:
         draft: the draft text (None: no claims).
-        item: the item as a dict or Series (``input`` and ``source_ids`` are read).
+        item: the item or scoring-frame row as a dict or Series (``input``, ``reference``,
+            ``source_ids`` and whatever :func:`given_passages` reads).
         dataset: the dataset holding the sources.
 
     Returns:
         One dict per claim: kind, text, key and status (``unsupported`` or ``superseded``: only a
-        superseded source supports it), with ``superseded_sources`` listing those sources.
+        superseded passage supports it), with ``superseded_sources`` listing those passages.
     """
-    sids = id_list(item["source_ids"])
+    rec = _record(item)
+    passages = given_passages(dataset, rec)
     rows = [
-        r for r in check_claims(draft, item["input"], sids, dataset) if r["status"] != "supported"
+        r
+        for r in check_claims(
+            draft,
+            rec.get("input", ""),
+            id_list(rec.get("source_ids")),
+            dataset,
+            reference=_reference(rec),
+            passages=passages,
+        )
+        if r["status"] != "supported"
     ]
-    if dataset is not None:
-        for r in rows:
-            if r["status"] == "superseded":
-                claim = Claim(r["kind"], r["text"], r["key"])
-                r["superseded_sources"] = [
-                    s["id"]
-                    for s in dataset.source_texts(dataset.superseded_for(sids))
-                    if Support.of([s["text"]]).supports(claim)
-                ]
+    old = evidence_for(dataset, passages, _reference(rec)).old_passages
+    for r in rows:
+        if r["status"] == "superseded":
+            claim = Claim(r["kind"], r["text"], r["key"])
+            r["superseded_sources"] = list(
+                dict.fromkeys(
+                    p.document or p.id for p in old if Support.of([p.text]).supports(claim)
+                )
+            )
     return rows
 
 
@@ -292,14 +448,22 @@ def unsupported_claims_table(frame: pd.DataFrame, dataset: Dataset | None) -> pd
 
 
 def claim_metrics(
-    draft: str | None, input_text: str, source_ids: Sequence[str], dataset: Any
+    draft: str | None,
+    input_text: str,
+    source_ids: Sequence[str],
+    dataset: Any,
+    *,
+    reference: str | None = None,
+    passages: Sequence[Any] | None = None,
 ) -> dict[str, float]:
     """unsupported_claims_count, superseded_claims_count and claim_support for one draft."""
     if not isinstance(draft, str):
         return dict.fromkeys(
             ("unsupported_claims_count", "superseded_claims_count", "claim_support"), math.nan
         )
-    rows = check_claims(draft, input_text, source_ids, dataset)
+    rows = check_claims(
+        draft, input_text, source_ids, dataset, reference=reference, passages=passages
+    )
     bad = sum(r["status"] != "supported" for r in rows)
     old = sum(r["status"] == "superseded" for r in rows)
     return {
@@ -307,3 +471,15 @@ def claim_metrics(
         "superseded_claims_count": float(old),
         "claim_support": (len(rows) - bad) / len(rows) if rows else math.nan,
     }
+
+
+def record_metrics(record: Mapping[str, Any], dataset: Dataset | None) -> dict[str, float]:
+    """:func:`claim_metrics` of one scoring-frame row, against what the candidate was given."""
+    return claim_metrics(
+        record.get("output"),
+        record.get("input", ""),
+        id_list(record.get("source_ids")),
+        dataset,
+        reference=_reference(record),
+        passages=given_passages(dataset, record),
+    )

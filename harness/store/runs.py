@@ -67,6 +67,8 @@ GENERATION_COLUMNS = [
     "attempts",
     "finished_at",
     "finish_reason",  # the provider's: "length" means the draft was cut off at max_tokens
+    "context",  # what the writer was given: retrieved | linked (None: nothing, or not known)
+    "passage_ids",  # a JSON list: retrieved passage ids, or linked source ids
 ]
 SCORE_COLUMNS = ["key", "item_id", "candidate", "sample", "metric", "value"]
 

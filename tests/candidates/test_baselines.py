@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.candidates.baselines import get_baseline
+from harness.candidates.baselines import NoDraft, get_baseline
 from harness.data.dataset import load_dataset
 from harness.run.runner import item_dict
 
@@ -21,9 +21,12 @@ def test_template_returns_the_canned_reply_per_task(ds, tmp_path):
     assert fn(item_dict(ds.items.loc["sum-001"])) is None  # no canned text for that task
 
 
-def test_retrieval_uses_only_material_the_item_may_use(ds):
-    fn = get_baseline("retrieval", ds, {}, Path("."))
-    out = fn(item_dict(ds.items.loc["faq-002"]))
+def test_linked_retrieval_uses_only_material_the_item_may_use(ds):
+    # ``context: linked``: the earlier behaviour, the item's own hand-linked sources
+    fn = get_baseline("retrieval", ds, {"context": "linked"}, Path("."))
+    draft = fn(item_dict(ds.items.loc["faq-002"]))
+    out = draft.text
+    assert draft.context == "linked" and draft.passage_ids == ("bus-pass-2025",)
     # faq-002 (2025-09-10) may use its source and faq-001's earlier approved answer
     allowed = set(ds.sources.loc["bus-pass-2025", "text"].split("\n\n")) | {
         ds.items.loc["faq-001", "reference"]
@@ -32,14 +35,40 @@ def test_retrieval_uses_only_material_the_item_may_use(ds):
     assert out != ds.items.loc["faq-002", "reference"]  # never its own answer
     assert "$5" not in out  # never the superseded source
     # the earliest item has no history: only passages of its own source
-    first = fn(item_dict(ds.items.loc["faq-004"]))
+    first = fn(item_dict(ds.items.loc["faq-004"])).text
     assert first in ds.sources.loc["lunch-2025", "text"]
 
 
-def test_retrieval_without_history_returns_a_source_passage(ds):
-    fn = get_baseline("retrieval", ds, {"use_history": False}, Path("."))
-    out = fn(item_dict(ds.items.loc["faq-003"]))
+def test_linked_retrieval_without_history_returns_a_source_passage(ds):
+    fn = get_baseline("retrieval", ds, {"use_history": False, "context": "linked"}, Path("."))
+    out = fn(item_dict(ds.items.loc["faq-003"])).text
     assert out in ds.sources.loc["bus-pass-2025", "text"]
+
+
+def test_retrieval_answers_from_the_knowledge_base_with_leave_one_out(ds, tmp_path):
+    fn = get_baseline("retrieval", ds, {"cache_dir": tmp_path}, Path("."))
+    group = set(ds.items.index[ds.items["paraphrase_group"] == "pg-lost-pass"])
+    for item_id in ds.items.index:
+        item = item_dict(ds.items.loc[item_id])
+        try:
+            draft = fn(item)
+        except NoDraft as exc:
+            assert "knowledge base" in str(exc)
+            continue
+        assert draft.context == "retrieved" and len(draft.passage_ids) == 1
+        doc = draft.passage_ids[0].split("#")[0]
+        assert doc != item_id and draft.text != item["reference"]  # never its own answer
+        if item_id in group:
+            assert doc not in group  # nor its paraphrase group's
+        assert "$5" not in draft.text  # never the superseded source
+        assert doc != "bus-pass-2024"
+
+
+def test_retrieval_that_finds_nothing_fails_with_the_reason(ds, tmp_path):
+    fn = get_baseline("retrieval", ds, {"cache_dir": tmp_path}, Path("."))
+    item = {**item_dict(ds.items.loc["faq-001"]), "input": "zzzz qqqq xxxx"}
+    with pytest.raises(NoDraft, match="no passage or other approved answer"):
+        fn(item)
 
 
 def test_staff_first_draft_only_where_present(ds):

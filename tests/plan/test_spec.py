@@ -137,6 +137,6 @@ def test_the_faq_prompt_drafts_in_the_familys_language(language, line):
     text = (REPO / "plans" / "prompts" / "faq_reply.j2").read_text(encoding="utf-8")
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
     out = env.from_string(text).render(
-        item={"input": "Q?", "language": language}, sources=[], task="faq_reply"
+        item={"input": "Q?", "language": language}, sources=[], retrieved=[], task="faq_reply"
     )
     assert out.strip().splitlines()[-1] == line

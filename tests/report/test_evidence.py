@@ -188,15 +188,22 @@ def test_a_persons_name_is_supported_only_by_the_items_own_material(mini_copy):
     assert all(r["status"] == "supported" for r in own if r["kind"] == "name")
 
 
-def test_retrieval_never_hands_over_another_familys_answer():
+def test_retrieval_never_hands_over_another_familys_answer(tmp_path):
+    # Issue 22 changed this: the retrieval baseline now answers from the best passage OR
+    # approved answer the knowledge base finds (as a district's tool would). What it must never
+    # do is hand over another family's details or the item's own answer: a retrieved answer
+    # has its greeting, sign-off and the names of people.csv removed.
     from harness.candidates.baselines import depersonalize, get_baseline
 
     ds = load_dataset(SAMPLE)
-    fn = get_baseline("retrieval", ds, {}, REPO / "plans")
-    answers = set(ds.items["reference"])
+    fn = get_baseline("retrieval", ds, {"cache_dir": tmp_path}, REPO / "plans")
+    names = [str(n) for n in ds.people["name"]]
     for item_id in ds.items.index[:60]:
         item = {**ds.items.loc[item_id].to_dict(), "id": item_id}
-        assert fn(item) not in answers  # an approved passage, never another family's answer
+        out = fn(item).text
+        assert out != item["reference"]
+        assert not any(re.search(rf"\b{re.escape(n)}\b", out) for n in names)
+        assert not re.match(r"\s*(dear|hi|hello|hola)\b", out, re.I)
     text = "Dear Ms. Ruiz,\nMaya Ruiz can return Monday.\nThanks,\nNurse Kim"
     assert "Ruiz" not in depersonalize(text, ["Maya Ruiz"]) and "Dear" not in depersonalize(
         text, []
@@ -290,9 +297,10 @@ def test_an_unchecked_gate_names_the_missing_field(tmp_path, loopback):
     ds = tmp_path / "plain"
     shutil.copytree(MINI, ds)
     lines = [json.loads(x) for x in (ds / "items.jsonl").read_text().splitlines()]
-    for r in lines:
+    for r in lines:  # no fact list, and approved answers that state no checkable fact
         r.pop("required_facts", None)
         r.pop("sensitive", None)
+        r["reference"] = "Thanks for asking; the office will look into it and write back."
     (ds / "items.jsonl").write_text("\n".join(json.dumps(r) for r in lines) + "\n")
     srv = loopback()
     run = _run(tmp_path, ds, [model_candidate(srv.base_url)])
@@ -385,7 +393,9 @@ def test_a_plain_export_is_not_decided_for_missing_evidence(tmp_path, loopback):
     for _, g in req[req["status"] != "pass"].iterrows():
         assert g["needs"], g["title"]
         assert g["title"] in dec.reason and g["needs"] in dec.reason, (g["needs"], dec.reason)
-    assert "required_facts" in dec.reason and "at least 10 scored questions" in dec.reason
+    # the approved answers state fees and times: fact coverage is measured (issue 22), and the
+    # facts gates wait for more questions, not for a fact list
+    assert "needs required_facts" not in dec.reason and "at least 10 scored questions" in dec.reason
     ref = dec.candidates.set_index("candidate").loc["approved_answer"]
     assert ref["verdict"] == "Not decided: evidence missing" and ref["role"] == "reference"
     assert dec.candidate == "m"  # the approved answer is shown, never decided on
@@ -447,6 +457,7 @@ def test_a_plain_export_renders_a_coherent_report(tmp_path, loopback):
         "ratings",
         "judge",
         "at least",
+        "or more scored questions",  # a language slice with too few questions
     )
     for _, g in unchecked.iterrows():
         assert any(f in g["evidence"] for f in fields), (g["title"], g["evidence"])

@@ -174,12 +174,20 @@ def test_fact_coverage_hand_checked(draft, facts, expected):
 
 
 def test_required_facts_scorer_nan_without_facts(mini):
-    frame = _frame(mini, [(BUS, "a", 0, "It is $10."), (BUS, "a", 1, None)])
+    """NaN only when the item has no hand-written facts and its approved answer states none
+    (issue 22: without a list, the approved answer's checkable facts are the facts)."""
+    frame = _frame(
+        mini,
+        [(BUS, "a", 0, "It is $10."), (BUS, "a", 1, None), (BUS, "a", 2, "$10; call 555-0157.")],
+    )
     frame.at[1, "required_facts"] = []
     frame.at[1, "output"] = "It is $10."
+    frame.at[1, "reference"] = "Thanks for asking, we will help you soon."
+    frame.at[2, "required_facts"] = []  # the defaults: $10, Transportation, 555-0157
     out = get_scorer("required_facts")(frame, mini)
     assert out.loc[0, "required_facts_coverage"] == pytest.approx(1 / 3)
     assert math.isnan(out.loc[1, "required_facts_coverage"])
+    assert out.loc[2, "required_facts_coverage"] == pytest.approx(2 / 3)
 
 
 def test_reference_similarity_scorer(mini):

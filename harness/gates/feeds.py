@@ -1,9 +1,9 @@
 """Warnings about a valid dataset: what it lacks for the evaluation a district wants.
 
 A dataset can pass validation and still be unable to show much: items that cite no source
-(every fact in a draft then counts as unsupported), sources no item cites, sources without a
-title, and gates in ``rubrics/gates.yaml`` that can never be checked because no item carries
-the field that feeds them. ``harness validate`` prints these and exits 0 (``--strict``: 2).
+(a draft's facts are then checked against the approved answer and the message alone),
+sources no item cites, sources without a title, and gates in ``rubrics/gates.yaml`` that can
+never be checked because no item carries the field that feeds them. ``harness validate`` prints these and exits 0 (``--strict``: 2).
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ _FEEDS: list[tuple[str, str, str]] = [
     (
         "required_facts_coverage",
         "required_facts",
-        "add required_facts to items (harness suggestions export / accept proposes them)",
+        "add required_facts to items (harness suggestions export / accept proposes them); "
+        "without them the approved answers' dates, amounts, phones and names are the facts, "
+        "and these answers state none",
     ),
     (
         "escalation_ok",
@@ -48,8 +50,12 @@ _BASELINE_FEEDS = {
 
 def _has(ds: Dataset, what: str) -> bool:
     items = ds.items
-    if what == "required_facts":
-        return bool(items["required_facts"].map(len).gt(0).any())
+    if what == "required_facts":  # hand-written, else the approved answers' checkable facts
+        from harness.scorers.accuracy import default_facts
+
+        return bool(items["required_facts"].map(len).gt(0).any()) or any(
+            default_facts(r, i) for r, i in zip(items["reference"], items["input"], strict=True)
+        )
     if what == "sensitive":
         return bool(items["sensitive"].any())
     if what in ("paraphrase_group", "staff_first_draft"):
@@ -124,8 +130,9 @@ def dataset_warnings(ds: Dataset, gates: str | Path | None = None) -> list[Probl
                 None,
                 "source_ids",
                 f"{len(no_src)} of {len(ds.items)} items cite no source ({_ids(no_src)})",
-                "list the approved sources each answer draws on; without them every date, fee "
-                "or phone number in a draft counts as unsupported",
+                "list the approved sources each answer draws on; without them a draft's dates, "
+                "fees and phone numbers are checked against the item's approved answer and "
+                "message alone",
             )
         )
     if ds.sources.empty:

@@ -3,8 +3,8 @@ from __future__ import annotations
 import json
 
 from harness.cli.commands import main
-from harness.data.checks import dataset_warnings
 from harness.data.dataset import load_dataset
+from harness.gates.feeds import dataset_warnings
 
 
 def _msgs(ds) -> list[str]:
@@ -26,6 +26,12 @@ def test_a_bare_dataset_gets_every_warning(tmp_path, mini_copy, capsys):
     assert f"{len(recs)} of {len(recs)} items cite no source" in msgs
     assert "current sources are cited by no item" in msgs and "untitled" in msgs
     assert "1 sources have no title (untitled)" in msgs
+    # the approved answers state fees and phone numbers: those are the facts (issue 22)
+    assert "cannot be checked without required_facts" not in msgs
+    for r in recs:
+        r["reference"] = "Thanks for asking; we will look into it and write back."
+    (mini_copy / "items.jsonl").write_text("\n".join(json.dumps(r) for r in recs) + "\n")
+    msgs = "\n".join(_msgs(load_dataset(mini_copy)))
     assert "phase pre_pilot: 3 gate(s) cannot be checked without required_facts" in msgs
     assert "facts-covered, facts-every-topic, facts-every-language" in msgs
     assert (

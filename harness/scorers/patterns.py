@@ -10,7 +10,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from harness.scorers.claim_words import (
+from harness.scorers.lexicon import (
     KIND_ES,
     MONTHS,
     MONTHS_ES,

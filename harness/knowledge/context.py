@@ -1,0 +1,139 @@
+"""What a candidate is given: the retrieved (or linked) passages, and reading them back.
+
+Every generation records ``context`` (``retrieved`` or ``linked``; empty for candidates that are
+given nothing, such as the canned reply or a vendor's drafts) and ``passage_ids`` (a JSON list:
+passage ids in retrieved mode, source ids in linked mode). :func:`given_passages` turns a
+record back into the passages, so a scorer can check a draft against exactly what its writer
+saw.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from harness.knowledge.exclude import exclude_for
+from harness.knowledge.index import KnowledgeBase, build
+from harness.knowledge.text import STEMMED
+
+if TYPE_CHECKING:
+    from harness.data.dataset import Dataset
+
+DEFAULT_K = 3  # passages a prompt gets: at most 3 x 120 words (harness.knowledge.passages)
+CONTEXTS = ("retrieved", "linked")
+
+_OPEN: dict[tuple[str, str], KnowledgeBase] = {}
+_LOCK = threading.Lock()
+
+
+def knowledge_base(dataset: Dataset, cache_dir: str | Path | None = None) -> KnowledgeBase:
+    """The dataset's knowledge base, built or opened once per process and cache folder."""
+    key = (dataset.fingerprint or str(dataset.path), str(cache_dir))
+    with _LOCK:
+        if key not in _OPEN:
+            _OPEN[key] = build(dataset, cache_dir)
+        return _OPEN[key]
+
+
+def retrieve(kb: KnowledgeBase, item: dict[str, Any], k: int = DEFAULT_K) -> pd.DataFrame:
+    """The top ``k`` current passages for an item's message, with leave-one-out applied
+    (:mod:`harness.knowledge.exclude`): approved answers of the item's task and documents."""
+    lang = item.get("language")
+    return kb.search(
+        str(item.get("input") or ""),
+        k,
+        exclude=exclude_for(kb, item),
+        task=item.get("task"),
+        language=lang if lang in STEMMED else None,
+    )
+
+
+def as_prompt(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Passages as the dicts a prompt template iterates: id, title, text, status, kind,
+    effective."""
+    cols = ["passage_id", "title", "text", "status", "kind", "effective", "doc_id"]
+    out = []
+    for r in frame[cols].to_dict(orient="records"):
+        out.append({**r, "id": r["passage_id"]})
+    return out
+
+
+def ids_of(record: dict[str, Any] | pd.Series) -> list[str]:
+    """The ``passage_ids`` of a generation record as a list (stored as a JSON list)."""
+    raw = record.get("passage_ids")
+    if raw is None or (isinstance(raw, float) and raw != raw):
+        return []
+    if isinstance(raw, str):
+        try:
+            got = json.loads(raw)
+        except json.JSONDecodeError:
+            return []
+        return [str(x) for x in got] if isinstance(got, list) else []
+    return [str(x) for x in raw]
+
+
+def given_passages(
+    dataset: Dataset,
+    record: dict[str, Any] | pd.Series,
+    *,
+    k: int = DEFAULT_K,
+    cache_dir: str | Path | None = None,
+) -> list[dict[str, Any]]:
+    """The passages a generation's writer was given, each a dict with ``id``, ``doc_id``,
+    ``title``, ``text``, ``status`` (current / superseded) and ``kind`` (answer / document).
+
+    - ``context: retrieved``: the recorded passage ids, read back from the knowledge base;
+    - ``context: linked``: the recorded source ids, as whole documents;
+    - nothing recorded (a vendor's drafts, the approved answer's row, a canned reply, or a run
+      from before the knowledge base): the top ``k`` the index finds for the item, with
+      leave-one-out, i.e. what a retrieval tool would have had.
+
+    Args:
+        dataset: the run's dataset.
+        record: a generation (a row of ``generations.parquet`` or a journal record) with
+            ``item_id`` and optionally ``context`` and ``passage_ids``.
+    """
+    mode = record.get("context")
+    ids = ids_of(record)
+    if mode == "linked":
+        return [
+            {
+                "id": s["id"],
+                "doc_id": s["id"],
+                "title": s.get("title"),
+                "text": s.get("text"),
+                "status": s.get("status", "current"),
+                "kind": "document",
+            }
+            for s in dataset.source_texts(ids)
+        ]
+    kb = knowledge_base(dataset, cache_dir)
+    if mode == "retrieved":
+        frame = kb.passages(ids)
+    else:
+        item_id = str(record.get("item_id"))
+        if item_id not in dataset.items.index:
+            return []
+        frame = retrieve(kb, dataset.item(item_id), k)
+    return [
+        {k_: r[k_] for k_ in ("id", "doc_id", "title", "text", "status", "kind")}
+        for r in as_prompt(frame)
+    ]
+
+
+def rank_documents(kb: KnowledgeBase, item: dict[str, Any], k: int = 5) -> list[str]:
+    """The ``k`` source documents the index ranks highest for an item's message (each by its
+    best current passage, leave-one-out applied): what recall@k of linked sources reads."""
+    lang = item.get("language")
+    hits = kb.search(
+        str(item.get("input") or ""),
+        12 * k,
+        exclude=exclude_for(kb, item),
+        kinds=("document",),
+        language=lang if lang in STEMMED else None,
+    )
+    return list(dict.fromkeys(hits["doc_id"].astype(str)))[:k]

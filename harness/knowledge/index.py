@@ -1,0 +1,413 @@
+"""The knowledge base: every approved answer and source passage in one SQLite FTS5 index.
+
+Built once per dataset fingerprint (every file of the dataset hashed, ``Dataset.fingerprint``)
+and kept under the results folder's cache (``results/.cache/knowledge/``, beside the response
+cache; never inside the dataset, which may be read-only). A changed file changes the
+fingerprint, so the next build makes a new index. A cached index is never trusted: it is
+opened only if SQLite's quick check, FTS5's own integrity check, the format version, the
+fingerprint and a SHA-256 of every stored passage all match; anything else is rebuilt (with a
+warning saying why). Ranking is FTS5's BM25 over the analysed words of
+:func:`harness.knowledge.text.analyze` (title and heading included).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import tempfile
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pandas as pd
+
+from harness.knowledge.passages import depersonalize, passage_id, split_document
+from harness.knowledge.text import STEMMED, analyze, detect_language
+
+if TYPE_CHECKING:
+    from harness.data.dataset import Dataset
+
+
+class Excludes(Protocol):
+    """What a search leaves out (:class:`harness.knowledge.exclude.Exclusion`)."""
+
+    @property
+    def ids(self) -> frozenset[str]: ...
+
+    def excludes(self, passage_id: str, row: dict[str, Any]) -> bool: ...
+
+
+TITLE_WEIGHT = 1.0  # BM25 weight of a passage's title and heading against its text (1)
+MAX_TERMS = 32  # query terms matched at most (the rarest)
+MIN_CUT = 2_000  # passages from which common terms are dropped (speed only; see _telling)
+COMMON = 0.25  # a term in more than this share of passages is dropped from a query
+FORMAT = 1  # bump when passages, ids or analysis change: old cache files are then ignored
+COLUMNS = [
+    "passage_id",
+    "kind",  # "answer" (an approved answer) or "document" (a source passage)
+    "doc_id",  # the item id of an answer, the source id of a document
+    "title",
+    "heading",
+    "text",
+    "status",  # current | superseded
+    "effective",  # YYYY-MM-DD: the answer's date, the document's effective date (or None)
+    "category",
+    "language",
+    "task",  # an answer's task (faq_reply, ...); None for documents
+    "group",  # an answer's paraphrase group
+]
+
+
+class KnowledgeError(Exception):
+    """The knowledge base cannot be built (no approved material at all)."""
+
+
+@dataclass
+class KnowledgeBase:
+    """An opened index and its passages (``passages`` frame indexed by ``passage_id``)."""
+
+    frame: pd.DataFrame
+    db: sqlite3.Connection
+    fingerprint: str
+    path: Path | None
+    rebuilt: bool = False
+    warnings: list[str] = field(default_factory=list)
+    people: list[str] = field(default_factory=list)  # people.csv names (leave-one-out)
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # passage id -> its row
+    doc_freq: dict[str, int] = field(default_factory=dict)  # term -> passages holding it
+
+    def __post_init__(self) -> None:
+        flat = self.frame.reset_index()
+        self.rows = {r["passage_id"]: r for r in flat.to_dict(orient="records")}
+        vocab = "CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocab USING fts5vocab(main, fts, 'col')"
+        self.db.execute(vocab)
+        self.doc_freq = dict(
+            self.db.execute("SELECT term, doc FROM temp.vocab WHERE col = 'body'").fetchall()
+        )
+        self.answers: dict[str, str] = {}  # item id -> its approved answer as indexed
+        self.groups: dict[str, list[str]] = {}  # paraphrase group -> item ids
+        for r in self.rows.values():
+            if r["kind"] == "answer":
+                self.answers[r["doc_id"]] = r["text"]
+                if isinstance(r["group"], str) and r["group"]:
+                    self.groups.setdefault(r["group"], []).append(r["doc_id"])
+
+    def _telling(self, terms: set[str]) -> set[str]:
+        """The query terms worth matching: the rarest ``MAX_TERMS``, and in an index of at least
+        ``MIN_CUT`` passages without terms found in more than ``COMMON`` of them (when rarer
+        ones remain)."""
+        df = self.doc_freq
+        n = max(len(self.rows), 1)
+        known = sorted((df[t], t) for t in terms if t in df)
+        if n < MIN_CUT:  # a small index answers any query at once: keep every term
+            return {t for _, t in known}
+        rare = [t for c, t in known if c <= COMMON * n] or [t for _, t in known[:3]]
+        return set(rare[:MAX_TERMS])
+
+    def passages(self, ids: Iterable[str] | None = None) -> pd.DataFrame:
+        """The passages with these ids, in the order given (all of them without ids)."""
+        if ids is None:
+            return self.frame.reset_index()
+        wanted = [i for i in ids if i in self.frame.index]
+        return self.frame.loc[wanted].reset_index()
+
+    def search(
+        self,
+        query: str,
+        k: int = 3,
+        *,
+        exclude: Excludes | None = None,
+        kinds: tuple[str, ...] = ("answer", "document"),
+        task: str | None = None,
+        current_only: bool = True,
+        language: str | None = None,
+    ) -> pd.DataFrame:
+        """The ``k`` passages that best match ``query`` (BM25, greater ``score`` = better).
+
+        Args:
+            query: the text to match (a family's message, an approved answer).
+            k: how many passages at most.
+            exclude: leave-one-out for an item (:func:`harness.knowledge.exclude_for`): no
+                passage it excludes is ever returned, however well it matches.
+            kinds: ``answer`` and/or ``document``.
+            task: answers of this task only (documents are not filtered).
+            current_only: leave superseded documents out.
+            language: the query's language (default: detected).
+
+        Returns:
+            A frame with the columns of :data:`COLUMNS` plus ``score`` and ``rank`` (1 = best);
+            empty when nothing matches.
+        """
+        lang = language or detect_language(query)
+        terms = set(analyze(query, lang))
+        if lang != "en":  # names, programs and numbers are shared across languages
+            terms |= set(analyze(query, "en"))
+        terms = self._telling(terms)
+        if not terms or k <= 0:
+            return _empty()
+        match = " OR ".join(f'"{t}"' for t in sorted(terms))
+        if len(set(kinds)) == 1:  # one kind: let the index narrow the match set
+            match = f"tags:{kinds[0]} AND ({match})"
+        limit = 8 * k + 48 + (len(exclude.ids) if exclude is not None else 0)
+        keep: list[tuple[str, float]] = []
+        while True:
+            rows = self.db.execute(
+                "SELECT pid, bm25(fts, 0, ?, 1, 0) AS s FROM fts WHERE fts MATCH ? ORDER BY s "
+                "LIMIT ?",
+                (TITLE_WEIGHT, match, limit),
+            ).fetchall()
+            keep = []
+            for pid, score in rows:
+                p = self.rows[pid]
+                if p["kind"] not in kinds or (current_only and p["status"] != "current"):
+                    continue
+                if task is not None and p["kind"] == "answer" and p["task"] != task:
+                    continue
+                if exclude is not None and exclude.excludes(pid, p):
+                    continue
+                keep.append((pid, -float(score)))
+                if len(keep) == k:
+                    break
+            if len(keep) == k or len(rows) < limit:
+                break
+            limit *= 8  # many near-copies of the answer at the top: look further at once
+        if not keep:
+            return _empty()
+        found = [
+            {**self.rows[p], "score": sc, "rank": i} for i, (p, sc) in enumerate(keep, start=1)
+        ]
+        return pd.DataFrame(found, columns=[*COLUMNS, "score", "rank"])
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame(columns=[*COLUMNS, "score", "rank"])
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """A hash of this package's source: an index built by other splitting or analysis code is
+    never reused (no FORMAT bump to forget)."""
+    h = hashlib.sha256(str(FORMAT).encode())
+    for f in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def default_cache_dir() -> Path:
+    """``<results>/.cache/knowledge``: the results folder the runs and response cache use."""
+    from harness.store.runs import default_results_dir
+
+    return default_results_dir() / ".cache" / "knowledge"
+
+
+def passages_frame(dataset: Dataset) -> tuple[pd.DataFrame, list[str]]:
+    """Every approved answer and source passage of a dataset, and the build's warnings."""
+    notes: list[str] = []
+    people = dataset.people["name"].dropna().tolist() if dataset.people is not None else []
+    rows: list[dict[str, Any]] = []
+    items = dataset.items
+    for iid, it in items.iterrows():
+        text = depersonalize(str(it["reference"]), people)
+        if not text.strip():
+            continue
+        lang = it.get("language")
+        lang = lang if isinstance(lang, str) and lang else detect_language(text)
+        if lang not in STEMMED:  # the item's language is the message's: read the answer's
+            lang = detect_language(text)
+        date = it.get("date")
+        rows.append(
+            {
+                "passage_id": passage_id(str(iid), text),
+                "kind": "answer",
+                "doc_id": str(iid),
+                "title": f"Approved answer: {_short(str(it['input']))}",
+                "heading": "",
+                "text": text,
+                "status": "current",
+                "effective": date if isinstance(date, str) and date else None,
+                "category": it.get("category"),
+                "language": lang,
+                "task": it.get("task"),
+                "group": it.get("paraphrase_group")
+                if isinstance(it.get("paraphrase_group"), str)
+                else None,
+            }
+        )
+    for sid, src in dataset.sources.iterrows():
+        parts = split_document(str(sid), str(src["text"]))
+        doc_lang = detect_language(str(src["text"]))
+        if not parts:
+            notes.append(
+                f"sources/{src['file']}: yields no text to index; "
+                "check the file (a scanned page? only headings?)"
+            )
+        for p in parts:
+            title = str(src["title"]) + (f" - {p.heading}" if p.heading else "")
+            eff = src.get("effective")
+            rows.append(
+                {
+                    "passage_id": p.id,
+                    "kind": "document",
+                    "doc_id": str(sid),
+                    "title": title,
+                    "heading": p.heading,
+                    "text": p.text,
+                    "status": str(src["status"]),
+                    "effective": str(eff)[:10] if isinstance(eff, str) and eff else None,
+                    "category": src.get("category")
+                    if isinstance(src.get("category"), str)
+                    else None,
+                    "language": _passage_language(p.text, doc_lang),
+                    "task": None,
+                    "group": None,
+                }
+            )
+    if dataset.sources.empty:
+        notes.append(
+            f"{dataset.path}: no source documents (sources/ is empty): retrieval can only "
+            "return approved answers; add the district's policies with harness import-sources"
+        )
+    frame = pd.DataFrame(rows, columns=COLUMNS).drop_duplicates("passage_id")
+    other = frame[~frame["language"].isin(list(STEMMED))]
+    if len(other):
+        langs = ", ".join(sorted(set(other["language"])))
+        notes.append(
+            f"{len(other)} passages in another language ({langs}) are indexed without "
+            "stemming: only exact words match them"
+        )
+    return frame.set_index("passage_id"), notes
+
+
+def _passage_language(text: str, doc_lang: str) -> str:
+    """A passage's own language when its words tell (a Spanish section of an English policy),
+    else its document's (a table of fees has no stop words)."""
+    own = detect_language(text)
+    return own if own != "und" else doc_lang
+
+
+def _short(text: str, n: int = 80) -> str:
+    one = " ".join(text.split())
+    return one if len(one) <= n else one[: n - 1] + "…"
+
+
+def _digest(frame: pd.DataFrame) -> str:
+    payload = frame.reset_index()[COLUMNS].to_json(orient="values", force_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _write(path: Path, frame: pd.DataFrame, fingerprint: str) -> sqlite3.Connection:
+    """Build the index in ``path`` (a new file) and return it open."""
+    db = sqlite3.connect(str(path), check_same_thread=False)
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("CREATE TABLE passages (passage_id TEXT PRIMARY KEY, row TEXT NOT NULL)")
+    db.execute(
+        "CREATE VIRTUAL TABLE fts USING fts5(pid UNINDEXED, title, body, tags, "
+        "tokenize='unicode61')"
+    )
+    flat = frame.reset_index()
+    bodies = []
+    for r in flat.itertuples(index=False):
+        lang = r.language if r.language in STEMMED else None
+        title = " ".join(analyze(f"{r.title}\n{r.heading}", lang))
+        body = " ".join(analyze(str(r.text), lang))
+        bodies.append((r.passage_id, title, body, f"{r.kind} {r.status}"))
+    db.executemany("INSERT INTO fts (pid, title, body, tags) VALUES (?, ?, ?, ?)", bodies)
+    db.executemany(
+        "INSERT INTO passages VALUES (?, ?)",
+        [
+            (r["passage_id"], json.dumps(r, ensure_ascii=False))
+            for r in flat[COLUMNS]
+            .astype(object)
+            .where(flat[COLUMNS].notna(), None)
+            .to_dict(orient="records")
+        ],
+    )
+    meta = {"format": code_version(), "fingerprint": fingerprint, "digest": _digest(frame)}
+    db.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
+    db.commit()
+    return db
+
+
+def _open(path: Path, fingerprint: str) -> tuple[sqlite3.Connection, pd.DataFrame]:
+    """Open a cached index, checking everything; raises ValueError saying why it is not fit."""
+    db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+    try:
+        if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+            raise ValueError("SQLite's quick check failed")
+        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("format") != code_version() or meta.get("fingerprint") != fingerprint:
+            raise ValueError("it was built for another dataset or format")
+        db.execute("INSERT INTO fts(fts, rank) VALUES ('integrity-check', 1)")
+        rows = [json.loads(r) for (r,) in db.execute("SELECT row FROM passages ORDER BY rowid")]
+        frame = pd.DataFrame(rows, columns=COLUMNS).set_index("passage_id")
+        if _digest(frame) != meta.get("digest"):
+            raise ValueError("its passages do not match their checksum")
+        n = db.execute("SELECT count(*) FROM fts").fetchone()[0]
+        if n != len(frame):
+            raise ValueError("its index and passages disagree")
+    except (sqlite3.Error, ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+        db.close()
+        raise ValueError(str(exc) or type(exc).__name__) from None
+    return db, frame
+
+
+def build(
+    dataset: Dataset, cache_dir: str | Path | None = None, *, cache: bool = True
+) -> KnowledgeBase:
+    """The dataset's knowledge base: opened from the cache when it is intact, else built.
+
+    Args:
+        dataset: a loaded dataset (its fingerprint names the index file).
+        cache_dir: where index files live (default ``<results>/.cache/knowledge``).
+        cache: False builds in memory and writes nothing.
+
+    Raises:
+        KnowledgeError: the dataset holds no approved answer and no source text.
+    """
+    kb = _build(dataset, cache_dir, cache)
+    kb.people = (
+        dataset.people["name"].dropna().astype(str).tolist() if dataset.people is not None else []
+    )
+    return kb
+
+
+def _build(dataset: Dataset, cache_dir: str | Path | None, cache: bool) -> KnowledgeBase:
+    fp = dataset.fingerprint or hashlib.sha256(str(dataset.path).encode()).hexdigest()
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    path = folder / f"{fp[:32]}-{code_version()}.sqlite"
+    reason = None
+    if cache and path.is_file():
+        try:
+            db, frame = _open(path, fp)
+            return KnowledgeBase(frame, db, fp, path)
+        except ValueError as exc:
+            reason = f"the cached knowledge base {path} was not used ({exc}); rebuilt"
+            warnings.warn(reason, stacklevel=2)
+    frame, notes = passages_frame(dataset)
+    if frame.empty:
+        raise KnowledgeError(
+            f"dataset {dataset.path}: no approved answer and no source text to index; "
+            "add items with a 'reference' or policy files under sources/"
+        )
+    for n in notes:
+        warnings.warn(n, stacklevel=2)
+    kb_notes = [*notes, *([reason] if reason else [])]
+    if not cache:
+        return KnowledgeBase(frame, _write(Path(":memory:"), frame, fp), fp, None, True, kb_notes)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".kb-", suffix=".sqlite", dir=folder)
+        os.close(fd)
+        os.unlink(tmp)
+        _write(Path(tmp), frame, fp).close()
+        os.replace(tmp, path)
+        db, frame = _open(path, fp)
+    except OSError as exc:  # a read-only results folder: keep it in memory for this process
+        warnings.warn(f"knowledge base kept in memory: cannot write {folder} ({exc})", stacklevel=2)
+        return KnowledgeBase(frame, _write(Path(":memory:"), frame, fp), fp, None, True, kb_notes)
+    return KnowledgeBase(frame, db, fp, path, True, kb_notes)

@@ -1,0 +1,60 @@
+"""The appendix section on context and the ceiling: which material the drafts were written
+from, and how much of what the approved answers state that material holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.report.format import STYLE, esc, frame_table
+from harness.store.runs import RunData
+
+CONTEXT_WORDS = {
+    "retrieved": "the passages the district's knowledge base finds for each question "
+    "(retrieved; never the question's own approved answer)",
+    "linked": "the approved sources hand-linked to each question (linked)",
+}
+
+
+def context_line(candidate: dict[str, Any]) -> str:
+    """What a candidate's drafts were written from, in plain words ('' when nothing)."""
+    ctx = candidate.get("context")
+    return f"Written from {CONTEXT_WORDS[ctx]}." if ctx in CONTEXT_WORDS else ""
+
+
+def ceiling_section(run: RunData) -> Any:
+    """Per category: the share of the approved answers' facts found in the retrieved passages
+    and anywhere in the current documents, recall@5 of linked sources, and the plain note."""
+    from IPython.display import HTML
+
+    from harness.scorers.ceiling import ceiling, ceiling_by_category, ceiling_note
+
+    ds = run.dataset
+    items = ds.items.loc[[i for i in run.manifest["selection"]["item_ids"] if i in ds.items.index]]
+    cache = run.store.path.parent / ".cache" / "knowledge"
+    by = ceiling_by_category(ceiling(ds, items, cache_dir=cache))
+    view = by.rename(
+        columns={
+            "items": "questions",
+            "facts": "facts stated",
+            "fact_ceiling": "share in the retrieved passages",
+            "material_share": "share anywhere in the documents",
+            "recall_at_k": "linked sources among the top 5 documents",
+        }
+    ).reset_index()
+    lines = [
+        f"<li><b>{esc(c['name'])}</b>: {esc(context_line(c))}</li>"
+        for c in run.manifest["candidates"]
+        if context_line(c)
+    ]
+    head = f"<ul class='compared'>{''.join(lines)}</ul>" if lines else ""
+    for col in view.columns[3:]:
+        view[col] = view[col].map(lambda v: "" if v != v else f"{v:.0%}")
+    view["questions"] = view["questions"].astype(int)
+    view["facts stated"] = view["facts stated"].astype(int)
+    table = frame_table(
+        view,
+        "Facts stated: dates, times, amounts, contacts, named programs and places in the "
+        "approved answers. Shares of those facts; the last column is the mean share of each "
+        "question's linked sources (empty without links).",
+    )
+    return HTML(STYLE + head + f"<p>{esc(ceiling_note(by))}</p>" + table)

@@ -1,0 +1,52 @@
+"""What a model candidate is given: retrieved passages by default, linked sources on request;
+recorded on each generation and read back by :func:`harness.knowledge.given_passages`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.data.dataset import load_dataset
+from harness.knowledge import given_passages
+from harness.run.runner import RunOptions, run_plan
+
+from ..conftest import model_candidate, write_plan
+
+TEMPLATE = "{% for s in retrieved %}[{{ s.id }}] {{ s.title }}: {{ s.text }}\n{% endfor %}Q: {{ item.input }}"
+
+
+@pytest.mark.parametrize("context", ["retrieved", "linked"])
+def test_a_model_candidate_is_given_and_records_its_context(
+    mini, tmp_path, results, loopback, context
+):
+    srv = loopback()
+    extra = {} if context == "retrieved" else {"context": "linked"}
+    plan = write_plan(tmp_path, mini, [model_candidate(srv.base_url, **extra)])
+    (tmp_path / "prompt.j2").write_text(TEMPLATE, encoding="utf-8")
+    store = run_plan(plan, results_dir=results, options=RunOptions(progress=False), score=False)
+    gens = store.generations()
+    ds = load_dataset(mini)
+    assert (gens["context"] == context).all()
+    sent = {r["messages"][-1]["content"] for r in srv.recorded.requests}
+    for _, g in gens.iterrows():
+        ids = json.loads(g["passage_ids"])
+        item = ds.item(g["item_id"])
+        if context == "linked":
+            assert ids == list(item["source_ids"])
+        else:
+            assert 1 <= len(ids) <= 3 and all("#" in i for i in ids)
+            assert all(i.split("#")[0] != g["item_id"] for i in ids)  # never its own answer
+            prompt = next(p for p in sent if p.endswith("Q: " + item["input"]))
+            assert item["reference"] not in prompt
+            assert all(f"[{i}]" in prompt for i in ids)
+        given = given_passages(ds, g, cache_dir=results / ".cache" / "knowledge")
+        assert [p["id"] for p in given] == ids
+        assert all(p["text"] and p["status"] in ("current", "superseded") for p in given)
+
+
+def test_the_shipped_prompt_uses_retrieved_passages():
+    from ..conftest import REPO
+
+    text = (REPO / "plans" / "prompts" / "faq_reply.j2").read_text(encoding="utf-8")
+    assert "{% for s in retrieved %}" in text

@@ -1,0 +1,43 @@
+"""The ceiling: facts of the approved answer found in what retrieval gives, and where the
+approved material itself lacks them."""
+
+from __future__ import annotations
+
+import math
+
+from harness.data.dataset import load_dataset
+from harness.scorers.ceiling import answer_facts, ceiling, ceiling_by_category, ceiling_note
+
+
+def test_answer_facts_are_the_checkable_claims_without_the_familys_own_name():
+    facts = answer_facts(
+        "Hi Maya, the pass costs $10 at the office; call 555-0157.", "Maya here", ("Ana Ruiz",)
+    )
+    assert "$10" in facts and "555-0157" in facts and "Maya" not in facts
+
+
+def test_the_ceiling_per_item_and_category(mini, tmp_path):
+    ds = load_dataset(mini)
+    per = ceiling(ds, cache_dir=tmp_path)
+    assert set(per.index) == set(ds.items.index)
+    row = per.loc["faq-001"]  # $10, 2 days and 555-0157 are all in bus-pass-2025
+    assert row["facts"] >= 2 and row["material_share"] == 1.0
+    assert 0 <= row["fact_ceiling"] <= 1 and row["linked"] == 1
+    assert row["recall_at_k"] == 1.0  # the linked source is among the top documents
+    by = ceiling_by_category(per)
+    assert "all" in by.index and by.loc["all", "items"] == len(per)
+    assert all(by[c].dtype.kind == "f" for c in by.columns)
+
+
+def test_a_category_whose_documents_lack_the_facts_is_named_as_a_gap(mini_copy, tmp_path):
+    (mini_copy / "sources" / "bus-pass-2025.md").write_text(
+        "---\ntitle: Bus passes\nstatus: current\n---\nAsk the school office about passes and "
+        "anything else to do with riding the bus to school each morning.\n",
+        encoding="utf-8",
+    )
+    ds = load_dataset(mini_copy)
+    by = ceiling_by_category(ceiling(ds, cache_dir=tmp_path))
+    assert by.loc["transportation", "material_share"] < 0.5
+    note = ceiling_note(by)
+    assert "transportation" in note and "gap for the district to fill" in note
+    assert not math.isnan(by.loc["all", "fact_ceiling"])
