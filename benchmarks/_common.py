@@ -147,8 +147,8 @@ def write_plan(
 def plan_messages(plan_path: Path) -> tuple[Any, list[list[dict[str, str]]]]:
     """The plan and the chat messages the harness sends for it: one list per call (each item's
     prompt once per sample of the plan's first candidate), for bare litellm loops to send."""
+    from harness.candidates.prompts import PromptBuilder
     from harness.data.dataset import load_dataset
-    from harness.engine.llm import PromptBuilder
     from harness.plan.spec import load_plan
     from harness.run.runner import item_dict
     from harness.run.selection import select_items

@@ -26,8 +26,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from harness.candidates.prompts import PromptBuilder  # noqa: E402
 from harness.data.dataset import load_dataset  # noqa: E402
-from harness.engine.llm import PromptBuilder  # noqa: E402
 from harness.engine.local import free_port, gguf_path  # noqa: E402
 from harness.plan.spec import load_plan  # noqa: E402
 from harness.run.runner import item_dict  # noqa: E402

@@ -20,6 +20,27 @@ KIND_UNITS = {
 }
 
 
+# A number's unit in a sentence, per kind, and where a metric has its own noun.
+KIND_WORDS = {
+    "share": "(share, 0 to 1)",
+    "count": "per draft",
+    "minutes": "minutes",
+    "grade": "(school grade)",
+    "flag": "(1 = yes)",
+}
+UNIT_WORDS = {
+    "unsupported_claims_count": "unsupported facts per draft",
+    "superseded_claims_count": "superseded facts per draft",
+    "personal_data_count": "personal details per draft",
+    "words_over_limit_count": "words over the limit per draft",
+    "words_inserted_count": "words to add per draft",
+    "words_deleted_count": "words to delete per draft",
+    "words_substituted_count": "words to replace per draft",
+    "required_facts_coverage": "of the required facts (0 to 1)",
+    "escalation_ok": "of sensitive questions handed to a person (0 to 1)",
+}
+
+
 @dataclass(frozen=True)
 class MetricDef:
     """What one metric means, for every place that shows or judges it."""
@@ -34,6 +55,11 @@ class MetricDef:
     @property
     def unit(self) -> str:
         return KIND_UNITS.get(self.kind, "")
+
+    @property
+    def unit_words(self) -> str:
+        """The unit as it follows a number in a sentence: '0.62 unsupported facts per draft'."""
+        return UNIT_WORDS.get(self.name) or KIND_WORDS.get(self.kind, "")
 
     @property
     def better(self) -> str:
@@ -95,6 +121,7 @@ METRICS: dict[str, MetricDef] = {
             "share",
         ),
         _m("paraphrase_claim_agreement", "Same facts to one question asked differently", "share"),
+        _m("reply_language_ok", "Share of drafts in the family's language", "share"),
         # inbound summaries (harness/scorers/summary.py)
         _m(
             "summary_ask_coverage",

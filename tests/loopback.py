@@ -30,6 +30,9 @@ class Behaviour:
     echo_auth_reply: bool = False  # ... and in replies (a misbehaving proxy)
     host: str = "127.0.0.1"  # 127.0.0.2 stands in for "another host" (still loopback)
     seed: int = 1234
+    # as real servers do: a reply longer than the request's max_tokens (counted in words here)
+    # is cut there and finishes with "length"
+    honour_max_tokens: bool = False
 
 
 @dataclass
@@ -132,6 +135,10 @@ class LoopbackServer:
                 reply = b.reply(msgs) if callable(b.reply) else (b.reply or default_reply(msgs))
                 if b.echo_auth_reply:
                     reply = f"{reply} (you sent {self.headers.get('Authorization')})"
+                finish = "stop"
+                cap = payload.get("max_tokens")
+                if b.honour_max_tokens and cap and len(str(reply).split()) > int(cap):
+                    reply, finish = " ".join(str(reply).split()[: int(cap)]), "length"
                 words = len(str(reply).split())
                 body = {
                     "id": f"chatcmpl-{len(server.recorded.requests)}",
@@ -141,7 +148,7 @@ class LoopbackServer:
                     "choices": [
                         {
                             "index": 0,
-                            "finish_reason": "stop",
+                            "finish_reason": finish,
                             "message": {"role": "assistant", "content": reply},
                         }
                     ],

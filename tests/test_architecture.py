@@ -166,6 +166,7 @@ STAGES = (
     "plan",
     "engine",
     "store",
+    "knowledge",
     "scorers",
     "importers",
     "candidates",

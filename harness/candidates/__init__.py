@@ -1,4 +1,5 @@
-"""Candidates: the baselines a plan compares models against (canned reply, retrieval, staff drafts).
+"""Candidates: a model candidate's prompt, and the baselines a plan compares models against
+(canned reply, retrieval, staff drafts).
 
 This file is the stage's public API (``__all__``). Names load lazily on first use, so
 importing one module of the stage does not import the others.
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
         template_baseline,
     )
     from harness.candidates.drafts import DraftFn, drafts_baseline, load_drafts
+    from harness.candidates.prompts import PromptBuilder
 
 _API = {
     "BASELINES": "harness.candidates.baselines",
@@ -29,6 +31,7 @@ _API = {
     "DEFAULT_CANNED": "harness.candidates.baselines",
     "DESCRIPTIONS": "harness.candidates.baselines",
     "DraftFn": "harness.candidates.drafts",
+    "PromptBuilder": "harness.candidates.prompts",
     "depersonalize": "harness.candidates.baselines",
     "drafts_baseline": "harness.candidates.drafts",
     "get_baseline": "harness.candidates.baselines",
@@ -44,6 +47,7 @@ __all__ = [
     "DESCRIPTIONS",
     "Baseline",
     "DraftFn",
+    "PromptBuilder",
     "depersonalize",
     "drafts_baseline",
     "get_baseline",

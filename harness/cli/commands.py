@@ -208,7 +208,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from harness.report import calibrate_and_render
 
     _pdf_first(args)
-    path = calibrate_and_render(args.run_id, results_dir=args.results)
+    path = calibrate_and_render(args.run_id, results_dir=args.results, say=print)
     print(f"report: {path}")
     _pdf(args, path)
     return 0

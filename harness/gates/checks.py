@@ -13,6 +13,7 @@ import pandas as pd
 from harness.errors import PlanError
 from harness.gates.evidence import Evidence
 from harness.gates.specs import FAIL, NOT_EVALUATED, PASS, PILOT_PREFIX, Gate, GateSet
+from harness.metrics import metric_def
 from harness.stats import bootstrap_ci, paired_bootstrap, paired_values
 
 
@@ -32,17 +33,21 @@ def threshold_check(values: np.ndarray, gate: Gate, higher: bool, gs: GateSet) -
     side, edge = ("at least", lo) if higher else ("at most", hi)
     ok = edge >= bar if higher else edge <= bar
     mean_ok = mean >= bar if higher else mean <= bar
+    u = metric_def(gate.metric).unit_words
     if ok:
         ev = (
-            f"average {_fmt(mean)}, interval {_fmt(lo)} to {_fmt(hi)}: all of it {side} {_fmt(bar)}"
+            f"average {_fmt(mean)} {u}, interval {_fmt(lo)} to {_fmt(hi)}: all of it {side} "
+            f"{_fmt(bar)}"
         )
     elif mean_ok:
         ev = (
-            f"average {_fmt(mean)} meets the bar ({side} {_fmt(bar)}) but the interval reaches "
-            f"{_fmt(edge)}: it does not clear the bar yet"
+            f"average {_fmt(mean)} {u} meets the bar ({side} {_fmt(bar)}) but the interval "
+            f"reaches {_fmt(edge)}: it does not clear the bar yet"
         )
     else:
-        ev = f"average {_fmt(mean)} (interval {_fmt(lo)} to {_fmt(hi)}); the bar is {side} {_fmt(bar)}"
+        ev = (
+            f"average {_fmt(mean)} {u} (interval {_fmt(lo)} to {_fmt(hi)}; bar: {side} {_fmt(bar)})"
+        )
     return {
         "status": PASS if ok else FAIL,
         "value": mean,
@@ -78,7 +83,8 @@ def paired_check(
         claim = f"must be {word} than {base} on the same {n} items"
     else:
         claim = f"may be at most {_fmt(margin)} worse than {base} on the same {n} items"
-    ev = f"difference {_fmt(diff)} (interval {_fmt(lo)} to {_fmt(hi)}); it {claim}" + (
+    u = metric_def(gate.metric).unit_words
+    ev = f"difference {_fmt(diff)} {u} (interval {_fmt(lo)} to {_fmt(hi)}); it {claim}" + (
         "" if ok or not (gain > bar) else ": the average clears it, the interval does not"
     )
     return {

@@ -160,6 +160,8 @@ class Decision:
     governance_file: str | None = None  # the checklist's file (None: the plan named none)
     # the approved answer's own gate rows (the reference row; empty without one)
     reference: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=GATE_COLUMNS))
+    # id -> the name a leader reads (candidates, categories, measures), filled by the report
+    names: dict[str, str] = field(default_factory=dict)
 
 
 _RANK = {v: i for i, v in enumerate(VERDICTS)}

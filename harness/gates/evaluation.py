@@ -141,8 +141,8 @@ def _evaluate_gate(gate: Gate, candidate: str, ev: Evidence, gs: GateSet) -> dic
             needs = str(need[0]) if need else "questions that give this score"
         else:
             why = (
-                f"this run has no '{gate.metric}' scores for {candidate}; add the scorer "
-                "to the plan and run: harness score RUN_ID"
+                f"this run has no '{gate.metric}' scores for {candidate}: the plan does not "
+                "measure it (an analyst adds the scorer and scores the run again)"
             )
             needs = f"the scorer of '{gate.metric}' in the plan"
         return {**row, "status": NOT_EVALUATED, "n": 0, "evidence": why, "needs": needs}
@@ -163,8 +163,8 @@ def _judged(
             needs = (
                 "ratings.csv"
                 if "no ratings.csv" in unchecked
-                else "harness calibrate RUN_ID"
-                if "harness calibrate" in unchecked
+                else "the judge's calibration against ratings.csv"
+                if "calibration was not run" in unchecked
                 else "more rated drafts in ratings.csv"
             )
             return {**row, "status": NOT_EVALUATED, "n": 0, "evidence": unchecked, "needs": needs}

@@ -218,7 +218,7 @@ def judge_unchecked(calibration: dict[str, Any] | None, metric: str) -> str | No
     ``min_rated``. None: it was checked (then :func:`judge_calibrated` says how it did)."""
     if calibration is None:
         return (
-            "the AI judge has not been checked against human ratings; run: harness calibrate RUN_ID"
+            "the AI judge has not been checked against human ratings (its calibration was not run)"
         )
     if calibration.get("unchecked"):
         return str(calibration["unchecked"])
@@ -239,7 +239,7 @@ def judge_calibrated(calibration: dict[str, Any] | None, metric: str) -> tuple[b
     """Whether the judge behind ``judge_<criterion>`` may pass a gate, and why not."""
     if calibration is None:
         return False, (
-            "the AI judge has not been checked against human ratings; run: harness calibrate RUN_ID"
+            "the AI judge has not been checked against human ratings (its calibration was not run)"
         )
     criterion = metric.removeprefix(JUDGE_PREFIX)
     crit = calibration.get("by_criterion", calibration.get("criteria"))

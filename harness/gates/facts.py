@@ -73,14 +73,34 @@ def _entries(*names: str) -> Check:
     return check
 
 
+def _why_missing(f: Facts, metric: str) -> str:
+    """Why a run has no scores of ``metric``: its scorer is not in the plan (add it), or the
+    plan has it and the data or the plan's settings gave it nothing to score (what it needs)."""
+    from harness.metrics import NEEDS, metric_def
+    from harness.scorers import scorer_info, scorer_names
+
+    scorer = next(
+        (n for n in scorer_names() if any(m.name == metric for m in scorer_info(n).metrics)), None
+    )
+    plan = f.run.manifest.get("plan", {})
+    planned = {s.get("name") for s in plan.get("scorers") or [] if isinstance(s, dict)}
+    label = metric_def(metric).label
+    if scorer is not None and scorer in planned:
+        need = NEEDS.get(metric)
+        return f"the plan has the {scorer} scorer, but it gave no '{label}' score" + (
+            f": it needs {need[0]} ({need[1]})" if need else ""
+        )
+    return f"no '{label}' scores: add the {scorer or metric} scorer to the plan"
+
+
 def _metrics(*names: str) -> Check:
     def check(f: Facts) -> tuple[bool, str]:
         missing = [m for m in names if m not in f.metrics]
         if missing:
-            return False, "the run has no " + ", ".join(
-                missing
-            ) + " scores; add the scorer to the plan"
-        return True, "scored: " + ", ".join(names)
+            return False, "; ".join(_why_missing(f, m) for m in missing)
+        from harness.metrics import metric_def
+
+        return True, "scored: " + ", ".join(metric_def(m).label for m in names)
 
     return check
 
@@ -109,15 +129,27 @@ def _documented(f: Facts) -> tuple[bool, str]:
     ds = f.run.manifest.get("dataset", {})
     if not ds.get("fingerprint"):
         return False, "the run's manifest has no dataset fingerprint"
-    return True, f"dataset {ds.get('path', '')} fingerprint {str(ds['fingerprint'])[:12]}"
+    return (
+        True,
+        f"dataset {ds.get('name') or 'of this run'}, fingerprint {str(ds['fingerprint'])[:12]}",
+    )
+
+
+EQUITY_METRIC = "required_facts_coverage"  # the measure the report's equity section draws
 
 
 def _languages(f: Facts) -> dict[str, int]:
-    """Scored questions per language for the AI candidates (the item is the unit)."""
+    """Scored questions per language for the AI candidates, counted as the equity figure and
+    table count them (:func:`harness.gates.slices.slice_counts`, on the equity section's measure)."""
+    from harness.gates.slices import slice_counts, slice_table
+
     s = f.run.scores
-    s = s[s["candidate"].isin(f.model_candidates()) & s["value"].notna()]
-    langs = f.run.dataset.items["language"].reindex(s["item_id"].unique()).fillna("(none)")
-    return {str(k): int(v) for k, v in langs.value_counts().items()}
+    s = s[s["candidate"].isin(f.model_candidates())]
+    if s.empty or "language" not in f.run.dataset.items:
+        return {}
+    metrics = [EQUITY_METRIC] if EQUITY_METRIC in f.metrics else None
+    table = slice_table(s, f.run.dataset.items, "language", metrics, resamples=1)
+    return slice_counts(table, f.model_candidates())
 
 
 def _fair(f: Facts) -> tuple[bool, str]:
@@ -155,12 +187,11 @@ def _calibrated(f: Facts) -> tuple[bool, str]:
             "the dataset has no ratings.csv (human ratings) to calibrate the judge against",
         )
     if f.calibration is None:
-        return (
-            False,
-            "the judge was not checked against the human ratings; run: harness calibrate RUN_ID",
-        )
+        return False, "the judge was not checked against the human ratings yet"
+    from harness.scorers.calibration_facts import checked_on
+
     verdict = "agrees" if f.calibration.get("calibrated") else "does not agree well enough"
-    return True, f"judge compared with {len(ratings)} human ratings: it {verdict}"
+    return True, f"judge checked against {checked_on(f.calibration)}: it {verdict}"
 
 
 def _providers(f: Facts) -> tuple[bool, str]:
@@ -199,6 +230,14 @@ def _pilot(phases: Sequence[str]) -> Check:
     return check
 
 
+def _staff_pilot(f: Facts) -> tuple[bool, str]:
+    """A pilot with staff reviewing drafts: the same fact the report's staff section states."""
+    from harness.review.evidence import staff_review_status
+
+    status = staff_review_status(f.run)
+    return bool(status["happened"]), str(status["text"])
+
+
 def _measured(f: Facts) -> tuple[bool, str]:
     ok, why = _pilot(["baseline", "pilot"])(f)
     if not ok:
@@ -218,7 +257,7 @@ CHECKS: dict[str, Check] = {
     "documented": _documented,
     "representative": _coverage,
     "validity": _metrics("required_facts_coverage", "unsupported_claims_count"),
-    "reliability": _metrics("sample_consistency"),
+    "reliability": _metrics("sample_similarity"),
     "fairness": _fair,
     "incident": _entries("incident_path", "when_draft_is_wrong"),
     "judge_calibrated": _calibrated,
@@ -231,6 +270,6 @@ CHECKS: dict[str, Check] = {
         if all(v == "complete" for v in f.checklist.values())
         else _entries(*f.checklist)(f)
     ),
-    "pilot": _pilot(["pilot"]),
+    "pilot": _staff_pilot,
     "measured": _measured,
 }

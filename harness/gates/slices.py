@@ -250,25 +250,45 @@ def slice_figure(
             first = False
     handles, names = ax.get_legend_handles_labels()
     uniq = dict(zip(names, handles, strict=True))
-    counts = table.groupby("slice")["n"].min()
+    counts = slice_counts(table, ai_candidates(run))
     ax.set_yticks(range(len(labels)))
-    ax.set_yticklabels(
-        [
-            mpl(f"{s} (n={int(counts[s])}{', not enough data' if counts[s] < min_n else ''})")
-            for s in labels
-        ]
-    )
+    ax.set_yticklabels([mpl(count_label(s, counts.get(s, 0), min_n)) for s in labels])
     ax.invert_yaxis()
     if floor is not None:
         ax.axvline(floor, color="#444444", linestyle="--", linewidth=1)
         uniq[f"gate floor {floor:g}"] = ax.lines[-1]
+    from harness.metrics import metric_def
+
+    d = metric_def(metric)
     word = "higher is better" if higher_is_better(metric) else "lower is better"
-    ax.set_xlabel(f"{metric} ({word}); dot = average, bar = 95% interval")
-    ax.set_title(f"{metric} by {by}")
+    ax.set_xlabel(mpl(f"{d.label}, {d.unit} ({word}); dot = average, bar = 95% interval"))
+    ax.set_title(mpl(f"{d.label} by {by}; hollow dot: fewer than {min_n} questions"))
     if uniq:
         ax.legend(uniq.values(), uniq.keys(), loc="best", fontsize=8)
     fig.tight_layout()
-    return fig, slice_alt_text(table, metric, by, floor, min_n)
+    alt = slice_alt_text(table, d.label, by, floor, min_n)
+    shown = "; ".join(count_label(s, counts.get(s, 0), min_n) for s in labels)
+    return fig, f"Questions the AI drafts were scored on, per {by}: {shown}. {alt}"
+
+
+def ai_candidates(run: Any) -> list[str]:
+    """The run's AI candidates (the drafts the decision is about)."""
+    manifest = getattr(run, "manifest", None) or {}
+    return [c["name"] for c in manifest.get("candidates", []) if c.get("kind") == "model"]
+
+
+def slice_counts(table: pd.DataFrame, candidates: Sequence[str]) -> dict[str, int]:
+    """Questions scored per slice for the AI candidates (the most any of them has): the one
+    count the figure, the equity table's AI rows, the language gates and the evidence index
+    read. Without an AI candidate in ``table``, the most any candidate has."""
+    t = table[table["candidate"].isin(list(candidates))]
+    t = t if len(t) else table
+    return {str(k): int(v) for k, v in t.groupby("slice")["n"].max().items()}
+
+
+def count_label(slc: str, n: int, min_n: int = MIN_N) -> str:
+    """'es (11 questions)' or 'es (3 questions, not enough data)'."""
+    return f"{slc} ({n} question{'s' if n != 1 else ''}{', not enough data' if n < min_n else ''})"
 
 
 def slice_alt_text(

@@ -280,6 +280,41 @@ def by_staff(log: pd.DataFrame | None) -> pd.DataFrame:
     return out.round(2)
 
 
+STAFF_MEASURES = {
+    "minutes": "minutes per reply",
+    "revisions": "revisions per reply",
+    "turnaround_hours": "hours to reply",
+    "approved_share": "share of replies approved (0-1)",
+}
+
+
+def staff_spread(log: pd.DataFrame | None) -> pd.DataFrame:
+    """Per phase and measure, how far apart staff members' own averages are, naming nobody:
+    staff (count), mean of their averages, lowest, highest, sd. Leader reports show this; the
+    per-person table (:func:`by_staff`) is for analysts where governance allows it."""
+    cols = ["phase", "measure", "staff", "mean", "lowest", "highest", "sd"]
+    per = by_staff(log)
+    if per.empty:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for phase, g in per.groupby("phase", sort=True):
+        for m in STAFF_MEASURES:
+            v = pd.to_numeric(g[m], errors="coerce").dropna() if m in g else pd.Series(dtype=float)
+            if v.empty:
+                continue
+            rows.append([phase, m, len(v), v.mean(), v.min(), v.max(), float(v.std(ddof=0))])
+    out = pd.DataFrame(rows, columns=cols)
+    return out.astype(
+        {
+            "staff": "int64",
+            "mean": "float64",
+            "lowest": "float64",
+            "highest": "float64",
+            "sd": "float64",
+        }
+    )
+
+
 def outcome_value(outcomes_frame: pd.DataFrame, measure: str) -> dict[str, Any] | None:
     """One measure's row as a dict (None when the log does not have it)."""
     hit = outcomes_frame[outcomes_frame["measure"] == measure]

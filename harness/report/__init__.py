@@ -14,6 +14,7 @@ run reader (``RunData``, ``load_run``) lives in :mod:`harness.store`.
 from __future__ import annotations
 
 from harness.report.calibration import (
+    calibration_numbers,
     calibration_section,
     calibration_summary,
     calibration_table,
@@ -63,6 +64,7 @@ from harness.report.figures import (
     similarity_figure,
 )
 from harness.report.format import STATUS_WORDS, VERDICT_CLASS, dumps, esc, note, plain, table_html
+from harness.report.glossary import glossary, glossary_table
 from harness.report.phases import (
     phase_changes,
     phase_cover,
@@ -70,6 +72,7 @@ from harness.report.phases import (
     pilot_figure,
     pilot_log_for,
     pilot_table,
+    staff_spread_table,
     staff_table,
 )
 from harness.report.render import (
@@ -104,17 +107,31 @@ from harness.report.workflow_pages import workflow_sections
 from harness.report.workflows import workflow_criteria
 from harness.store.runs import RunData, load_run
 
+# Every public table of formatted text (what a report shows) and its numeric twin (the same
+# figures as numbers, for analysts): each takes the run, and each docstring names its twin.
+NUMERIC_TWINS = {
+    "summary_table": "metric_numbers",
+    "metric_table": "metric_numbers",
+    "family_table": "metric_numbers",
+    "minutes_table": "metric_numbers",
+    "comparison_table": "comparison_numbers",
+    "category_table": "category_numbers",
+    "calibration_table": "calibration_numbers",
+}
+
 __all__ = [
     "MAX_EXAMPLES",
     "MAX_FAILURES",
     "MAX_SENSITIVE",
     "NOTEBOOKS",
+    "NUMERIC_TWINS",
     "PHASES",
     "STATUS_WORDS",
     "VERDICT_CLASS",
     "RunData",
     "by_category",
     "calibrate_and_render",
+    "calibration_numbers",
     "calibration_section",
     "calibration_summary",
     "calibration_table",
@@ -146,6 +163,8 @@ __all__ = [
     "family_section",
     "family_table",
     "gate_table",
+    "glossary",
+    "glossary_table",
     "governance_table",
     "judge_scores",
     "load_run",
@@ -176,6 +195,7 @@ __all__ = [
     "sensitive_examples",
     "similarity_figure",
     "staff_review_section",
+    "staff_spread_table",
     "staff_table",
     "summary_table",
     "table_html",

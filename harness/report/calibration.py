@@ -25,8 +25,8 @@ def calibration_summary(run: RunData) -> Any:
         return note("This run has no AI judge, so there is no calibration to show.")
     if cal is None:
         return note(
-            "The AI judge of this run has not been checked against human ratings yet: run "
-            f"harness calibrate {run.run_id}. Until then its scores cannot pass a gate."
+            "The AI judge of this run has not been checked against human ratings yet (an "
+            "analyst runs the calibration). Until then its scores cannot pass a gate."
         )
     flag = cal.get("calibrated")
     verdict = (
@@ -106,7 +106,8 @@ _CALIBRATION_COLUMNS = {
 
 
 def calibration_table(run: RunData) -> pd.DataFrame:
-    """Per criterion: the judge's agreement with the human raters, the raters' own, the verdict."""
+    """Per criterion: the judge's agreement with the human raters, the raters' own, the verdict
+    (formatted text; numeric twin: :func:`calibration_numbers`)."""
     cal = run.calibration or {}
     summary = cal.get("summary")
     if not isinstance(summary, list) or not summary:
@@ -120,6 +121,15 @@ def calibration_table(run: RunData) -> pd.DataFrame:
     if "calibrated" in frame:
         frame["calibrated"] = frame["calibrated"].map({True: "yes", False: "no"})
     return frame.rename(columns=_CALIBRATION_COLUMNS)
+
+
+def calibration_numbers(run: RunData) -> pd.DataFrame:
+    """The numbers behind :func:`calibration_table`: one row per criterion, numeric columns."""
+    summary = (run.calibration or {}).get("summary")
+    frame = pd.DataFrame(summary if isinstance(summary, list) else [])
+    for c in frame.columns.drop("criterion", errors="ignore"):
+        frame[c] = pd.to_numeric(frame[c], errors="coerce")
+    return frame
 
 
 def confusion_table(run: RunData) -> pd.DataFrame:

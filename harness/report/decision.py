@@ -9,10 +9,12 @@ import pandas as pd
 
 from harness.errors import ReportError
 from harness.gates.decision import Decision, decide
+from harness.metrics import metric_def
 from harness.phases import PHASE_QUESTIONS
 from harness.plan.spec import REFERENCE
 from harness.report.ceiling import context_line
-from harness.report.format import STATUS_WORDS, STYLE, VERDICT_CLASS, esc, mapping, note
+from harness.report.format import STATUS_WORDS, STYLE, VERDICT_CLASS, esc, note
+from harness.report.glossary import category_name, plain_names, plainly
 from harness.report.tables import family_metrics
 from harness.store.runs import RunData
 
@@ -25,7 +27,9 @@ def decision(
     """The readiness decision of a run for one phase (gates and governance files optional)."""
     if phase not in PHASES:
         raise ReportError(f"unknown phase '{phase}'; phases: {', '.join(PHASES)}")
-    return decide(run, phase, gates=gates or None, governance=governance or None)
+    dec = decide(run, phase, gates=gates or None, governance=governance or None)
+    dec.names = plain_names(run)
+    return dec
 
 
 def has_judge(run: RunData) -> bool:
@@ -38,46 +42,43 @@ def _judge_line(run: RunData) -> str:
     cal = run.calibration
     if not has_judge(run):
         return "no AI judge in this run"
+    from harness.report.glossary import model_name
+
     model = judge.get("model") if isinstance(judge, dict) else judge
     rates = judge.get("candidates") if isinstance(judge, dict) else None
-    who = f" (rates {', '.join(rates)})" if rates else ""
+    names = plain_names(run)
+    who = f" (rates {', '.join(names.get(r, r) for r in rates)})" if rates else ""
     if cal is None:
         state = "not yet checked against human ratings (its scores cannot pass a gate)"
     else:
-        checked = f"checked against {rated_text(cal)}"
+        checked = f"checked against {rated_text(cal, detail=False)}"
         if cal.get("calibrated") is True:
             state = f"{checked}: agrees well enough to count"
         else:
             state = f"{checked}: does not agree well enough, so its scores do not count"
-    return f"{model or 'an AI judge'}{who}, {state}"
+    return f"{model_name(model) if model else 'an AI judge'}{who}, {state}"
 
 
-def rated_text(cal: dict[str, Any]) -> str:
-    """'24 of the 61 human-rated drafts (a seeded sample stratified by human score)'."""
-    sample = mapping(cal.get("sample"))
-    used, total = sample.get("used"), sample.get("rated_drafts")
-    if used is None or total is None:
-        return "human ratings"
-    if not sample.get("subset"):
-        return f"all {total} human-rated drafts"
-    by = {"score": "human score", "item": "question"}.get(str(sample.get("stratify")), "stratum")
-    return (
-        f"{used} of the {total} human-rated drafts (a seeded sample stratified by {by}, "
-        f"seed {sample.get('seed')})"
-    )
+def rated_text(cal: dict[str, Any], detail: bool = True) -> str:
+    """'16 of the 61 human-rated drafts (...)': :func:`harness.scorers.calibration.checked_on`."""
+    from harness.scorers.calibration_facts import checked_on
+
+    return checked_on(cal, detail)
 
 
 def _compared(run: RunData) -> str:
     """What each candidate is, in plain words: AI candidates first, then today's alternatives,
     then the approved answer (the ceiling)."""
+    from harness.report.glossary import entry
+
     order = {"model": 0, "baseline": 1, "reference": 2}
     rows = []
     for c in sorted(run.manifest["candidates"], key=lambda c: order.get(c["kind"], 3)):
-        what = c.get("description") or (c.get("model") or f"baseline: {c.get('baseline')}")
-        label = {"model": "AI", "baseline": "today", "reference": "ceiling"}.get(c["kind"], "")
+        e = entry("candidate", c["name"], run)
+        what = c.get("description") or e["meaning"].split(" (plan")[0]
         ctx = context_line(c)
         rows.append(
-            f"<li><b>{esc(candidate_label(c['name']))}</b> ({esc(label)}): {esc(what)}"
+            f"<li><b>{esc(e['name'])}</b>: {esc(what or e['meaning'])}"
             + (f" {esc(ctx)}" if ctx else "")
             + "</li>"
         )
@@ -105,12 +106,27 @@ def cover(run: RunData, phase: str, title: str = "", dec: Decision | None = None
     box = decision_box(dec, wrap=False) if dec is not None else ""
     meta = f"""<div class="cover"><p class="meta"><b>What was compared:</b></p>{_compared(run)}
 <p class="meta"><b>Questions:</b> {esc(m["selection"]["items"])} questions the district has
-already answered ({esc(m["dataset"]["name"])}); {esc(counts.get("ok"))} drafts,
-{esc(counts.get("failed"))} failed.</p>
+already answered ({esc(category_name(m["dataset"]["name"]))}); {esc(counts.get("ok"))} drafts,
+{esc(counts.get("failed"))} failed.</p>{_problems(run)}
 <p class="meta"><b>AI judge:</b> {esc(_judge_line(run))}</p>
 <p class="meta">Report made {esc(pd.Timestamp.now().strftime("%Y-%m-%d"))}; run details are in
 the methodology appendix.</p></div>"""
     return HTML(STYLE + head + box + meta)
+
+
+def _problems(run: RunData) -> str:
+    """AI drafts cut off, empty or failed, said on page 1 when there are any."""
+    from harness.report.families import draft_problem_sentences
+
+    names = plain_names(run)
+    said = [plainly(s, names) for s in draft_problem_sentences(run)]
+    if not said:
+        return ""
+    return (
+        "<p class='meta'><b>Drafts to read with care:</b> "
+        + "; ".join(esc(s) for s in said)
+        + ".</p>"
+    )
 
 
 def run_details(run: RunData) -> Any:
@@ -146,9 +162,13 @@ def district_name(run: RunData) -> str:
 BOX_GATES = 6  # gates named in the decision box; the gate table lists every one
 
 
-def _gate_bullet(g: pd.Series) -> str:
+def _gate_bullet(g: pd.Series, names: dict[str, str]) -> str:
     needs = g.get("needs") if isinstance(g.get("needs"), str) else ""
-    detail = f"<b>Needs:</b> {esc(needs)}" if needs else esc(g["evidence"])
+    detail = (
+        f"<b>Needs:</b> {esc(plainly(needs, names))}"
+        if needs
+        else esc(plainly(g["evidence"], names))
+    )
     return (
         f"<li><b>{esc(g['title'])}</b> ({'required' if g['required'] else 'advisory'}, "
         f"{esc(STATUS_WORDS.get(str(g['status']), g['status']).lower())}): {detail}</li>"
@@ -163,12 +183,13 @@ def decision_box(dec: Decision, wrap: bool = True) -> Any:
     # page 1 stays short: each reason without its list of gates (the bullets below name them),
     # a gate that cannot be checked says only what it needs, and at most BOX_GATES gates
     bullets = "".join(
-        f"<li>{esc(r.split(': ', 1)[0] if len(r) > 160 else r)}</li>" for r in dec.reasons
+        f"<li>{esc(plainly(r.split(': ', 1)[0] if len(r) > 160 else r, dec.names))}</li>"
+        for r in dec.reasons
     )
     open_gates = dec.gates[dec.gates["status"] != "pass"] if len(dec.gates) else dec.gates
     if len(open_gates):
         order = open_gates.sort_values("required", ascending=False, kind="stable")
-        bullets += "".join(_gate_bullet(g) for _, g in order.head(BOX_GATES).iterrows())
+        bullets += "".join(_gate_bullet(g, dec.names) for _, g in order.head(BOX_GATES).iterrows())
         if len(order) > BOX_GATES:
             bullets += f"<li>and {len(order) - BOX_GATES} more: see the gates below</li>"
     meaning = {
@@ -206,13 +227,13 @@ def gate_table(dec: Decision) -> Any:
         rows.append(
             f"<tr><td>{esc(g['title'])}</td><td>{esc(kind)}</td>"
             f"<td class='{cls}'>{esc(STATUS_WORDS.get(st, st))}</td>"
-            f"<td>{esc(g['evidence'])}"
-            + (f" <b>Needs:</b> {esc(needs)}" if needs else "")
-            + f"</td><td>{esc(ref_word)}</td><td>{esc(g['metric'])}"
+            f"<td>{esc(plainly(g['evidence'], dec.names))}"
+            + (f" <b>Needs:</b> {esc(plainly(needs, dec.names))}" if needs else "")
+            + f"</td><td>{esc(ref_word)}</td><td>{esc(plainly(metric_def(str(g['metric'])).label, dec.names))}"
             f"{' per category' if g['scope'] == 'every_category' else ''}</td></tr>"
         )
     cap = (
-        f"Gates for {dec.candidate}. A gate passes only when its whole 95% interval clears the "
+        f"Gates for {dec.names.get(str(dec.candidate), dec.candidate)}. A gate passes only when its whole 95% interval clears the "
         "bar. A required gate that fails makes the decision Not ready; one this data cannot "
         "check (with what it needs) makes it Not decided: evidence missing. The approved answer "
         "column is the district's own answers on the same gate: Not checked there too means the "
@@ -231,7 +252,10 @@ def candidates_table(dec: Decision) -> pd.DataFrame:
     """Each AI candidate's own verdict for the phase (the decision is the best of them), then
     the approved answer's on the same gates (the ceiling, never decided on)."""
     out = dec.candidates.rename(columns={"why": "reasons"})
-    return out.assign(candidate=out["candidate"].map(candidate_label))
+    out = out.assign(candidate=[dec.names.get(c, candidate_label(c)) for c in out["candidate"]])
+    if "reasons" in out:
+        out["reasons"] = [plainly(r, dec.names) for r in out["reasons"]]
+    return out
 
 
 def governance_table(dec: Decision) -> Any:

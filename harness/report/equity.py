@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -75,8 +76,7 @@ def equity_section(
     fig, alt = slice_figure(run, metric, by, gates=load_gates())
     t = equity_table(run, by, [metric])  # every measure by slice: equity_table(run, by)
     view = pd.DataFrame(
-        {
-            "measure": t["label"],
+        {  # one measure: named in the caption, not on every row
             "candidate": t["candidate"],
             by: t["slice"],
             "average [95% interval]": [
@@ -92,8 +92,8 @@ def equity_section(
         + figure_html(fig, alt)
         + table_html(
             view,
-            f"Each {by} on its own, with its interval; a {by} with fewer than 10 questions "
-            "is shown but not counted as evidence either way.",
+            f"{metric_def(metric).label}: each {by} on its own, with its interval; a {by} "
+            "with fewer than 10 questions is shown but not counted as evidence either way.",
         ).data
     )
 
@@ -104,10 +104,17 @@ def staff_review_section(run: RunData) -> Any:
     from harness.review.db import db_path, exists
 
     if not exists(db_path(run.store.path)):
+        status = evidence.staff_review_status(run)
+        said = status["text"][0].upper() + status["text"][1:]
         return note(
-            "No staff review yet: during the pilot, open the review station with "
-            f"`harness review {run.run_id} --reviewers NAMES`; its measured minutes then "
-            "replace the estimates here and in the decision."
+            f"{said}. No drafts of this run were reviewed in the review station yet: when "
+            "staff review them during the pilot, the minutes they take replace the estimates "
+            "here and in the decision."
+            + (
+                " The phase comparison report measures the pilot log."
+                if status["pilot_replies"]
+                else ""
+            )
         )
     from IPython.display import HTML
 
@@ -119,12 +126,18 @@ def staff_review_section(run: RunData) -> Any:
 def evidence_appendix(run: RunData, sections: Sequence[str] = READINESS_SECTIONS) -> Any:
     """The evidence index: each item the district's reviewers ask for, the section that answers
     it, and whether this run evidences it (harness.gates.index)."""
-    from harness.gates.index import evidence_index
+    from harness.gates.index import COSN, ED, NIST, TITLE_VI, evidence_index
 
     t = evidence_index(run, list(sections))
+    short = {ED: "ED 2025", COSN: "CoSN", NIST: "NIST AI RMF", TITLE_VI: "Title VI"}
+    t = t.assign(
+        framework=[short.get(f, f) for f in t["framework"]],
+        reason=[textwrap.shorten(r, 90, placeholder=" …") for r in t["reason"]],  # whole: the
+    ).drop(columns="section")  # numeric twin harness.gates.index.evidence_index
     return table_html(
         t.rename(columns={"item": "what a reviewer asks for", "framework": "from"}),
-        "Mapped to this report's sections; 'not evidenced by this run' says what is missing.",
+        "Each answered in this report; 'not evidenced by this run' says what is missing. "
+        f"From: {'; '.join(f'{v} = {k}' for k, v in short.items())}.",
     )
 
 
@@ -137,7 +150,7 @@ def data_review_table(run: RunData) -> Any:
     if counts.empty or int(counts["proposed"].sum()) == 0:
         return note(
             "No suggestions: this dataset's required facts and sensitive flags were written by "
-            "people, not proposed by harness import."
+            "people, not proposed by the import."
         )
     view = counts.rename(
         index={
@@ -146,4 +159,4 @@ def data_review_table(run: RunData) -> Any:
             "source_links": "source links",
         }
     ).reset_index(names="what")
-    return table_html(view, "Proposed by harness import; accepted or rejected by a person.")
+    return table_html(view, "Proposed by the import; accepted or rejected by a person.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -149,7 +150,10 @@ def sensitive_examples(
         w = w.sort_values("escalation_ok", kind="stable", na_position="last")
     listing = pd.DataFrame(
         {
-            "question": w["item_id"].tolist(),
+            "question": [  # the family's words, never an id alone
+                textwrap.shorten(str(items.loc[i]["input"]), 80, placeholder=" …")
+                for i in w["item_id"]
+            ],
             "why it is sensitive": [
                 str(items.loc[i].get("sensitive_reason") or "sensitive") for i in w["item_id"]
             ],

@@ -17,12 +17,14 @@ MAX_FAILURES = 50
 
 
 def family_table(run: RunData, family: str) -> pd.DataFrame:
-    """The metrics of one family (consistency, governance, judge, ...) per candidate, with CIs."""
+    """The metrics of one family (consistency, governance, judge, ...) per candidate, with CIs
+    (formatted text; numeric twin: :func:`harness.report.metric_numbers`)."""
     return metric_table(run, family_metrics(run, family))
 
 
 def minutes_table(run: RunData) -> pd.DataFrame:
-    """Estimated staff minutes per reply and minutes saved, per candidate, with intervals."""
+    """Estimated staff minutes per reply and minutes saved, per candidate, with intervals
+    (formatted text; numeric twin: :func:`harness.report.metric_numbers`)."""
     names = [
         m for m in ("scratch_minutes", "review_minutes", "saved_minutes") if m in run.metric_names()
     ]
@@ -43,6 +45,56 @@ def minutes_table(run: RunData) -> pd.DataFrame:
                 row["hours saved per 100 replies"] = f"{r['mean'] * 100 / 60:.1f}"
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def draft_problems(run: RunData) -> pd.DataFrame:
+    """Per AI candidate: samples asked for, drafts produced, failed after retries, produced
+    with no text, and cut off at the token cap (the length scorer's ``truncated``). The one
+    count the cover, the failed-drafts section and the analyst's tables read."""
+    cols = ["candidate", "samples", "drafts", "failed", "no_output", "truncated"]
+    ai = [c["name"] for c in run.manifest.get("candidates", []) if c.get("kind") == "model"]
+    g = run.generations
+    rows = []
+    for cand in ai:
+        mine = g[g["candidate"] == cand]
+        ok = mine[mine["status"] == "ok"]
+        text = ok["output"].fillna("").astype(str).str.strip() if "output" in ok else ok["status"]
+        cut = run.scores[(run.scores["candidate"] == cand) & (run.scores["metric"] == "truncated")]
+        rows.append(
+            [
+                cand,
+                len(mine),
+                int((text != "").sum()),
+                int((mine["status"] == "failed").sum()),
+                int((text == "").sum()),
+                int(cut["value"].fillna(0).sum()),
+            ]
+        )
+    return pd.DataFrame(rows, columns=cols).astype({c: "int64" for c in cols[1:]})
+
+
+def draft_problem_sentences(run: RunData) -> list[str]:
+    """Plain sentences for the cover when AI drafts failed, came back empty or were cut off
+    (nothing when every draft is whole)."""
+    out = []
+    for r in draft_problems(run).to_dict("records"):
+        n, who = int(r["samples"]), str(r["candidate"])
+        cut, empty, failed = int(r["truncated"]), int(r["no_output"]), int(r["failed"])
+        if not n:
+            continue
+        if cut:
+            out.append(
+                f"{cut} of the {n} AI drafts ({cut / n:.0%}) of {who} were cut off at the "
+                "model's length limit, so their endings are missing"
+            )
+        if empty:
+            out.append(f"{empty} of the {n} AI drafts of {who} came back empty")
+        if failed:
+            out.append(
+                f"{failed} of the {n} AI drafts of {who} failed after retries; each counts "
+                "as a failure in the gates"
+            )
+    return out
 
 
 def failures(run: RunData) -> pd.DataFrame:
@@ -76,8 +128,8 @@ def _unmeasured(run: RunData, family: str, what: str) -> str:
     mine = {n for n in scorer_names() if scorer_info(n).family == family}
     if not planned & mine:
         return (
-            f"This run did not measure {what}: add the '{family}' scorers to the plan and run "
-            "harness score RUN_ID."
+            f"This run did not measure {what}: the plan has no '{family}' scorers (an analyst "
+            "adds them and scores the run again)."
         )
     needs = sorted(
         {NEEDS[m.name][1] for n in mine for m in scorer_info(n).metrics if m.name in NEEDS}

@@ -15,7 +15,6 @@ from harness.report.alt import Figure
 from harness.report.decision import district_name
 from harness.report.format import STYLE, esc, fmt, note, plain, table_html, unit_of
 from harness.store.runs import RunData, station_pilot_log
-from harness.textsafe import mpl
 
 
 def phase_changes(
@@ -151,54 +150,79 @@ def pilot_table(log: pd.DataFrame | None) -> Any:
 
 
 def pilot_figure(log: pd.DataFrame | None) -> Any:
-    """Minutes per reply before and during the pilot, by staff member (averages)."""
+    """Minutes per reply before and during the pilot: each staff member's average as an unnamed
+    dot (the pilot is not an evaluation of individual staff), the phase's mean as a bar."""
     import matplotlib.pyplot as plt
 
     from harness.pilot.analysis import by_staff
 
     staff = by_staff(log)
-    fig, ax = plt.subplots(figsize=(7, 3.2))
+    fig, ax = plt.subplots(figsize=(6, 2.8))
     if staff.empty:
         ax.text(0.5, 0.5, "no pilot log", ha="center")
         ax.axis("off")
         plt.close(fig)
         return Figure(fig, "Staff minutes per reply before and during the pilot: no pilot log.")
-    wide = staff.pivot_table(index="staff_member", columns="phase", values="minutes")
-    x = np.arange(len(wide))
-    for i, (phase, color) in enumerate((("baseline", "#999999"), ("pilot", "#0072B2"))):
-        if phase in wide:
-            ax.bar(
-                x + (i - 0.5) * 0.38,
-                wide[phase],
-                width=0.38,
-                color=color,
-                hatch="" if phase == "pilot" else "//",
-                edgecolor="white",
-                label="before (written from scratch)"
-                if phase == "baseline"
-                else "pilot (AI draft edited)",
-            )
-    ax.set_xticks(x, [mpl(n) for n in wide.index], fontsize=8)  # staff names: never math
+    phases = [
+        (p, w, c)
+        for p, w, c in (
+            ("baseline", "before (written from scratch)", "#999999"),
+            ("pilot", "pilot (AI draft edited)", "#0072B2"),
+        )
+        if (staff["phase"] == p).any()
+    ]
+    means = []
+    for i, (phase, word, color) in enumerate(phases):
+        v = staff.loc[staff["phase"] == phase, "minutes"].dropna().sort_values()
+        ax.bar(i, v.mean(), width=0.5, color=color, alpha=0.35, hatch="//" if i == 0 else "")
+        ax.plot(np.full(len(v), i) + np.linspace(-0.12, 0.12, len(v)), v, "o", color=color)
+        means.append(
+            f"{word}: {fmt(float(v.mean()), 'minutes')} minutes on average, staff averages "
+            f"from {fmt(float(v.min()), 'minutes')} to {fmt(float(v.max()), 'minutes')} minutes"
+        )
+    ax.set_xticks(range(len(phases)), [w for _, w, _ in phases], fontsize=8)
     ax.set_ylabel("staff minutes per reply")
-    ax.set_title("Average staff minutes per reply, by staff member", fontsize=10)
-    ax.legend(fontsize=8)
+    ax.set_title("Minutes per reply: each dot one staff member's average (unnamed)", fontsize=10)
     fig.tight_layout()
     plt.close(fig)
-    means = [
-        f"{word} {fmt(float(wide[phase].mean()), 'minutes')} minutes"
-        for phase, word in (("baseline", "before the pilot"), ("pilot", "during the pilot"))
-        if phase in wide and wide[phase].notna().any()
-    ]
+    n = staff["staff_member"].nunique()
     alt = (
-        f"Bar chart of average staff minutes per reply for each of {len(wide)} staff members, "
-        f"written from scratch before the pilot and edited from an AI draft during it. "
-        f"Average over staff members: {'; '.join(means)}."
+        f"Dot chart of average staff minutes per reply for {n} staff members (not named), "
+        f"written from scratch before the pilot and edited from an AI draft during it; "
+        f"{'; '.join(means)}."
     )
     return Figure(fig, alt)
 
 
 def staff_table(log: pd.DataFrame | None) -> pd.DataFrame:
-    """Per staff member and phase: replies, minutes, revisions, turnaround, approvals."""
+    """Per staff member and phase: replies, minutes, revisions, turnaround, approvals (for
+    analysts where governance allows it; leader reports show :func:`staff_spread_table`)."""
     from harness.pilot.analysis import by_staff
 
     return by_staff(log)
+
+
+def staff_spread_table(log: pd.DataFrame | None) -> Any:
+    """How far apart staff members' own averages are, per phase and measure, naming nobody
+    (numeric twin: ``harness.pilot.analysis.staff_spread``)."""
+    from harness.pilot.analysis import STAFF_MEASURES, staff_spread
+
+    t = staff_spread(log)
+    if t.empty:
+        return note("No pilot log with staff members: no spread between staff to show.")
+    word = {"baseline": "before the pilot", "pilot": "during the pilot"}
+    view = pd.DataFrame(
+        {
+            "phase": [word.get(p, p) for p in t["phase"]],
+            "measure": [STAFF_MEASURES[m] for m in t["measure"]],
+            "staff members": t["staff"],
+            "average of their averages": [fmt(v) for v in t["mean"]],
+            "lowest": [fmt(v) for v in t["lowest"]],
+            "highest": [fmt(v) for v in t["highest"]],
+        }
+    )
+    return table_html(
+        view,
+        "Spread between staff members: each one's own average, summarised without names (the "
+        "pilot is not an evaluation of individual staff).",
+    )

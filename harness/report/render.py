@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -153,9 +154,13 @@ def render_report(
         "gates": str(Path(gates).resolve()) if gates else "",
         "governance": str(Path(governance).resolve()) if governance else "",
     }
-    path = render_notebook(
-        "readiness_report", params, store.path, title=f"Readiness report: {store.run_id}"
-    )
+    m = store.read_manifest()
+    district = str(m.get("district") or m["dataset"]["name"])
+    from harness.report.glossary import PHASE_NAMES
+
+    # the document's title (the PDF's too): the district and the phase, never the run id
+    doc_title = f"{district}: AI drafting readiness report, {PHASE_NAMES[phase].lower()}"
+    path = render_notebook("readiness_report", params, store.path, title=doc_title)
     _record(store, phase, path)
     return path
 
@@ -213,11 +218,15 @@ def render_calibration(run_id: str, results_dir: str | Path | None = None) -> Pa
     return path
 
 
-def calibrate_and_render(run_id: str, results_dir: str | Path | None = None) -> Path:
+def calibrate_and_render(
+    run_id: str, results_dir: str | Path | None = None, say: Callable[[str], Any] | None = None
+) -> Path:
     """Calibrate the run's judge against the dataset's human ratings, then render the report.
 
     The calibration itself is ``harness.scorers.calibration.calibrate`` (it may call the judge model;
-    its calls are cached). Rendering alone is :func:`render_calibration`.
+    its calls are cached); an earlier calibration of the run is kept in its
+    ``calibration-history`` folder, and ``say`` (e.g. ``print``) is told what was re-run.
+    Rendering alone is :func:`render_calibration`.
     """
     try:
         from harness.scorers.calibration import calibrate
@@ -228,7 +237,11 @@ def calibrate_and_render(run_id: str, results_dir: str | Path | None = None) -> 
         ) from None
     root = _root(results_dir)
     store = open_run(run_id, root)
-    calibrate(store, results_dir=root)
+    result = calibrate(store, results_dir=root)
+    if say is not None:
+        from harness.scorers.calibration_facts import calibration_message
+
+        say(calibration_message(result))
     return render_calibration(store.run_id, root)
 
 

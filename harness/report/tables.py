@@ -64,7 +64,8 @@ def category_numbers(run: RunData, metric: str | None = None) -> pd.DataFrame:
 
 
 def summary_table(run: RunData, metric_names: list[str] | None = None) -> pd.DataFrame:
-    """Candidates (and baselines) by headline metric: mean [95% CI], plus counts."""
+    """Candidates (and baselines) by headline metric: mean [95% CI], plus counts (formatted
+    text; numeric twin: :func:`metric_numbers`)."""
     present = run.metric_names()
     names = metric_names or [m for m in HEADLINE_METRICS if m in present] or present[:6]
     summ = summarize(run.scores[run.scores["metric"].isin(names)])
@@ -95,7 +96,8 @@ def summary_table(run: RunData, metric_names: list[str] | None = None) -> pd.Dat
 
 
 def metric_table(run: RunData, metrics: list[str] | None = None) -> pd.DataFrame:
-    """Every metric of the run: what it means, which way is better, mean [CI] per candidate."""
+    """Every metric of the run: what it means, which way is better, mean [CI] per candidate
+    (formatted text; numeric twin: :func:`metric_numbers`)."""
     names = metrics if metrics is not None else run.metric_names()
     if not names:
         return pd.DataFrame(columns=["measure", "better when"])
@@ -189,7 +191,8 @@ def comparison_table(run: RunData, metrics: list[str] | None = None) -> pd.DataF
 
 
 def category_table(run: RunData, metric: str | None = None) -> pd.DataFrame:
-    """One metric by category (rows) and candidate (columns): mean and item count."""
+    """One metric by category (rows) and candidate (columns): mean and item count (formatted
+    text; numeric twin: :func:`category_numbers`)."""
     metric = metric or category_metric(run)
     if metric is None:
         return pd.DataFrame(columns=["category"])

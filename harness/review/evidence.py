@@ -41,6 +41,45 @@ def reviews(run: Any) -> pd.DataFrame:
     return frame
 
 
+def staff_review_status(run: Any) -> dict[str, Any]:
+    """Did staff review drafts? One answer for the report's staff section and the evidence
+    index: submissions in this run's review station and replies in the pilot log (the run's
+    own station export, else the dataset's ``pilot_log.csv``), with a sentence saying so."""
+    store = getattr(run, "store", None)
+    station = reviews(run) if store is not None else pd.DataFrame()
+    log = None
+    if store is not None:
+        from harness.store.runs import station_pilot_log
+
+        log = station_pilot_log(store, set(run.dataset.items.index))
+    log = log if log is not None else run.dataset.pilot_log
+    phases = log["phase"].value_counts() if log is not None and len(log) else pd.Series(dtype=int)
+    out: dict[str, Any] = {
+        "station_reviews": len(station),
+        "station_reviewers": int(station["reviewer"].nunique()) if len(station) else 0,
+        "pilot_replies": int(phases.get("pilot", 0)),
+        "baseline_replies": int(phases.get("baseline", 0)),
+    }
+    out["happened"] = bool(out["station_reviews"] or out["pilot_replies"])
+    parts = []
+    if out["station_reviews"]:
+        parts.append(
+            f"{out['station_reviews']} drafts reviewed by {out['station_reviewers']} staff "
+            "member(s) in the review station"
+        )
+    if out["pilot_replies"]:
+        parts.append(
+            f"the pilot log records {out['pilot_replies']} replies staff edited from AI drafts "
+            f"during the pilot and {out['baseline_replies']} written from scratch before it"
+        )
+    out["text"] = (
+        "; ".join(parts)
+        if parts
+        else "no staff review yet: no draft reviewed in the review station and no pilot_log.csv"
+    )
+    return out
+
+
 def _judged(frame: pd.DataFrame) -> pd.DataFrame:
     if frame.empty:
         return frame
@@ -238,9 +277,13 @@ def by_reviewer(run: Any) -> pd.DataFrame:
     return out.rename_axis("reviewer").astype({"reviews": "int64"})
 
 
-def reviewer_spread(run: Any) -> pd.DataFrame:
-    """Spread between reviewers: for each per-reviewer measure, the sd, min and max of the means."""
+def reviewer_spread(run: Any, seconds: float = RUBBER_STAMP_SECONDS) -> pd.DataFrame:
+    """Spread between reviewers, with no reviewer named: for each per-reviewer measure (and
+    ``fast_unchanged_share``, the rubber-stamp share of each one's approvals), the sd, min and
+    max of the reviewers' values. Leader reports show this; :func:`by_reviewer` is the analyst's."""
     per = by_reviewer(run).drop(columns=["reviews"], errors="ignore")
+    if len(per):
+        per["fast_unchanged_share"] = rubber_stamps(run, seconds)["share"].reindex(per.index)
     if len(per) < 2:
         return pd.DataFrame(columns=["reviewers", "sd", "min", "max"]).rename_axis("measure")
     out = pd.DataFrame(
@@ -252,6 +295,13 @@ def reviewer_spread(run: Any) -> pd.DataFrame:
         }
     ).rename_axis("measure")
     return out.astype({"reviewers": "int64", "sd": "float64", "min": "float64", "max": "float64"})
+
+
+SPREAD_WORDS = {
+    "minutes": "active minutes per draft",
+    "approved_share": "share of drafts approved (0-1)",
+    "fast_unchanged_share": "share of approvals unchanged and fast (0-1)",
+}
 
 
 def rubber_stamps(run: Any, seconds: float = RUBBER_STAMP_SECONDS) -> pd.DataFrame:
@@ -320,8 +370,8 @@ def section_html(run: Any, rubber_stamp_seconds: float = RUBBER_STAMP_SECONDS) -
     r = reviews(run)
     if r.empty:
         return head + (
-            "<p class='caption'>No staff review yet: the minutes in this report are estimated "
-            "from edit distance. Run <code>harness review RUN_ID</code> to measure them.</p>"
+            "<p class='caption'>No staff review yet: the review queue is ready but no draft "
+            "was reviewed, so the minutes in this report are estimated from the edits needed.</p>"
         )
     parts = [head]
     n_rev = r["reviewer"].nunique()
@@ -355,21 +405,30 @@ def section_html(run: Any, rubber_stamp_seconds: float = RUBBER_STAMP_SECONDS) -
         parts.append(_table(agr, "Agreement between two reviewers of the same draft (kappa)"))
     else:
         parts.append("<p class='caption'>No draft was reviewed twice yet: no agreement.</p>")
-    spread = reviewer_spread(run)
-    if len(spread):
-        parts.append(_table(spread, "Spread between reviewers"))
+    # the pilot is not an evaluation of individual staff: how spread out reviewers are, never who
     stamps = rubber_stamps(run, rubber_stamp_seconds)
     fast = int(stamps["fast_unchanged"].sum()) if len(stamps) else 0
     cls = "alarm" if fast else "caption"
     parts.append(
         f"<p class='{cls}'>Rubber-stamp check: {fast} draft(s) approved unchanged in under "
-        f"{_esc(f'{rubber_stamp_seconds:g}')} seconds.</p>"
+        f"{_esc(f'{rubber_stamp_seconds:g}')} seconds, by {int((stamps['fast_unchanged'] > 0).sum())} "
+        f"of {len(stamps)} reviewer(s).</p>"
     )
-    parts.append(_table(stamps, "Approved unchanged, fast, per reviewer"))
+    spread = reviewer_spread(run, rubber_stamp_seconds)
+    if len(spread):
+        view = spread.rename(index=lambda m: SPREAD_WORDS.get(str(m), f"average rating: {m} (1-5)"))
+        parts.append(
+            _table(
+                view.rename(
+                    columns={"sd": "standard deviation", "min": "lowest", "max": "highest"}
+                ),
+                "Spread between reviewers: each reviewer's own average, summarised without names",
+            )
+        )
     ed = edits(run)
     if len(ed):
         items = "".join(
-            f"<li><b>{_esc(e.candidate)}</b> ({_esc(e.reviewer)}, {_esc(e.item_id)}): "
+            f"<li><b>{_esc(e.candidate)}</b> ({_esc(e.item_id)}): "
             f"{_diff(str(e.draft), str(e.final_text))}</li>"
             for e in ed.itertuples()
         )

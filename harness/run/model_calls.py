@@ -120,7 +120,7 @@ def _prepare(
 ) -> tuple[list[_Prepared], dict[str, dict[str, object]]]:
     """Each unit's messages (the family's message redacted where the plan says) and cache key,
     and what each unit is given (``context`` and ``passage_ids``, recorded with it)."""
-    from harness.engine.llm import PromptBuilder
+    from harness.candidates.prompts import PromptBuilder
 
     kb_dir = root / ".cache" / "knowledge"
     builders = {n: PromptBuilder(s, plan, ds, kb_dir) for n, s in _specs(plan).items()}

@@ -36,13 +36,16 @@ from sklearn.metrics import cohen_kappa_score
 from harness.data.dataset import Dataset, load_dataset
 from harness.errors import HarnessError, RunError
 from harness.plan.spec import CalibrationSample, JudgeSpec
+from harness.scorers.calibration_facts import call_counts, earlier_bias
 from harness.scorers.judging import JudgeCounts, judge_drafts
 from harness.scorers.rubric import Rubric, load_rubric, response_format_name
 from harness.store.runs import (
     RunStore,
+    archive_calibration,
     calibration_summary,
     is_run_folder,
     open_run,
+    read_calibration,
     write_calibration,
 )
 
@@ -212,9 +215,11 @@ class CalibrationResult:
     confusion: pd.DataFrame  # criterion, human, judge, count
     calibrated: bool
     judge: dict[str, Any] = field(default_factory=dict)
-    counts: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, Any] = field(default_factory=dict)
     # rated_drafts (in ratings.csv), used (judged here), subset, and the sample's settings
     sample: dict[str, Any] = field(default_factory=dict)
+    previous: Path | None = None  # where an earlier calibration of the run was kept
+    bias_kept: bool = False  # the earlier calibration's length-bias probe still counts
 
     def confusion_matrix(self, criterion: str) -> pd.DataFrame:
         """Human score (rows) by judge score (columns) for one criterion."""
@@ -421,6 +426,7 @@ def calibrate(
             path = Path(spec.rubric) if Path(spec.rubric).is_absolute() else base / spec.rubric
         rubric = load_rubric(path)
     rated = drafts_to_check(dataset.ratings, rubric.names, spec.calibration_sample)
+    earlier = read_calibration(store.path) if store is not None else None
     counts = JudgeCounts()
     judged = judge_drafts(
         rated[["item_id", "draft"]],
@@ -434,7 +440,13 @@ def calibrate(
         governance=governance,
         redact=redact,
     )
-    result = record_calibration(store, rated, judged, rubric, spec, dataset.ratings, counts)
+    bias = earlier_bias(earlier)
+    if store is not None:
+        result_previous = archive_calibration(store.path)
+    result = record_calibration(store, rated, judged, rubric, spec, dataset.ratings, counts, bias)
+    if store is not None:
+        result.previous = result_previous
+        result.bias_kept = bias is not None
     if out_dir is not None:
         result.save(out_dir)
     return result
@@ -470,29 +482,15 @@ def record_calibration(
             "biased": sorted(b.index[b["biased"]].tolist()),
         }
     result.judge.update(rubric=rubric.name, rubric_fingerprint=rubric.fingerprint()[:16])
-    result.counts = {"calls": counts.calls, "cached": counts.cached, "cost_usd": counts.cost_usd}
+    # the calls behind the rated drafts only (a scoring pass also judges the run's drafts and
+    # the bias probe: those are the pass's, recorded beside them)
+    result.counts = {**call_counts(judged), "cost_usd": counts.cost_usd}
+    if counts.calls + counts.cached != sum(call_counts(judged).values()):
+        result.counts["judging_pass"] = {"calls": counts.calls, "cached": counts.cached}
     if store is not None:
         result.save(store.path)
         store.update_manifest(judge_calibration=result.manifest_entry())
     return result
-
-
-def length_bias(
-    original: pd.DataFrame, padded: pd.DataFrame, criteria: Sequence[str], spec: JudgeSpec
-) -> pd.DataFrame:
-    """Per criterion: how many points the judge moved a draft for padding alone (padded minus
-    original, 1-5 scale, mean over the probes both scored), and whether that is a bias."""
-    probe = spec.bias_probe
-    rows = []
-    for c in criteria:
-        a = original[c].to_numpy(dtype=np.float64)
-        b = padded[c].to_numpy(dtype=np.float64)
-        ok = np.isfinite(a) & np.isfinite(b)
-        n = int(ok.sum())
-        shift = float(np.mean(b[ok] - a[ok])) if n else float("nan")
-        biased = bool(probe is not None and n >= probe.min_probes and abs(shift) >= probe.max_shift)
-        rows.append({"criterion": c, "n": n, "shift": shift, "biased": biased})
-    return pd.DataFrame(rows, columns=["criterion", "n", "shift", "biased"])
 
 
 def load_calibration(run: str | RunStore, results_dir: str | Path | None = None) -> pd.DataFrame:

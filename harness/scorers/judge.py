@@ -137,7 +137,7 @@ def judge_scorer(
             out[f"judge_{c}"] = (mine[c].astype(np.float64) - 1.0) / 4.0
         flag = 0.0
         if rated is not None:
-            from harness.scorers.calibration import length_bias
+            from harness.scorers.calibration_facts import length_bias
 
             judged = got.iloc[len(sub) : n_drafts].set_axis(rated.index)
             bias = None

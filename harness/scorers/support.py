@@ -241,7 +241,7 @@ def given_passages(dataset: Dataset | None, record: Mapping[str, Any]) -> Sequen
         return linked
     from harness.knowledge import given_passages as from_knowledge
 
-    found = from_knowledge(dataset, record)
+    found = from_knowledge(dataset, dict(record))
     if _field(record, "context"):
         return found
     # nothing recorded: the item's hand-linked sources (approved for this very question) and

@@ -281,13 +281,19 @@ def is_run_folder(path: str | Path) -> bool:
 
 def open_run(run_id: str, results_dir: Path | str | None = None) -> RunStore:
     """An existing run by id (or 'latest'); an unknown id lists the runs that exist."""
-    root = resolve_path(results_dir) if results_dir is not None else default_results_dir()
+    given = results_dir is not None and str(results_dir) != ""  # "": a notebook's default
+    root = resolve_path(results_dir) if given else default_results_dir()  # type: ignore[arg-type]
     if run_id != "latest":
         check_run_id(run_id)
     if run_id == "latest":
         runs = list_runs(root)
         if runs.empty:
-            raise RunError(f"there are no runs under {root}/ yet; start one with: harness run PLAN")
+            env = "$HARNESS_RESULTS" if os.environ.get("HARNESS_RESULTS") else ""
+            how = "the folder given" if given else env or "the default; set HARNESS_RESULTS"
+            raise RunError(
+                f"there are no runs under {root}/ yet (looked there: {how}); start one with: "
+                "harness run PLAN"
+            )
         run_id = str(runs.iloc[-1]["run_id"])
     path = root / run_id
     if not (path / "manifest.json").is_file():
@@ -343,6 +349,26 @@ def write_calibration(
     atomic_write(out / CALIBRATION_SUMMARY, lambda t: summary.to_parquet(t, index=False))
     atomic_write(out / CALIBRATION_DRAFTS, lambda t: drafts.to_parquet(t, index=False))
     atomic_write(out / CALIBRATION_JSON, lambda t: t.write_text(text, encoding="utf-8"))
+
+
+CALIBRATION_HISTORY = "calibration-history"
+
+
+def archive_calibration(folder: str | Path) -> Path | None:
+    """Move a run's calibration files into ``calibration-history/<UTC time>/`` before a new
+    calibration replaces them (so ``harness calibrate`` never overwrites one silently).
+    Returns the folder they were moved to, or None when there was no calibration."""
+    src = Path(folder)
+    files = [src / n for n in (CALIBRATION_JSON, CALIBRATION_SUMMARY, CALIBRATION_DRAFTS)]
+    if not files[0].is_file():
+        return None
+    dst = src / CALIBRATION_HISTORY / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    dst = dst.with_name(f"{dst.name}-{time.time_ns() % 10**6:06d}") if dst.exists() else dst
+    dst.mkdir(parents=True)
+    for f in files:
+        if f.is_file():
+            os.replace(f, dst / f.name)
+    return dst
 
 
 def read_calibration(folder: str | Path) -> dict[str, Any] | None:

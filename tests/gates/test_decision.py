@@ -622,7 +622,7 @@ def test_a_candidate_that_drafted_one_item_fails_its_gates(metric, mine, theirs,
 @pytest.mark.parametrize(
     ("calibration", "status", "why"),
     [
-        (None, "not evaluated", "harness calibrate"),
+        (None, "not evaluated", "calibration was not run"),  # no command on a leader page
         ({"unchecked": "the dataset has no ratings.csv"}, "not evaluated", "ratings.csv"),
         (
             {

@@ -50,7 +50,7 @@ def run_of(metrics, items=None, dataset=DS, calibration=None, workflow="Parent r
 FULL = [
     "required_facts_coverage",
     "unsupported_claims_count",
-    "sample_consistency",
+    "sample_similarity",
     "personal_data_count",
     "escalation_ok",
     "saved_minutes",

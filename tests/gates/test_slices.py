@@ -290,7 +290,8 @@ def test_slice_figure_draws_each_slice_and_the_floor():
     fig, alt = slice_figure(run, "required_facts_coverage", "language", gates=gs)
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels == ["en (n=12)", "es (n=12)", "vi (n=2, not enough data)"]
+    # the count with its unit (issue 24: "es (n=3)" read as a different number than the table)
+    assert labels == ["en (12 questions)", "es (12 questions)", "vi (2 questions, not enough data)"]
     assert any(list(line.get_xdata()) == [0.55, 0.55] for line in ax.lines)  # the floor
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "ai",

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from harness.candidates.prompts import PromptBuilder
 from harness.data.dataset import load_dataset
-from harness.engine.llm import PromptBuilder
 from harness.plan.spec import CandidateSpec, load_plan
-
 from tests.conftest import REPO, SAMPLE
 
 DS = load_dataset(SAMPLE)

@@ -391,7 +391,12 @@ def test_report_pdf_is_tagged_titled_in_its_language_with_a_footer(runs, tmp_pat
     pdf = store.path / "readiness_report.pdf"
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
     assert re.search(r"(?m)^Tagged:\s+yes$", info)
-    assert re.search(r"(?m)^Title:\s+Readiness report: " + re.escape(store.run_id), info)
+    # the title is the district and the phase, never the run id (issue 24 item 3)
+    manifest = store.read_manifest()
+    district = manifest.get("district") or manifest["dataset"]["name"]
+    title = f"{district}: AI drafting readiness report, before the pilot"
+    assert re.search(r"(?m)^Title:\s+" + re.escape(title) + "$", info)
+    assert store.run_id not in info
     assert PdfReader(pdf).trailer["/Root"]["/Lang"] == "en"
     for w, h in pdf_page_sizes(pdf):
         assert (w, h) == (pytest.approx(8.27 * 72, abs=1), pytest.approx(11.69 * 72, abs=1))

@@ -16,7 +16,6 @@ from harness.data.dataset import load_dataset
 from harness.report import load_run, workflow_criteria, workflow_sections
 from harness.report.workflows import recommend
 from harness.run.runner import RunOptions, run_plan
-
 from tests.conftest import REPO, SAMPLE
 
 PLAN = REPO / "plans" / "workflows.yaml"

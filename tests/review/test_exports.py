@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import numpy as np
@@ -14,6 +15,7 @@ from harness.data.dataset import RATINGS_NON_CRITERIA, load_dataset
 from harness.pilot.analysis import outcomes
 from harness.report import load_run
 from harness.review import db, evidence
+from harness.review.evidence import RUBBER_STAMP_SECONDS as RUBBER
 from harness.review.queue import CONTROL
 from harness.scorers.edit import fit_effort_rates
 
@@ -360,3 +362,20 @@ def test_a_queue_from_an_earlier_release_still_exports_and_resumes(fresh_run):
     with db.connect(path) as c:
         found = {r[0] for r in c.execute("SELECT placeholders FROM drafts")}
     assert '["[Parent\'s Name]"]' in found  # found again in the stored drafts
+
+
+def test_the_leaders_section_names_no_reviewer_and_shows_the_spread(filled):
+    """No per-reviewer rows in a leader report ("Ana 8 7 0.88" grades a person): the rubber-stamp
+    check and the edits say how many and how spread out, never who."""
+    run = load_run(filled.run_id, filled.results)
+    html = evidence.section_html(run)
+    for name in ("Ana", "Ben", "Cy"):
+        assert not re.search(rf"\b{name}\b", html), name
+    assert "per reviewer" not in html
+    spread = evidence.reviewer_spread(run)
+    assert "fast_unchanged_share" in spread.index  # the rubber-stamp shares, spread only
+    stamps = evidence.rubber_stamps(run, seconds=RUBBER)
+    shares = stamps["share"].dropna()
+    assert spread.at["fast_unchanged_share", "min"] == pytest.approx(shares.min())
+    assert spread.at["fast_unchanged_share", "max"] == pytest.approx(shares.max())
+    assert "Spread between reviewers" in html
