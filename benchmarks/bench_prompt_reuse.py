@@ -63,8 +63,8 @@ def _text(msgs: list[dict[str, str]]) -> str:
 
 
 def main() -> None:
+    from harness.candidates.prompts import PromptBuilder
     from harness.data.dataset import load_dataset
-    from harness.engine.llm import PromptBuilder
     from harness.plan.spec import load_plan
     from harness.run.runner import item_dict
     from harness.run.selection import select_items
