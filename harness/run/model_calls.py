@@ -132,6 +132,12 @@ def _prepare(
         item = {**u.item, "input": engine.redact(t, u.item["input"])}
         msgs, given[u.key] = builders[u.spec.name].prompt(item)
         out.append((u, msgs, engine.cache_key(t, msgs, u.sample)))
+    # Each candidate's calls in the order of their prompts' text (candidates keep theirs): the
+    # embedded llama.cpp server answers one request at a time and reuses the prefix a prompt
+    # shares with the previous one, so prompts citing the same material follow each other and
+    # it reads the system prompt and that material once (benchmarks/bench_prompt_reuse.py).
+    rank = {name: i for i, name in enumerate(dict.fromkeys(u.spec.name for u in units))}
+    out.sort(key=lambda p: (rank[p[0].spec.name], "\x00".join(m["content"] for m in p[1])))
     return out, given
 
 

@@ -255,13 +255,22 @@ async def _judge_all(
         bar.done(pos)
 
     try:
-        await asyncio.gather(*(one(i, idx, msgs) for i, (idx, msgs) in enumerate(jobs)))
+        # Sent in the order of their text, not of the rows: a server that reuses the prefix a
+        # prompt shares with the previous one (the embedded llama.cpp server) then reads the
+        # rubric and an item's sources once for the drafts of one item, and a length-bias probe
+        # right after its own draft. Rows and the parts' counts keep their positions.
+        order = sorted(range(len(jobs)), key=lambda i: _text(jobs[i][1]))
+        await asyncio.gather(*(one(i, *jobs[i]) for i in order))
     finally:
         bar.close()
         engine.detach()
         if own:
             engine.__exit__(None, None, None)  # the embedded server stops in the loop's thread
     return results
+
+
+def _text(msgs: list[dict[str, str]]) -> str:
+    return "\x00".join(m["content"] for m in msgs)
 
 
 class _Bar:

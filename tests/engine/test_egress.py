@@ -243,9 +243,9 @@ def _env_case(tmp_path: Path, mini: Path, cand_url: str, model: str, providers: 
     return write_plan(tmp_path, mini, [spec], governance=str(gov))
 
 
-def _run_cli(
-    tmp_path: Path, plan: Path, variables: dict[str, str], where: str, *args: str
-) -> subprocess.CompletedProcess:
+def _cli_env(tmp_path: Path, variables: dict[str, str], where: str) -> dict[str, str]:
+    """The environment of a `harness` command with the route ``variables`` in the shell, or in
+    a .env file in ``tmp_path`` (its working folder), with a provider key beside them."""
     env = {k: v for k, v in _clean_env().items() if k not in variables}
     env["PYTHONPATH"] = str(REPO)
     keys = {"OPENAI_API_KEY": "x-egress-123456", "AZURE_API_KEY": "x-egress-123456"}
@@ -255,15 +255,53 @@ def _run_cli(
     else:
         env.update(variables)
         env.update(keys)
-    cli = [sys.executable, "-m", "harness.cli", "--results", str(tmp_path / "results")]
+    return env
+
+
+def _run_args(tmp_path: Path, plan: Path, *args: str) -> list[str]:
+    return ["--results", str(tmp_path / "results"), "run", str(plan), "--run-id", "r1", "--quiet", *args]  # fmt: skip
+
+
+def _run_cli(
+    tmp_path: Path, plan: Path, variables: dict[str, str], where: str, *args: str
+) -> subprocess.CompletedProcess:
+    """`harness run` as a process of its own (the routes that make calls: a proxy or a TLS
+    setting must reach litellm's HTTP clients as they are made in a fresh process)."""
     return subprocess.run(
-        [*cli, "run", str(plan), "--run-id", "r1", "--quiet", *args],
+        [sys.executable, "-m", "harness.cli", *_run_args(tmp_path, plan, *args)],
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        env=env,
+        env=_cli_env(tmp_path, variables, where),
         timeout=600,
     )
+
+
+def _run_main(
+    tmp_path: Path, plan: Path, variables: dict[str, str], where: str, capfd: Any
+) -> subprocess.CompletedProcess:
+    """The same command through ``harness.cli.commands.main`` in this process, for the routes it refuses
+    before any call (no interpreter and imports to pay per row): the same environment and
+    working folder, restored afterwards (``main`` loads .env into the environment)."""
+    import signal
+
+    from harness.cli.commands import main
+
+    env = _cli_env(tmp_path, variables, where)
+    saved, cwd, sigterm = dict(os.environ), Path.cwd(), signal.getsignal(signal.SIGTERM)
+    capfd.readouterr()
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        os.chdir(tmp_path)
+        code = main(_run_args(tmp_path, plan))
+    finally:
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(saved)
+        signal.signal(signal.SIGTERM, sigterm)
+    out, err = capfd.readouterr()
+    return subprocess.CompletedProcess(["harness", *_run_args(tmp_path, plan)], code, out, err)
 
 
 def _values(variables: dict[str, str], other: Any, tmp_path: Path) -> dict[str, str]:
@@ -284,13 +322,13 @@ def _values(variables: dict[str, str], other: Any, tmp_path: Path) -> dict[str, 
     ids=[r[0] for r in ENV_ROUTES],
 )
 def test_an_environment_route_is_refused_naming_the_variable(
-    variables, where, model, names, tmp_path, mini, loopback
+    variables, where, model, names, tmp_path, mini, loopback, capfd
 ):
     other = loopback(host="127.0.0.2", reply="ok")
     cand = loopback()
     plan = _env_case(tmp_path, mini, cand.base_url, model, ["openai", "azure", "127.0.0.1"])
     values = _values(variables, other, tmp_path)
-    r = _run_cli(tmp_path, plan, values, where)
+    r = _run_main(tmp_path, plan, values, where, capfd)
     assert r.returncode == 2, r.stdout + r.stderr
     assert "refused before any call" in r.stderr
     for name in names:

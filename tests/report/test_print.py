@@ -38,7 +38,7 @@ from tests.chromium import (
     split_words,
     stranded,
 )
-from tests.conftest import MINI, model_candidate, write_plan
+from tests.conftest import MINI, model_candidate, shared_copy, write_plan
 
 from .test_report import reports, runs  # noqa: F401  (the same two small runs, rendered)
 
@@ -304,9 +304,9 @@ SCRIPTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def script_report(tmp_path_factory):
-    """The readiness report of a run whose questions and drafts are in many scripts."""
+def _build_script_report(tmp: Path) -> None:
+    """A run whose questions and drafts are in many scripts, scored, its readiness report
+    rendered; ``built.txt`` holds the report's path relative to ``tmp``."""
     import json
 
     from loopback import Behaviour, LoopbackServer
@@ -316,7 +316,6 @@ def script_report(tmp_path_factory):
     from harness.scorers import scorer_names
     from harness.scorers.scoring import score_run
 
-    tmp = tmp_path_factory.mktemp("scripts")
     ds = tmp / "mini"
     shutil.copytree(MINI, ds)
     rows = [json.loads(line) for line in (ds / "items.jsonl").read_text().splitlines()]
@@ -335,7 +334,16 @@ def script_report(tmp_path_factory):
         )
         store = run_plan(plan, results_dir=tmp / "results", options=RunOptions(progress=False))
     score_run(store)
-    return render_report(store.run_id, phase="pre_pilot", results_dir=tmp / "results")
+    path = render_report(store.run_id, phase="pre_pilot", results_dir=tmp / "results")
+    (tmp / "built.txt").write_text(str(path.relative_to(tmp)))
+
+
+@pytest.fixture(scope="module")
+def script_report(tmp_path_factory):
+    """The readiness report of a run whose questions and drafts are in many scripts (built once
+    per test session, a copy per module: ``shared_copy``)."""
+    folder = shared_copy(tmp_path_factory, "script-report", _build_script_report)
+    return folder / (folder / "built.txt").read_text()
 
 
 def _printed_text(report: Path, tmp_path: Path, paper: str) -> tuple[Path, list, dict]:

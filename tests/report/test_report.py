@@ -19,7 +19,8 @@ from harness.report import (
 from harness.run.runner import RunOptions, run_plan
 from harness.scorers import scorer_names
 from harness.scorers.scoring import score_run
-from tests.conftest import MINI, model_candidate, write_plan
+from harness.store.runs import open_run
+from tests.conftest import MINI, model_candidate, shared_copy, write_plan
 
 INJECT = (
     '<script>document.title="PWNED"</script>'
@@ -27,12 +28,11 @@ INJECT = (
 )
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """Two small real runs (baselines + a loopback model) with a hostile question and reply."""
+def _build_runs(tmp: Path) -> None:
+    """Two small real runs (baselines + a loopback model) with a hostile question and reply,
+    scored, with their four reports rendered; ``built.json`` names the runs and the reports."""
     from loopback import Behaviour, LoopbackServer
 
-    tmp = tmp_path_factory.mktemp("report")
     ds = tmp / "mini"
     shutil.copytree(MINI, ds)
     lines = (ds / "items.jsonl").read_text().splitlines()
@@ -62,19 +62,36 @@ def runs(tmp_path_factory):
             store = run_plan(plan, results_dir=results, options=RunOptions(progress=False))
         score_run(store)
         stores.append(store)
-    return stores
-
-
-@pytest.fixture(scope="module")
-def reports(runs):
-    before, after = runs
-    results = after.path.parent
-    return {
+    before, after = stores
+    reports = {
         "readiness": render_report(after.run_id, phase="pre_pilot", results_dir=results),
         "comparison": render_comparison(before.run_id, after.run_id, results_dir=results),
         "calibration": render_calibration(after.run_id, results_dir=results),
         "explore": render_explore(after.run_id, results_dir=results),
     }
+    assert all(p.parent == after.path for p in reports.values())
+    built = {"runs": [s.run_id for s in stores], "reports": {k: p.name for k, p in reports.items()}}
+    (tmp / "built.json").write_text(json.dumps(built))
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two small real runs (baselines + a loopback model) with a hostile question and reply.
+
+    Built, scored and rendered once per test session (``shared_copy``); each module that uses
+    them (this one, tests/report/test_print.py) gets a copy of its own to write into.
+    """
+    folder = shared_copy(tmp_path_factory, "report-runs", _build_runs)
+    built = json.loads((folder / "built.json").read_text())
+    return [open_run(run_id, folder / "results") for run_id in built["runs"]]
+
+
+@pytest.fixture(scope="module")
+def reports(runs):
+    """The four reports of the two runs (readiness, comparison, calibration, explore)."""
+    after = runs[1]
+    built = json.loads((after.path.parent.parent / "built.json").read_text())
+    return {name: after.path / file for name, file in built["reports"].items()}
 
 
 def test_readiness_report_answers_first(runs, reports):
