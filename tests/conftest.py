@@ -176,7 +176,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group("embedded-model"))
         elif SHARED_BUILDS & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.xdist_group("report-runs"))
-    if config.getvalue("loadgroup"):  # set on pytest-xdist's workers under --dist loadgroup
+    if config.getoption(
+        "loadgroup", default=False
+    ):  # set on pytest-xdist's workers under --dist loadgroup
         _group_suffix(items)
 
 

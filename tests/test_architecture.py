@@ -186,6 +186,11 @@ BACK_EDGES: dict[tuple[str, str], str] = {
     "CandidateSpec checks a baseline name against candidates.baselines.BASELINES, the one list",
     ("plan", "scorers"): "plan.refs resolves scorer names and families at plan load against "
     "the scorer registry, which the scorer modules fill themselves",
+    ("pilot", "gates"): "pilot.protocol freezes the gates file's pilot gates into the protocol "
+    "(gates.specs), while gates.checks reads pilot outcomes (pilot.analysis): to split when "
+    "the pilot's outcomes move below the gates",
+    ("review", "pilot"): "the station sizes its queue from the frozen protocol "
+    "(pilot.protocol.find/load); the CLI could read it and pass the size in",
 }
 
 

@@ -32,7 +32,6 @@ from harness.report.decision import (
     decision_box,
     gate_table,
     governance_table,
-    run_details,
 )
 from harness.report.equity import (
     data_review_table,
@@ -46,6 +45,7 @@ from harness.report.examples import (
     MAX_SENSITIVE,
     examples,
     methodology,
+    run_details,
     sensitive_examples,
 )
 from harness.report.families import (

@@ -141,30 +141,6 @@ def _problems(run: RunData) -> str:
     )
 
 
-def run_details(run: RunData) -> Any:
-    """The run's identifiers for the methodology appendix: run id, fingerprints, seeds."""
-    from IPython.display import HTML
-
-    m = run.manifest
-    rows = [
-        ("run", f"{run.run_id}, started {m.get('started_at')}"),
-        ("plan", f"{m['plan_name']} (fingerprint {m['plan_fingerprint'][:12]})"),
-        ("dataset", f"{m['dataset']['name']} (fingerprint {m['dataset']['fingerprint'][:12]})"),
-        (
-            "models",
-            "; ".join(f"{k}: {v}" for k, v in (m.get("audit") or {}).get("models", {}).items()),
-        ),
-        ("endpoints contacted", ", ".join(m.get("endpoints") or []) or "none"),
-        ("harness", str((m.get("versions") or {}).get("harness"))),
-        ("git commit", str((m.get("git") or {}).get("commit"))),
-    ]
-    body = "".join(f"<tr><th scope='row'>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
-    return HTML(
-        STYLE + "<table class='harness-table'><caption>Run details</caption>"
-        f"<tbody>{body}</tbody></table>"
-    )
-
-
 def district_name(run: RunData) -> str:
     """The district the run is for, as the run recorded it (its plan's governance file)."""
     m = run.manifest

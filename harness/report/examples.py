@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 
 from harness.gates.decision import Decision, minutes_are_fitted
-from harness.report.decision import run_details
 from harness.report.format import STYLE, esc, fmt, note, table_html, unit_of
 from harness.store.runs import RunData
 
@@ -249,4 +248,28 @@ answer worded differently scores lower. Automatic fact checks catch dates, amoun
 and named programs, not every kind of error. An AI judge is trusted only after it agrees with human
 raters. Nothing here replaces staff review during the pilot.</p>"""
         + details
+    )
+
+
+def run_details(run: RunData) -> Any:
+    """The run's identifiers for the methodology appendix: run id, fingerprints, seeds."""
+    from IPython.display import HTML
+
+    m = run.manifest
+    rows = [
+        ("run", f"{run.run_id}, started {m.get('started_at')}"),
+        ("plan", f"{m['plan_name']} (fingerprint {m['plan_fingerprint'][:12]})"),
+        ("dataset", f"{m['dataset']['name']} (fingerprint {m['dataset']['fingerprint'][:12]})"),
+        (
+            "models",
+            "; ".join(f"{k}: {v}" for k, v in (m.get("audit") or {}).get("models", {}).items()),
+        ),
+        ("endpoints contacted", ", ".join(m.get("endpoints") or []) or "none"),
+        ("harness", str((m.get("versions") or {}).get("harness"))),
+        ("git commit", str((m.get("git") or {}).get("commit"))),
+    ]
+    body = "".join(f"<tr><th scope='row'>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+    return HTML(
+        STYLE + "<table class='harness-table'><caption>Run details</caption>"
+        f"<tbody>{body}</tbody></table>"
     )
