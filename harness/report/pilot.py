@@ -179,7 +179,10 @@ def five_questions_section(run: RunData) -> Any:
 
 
 def field_evidence_table(log: pd.DataFrame | None) -> Any:
-    """The district's measured minutes saved per reply beside published results (as reported)."""
+    """The district's measured minutes saved per reply beside published results (as reported).
+
+    Numeric twins: ``harness.pilot.field.studies()`` and ``harness.pilot.analysis.outcomes(log)``.
+    """
     from harness.pilot.analysis import outcome_value, outcomes
     from harness.pilot.field import studies
 

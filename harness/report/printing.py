@@ -43,6 +43,8 @@ caption.harness-sr { position: absolute; width: 1px; height: 1px; overflow: hidd
   h1, h2, h3, h4 { break-after: avoid-page; break-inside: avoid; margin: 10pt 0 4pt !important; }
   .jp-Cell:has(.jp-RenderedMarkdown > :is(h1, h2, h3, h4):last-child) {
     break-after: avoid-page; }
+  /* the measure table is the appendix's longest: it starts a page rather than strand its heading */
+  .jp-Cell:has(#Every-measure-in-this-run) { break-before: page; }
   .jp-RenderedHTMLCommon h2 { font-size: 15pt; } .jp-RenderedHTMLCommon h3 { font-size: 12pt; }
   body { hyphens: manual; -webkit-hyphens: manual; }
   table { table-layout: auto !important; width: 100% !important; max-width: 100% !important;

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 import time
 
 import pytest
@@ -80,15 +81,28 @@ def test_front_matter_line_offset():
     assert err.value.line == 3
 
 
+def _refused_on_purpose(t: str) -> bool:
+    """Text that safe_dump writes unquoted but reads as a non-finite or huge number ('INF',
+    '1e100'): refused by design (a float field would take it), tested in the cases above."""
+    from harness.data.safeyaml import _NUMBERISH
+
+    if not _NUMBERISH.match(t):
+        return False
+    try:
+        v = float(t.replace("_", ""))
+    except ValueError:
+        return False
+    return not math.isfinite(v) or abs(v) > 1e15
+
+
+text = st.text(max_size=20).filter(lambda t: not _refused_on_purpose(t))
 plain = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(-(10**12), 10**12)
     | st.floats(-1e12, 1e12, allow_nan=False)
-    | st.text(max_size=20),
-    lambda kids: (
-        st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=8), kids, max_size=4)
-    ),
+    | text,
+    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(text, kids, max_size=4),
     max_leaves=20,
 )
 

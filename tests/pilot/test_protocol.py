@@ -23,7 +23,7 @@ def pre_pilot(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("pilot")
     results = tmp / "results"
     assert main(["--results", str(results), "run", str(REPO / "plans" / "baselines.yaml")]) == 0
-    run_id = next(p.name for p in results.iterdir() if p.is_dir())
+    run_id = next(p.name for p in results.iterdir() if p.is_dir() and not p.name.startswith("."))
     gates = tmp / "gates.yaml"
     shutil.copy(REPO / "rubrics" / "gates.yaml", gates)
     return tmp, results, run_id, gates
