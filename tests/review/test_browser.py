@@ -35,6 +35,7 @@ try:
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:  # pragma: no cover - the dev extra installs it
     webdriver = None
@@ -322,7 +323,10 @@ def _is_checked(b, field_id: str) -> bool:
 def _click_for_error(b, button: str, expect: str) -> None:
     """Click a decision button and wait for the same page to come back with an error."""
     before = _task(b)
+    page = b.find_element(By.TAG_NAME, "html")
     b.find_element(By.ID, button).click()
+    # the previous error may still be on the old page: wait for the new page first
+    WebDriverWait(b, 30).until(EC.staleness_of(page))
     WebDriverWait(
         b, 30, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
     ).until(lambda d: d.find_elements(By.ID, "error"))
