@@ -101,6 +101,18 @@ def _submit(b, button: str) -> str:
     return before
 
 
+def _navigate(b, locator: tuple[str, str]) -> None:
+    """Click something that loads a new page; return once the new page has replaced the old one.
+
+    Reading right after the click can find the old page's elements, which then go stale."""
+    page = b.find_element(By.TAG_NAME, "html")
+    b.find_element(*locator).click()
+    WebDriverWait(b, 30).until(EC.staleness_of(page))
+    WebDriverWait(b, 30).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
+
+
 def _review_draft(b, note: str) -> str:
     box = b.find_element(By.ID, "final_text")
     box.send_keys(" " + note)
@@ -193,7 +205,7 @@ def test_a_reviewer_works_through_a_kill_and_the_exports_feed_calibration(
     try:
         b = browsers()
         b.get(srv.url)  # the start page lists the reviewers on 127.0.0.1
-        b.find_element(By.LINK_TEXT, "Ana").click()
+        _navigate(b, (By.LINK_TEXT, "Ana"))
         assert b.find_element(By.ID, "reviewer").text == "Ana"
         # 1. from scratch first: the question and sources only, no draft; timed
         assert b.find_element(By.ID, "review-form").get_attribute("data-mode") == "scratch"
@@ -337,8 +349,7 @@ def _click_for_error(b, button: str, expect: str) -> None:
 def _skip_to(b, mode: str) -> None:
     for _ in range(80):
         if b.find_elements(By.ID, "not-now"):  # the five questions, every tenth draft
-            b.find_element(By.ID, "not-now").click()
-            WebDriverWait(b, 30).until(lambda d: d.find_elements(By.ID, "review-form"))
+            _navigate(b, (By.ID, "not-now"))
         if b.find_element(By.ID, "review-form").get_attribute("data-mode") == mode:
             return
         _submit(b, "skip")

@@ -9,7 +9,7 @@ import re
 from harness.report import render_comparison
 from harness.review import db, questions
 
-from .test_browser import By, Server, _submit, browsers, pytestmark  # noqa: F401
+from .test_browser import By, Server, _navigate, _submit, browsers, pytestmark  # noqa: F401
 
 
 def _click(b, element_id: str) -> None:
@@ -42,12 +42,12 @@ def test_the_five_questions_are_asked_every_tenth_draft_and_at_session_end(
         b.find_element(By.ID, "fix_text").send_keys("the bus pass fee")
         b.find_element(By.ID, "remark").send_keys("Drafts got the tone right; fees needed a check.")
         _click(b, "shareable")
-        _click(b, "save-answers")
+        _navigate(b, (By.ID, "save-answers"))
         assert b.find_element(By.ID, "review-form")  # straight back to reviewing
-        _click(b, "end-session")
+        _navigate(b, (By.ID, "end-session"))
         _click(b, "q_saved_time_5")
         b.find_element(By.ID, "remark").send_keys("Private remark, not to be quoted.")
-        _click(b, "save-answers")
+        _navigate(b, (By.ID, "save-answers"))
         assert "Your answers are saved" in b.find_element(By.TAG_NAME, "main").text
     finally:
         srv.stop()
