@@ -163,6 +163,25 @@ def paired_bootstrap(
     return bootstrap_ci(a[keep] - b[keep], level, resamples, seed)
 
 
+def unpaired_replicates(
+    candidate: np.ndarray | pd.Series | list[float],
+    baseline: np.ndarray | pd.Series | list[float],
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> tuple[float, np.ndarray]:
+    """Difference of means of two independent groups and its two-sample bootstrap replicates
+    (NaN and an empty array when a group is empty)."""
+    a = np.asarray(candidate, dtype=np.float64)
+    b = np.asarray(baseline, dtype=np.float64)
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    if a.size == 0 or b.size == 0:
+        return (np.nan, np.empty(0))
+    rng = np.random.default_rng(seed)
+    ma = a[rng.integers(0, a.size, size=(resamples, a.size))].mean(axis=1)
+    mb = b[rng.integers(0, b.size, size=(resamples, b.size))].mean(axis=1)
+    return (float(a.mean() - b.mean()), ma - mb)
+
+
 def unpaired_bootstrap(
     candidate: np.ndarray | pd.Series | list[float],
     baseline: np.ndarray | pd.Series | list[float],
@@ -171,18 +190,27 @@ def unpaired_bootstrap(
     seed: int = DEFAULT_SEED,
 ) -> tuple[float, float, float]:
     """Difference of means of two independent groups, with a two-sample bootstrap CI."""
-    a = np.asarray(candidate, dtype=np.float64)
-    b = np.asarray(baseline, dtype=np.float64)
-    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
-    if a.size == 0 or b.size == 0:
+    diff, reps = unpaired_replicates(candidate, baseline, resamples, seed)
+    if reps.size == 0:
         return (np.nan, np.nan, np.nan)
-    diff = float(a.mean() - b.mean())
-    rng = np.random.default_rng(seed)
-    ma = a[rng.integers(0, a.size, size=(resamples, a.size))].mean(axis=1)
-    mb = b[rng.integers(0, b.size, size=(resamples, b.size))].mean(axis=1)
     alpha = (1 - level) / 2
-    lo, hi = np.quantile(ma - mb, [alpha, 1 - alpha])
+    lo, hi = np.quantile(reps, [alpha, 1 - alpha])
     return (diff, float(min(lo, diff)), float(max(hi, diff)))
+
+
+def bootstrap_p(replicates: np.ndarray, bar: float | np.ndarray) -> np.ndarray | float:
+    """One-sided bootstrap p-value that an improvement does not exceed ``bar``: the share of
+    resampled means at or below the bar, ``(count + 1) / (resamples + 1)``.
+
+    ``replicates`` is one row of resampled means, or one row per simulated pilot (the last axis
+    holds the resamples). The readiness gates and the pilot's sample simulation both use it.
+    """
+    r = np.asarray(replicates, dtype=np.float64)
+    bar_arr = np.asarray(bar, dtype=np.float64)
+    if r.ndim > 1 and bar_arr.ndim:
+        bar_arr = bar_arr[..., None]
+    p = ((r <= bar_arr).sum(axis=-1) + 1) / (r.shape[-1] + 1)
+    return float(p) if np.ndim(p) == 0 else p
 
 
 def wilcoxon_p(diffs: np.ndarray | pd.Series | list[float]) -> float:
@@ -211,6 +239,27 @@ def holm(pvalues: np.ndarray | pd.Series | list[float]) -> np.ndarray:
     for rank, i in enumerate(order):
         running = max(running, min(1.0, (m - rank) * p[i]))
         out[i] = running
+    return out
+
+
+def holm_reject(pvals: np.ndarray | list[float], alpha: float) -> np.ndarray:
+    """Holm's step-down rejections at family-wise level ``alpha``, for each row of p-values.
+
+    One row is one family (the required pilot gates of a phase; one simulated pilot). The
+    readiness gates (:mod:`harness.gates.evaluation`) and the pilot's sample simulation
+    (:mod:`harness.pilot.sample`) both decide with this function, so the protocol simulates
+    the rule the gates apply. The same decisions as
+    ``statsmodels.stats.multitest.multipletests(row, alpha, "holm")`` (tested), for thousands of
+    rows at once: statsmodels 0.15.0's ``multipletests`` runs a full ``gc.collect()`` per call.
+    """
+    p = np.atleast_2d(np.asarray(pvals, dtype=np.float64))
+    k = p.shape[1]
+    order = np.argsort(p, axis=1, kind="stable")
+    ranked = np.take_along_axis(p, order, axis=1)
+    steps = alpha / (k - np.arange(k))
+    keep = np.cumprod(ranked <= steps, axis=1).astype(bool)
+    out = np.zeros_like(keep)
+    np.put_along_axis(out, order, keep, axis=1)
     return out
 
 

@@ -210,3 +210,11 @@ def test_holm_agrees_with_statsmodels_multipletests():
     for size in (1, 2, 5, 12):
         p = rng.uniform(0, 0.2, size=size)
         assert np.allclose(stats.holm(p), multipletests(p, method="holm")[1])
+
+
+def test_bootstrap_p_hand_computed():
+    # 2 of 9 resampled means at or below the bar: (2 + 1) / (9 + 1)
+    reps = np.array([-0.5, 0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
+    assert stats.bootstrap_p(reps, 0.0) == pytest.approx(0.3)
+    rows = np.vstack([reps, reps + 1.0])  # one row per simulated pilot
+    assert stats.bootstrap_p(rows, 0.0).tolist() == pytest.approx([0.3, 0.1])

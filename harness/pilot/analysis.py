@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz.distance import Levenshtein
 
-from harness.stats import DEFAULT_RESAMPLES, DEFAULT_SEED, unpaired_bootstrap
+from harness.stats import DEFAULT_RESAMPLES, DEFAULT_SEED, unpaired_replicates
 
 # A pilot reply counts as written by hand when the approved text keeps less than this share of
 # the AI draft's words in place (word-level similarity), or the draft was not approved.
@@ -110,11 +110,11 @@ def _row(
     seed: int,
 ) -> dict[str, Any]:
     b, p = base.dropna().to_numpy(float), pilot.dropna().to_numpy(float)
-    if lower_is_better:
-        imp, lo, hi = unpaired_bootstrap(b, p, level, resamples, seed)
-    else:
-        imp, lo, hi = unpaired_bootstrap(p, b, level, resamples, seed)
+    a, c = (b, p) if lower_is_better else (p, b)
+    imp, reps = unpaired_replicates(a, c, resamples, seed)
+    lo, hi = _interval(imp, reps, level)
     return {
+        "replicates": reps,
         "measure": measure,
         "title": title,
         "unit": unit,
@@ -127,6 +127,15 @@ def _row(
         "n_pilot": int(p.size),
         "how": how,
     }
+
+
+def _interval(est: float, reps: np.ndarray, level: float) -> tuple[float, float]:
+    """Percentile interval of bootstrap replicates, widened to hold the estimate."""
+    if reps.size == 0 or np.isnan(est):
+        return (np.nan, np.nan)
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(reps, [alpha, 1 - alpha])
+    return (float(min(lo, est)), float(max(hi, est)))
 
 
 def _verdict(row: dict[str, Any]) -> str:
@@ -220,7 +229,11 @@ def outcomes(
         rows.append(_consistency_row(base, pil, level, resamples, seed))
     for r in rows:
         r["verdict"] = _verdict(r)
-    return pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
+    frame = pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
+    # each measure's bootstrap replicates of the improvement, for the gates' one-sided p-values
+    # (tuples: pandas compares attrs when frames are joined, and arrays have no truth value)
+    frame.attrs["replicates"] = {r["measure"]: tuple(r.get("replicates", ())) for r in rows}
+    return frame
 
 
 def _staff_with_two(frame: pd.DataFrame) -> int:
@@ -244,6 +257,7 @@ def _consistency_row(
     p = pil.dropna(subset=["minutes", "staff_member"])
     if _staff_with_two(b) < 2 or _staff_with_two(p) < 2:  # too few to show a spread
         row.update(baseline=np.nan, pilot=np.nan, improvement=np.nan, ci_low=np.nan, ci_high=np.nan)
+        row["replicates"] = np.empty(0)
         return row
     eb, rb = _spread_ci(b, level, resamples, seed)
     ep, rp = _spread_ci(p, level, resamples, seed + 1)
@@ -252,6 +266,7 @@ def _consistency_row(
     alpha = (1 - level) / 2
     lo, hi = np.quantile(diff, [alpha, 1 - alpha]) if diff.size else (np.nan, np.nan)
     imp = eb - ep
+    row["replicates"] = diff
     row.update(
         baseline=eb,
         pilot=ep,
