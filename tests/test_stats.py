@@ -228,9 +228,7 @@ def test_bca_interval_matches_a_hand_computed_bca():
 
     x = np.array([0, 0, 0, 1, 0, 2, 0, 0, 1, 3, 0, 0, 5, 0, 1.0])  # revisions: skewed
     est, lo, hi = stats.bca_interval(x, resamples=999, seed=7)
-    res = bootstrap(
-        (x,), np.mean, n_resamples=999, method="BCa", rng=np.random.default_rng(7)
-    )
+    res = bootstrap((x,), np.mean, n_resamples=999, method="BCa", rng=np.random.default_rng(7))
     reps = res.bootstrap_distribution
     z0 = norm.ppf(((reps < x.mean()).sum() + (reps <= x.mean()).sum()) / (2 * reps.size))
     jack = np.array([np.delete(x, i).mean() for i in range(x.size)])

@@ -219,7 +219,7 @@ def outcomes(
                 pd.to_numeric(base["turnaround_hours"], errors="coerce"),
                 pd.to_numeric(pil["turnaround_hours"], errors="coerce"),
                 True,
-                "hours from the question arriving to the reply going out; baseline minus pilot",
+                _turnaround_how(log),
                 level,
                 resamples,
                 seed,
@@ -234,6 +234,16 @@ def outcomes(
     # (tuples: pandas compares attrs when frames are joined, and arrays have no truth value)
     frame.attrs["replicates"] = {r["measure"]: tuple(r.get("replicates", ())) for r in rows}
     return frame
+
+
+def _turnaround_how(log: pd.DataFrame) -> str:
+    """What the turnaround hours count: the review station's approval path, or the log's own."""
+    if "approved_at" in log and log["approved_at"].notna().any():
+        return (
+            "hours from the first draft (the drafter opening the message in the review station) "
+            "to the approver's approval, live pilot messages only; baseline minus pilot"
+        )
+    return "hours from the question arriving to the reply going out; baseline minus pilot"
 
 
 def _staff_with_two(frame: pd.DataFrame) -> int:

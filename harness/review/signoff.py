@@ -219,4 +219,3 @@ class SignOff:
         word = "approved" if decision == "approved" else "sent back"
         saved = word if ok else "another approver decided it first"
         return RedirectResponse(f"/a/{token}?saved={saved}", status_code=303)
-

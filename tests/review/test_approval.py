@@ -5,7 +5,6 @@ send back; a queue from before the approval path opens, keeps every review and g
 from __future__ import annotations
 
 import re
-import sqlite3
 
 import harness.review as review
 from harness.review import approval, db
