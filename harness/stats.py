@@ -199,12 +199,9 @@ def unpaired_bootstrap(
 
 
 def bootstrap_p(replicates: np.ndarray, bar: float | np.ndarray) -> np.ndarray | float:
-    """One-sided bootstrap p-value that an improvement does not exceed ``bar``: the share of
-    resampled means at or below the bar, ``(count + 1) / (resamples + 1)``.
-
-    ``replicates`` is one row of resampled means, or one row per simulated pilot (the last axis
-    holds the resamples). The readiness gates and the pilot's sample simulation both use it.
-    """
+    """One-sided bootstrap p-value that an improvement does not exceed ``bar``: resampled means
+    at or below it, ``(count + 1) / (resamples + 1)``, along the last axis (one row per simulated
+    pilot). The readiness gates and the pilot's sample simulation both use it."""
     r = np.asarray(replicates, dtype=np.float64)
     bar_arr = np.asarray(bar, dtype=np.float64)
     if r.ndim > 1 and bar_arr.ndim:
@@ -438,14 +435,10 @@ def bca_interval(
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
 ) -> tuple[float, float, float]:
-    """Estimate and BCa bootstrap interval (``scipy.stats.bootstrap``, ``method="BCa"``).
-
-    One sample: its mean. Two independent samples: the first's mean minus the second's. BCa
-    corrects the percentile interval for bias and skew (counts such as revisions per reply pile
-    up at 0). NaN values are left out; above :data:`BCA_MAX_N` values the normal interval is
-    used (its jackknife would cost n evaluations); fewer than 2 values in a sample or no spread
-    gives the estimate as both ends.
-    """
+    """Estimate and BCa bootstrap interval (``scipy.stats.bootstrap``, ``method="BCa"``) of one
+    sample's mean, or of the first's mean minus the second's: BCa corrects for bias and skew
+    (revisions per reply pile up at 0). NaN is left out; above :data:`BCA_MAX_N` values, the
+    normal interval (the jackknife costs n evaluations); no spread: the estimate at both ends."""
     from scipy.stats import bootstrap, norm
 
     xs = [np.asarray(s, dtype=np.float64) for s in samples]
@@ -485,10 +478,9 @@ def noninferior_paired(
     margin: float,
     higher_better: bool = True,
 ) -> float:
-    """One-sided p-value that ``after`` is worse than ``before`` by ``margin`` or more, on pairs
-    (the non-inferiority half of statsmodels' ``ttost_paired``; imported here, never on the
-    scoring path). Small: no worse within the margin. NaN pairs are left out; NaN below 2 pairs.
-    """
+    """One-sided p-value that ``after`` is worse than ``before`` by ``margin`` or more, on pairs:
+    the non-inferiority half of statsmodels' ``ttost_paired`` (imported here, never on the
+    scoring path). NaN pairs are left out; NaN below 2 pairs."""
     a = np.asarray(after, dtype=np.float64)
     b = np.asarray(before, dtype=np.float64)
     keep = ~(np.isnan(a) | np.isnan(b))
