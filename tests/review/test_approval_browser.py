@@ -103,6 +103,12 @@ def test_a_reply_is_sent_back_revised_and_approved_and_the_pilot_log_counts_it(
     assert rev["improvement"] == 1.0  # one revision before, none during the pilot
     turn = outcome_value(out, "faster_turnaround_hours")
     assert turn is not None and turn["n_pilot"] == 1 and pd.notna(turn["improvement"])
+    # the phase comparison's tables read the same records
+    from harness.report import approval_section, pilot_table
+
+    shown = approval_section(log).data
+    assert "Approval revisions per reply" in shown and "1 / 1" in shown
+    assert "Fewer approval revisions per reply" in pilot_table(log).data
     # without a live_from day every message is replayed history: no turnaround
     reviews = db.reviews_frame(st.db_file)
     replayed = approval.paths(reviews, approval.events(st.db_file), set())
