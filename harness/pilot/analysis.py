@@ -3,8 +3,10 @@
 The log holds replies staff wrote before the pilot (``phase = baseline``: written from scratch)
 and during it (``phase = pilot``: an AI draft edited and approved). The two phases answer
 different questions, so every comparison is between two independent groups (a two-sample
-bootstrap of the difference of means), never paired. Every measure is turned so that a positive
-``improvement`` means the pilot did better.
+bootstrap of the difference of means), never paired. When the log names the staff member, each
+phase's entries are resampled within each staff member's own (reviewers grouped, the resampling
+the pilot protocol's sample simulation uses, :func:`harness.pilot.sample.grouped_weights`).
+Every measure is turned so that a positive ``improvement`` means the pilot did better.
 """
 
 from __future__ import annotations
@@ -108,10 +110,17 @@ def _row(
     level: float,
     resamples: int,
     seed: int,
+    staff: pd.Series | None = None,
 ) -> dict[str, Any]:
-    b, p = base.dropna().to_numpy(float), pilot.dropna().to_numpy(float)
-    a, c = (b, p) if lower_is_better else (p, b)
-    imp, reps = unpaired_replicates(a, c, resamples, seed)
+    base, pilot = base.dropna(), pilot.dropna()
+    b, p = base.to_numpy(float), pilot.to_numpy(float)
+    if staff is not None and b.size and p.size and b.size + p.size <= GROUPED_MAX:
+        rb, rp = (_grouped(s, staff, resamples, seed + i) for i, s in enumerate((base, pilot)))
+        imp = float(b.mean() - p.mean()) if lower_is_better else float(p.mean() - b.mean())
+        reps = rb - rp if lower_is_better else rp - rb
+    else:
+        a, c = (b, p) if lower_is_better else (p, b)
+        imp, reps = unpaired_replicates(a, c, resamples, seed)
     lo, hi = _interval(imp, reps, level)
     return {
         "replicates": reps,
@@ -127,6 +136,20 @@ def _row(
         "n_pilot": int(p.size),
         "how": how,
     }
+
+
+GROUPED_MAX = 5000  # entries; above it the bootstrap resamples entries alone (memory)
+
+
+def _grouped(values: pd.Series, staff: pd.Series, resamples: int, seed: int) -> np.ndarray:
+    """Resampled means of one phase's entries, each staff member's entries resampled among
+    their own (reviewers grouped, with the sample simulation's own resampling)."""
+    from harness.pilot.sample import grouped_weights
+
+    who = staff.reindex(values.index).fillna("(unnamed)").astype(str)
+    codes = pd.factorize(who)[0]
+    w = grouped_weights(codes, resamples, np.random.default_rng(seed))
+    return np.asarray((w @ values.to_numpy(float)) / values.size)
 
 
 def _interval(est: float, reps: np.ndarray, level: float) -> tuple[float, float]:
@@ -164,6 +187,7 @@ def outcomes(
         return pd.DataFrame(columns=OUTCOME_COLUMNS)
     log = log.assign(minutes=minutes_per_reply(log), by_hand=hand_written(log))
     base, pil = _phase(log, "baseline"), _phase(log, "pilot")
+    staff = log.get("staff_member")  # reviewers grouped in the bootstrap when named
     has_drafting = "drafting_minutes" in log and log["drafting_minutes"].notna().any()
     minutes_how = (
         "drafting + review minutes per reply as logged; baseline minus pilot"
@@ -182,6 +206,7 @@ def outcomes(
             level,
             resamples,
             seed,
+            staff,
         ),
         _row(
             "hand_written_reduction",
@@ -196,6 +221,7 @@ def outcomes(
             level,
             resamples,
             seed,
+            staff,
         ),
         _row(
             "fewer_revisions",
@@ -208,6 +234,7 @@ def outcomes(
             level,
             resamples,
             seed,
+            staff,
         ),
     ]
     if "turnaround_hours" in log:
@@ -223,6 +250,7 @@ def outcomes(
                 level,
                 resamples,
                 seed,
+                staff,
             )
         )
     if "staff_member" in log:

@@ -77,8 +77,9 @@ def _strata(n: int, staff: int) -> np.ndarray:
     return np.arange(n) % max(1, min(staff, n))
 
 
-def _weights(rev: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """Bootstrap counts (resamples x drafts), each reviewer's drafts resampled among themselves."""
+def grouped_weights(rev: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """Bootstrap counts (resamples x drafts), each reviewer's drafts resampled among themselves
+    (the simulated pilots here, and the pilot gates' intervals in :mod:`harness.pilot.analysis`)."""
     n = rev.size
     w = np.zeros((resamples, n))
     rows = np.arange(resamples)[:, None]
@@ -115,7 +116,7 @@ def simulate_power(
     """
     rng = np.random.default_rng(seed)
     rev = _strata(n, staff)
-    w = _weights(rev, resamples, rng)
+    w = grouped_weights(rev, resamples, rng)
     wsum = w.sum(axis=1)
     pvals = np.empty((sims, len(specs)))
     for j, spec in enumerate(specs):
