@@ -284,15 +284,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ds = load_dataset(REPO / "datasets" / "sample-district")
     print(f"1/4 dataset {ds.name}: {len(ds.items)} items, {len(ds.sources)} sources: valid")
     print(f"2/4 running {plan} (baselines + embedded SmolLM2 model)")
-    store = run_plan(
-        plan,
-        results_dir=args.results,
-        options=RunOptions(progress=not args.quiet, limit=args.limit),
-        score=False,
-    )
-    t1 = time.monotonic()
-    print(f"3/4 scoring (generation took {t1 - t0:.0f} s)")
-    score_run(store)
+    with _embedded_lease(plan, Path(args.results)):  # one server for the drafts and the judge
+        store = run_plan(
+            plan,
+            results_dir=args.results,
+            options=RunOptions(progress=not args.quiet, limit=args.limit),
+            score=False,
+        )
+        t1 = time.monotonic()
+        print(f"3/4 scoring (generation took {t1 - t0:.0f} s)")
+        score_run(store)
     t2 = time.monotonic()
     judge = (store.read_manifest().get("scoring_calls") or {}).get("judge") or {}
     split = ", ".join(f"{k} until {v:.0f} s" for k, v in (judge.get("seconds") or {}).items())
@@ -312,6 +313,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "then open http://127.0.0.1:8765/ (see README, 'Running the pilot review')"
     )
     return 0
+
+
+def _embedded_lease(plan: Path, results: Path) -> Any:
+    """A lease on the embedded model server for the whole demo when the plan uses it.
+
+    The run and the scoring pass are two engine sessions; without a lease held across both,
+    the server stops after the drafts (its last user ended) and starts again for the judge:
+    a second start (process, model load, thread choice) and an empty prompt cache.
+    """
+    import contextlib
+
+    from harness.plan.spec import load_plan
+
+    p = load_plan(plan)
+    models = [c.model or "" for c in p.candidates] + [p.judge.model if p.judge else ""]
+    if not any(m.startswith("local/") for m in models):
+        return contextlib.nullcontext()
+    from harness.engine.local import serve_smollm2
+
+    return serve_smollm2(log_dir=results / ".cache")
 
 
 PROTOCOL_HELP = "the frozen pilot protocol (default pilots/<workflow>.yaml when there is one)"
