@@ -20,6 +20,7 @@ embedded server instead of reusing one that another process on the machine runs)
 
     .venv/bin/python benchmarks/bench_demo.py [--repeat 1]
     .venv/bin/python benchmarks/bench_demo.py --analyse RESULTS_DIR   # a demo already run
+    .venv/bin/python benchmarks/bench_demo.py --limit 1   # a quick check of the script itself
 
 Target (issue 19): at most 4 minutes wall on 2 cores, measured on a quiet machine.
 """
@@ -139,7 +140,7 @@ def _cpu(pid: int) -> float | None:
     return (int(f[11]) + int(f[12])) / TICK
 
 
-def one_round() -> dict[str, Any]:
+def one_round(limit: int | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="harness-bench-demo-") as tmp:
         results, runtime = Path(tmp) / "results", Path(tmp) / "rt"
         env = child_env(
@@ -155,6 +156,7 @@ def one_round() -> dict[str, Any]:
         with out_path.open("w") as out:
             t0 = time.perf_counter()
             cmd = [PY, "-m", "harness.cli", "--results", str(results), "demo", "--quiet"]
+            cmd += ["--limit", str(limit)] if limit else []
             proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=out, stderr=subprocess.DEVNULL)
             while True:
                 pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -202,13 +204,16 @@ def print_work(work: dict[str, dict[str, float]]) -> None:
 def main() -> None:
     ap = arg_parser(__doc__)
     ap.add_argument("--analyse", type=Path, help="print the model's work of a demo already run")
+    ap.add_argument(
+        "--limit", type=int, help="questions per candidate (a quick check, not the demo)"
+    )
     args = ap.parse_args()
     if args.analyse:
         print_work(model_work(args.analyse))
         return
     rows = []
     for i in range(args.repeat):
-        rows.append(one_round())
+        rows.append(one_round(args.limit))
         print(f"round {i + 1}: {json.dumps(rows[-1])}", flush=True)
         print_work(rows[-1]["work"])
     cols = [
@@ -239,7 +244,8 @@ def main() -> None:
         "cpu_s: the harness process and the children it reaped; server_cpu_s: the embedded "
         "server, read from /proc every 0.25 s, split at the demo's phase lines"
     )
-    save("bench_demo", {"rounds": rows, "median": summary})
+    if not args.limit:  # a quick check is not the demo's figure
+        save("bench_demo", {"rounds": rows, "median": summary})
 
 
 if __name__ == "__main__":

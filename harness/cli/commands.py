@@ -284,7 +284,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ds = load_dataset(REPO / "datasets" / "sample-district")
     print(f"1/4 dataset {ds.name}: {len(ds.items)} items, {len(ds.sources)} sources: valid")
     print(f"2/4 running {plan} (baselines + embedded SmolLM2 model)")
-    with _embedded_lease(plan, Path(args.results)):  # one server for the drafts and the judge
+    from harness.engine.local import lease_if_embedded
+    from harness.plan.spec import load_plan
+
+    p = load_plan(plan)
+    models = [c.model or "" for c in p.candidates] + [p.judge.model if p.judge else ""]
+    # one server for the drafts and the judge (without a lease across both sessions, the
+    # server stopped after the drafts and started again for the judge)
+    with lease_if_embedded(models, Path(args.results) / ".cache"):
         store = run_plan(
             plan,
             results_dir=args.results,
@@ -313,26 +320,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "then open http://127.0.0.1:8765/ (see README, 'Running the pilot review')"
     )
     return 0
-
-
-def _embedded_lease(plan: Path, results: Path) -> Any:
-    """A lease on the embedded model server for the whole demo when the plan uses it.
-
-    The run and the scoring pass are two engine sessions; without a lease held across both,
-    the server stops after the drafts (its last user ended) and starts again for the judge:
-    a second start (process, model load, thread choice) and an empty prompt cache.
-    """
-    import contextlib
-
-    from harness.plan.spec import load_plan
-
-    p = load_plan(plan)
-    models = [c.model or "" for c in p.candidates] + [p.judge.model if p.judge else ""]
-    if not any(m.startswith("local/") for m in models):
-        return contextlib.nullcontext()
-    from harness.engine.local import serve_smollm2
-
-    return serve_smollm2(log_dir=results / ".cache")
 
 
 PROTOCOL_HELP = "the frozen pilot protocol (default pilots/<workflow>.yaml when there is one)"

@@ -27,7 +27,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -401,3 +401,14 @@ def serve_smollm2(
     finally:
         _HELD[key] -= 1
         _release(root, key, lease, state, grace=10.0)
+
+
+def lease_if_embedded(
+    models: Iterable[str], log_dir: Path
+) -> contextlib.AbstractContextManager[Any]:
+    """A lease on the embedded model server when one of ``models`` is embedded (``local/``),
+    else nothing: held across several engine sessions (``harness demo``'s run and scoring
+    pass), it keeps one server for all of them."""
+    if not any(m.startswith("local/") for m in models):
+        return contextlib.nullcontext()
+    return serve_smollm2(log_dir=log_dir)
