@@ -8,9 +8,9 @@ embedded server instead of reusing one that another process on the machine runs)
   server's start included), scoring (the 13 scorers; inside it the judging pass, timed from its
   start until the last draft of each part: the run's drafts, the calibration sample, the
   length-bias probe), and the report (papermill + nbconvert), in wall seconds;
-- CPU seconds: the harness process (and the children it reaps) and the embedded server (read
-  from /proc while it runs: it lives in a session of its own under its watchdog), the server's
-  split at the demo's phase lines;
+- CPU seconds: the harness process and the children it reaps (the report's kernel; the
+  server's watchdog and with it the server, once they end), and the embedded server alone (read
+  from /proc while it runs), split at the demo's phase lines;
 - the model's work per phase (generation, judge), which does not depend on the machine's load:
   calls, prompt tokens sent, prompt tokens llama.cpp had to read (the rest came from the prefix
   it shares with the previous request), tokens generated, and llama.cpp's own milliseconds
@@ -241,8 +241,10 @@ def main() -> None:
     }
     print("median:", summary)
     print(
-        "cpu_s: the harness process and the children it reaped; server_cpu_s: the embedded "
-        "server, read from /proc every 0.25 s, split at the demo's phase lines"
+        "cpu_s: the harness process and the children it reaped (the report's kernel, and the "
+        "server's watchdog with the server once it ended: cpu_s - server_cpu_s is the harness's "
+        "own); server_cpu_s: the embedded server, read from /proc every 0.25 s, split at the "
+        "demo's phase lines"
     )
     if not args.limit:  # a quick check is not the demo's figure
         save("bench_demo", {"rounds": rows, "median": summary})
