@@ -118,11 +118,26 @@ def given_passages(
         item_id = str(record.get("item_id"))
         if item_id not in dataset.items.index:
             return []
-        frame = retrieve(kb, dataset.item(item_id), k)
+        frame = kb.passages(_retrieved_ids(kb, dataset, item_id, k))
     return [
         {k_: r[k_] for k_ in ("id", "doc_id", "title", "text", "status", "kind")}
         for r in as_prompt(frame)
     ]
+
+
+def _retrieved_ids(kb: KnowledgeBase, dataset: Dataset, item_id: str, k: int) -> list[str]:
+    """The ids :func:`retrieve` gives an item, searched once per index, item and ``k``: every
+    generation of the item with nothing recorded (the approved answer, a canned reply, staff
+    and vendor drafts) is checked against the same passages, by the claims scorer and again
+    by the report's claims table."""
+    key = ("given", item_id, k)
+    with _LOCK:
+        hit = kb.memo.get(key)
+    if hit is None:
+        hit = [str(i) for i in retrieve(kb, dataset.item(item_id), k)["passage_id"]]
+        with _LOCK:
+            kb.memo[key] = hit
+    return hit
 
 
 def rank_documents(kb: KnowledgeBase, item: dict[str, Any], k: int = 5) -> list[str]:

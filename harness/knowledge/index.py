@@ -46,6 +46,8 @@ TITLE_WEIGHT = 1.0  # BM25 weight of a passage's title and heading against its t
 MAX_TERMS = 32  # query terms matched at most (the rarest)
 MIN_CUT = 2_000  # passages from which common terms are dropped (speed only; see _telling)
 COMMON = 0.25  # a term in more than this share of passages is dropped from a query
+FETCH = 400  # rows fetched beyond 8 k before leave-one-out filters them: a second query
+# (when the excluded near-copies of an answer fill them all) costs a whole BM25 pass again
 FORMAT = 1  # bump when passages, ids or analysis change: old cache files are then ignored
 COLUMNS = [
     "passage_id",
@@ -80,10 +82,16 @@ class KnowledgeBase:
     people: list[str] = field(default_factory=list)  # people.csv names (leave-one-out)
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # passage id -> its row
     doc_freq: dict[str, int] = field(default_factory=dict)  # term -> passages holding it
+    searches: int = 0  # FTS5 searches made (each one BM25 pass over the matching passages)
 
     def __post_init__(self) -> None:
         flat = self.frame.reset_index()
         self.rows = {r["passage_id"]: r for r in flat.to_dict(orient="records")}
+        # Searches read only FTS5's rowid and rank: reading the stored passage id of every
+        # matching row (before the sort) took a third of a search's time.
+        self.pids: dict[int, str] = dict(self.db.execute("SELECT rowid, pid FROM fts").fetchall())
+        self.db.execute("PRAGMA cache_size = -65536")  # up to 64 MiB of pages, read once
+        self.memo: dict[tuple[Any, ...], list[str]] = {}  # see harness.knowledge.context
         vocab = "CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocab USING fts5vocab(main, fts, 'col')"
         self.db.execute(vocab)
         self.doc_freq = dict(
@@ -153,16 +161,18 @@ class KnowledgeBase:
         match = " OR ".join(f'"{t}"' for t in sorted(terms))
         if len(set(kinds)) == 1:  # one kind: let the index narrow the match set
             match = f"tags:{kinds[0]} AND ({match})"
-        limit = 8 * k + 48 + (len(exclude.ids) if exclude is not None else 0)
+        limit = FETCH + 8 * k + (len(exclude.ids) if exclude is not None else 0)
         keep: list[tuple[str, float]] = []
         while True:
+            self.searches += 1
             rows = self.db.execute(
-                "SELECT pid, bm25(fts, 0, ?, 1, 0) AS s FROM fts WHERE fts MATCH ? ORDER BY s "
+                "SELECT rowid, bm25(fts, 0, ?, 1, 0) AS s FROM fts WHERE fts MATCH ? ORDER BY s "
                 "LIMIT ?",
                 (TITLE_WEIGHT, match, limit),
             ).fetchall()
             keep = []
-            for pid, score in rows:
+            for rowid, score in rows:
+                pid = self.pids[rowid]
                 p = self.rows[pid]
                 if p["kind"] not in kinds or (current_only and p["status"] != "current"):
                     continue
