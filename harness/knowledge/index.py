@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pandas as pd
 
 from harness.knowledge.passages import depersonalize, passage_id, split_document
+from harness.knowledge.private import public_material, withhold
 from harness.knowledge.text import STEMMED, analyze, detect_language
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ MIN_CUT = 2_000  # passages from which common terms are dropped (speed only; see
 COMMON = 0.25  # a term in more than this share of passages is dropped from a query
 FETCH = 400  # rows fetched beyond 8 k before leave-one-out filters them: a second query
 # (when the excluded near-copies of an answer fill them all) costs a whole BM25 pass again
+WITHHELD = ("phone", "email", "student_id", "name")  # kinds of withheld details, counted
 FORMAT = 1  # bump when passages, ids or analysis change: old cache files are then ignored
 COLUMNS = [
     "passage_id",
@@ -82,9 +84,11 @@ class KnowledgeBase:
     people: list[str] = field(default_factory=list)  # people.csv names (leave-one-out)
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # passage id -> its row
     doc_freq: dict[str, int] = field(default_factory=dict)  # term -> passages holding it
+    withheld: dict[str, int] = field(default_factory=dict)  # details kept out of answers
     searches: int = 0  # FTS5 searches made (each one BM25 pass over the matching passages)
 
     def __post_init__(self) -> None:
+        self.withheld = dict(self.frame.attrs.get("withheld") or {})
         flat = self.frame.reset_index()
         self.rows = {r["passage_id"]: r for r in flat.to_dict(orient="records")}
         # Searches read only FTS5's rowid and rank: reading the stored passage id of every
@@ -216,13 +220,20 @@ def default_cache_dir() -> Path:
 
 
 def passages_frame(dataset: Dataset) -> tuple[pd.DataFrame, list[str]]:
-    """Every approved answer and source passage of a dataset, and the build's warnings."""
+    """Every approved answer (another family's details withheld: :mod:`harness.knowledge.private`)
+    and source passage of a dataset, and the build's warnings."""
     notes: list[str] = []
     people = dataset.people["name"].dropna().tolist() if dataset.people is not None else []
     rows: list[dict[str, Any]] = []
     items = dataset.items
+    directory = dataset.directory["value"].tolist() if dataset.directory is not None else []
+    public = public_material(
+        dataset.sources["text"].tolist(),
+        directory,
+        zip(items["reference"].astype(str), items["input"].astype(str), strict=True),
+    )
     for iid, it in items.iterrows():
-        text = depersonalize(str(it["reference"]), people)
+        text = withhold(depersonalize(str(it["reference"]), people), str(it["input"]), public)
         if not text.strip():
             continue
         lang = it.get("language")
@@ -290,7 +301,9 @@ def passages_frame(dataset: Dataset) -> tuple[pd.DataFrame, list[str]]:
             f"{len(other)} passages in another language ({langs}) are indexed without "
             "stemming: only exact words match them"
         )
-    return frame.set_index("passage_id"), notes
+    frame = frame.set_index("passage_id")
+    frame.attrs["withheld"] = {k: int(public.withheld[k]) for k in WITHHELD}
+    return frame, notes
 
 
 def _passage_language(text: str, doc_lang: str) -> str:
@@ -337,7 +350,12 @@ def _write(path: Path, frame: pd.DataFrame, fingerprint: str) -> sqlite3.Connect
             .to_dict(orient="records")
         ],
     )
-    meta = {"format": code_version(), "fingerprint": fingerprint, "digest": _digest(frame)}
+    meta = {
+        "format": code_version(),
+        "fingerprint": fingerprint,
+        "digest": _digest(frame),
+        "withheld": json.dumps(frame.attrs.get("withheld") or {}),
+    }
     db.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
     db.commit()
     return db
@@ -355,6 +373,7 @@ def _open(path: Path, fingerprint: str) -> tuple[sqlite3.Connection, pd.DataFram
         db.execute("INSERT INTO fts(fts, rank) VALUES ('integrity-check', 1)")
         rows = [json.loads(r) for (r,) in db.execute("SELECT row FROM passages ORDER BY rowid")]
         frame = pd.DataFrame(rows, columns=COLUMNS).set_index("passage_id")
+        frame.attrs["withheld"] = {k: int(v) for k, v in json.loads(meta["withheld"]).items()}
         if _digest(frame) != meta.get("digest"):
             raise ValueError("its passages do not match their checksum")
         n = db.execute("SELECT count(*) FROM fts").fetchone()[0]
