@@ -44,13 +44,11 @@ RULE = (
     "and of names the family wrote, whatever 'redact' says (harness/knowledge/private.py)"
 )
 _CAPITAL = re.compile(r"\b[^\W\d_][^\W\d_'’]+\b")
-_CALENDAR = frozenset(
-    "jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri sat sun"
-    " mr mrs ms dr".split()
-)
-_OTHER = frozenset(
-    "he she her his him they them their i we you it hi hello yes no ok buenas buenos".split()
-)
+_CALENDAR_WORDS = """jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu
+thur thurs fri sat sun mr mrs ms dr"""
+_OTHER_WORDS = "he she her his him they them their i we you it hi hello yes no ok buenas buenos"
+_CALENDAR = frozenset(_CALENDAR_WORDS.split())
+_OTHER = frozenset(_OTHER_WORDS.split())
 
 
 def _phone_key(text: str) -> str:
