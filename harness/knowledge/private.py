@@ -11,7 +11,7 @@ and, here,
   least :data:`OFFICIAL_ANSWERS` different items state it without their families having written
   it (a switchboard number); any other one (the family's own number, a number only one answer
   gives) becomes ``[PHONE]`` / ``[EMAIL]``;
-- **student-id-like numbers** (6-9 digits, :data:`harness.engine.protect.STUDENT_ID`) that no
+- **student-id-like numbers** (6-9 digits, as :mod:`harness.engine.protect` redacts them) that no
   source publishes become ``[STUDENT_ID]``;
 - **names the family gave**: a capitalised word of the answer (``Mateo``, not ``JV``) that
   the family's own message also holds, that no source document contains and that the
@@ -31,9 +31,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from harness.engine.protect import EMAIL, PHONE, STUDENT_ID
 from harness.knowledge.text import STOP, fold
 
+# The patterns of harness.engine.protect's redaction (importing that module would make a cycle
+# through the plan's candidates; tests/knowledge/test_private.py keeps them equal).
+EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+PHONE = re.compile(
+    r"(?<![\w$])(?:\+?1[\s.\-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.\-])?\d{3}[\s.\-]\d{4}(?!\w)"
+)
+STUDENT_ID = re.compile(r"(?<![\d\-$.,])\d{6,9}(?![\d\-])")
 OFFICIAL_ANSWERS = 2  # different items' answers that make a contact official on their own
 COMMON_ITEMS = 3  # items whose message or answer uses a word that is then no one's name
 PLACEHOLDERS = {"phone": "[PHONE]", "email": "[EMAIL]", "student_id": "[STUDENT_ID]"}

@@ -123,3 +123,11 @@ def test_the_index_holds_answers_without_the_family_s_details(planted, tmp_path)
     assert kb.withheld["phone"] == kb.withheld["email"] == kb.withheld["student_id"] == 1
     again = build(load_dataset(planted), tmp_path / "kb")  # opened from the cache: still known
     assert not again.rebuilt and again.withheld == kb.withheld
+
+
+def test_the_patterns_are_the_engine_s_redaction_patterns():
+    from harness.engine import protect
+    from harness.knowledge import private
+
+    for name in ("EMAIL", "PHONE", "STUDENT_ID"):
+        assert getattr(private, name).pattern == getattr(protect, name).pattern
