@@ -112,16 +112,16 @@ def given_passages(
             for s in dataset.source_texts(ids)
         ]
     kb = knowledge_base(dataset, cache_dir)
-    if mode == "retrieved":
-        frame = kb.passages(ids)
-    else:
+    if mode != "retrieved":
         item_id = str(record.get("item_id"))
         if item_id not in dataset.items.index:
             return []
-        frame = kb.passages(_retrieved_ids(kb, dataset, item_id, k))
+        ids = _retrieved_ids(kb, dataset, item_id, k)
+    # read from the index's rows, not a frame: the scorers ask for every generation
     return [
-        {k_: r[k_] for k_ in ("id", "doc_id", "title", "text", "status", "kind")}
-        for r in as_prompt(frame)
+        {"id": pid, **{c: kb.rows[pid][c] for c in ("doc_id", "title", "text", "status", "kind")}}
+        for pid in ids
+        if pid in kb.rows
     ]
 
 
