@@ -73,3 +73,25 @@ def test_given_passages_searches_once_per_item_and_k(mini, tmp_path):
     assert kb.searches == before + 2
     given_passages(ds, {"item_id": str(ds.items.index[1])}, cache_dir=cache)
     assert kb.searches == before + 3
+
+
+def test_scoring_a_run_reads_the_index_in_its_own_results_folder(mini, tmp_path, monkeypatch):
+    """``harness score RUN --results X``: the claims scorer reads back what the approved-answer
+    row was given from the knowledge base under X, never building a second index under the
+    default results folder (the working folder's ``results/`` or ``$HARNESS_RESULTS``)."""
+    from harness.scorers.scoring import score_run
+
+    default = tmp_path / "default-results"
+    monkeypatch.setenv("HARNESS_RESULTS", str(default))
+    results = tmp_path / "elsewhere"
+    plan = write_plan(
+        tmp_path / "p",
+        mini,
+        [{"name": "canned", "baseline": "template"}],
+        reference_row=True,
+        scorers=[{"name": "claims"}],
+    )
+    store = run_plan(plan, results_dir=results, options=RunOptions(progress=False), score=False)
+    score_run(store)
+    assert (results / ".cache" / "knowledge").is_dir()
+    assert not (default / ".cache" / "knowledge").exists()
