@@ -127,16 +127,14 @@ def glossary_table(run: RunData, phase: str = "pre_pilot") -> Any:
     from harness.report.format import table_html
 
     g = glossary_entries(run, phase)
-    kinds = {"phase": "phase", "candidate": "draft", "metric": "measure"}
     import textwrap
 
     view = pd.DataFrame(
-        {
-            "what": [kinds.get(k, k) for k in g["kind"]],
+        {  # the kind needs no column: the phase, then the drafts, then the measures
             "name": g["name"],
             "unit": g["unit"].replace("", "—"),
             # one line each on paper: the meaning's first clause (glossary_entries() has it whole)
-            "meaning": [textwrap.shorten(m, 58, placeholder=" …") for m in g["meaning"]],
+            "meaning": [textwrap.shorten(m, 64, placeholder=" …") for m in g["meaning"]],
         }
     )
     view = view[g["kind"] != "category"]  # categories are named in plain words where shown
