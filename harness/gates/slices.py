@@ -313,9 +313,7 @@ def slice_alt_text(
     for cand, t in table.groupby("candidate", sort=False):
         cells = [
             f"{slice_name(by, r['slice'])} {r['mean']:.2f} ({r['low']:.2f} to {r['high']:.2f}, "
-            f"n={int(r['n'])}"
-            + (", not enough data" if int(r["n"]) < min_n else "")
-            + ")"
+            f"n={int(r['n'])}" + (", not enough data" if int(r["n"]) < min_n else "") + ")"
             for r in t.to_dict("records")
         ]
         parts.append(f"{cand}: " + "; ".join(cells) + ".")

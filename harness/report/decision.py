@@ -242,8 +242,22 @@ def candidates_table(dec: Decision) -> pd.DataFrame:
     out = dec.candidates.rename(columns={"why": "reasons"})
     out = out.assign(candidate=[dec.names.get(c, candidate_label(c)) for c in out["candidate"]])
     if "reasons" in out:
-        out["reasons"] = [plainly(r, dec.names) for r in out["reasons"]]
+        out["reasons"] = [_without_gate_list(plainly(r, dec.names)) for r in out["reasons"]]
     return out
+
+
+def _without_gate_list(reason: str) -> str:
+    """'failed 6 of 8 required gates (A, B (x), C); ...' -> 'failed 6 of 8 required gates; ...':
+    the gate table just above names every gate with its verdict."""
+    start = reason.find("required gates (")
+    if start < 0:
+        return reason
+    i, depth = start + len("required gates "), 0
+    for j in range(i, len(reason)):
+        depth += {"(": 1, ")": -1}.get(reason[j], 0)
+        if depth == 0:
+            return reason[:i].rstrip() + reason[j + 1 :]
+    return reason
 
 
 def governance_table(dec: Decision) -> Any:
