@@ -173,8 +173,9 @@ def _spread_sentence(run: RunData) -> str:
     if spread.empty:
         return ""
     parts = [
-        f"{int(r.drafts_with_it)} of {int(r.drafts)} drafts on {r.criterion} (a {r.most_frequent_score:g})"
-        for r in spread.itertuples()
+        f"{r['drafts_with_it']} of {r['drafts']} drafts on {r['criterion']} "
+        f"(a {float(r['most_frequent_score']):g})"
+        for r in spread.to_dict("records")
     ]
     return (
         "<p class='caption'>How spread the judge's own scores are, on the drafts it was checked "
