@@ -44,8 +44,8 @@ caption.harness-sr { position: absolute; width: 1px; height: 1px; overflow: hidd
   .jp-InputPrompt, .jp-OutputPrompt, .jp-Collapser, .anchor-link { display: none !important; }
   .jp-RenderedHTMLCommon p, .jp-RenderedHTMLCommon li { font-size: 9.5pt; line-height: 1.3; }
   h1, h2, h3, h4 { break-after: avoid-page; break-inside: avoid; margin: 10pt 0 4pt !important; }
-  /* a section's heading and its introduction keep with the section's first table or figure */
-  .jp-Cell:has(.jp-RenderedMarkdown > :is(h1, h2, h3, h4)) { break-after: avoid-page; }
+  .jp-Cell:has(.jp-RenderedMarkdown > :is(h1, h2, h3, h4):last-child) {
+    break-after: avoid-page; }
   .jp-RenderedHTMLCommon h2 { font-size: 15pt; } .jp-RenderedHTMLCommon h3 { font-size: 12pt; }
   body { hyphens: manual; -webkit-hyphens: manual; }
   table { table-layout: auto !important; width: 100% !important; max-width: 100% !important;
