@@ -78,6 +78,7 @@ from harness.report.phases import (
     staff_table,
 )
 from harness.report.pilot import (
+    approval_section,
     field_evidence_table,
     five_questions_section,
     protocol_section,
@@ -136,6 +137,7 @@ __all__ = [
     "STATUS_WORDS",
     "VERDICT_CLASS",
     "RunData",
+    "approval_section",
     "by_category",
     "calibrate_and_render",
     "calibration_numbers",
