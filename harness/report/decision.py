@@ -14,7 +14,7 @@ from harness.phases import PHASE_QUESTIONS
 from harness.plan.spec import REFERENCE
 from harness.report.ceiling import context_line
 from harness.report.format import STATUS_WORDS, STYLE, VERDICT_CLASS, esc, note
-from harness.report.glossary import category_name, plain_names, plainly
+from harness.report.glossary import category_name, plain_names, plainly, without_gate_list
 from harness.report.tables import family_metrics
 from harness.store.runs import RunData
 
@@ -256,22 +256,8 @@ def candidates_table(dec: Decision) -> pd.DataFrame:
     out = dec.candidates.rename(columns={"why": "reasons"})
     out = out.assign(candidate=[dec.names.get(c, candidate_label(c)) for c in out["candidate"]])
     if "reasons" in out:
-        out["reasons"] = [_without_gate_list(plainly(r, dec.names)) for r in out["reasons"]]
+        out["reasons"] = [without_gate_list(plainly(r, dec.names)) for r in out["reasons"]]
     return out
-
-
-def _without_gate_list(reason: str) -> str:
-    """'failed 6 of 8 required gates (A, B (x), C); ...' -> 'failed 6 of 8 required gates; ...':
-    the gate table just above names every gate with its verdict."""
-    start = reason.find("required gates (")
-    if start < 0:
-        return reason
-    i, depth = start + len("required gates "), 0
-    for j in range(i, len(reason)):
-        depth += {"(": 1, ")": -1}.get(reason[j], 0)
-        if depth == 0:
-            return reason[:i].rstrip() + reason[j + 1 :]
-    return reason
 
 
 def governance_table(dec: Decision) -> Any:
