@@ -14,7 +14,7 @@ from harness.phases import PHASE_QUESTIONS
 from harness.plan.spec import REFERENCE
 from harness.report.ceiling import context_line
 from harness.report.format import STATUS_WORDS, STYLE, VERDICT_CLASS, esc, note
-from harness.report.glossary import category_name, plain_names, plainly
+from harness.report.glossary import category_name, plain_names, plainly, without_gate_list
 from harness.report.tables import family_metrics
 from harness.store.runs import RunData
 
@@ -256,7 +256,7 @@ def candidates_table(dec: Decision) -> pd.DataFrame:
     out = dec.candidates.rename(columns={"why": "reasons"})
     out = out.assign(candidate=[dec.names.get(c, candidate_label(c)) for c in out["candidate"]])
     if "reasons" in out:
-        out["reasons"] = [plainly(r, dec.names) for r in out["reasons"]]
+        out["reasons"] = [without_gate_list(plainly(r, dec.names)) for r in out["reasons"]]
     return out
 
 
