@@ -180,8 +180,6 @@ STAGES = (
 ROOT_LIMIT = 8
 # Imports against the flow that remain, (from stage, to stage): the reason.
 BACK_EDGES: dict[tuple[str, str], str] = {
-    ("root", "scorers"): "metrics.metric_def falls back to a scorer's own registered Metric for "
-    "a metric its table does not list (imported inside the function)",
     ("plan", "candidates"): "every name is resolved at plan load, before the first call: "
     "CandidateSpec checks a baseline name against candidates.baselines.BASELINES, the one list",
     ("plan", "scorers"): "plan.refs resolves scorer names and families at plan load against "

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from harness.data.dataset import Dataset
+from harness.metrics import register_metric
 
 ScoreFn = Callable[[pd.DataFrame, Dataset], pd.DataFrame]
 
@@ -70,6 +71,8 @@ def scorer(
         _REGISTRY[name] = ScorerInfo(
             name, family, tuple(metrics), factory, doc[0] if doc else "", context
         )
+        for m in metrics:  # harness.metrics (below every stage) reads them from there
+            register_metric(m.name, m.description, m.higher_is_better)
         return factory
 
     return register
