@@ -180,10 +180,6 @@ STAGES = (
 ROOT_LIMIT = 8
 # Imports against the flow that remain, (from stage, to stage): the reason.
 BACK_EDGES: dict[tuple[str, str], str] = {
-    ("plan", "candidates"): "every name is resolved at plan load, before the first call: "
-    "CandidateSpec checks a baseline name against candidates.baselines.BASELINES, the one list",
-    ("plan", "scorers"): "plan.refs resolves scorer names and families at plan load against "
-    "the scorer registry, which the scorer modules fill themselves",
     ("pilot", "gates"): "pilot.protocol freezes the gates file's pilot gates into the protocol "
     "(gates.specs), while gates.checks reads pilot outcomes (pilot.analysis): to split when "
     "the pilot's outcomes move below the gates",

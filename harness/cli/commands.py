@@ -107,7 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     plan = args.plan
     if args.governance:  # CI: approvals from the trusted file only (harness/engine/egress.py)
         from harness.engine.egress import trusted_governance
-        from harness.plan.spec import load_plan
+        from harness.run.names import load_plan
 
         if args.resume:
             raise HarnessError("--governance starts a new run; it does not apply to --resume")

@@ -1,0 +1,58 @@
+"""Every name a plan uses resolves against the registries of the stages that own them, before
+the first call, though the plan stage imports neither (harness/run/names.py)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+import harness
+from harness.errors import PlanError
+from harness.plan import load_plan as load_plan_shape
+from harness.run import load_plan, plan_names, run_plan
+from tests.conftest import write_plan
+
+
+def _plan(tmp_path, mini, **change):
+    path = write_plan(tmp_path, mini, [{"name": "canned", "baseline": "template"}])
+    data = yaml.safe_load(path.read_text())
+    data.update(change)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_an_unknown_baseline_fails_at_load_naming_its_line_and_the_valid_ones(tmp_path, mini):
+    path = _plan(tmp_path, mini, candidates=[{"name": "c", "baseline": "canned"}])
+    for loader in (load_plan, harness.load_plan):
+        with pytest.raises(PlanError) as err:
+            loader(path)
+        (p,) = err.value.problems
+        assert p.field == "candidates.0.baseline" and "unknown baseline 'canned'" in p.message
+        assert "retrieval, staff_first_draft, template" in p.hint
+        assert "baseline: canned" in path.read_text().splitlines()[p.line - 1]
+
+
+def test_the_registries_are_the_candidates_and_scorers_own():
+    from harness.candidates import BASELINES
+    from harness.scorers import scorer_names
+
+    names = plan_names()
+    assert set(names.baselines) == set(BASELINES)
+    assert names.scorers() == scorer_names()
+    assert names.is_scorer("edit") and not names.is_scorer("judgee")
+
+
+def test_without_the_registries_a_plan_is_checked_for_shape_and_files_only(tmp_path, mini):
+    path = _plan(tmp_path, mini, scorers=["judgee"])
+    assert load_plan_shape(path).scorers[0].name == "judgee"
+    with pytest.raises(PlanError, match="which is not a scorer"):
+        load_plan(path)
+
+
+def test_run_plan_resolves_a_plan_object_before_anything_is_created(tmp_path, mini, results):
+    plan = load_plan_shape(_plan(tmp_path, mini, scorers=["edit", "judgee"]))
+    with pytest.raises(PlanError) as err:
+        run_plan(plan, results_dir=results)
+    assert [p.field for p in err.value.problems] == ["scorers.1"]
+    assert "valid scorers: " in err.value.problems[0].hint
+    assert not list(results.iterdir())
