@@ -4,7 +4,7 @@ The plan stage imports neither :mod:`harness.candidates` nor :mod:`harness.score
 after it in the flow): whoever loads a plan to run it hands the registries down as a
 :class:`Names` (``harness.run.plan_names()``, which ``harness.load_plan``, ``harness run`` and
 :func:`harness.run.run_plan` use), and :func:`name_problems` resolves every name against them
-before the first call. Without ``Names``, :func:`harness.plan.load_plan` checks the plan's
+before the first call. Without ``Names``, :func:`harness.plan.spec.load_plan` checks the plan's
 shape and files only.
 """
 
@@ -24,7 +24,7 @@ from harness.errors import Problem
 class Names:
     """The registries a plan's names resolve against."""
 
-    baselines: Collection[str]  # harness.candidates.BASELINES
+    baselines: Collection[str]  # harness.candidates.baselines.BASELINES
     is_scorer: Callable[[str], bool]  # harness.scorers.is_scorer
     scorers: Callable[[], list[str]]  # every scorer name, for the message
 

@@ -2,7 +2,7 @@
 them (the baselines in :mod:`harness.candidates`, the scorers in :mod:`harness.scorers`).
 
 The plan stage comes before both in the flow and imports neither; this stage, after both,
-hands their registries down (:class:`harness.plan.Names`). ``harness.load_plan`` and
+hands their registries down (:class:`harness.plan.names.Names`). ``harness.load_plan`` and
 ``harness run`` load through :func:`load_plan`; :func:`harness.run.run_plan` resolves the names
 of a plan object it is given (:func:`resolve_names`) before the first call.
 """
@@ -26,7 +26,11 @@ def plan_names() -> Names:
 
 
 def load_plan(path: str | Path, dataset: str | Path | None = None) -> Plan:
-    """Load and validate an eval plan, every name it uses resolved (see ``harness.plan.load_plan``).
+    """Load and validate an eval plan, every name it uses resolved.
+
+    Args:
+        path: the plan YAML file.
+        dataset: run the plan on this dataset folder instead of the one it names.
 
     Raises:
         PlanError: every problem with file, line and field.

@@ -8,7 +8,7 @@ import yaml
 
 import harness
 from harness.errors import PlanError
-from harness.plan import load_plan as load_plan_shape
+from harness.plan.spec import load_plan as load_plan_shape
 from harness.run import load_plan, plan_names, run_plan
 from tests.conftest import write_plan
 
@@ -33,7 +33,7 @@ def test_an_unknown_baseline_fails_at_load_naming_its_line_and_the_valid_ones(tm
 
 
 def test_the_registries_are_the_candidates_and_scorers_own():
-    from harness.candidates import BASELINES
+    from harness.candidates.baselines import BASELINES
     from harness.scorers import scorer_names
 
     names = plan_names()
