@@ -172,17 +172,14 @@ STAGES = (
     "candidates",
     "run",
     "review",
-    "pilot",
     "gates",
+    "pilot",
     "report",
     "cli",
 )
 ROOT_LIMIT = 8
 # Imports against the flow that remain, (from stage, to stage): the reason.
 BACK_EDGES: dict[tuple[str, str], str] = {
-    ("pilot", "gates"): "pilot.protocol freezes the gates file's pilot gates into the protocol "
-    "(gates.specs), while gates.checks reads pilot outcomes (pilot.analysis): to split when "
-    "the pilot's outcomes move below the gates",
     ("review", "pilot"): "the station sizes its queue from the frozen protocol "
     "(pilot.protocol.find/load); the CLI could read it and pass the size in",
 }

@@ -253,7 +253,7 @@ def max_gap_check(
 
 def pilot_check(gate: Gate, ev: Evidence, gs: GateSet) -> dict[str, Any]:
     """A ``pilot:`` gate: the pilot log's measured improvement against the bar."""
-    from harness.pilot.analysis import outcome_value, outcomes
+    from harness.gates.pilot_log import outcome_value, outcomes
 
     measure = gate.metric.removeprefix(PILOT_PREFIX)
     if ev.pilot_log is None or ev.pilot_log.empty:

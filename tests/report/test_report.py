@@ -506,7 +506,7 @@ def test_every_public_table_has_a_documented_numeric_twin(runs):
     formatted -= {"data_review_table", "equity_table"}  # numeric or notes already
     formatted -= {"workflow_criteria_table"}  # issue 23's, merged after this test was written
     # issue 25's: takes a pilot log, not a run; its numbers are pilot.field.studies() and
-    # pilot.analysis.outcomes(log), named in its docstring
+    # gates.pilot_log.outcomes(log), named in its docstring
     formatted -= {"field_evidence_table"}
     assert formatted <= set(report.NUMERIC_TWINS), formatted - set(report.NUMERIC_TWINS)
     for table, twin in report.NUMERIC_TWINS.items():
