@@ -50,7 +50,7 @@ def prepare(
     include_control: bool = True,
     rubric: str | Path | None = None,
     max_same_text: int = DEFAULT_MAX_SAME_TEXT,
-    protocol: str | Path | None = "",
+    sized_from: dict[str, Any] | None = None,
 ) -> Path:
     """Build the run's review queue on first use (or find the existing one); returns its file.
 
@@ -70,8 +70,10 @@ def prepare(
         rubric: the rubric whose criteria staff rate (default ``rubrics/judge.yaml``).
         max_same_text: at most this many drafts with one text per reviewer (a canned reply),
             and never one question's identical draft twice.
-        protocol: the frozen pilot protocol whose sample sizes the queue (default: the run's
-            workflow's ``pilots/<workflow>.yaml`` when there is one; without one, every draft).
+        sized_from: the frozen pilot protocol's sample the queue is sized to (its file name,
+            ``sha256`` and ``drafts``: :func:`harness.pilot.protocol.queue_sample`, which
+            ``harness review`` passes for the run's workflow's ``pilots/<workflow>.yaml``);
+            None: every draft.
 
     Raises:
         ReviewError: no reviewers for a new queue, or other reviewers than the stored queue's.
@@ -115,10 +117,9 @@ def prepare(
         )
     except ValueError as exc:
         raise ReviewError(f"review queue for run {run.run_id}: {exc}") from exc
-    sized_from = _sample(run, protocol)
     if sized_from is not None:
-        tasks = sized(tasks, sized_from["drafts"])
-        sized_from.update(tasks.attrs["sized"])
+        tasks = sized(tasks, int(sized_from["drafts"]))
+        sized_from = {**sized_from, **tasks.attrs["sized"]}
     config = {
         "run_id": run.run_id,
         "reviewers": [str(r).strip() for r in reviewers],
@@ -135,20 +136,6 @@ def prepare(
     }
     db.create(path, drafts, tasks, config)
     return path
-
-
-def _sample(run: Any, protocol: str | Path | None) -> dict[str, Any] | None:
-    """The frozen protocol's sample: the drafts the queue holds (None without a protocol)."""
-    import harness.pilot.protocol as pilot_protocol
-
-    path = pilot_protocol.find(run, protocol or "")
-    if path is None:
-        return None
-    proto = pilot_protocol.load(path)
-    drafts = int((proto.get("sample") or {}).get("drafts") or 0)
-    if not drafts or not proto.get("frozen"):
-        return None
-    return {"protocol": path.name, "sha256": proto["frozen"]["sha256"], "drafts": drafts}
 
 
 def context(
