@@ -507,3 +507,19 @@ def test_the_scorer_records_the_split_of_its_judging_pass(loopback, mini, tmp_pa
     opts = dict(model="openai/loopback", api_base=srv.base_url, min_rated=3)
     get_scorer("judge", context=context, calibrate=False, **opts)(frame, load_dataset(mini))
     assert set(context.records["judge"]["seconds"]) == {"drafts"}
+
+
+def test_the_judge_engine_it_opens_is_closed_once(loopback, mini, tmp_path, monkeypatch):
+    """judge_drafts' own engine stops in the loop's thread, and only there; its cache closes once."""
+    from harness.engine.cache import ResponseCache
+    from harness.engine.calls import Engine
+
+    exits: list[int] = []
+    closes: list[int] = []
+    real_exit, real_close = Engine.__exit__, ResponseCache.close
+    monkeypatch.setattr(Engine, "__exit__", lambda self, *a: exits.append(1) or real_exit(self, *a))
+    monkeypatch.setattr(ResponseCache, "close", lambda self: closes.append(1) or real_close(self))
+    srv = loopback(reply=lambda msgs: GOOD)
+    got = judge_drafts(DRAFTS, load_dataset(mini), _spec(srv), cache_path=tmp_path / "c.sqlite")
+    assert got["error"].isna().all()
+    assert (len(exits), len(closes)) == (1, 1)
