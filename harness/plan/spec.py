@@ -14,6 +14,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -269,6 +270,8 @@ class Plan(_Strict):
     # against; never a contender for the decision).
     reference_row: bool = True
     path: Path | None = Field(None, exclude=True)
+    # its baselines' and scorers' names resolved against the registries (harness.plan.names)
+    _names_resolved: bool = PrivateAttr(default=False)
 
     @field_validator("scorers", mode="before")
     @classmethod
@@ -308,6 +311,15 @@ class Plan(_Strict):
                 )
                 raise ValueError(f"scorers.{i}.options: {why}") from None
         return self
+
+    @property
+    def names_resolved(self) -> bool:
+        """Whether its baselines and scorers were resolved (at load, or by ``mark_resolved``)."""
+        return self._names_resolved
+
+    def mark_resolved(self) -> None:
+        """Record that every baseline and scorer name resolved (harness.run.names)."""
+        self._names_resolved = True
 
     @property
     def folder(self) -> Path:
@@ -429,4 +441,6 @@ def load_plan(
     problems += reference_problems(plan, display, node)
     if problems:
         raise PlanError(f"plan {display}", problems)
+    if names is not None:
+        plan.mark_resolved()
     return plan

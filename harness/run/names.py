@@ -44,7 +44,10 @@ def resolve_names(plan: Plan) -> None:
     Raises:
         PlanError: each unknown name with its field and the valid names.
     """
+    if plan.names_resolved:  # at its load (harness.run.load_plan): once is enough
+        return
     display = str(plan.path) if plan.path else f"plan {plan.name}"
     problems = name_problems(plan, display, None, plan_names())
     if problems:
         raise PlanError(f"plan {display}", problems)
+    plan.mark_resolved()

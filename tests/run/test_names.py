@@ -56,3 +56,23 @@ def test_run_plan_resolves_a_plan_object_before_anything_is_created(tmp_path, mi
     assert [p.field for p in err.value.problems] == ["scorers.1"]
     assert "valid scorers: " in err.value.problems[0].hint
     assert not list(results.iterdir())
+
+
+def test_harness_run_reads_and_resolves_the_plan_once(tmp_path, mini, results, monkeypatch):
+    """The CLI loads the plan once and hands the loaded plan to the call workers' early start
+    and to run_plan (the plan file read once, its names resolved once)."""
+    import sys
+
+    import harness.plan.spec as spec
+    import harness.run.names as names_module
+    from harness.cli.commands import main
+
+    monkeypatch.delitem(sys.modules, "litellm", raising=False)  # as in a fresh `harness run`
+    reads: list[str] = []
+    resolved: list[int] = []
+    real_load, real_names = spec.load_yaml, names_module.plan_names
+    monkeypatch.setattr(spec, "load_yaml", lambda p, w: reads.append(w) or real_load(p, w))
+    monkeypatch.setattr(names_module, "plan_names", lambda: resolved.append(1) or real_names())
+    path = _plan(tmp_path, mini)
+    assert main(["--results", str(results), "run", str(path), "--quiet", "--no-score"]) == 0
+    assert (reads.count("plan"), len(resolved)) == (1, 1)
