@@ -8,8 +8,8 @@ temporary results folder of its own, and there runs ``harness score`` and ``harn
 with that revision's code (``PYTHONPATH=<worktree>``, this interpreter, working folder the
 worktree, ``LITELLM_LOCAL_MODEL_COST_MAP=True``). No model is called: ``harness score`` of a
 plan without a judge only re-scores the stored drafts, and with a judge its answers come from
-the response cache in the run (a cache miss would be a call: use runs without a judge or with a
-warm cache). The copy's manifest names the plan and dataset inside that revision's worktree.
+the response cache, copied from the run's results folder (``.cache/responses.sqlite``; a cache
+miss would be a call: the script then says so, as the manifests' call counts differ). The copy's manifest names the plan and dataset inside that revision's worktree.
 
 Then it compares every file of the two run folders: tables (parquet, CSV) cell by cell, JSON
 and HTML as text, with times, durations, the temporary paths, and code hashes (the
@@ -77,6 +77,11 @@ def prepare(run: Path, rev: str, base: Path, side: str) -> tuple[Path, Path, str
     results.mkdir()
     dest = results / run.name
     shutil.copytree(run, dest, ignore=shutil.ignore_patterns(".lock"))
+    # the results folder's response cache answers the judge: re-scoring calls no model
+    cache = run.parent / ".cache" / "responses.sqlite"
+    if cache.is_file():
+        (results / ".cache").mkdir()
+        shutil.copy2(cache, results / ".cache" / "responses.sqlite")
     mpath = dest / "manifest.json"
     manifest = json.loads(mpath.read_text())
     origin = _origin(manifest)
