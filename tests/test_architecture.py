@@ -281,3 +281,20 @@ def test_no_module_imports_another_packages_private_module():
             if private and dep.rsplit(".", 1)[0] != name.rsplit(".", 1)[0]:
                 offenders.append(f"{name} -> {dep}")
     assert offenders == []
+
+
+def test_one_place_finds_and_flags_chromium():
+    """harness.report.pdf finds the browser and holds its headless flags; the tests' and the
+    benchmarks' Chromium (tests/chromium.py, the report and scale checks) take both from there.
+    The review station's Selenium test starts Chromium through chromedriver, its own way."""
+    selenium = {"tests/review/test_browser.py"}
+    offenders = [
+        f"{p.relative_to(REPO)}: {needle}"
+        for folder in ("harness", "tests", "benchmarks")
+        for p in (REPO / folder).rglob("*.py")
+        if p.relative_to(REPO).as_posix() not in {"harness/report/pdf.py", *selenium}
+        and p.name != "test_architecture.py"
+        for needle in ('"--headless"', 'which("chromium")')
+        if needle in p.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
