@@ -58,7 +58,7 @@ VOLATILE = [
 ]
 # Time-like columns of tables (dropped before comparing cell by cell).
 TIME_COLUMNS = re.compile(
-    r"(^|_)(time|timestamp|started|finished|created|at|seconds|latency|duration)(_|$)"
+    r"(^|_)(time|timestamp|started|finished|created|at|seconds|elapsed|latency|duration)(_|$)"
 )
 
 
@@ -169,9 +169,33 @@ def compare_tables(a: Path, b: Path, replace: dict[str, str]) -> list[str]:
     return out
 
 
+def _untimed(value: object, timed: bool = False) -> object:
+    """A JSON value with every number under a time-like key (at any depth) replaced."""
+    if isinstance(value, dict):
+        return {
+            k: _untimed(v, timed or bool(TIME_COLUMNS.search(str(k).lower())))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_untimed(v, timed) for v in value]
+    if timed and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return "<N>"
+    return value
+
+
+def _text(path: Path) -> str:
+    text = path.read_text(errors="replace")
+    if path.suffix == ".json":  # timings nested under a time-like key: {"seconds": {...}}
+        try:
+            return json.dumps(_untimed(json.loads(text)), indent=2, sort_keys=True)
+        except ValueError:
+            return text
+    return text
+
+
 def compare_text(a: Path, b: Path, replace: dict[str, str]) -> list[str]:
-    ta = normalise(a.read_text(errors="replace"), replace)
-    tb = normalise(b.read_text(errors="replace"), replace)
+    ta = normalise(_text(a), replace)
+    tb = normalise(_text(b), replace)
     if ta == tb:
         return []
     diff = difflib.unified_diff(
