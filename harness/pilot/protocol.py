@@ -328,7 +328,7 @@ def queue_sample(run: Any, path: str | Path | None = "") -> dict[str, Any] | Non
     name, its seal and the drafts to review (None: no frozen protocol, or one without a sample).
 
     Args:
-        run: the pre-pilot run (:class:`harness.store.RunData`).
+        run: the pre-pilot run (:class:`harness.store.runs.RunData`).
         path: the protocol file (default: the run's workflow's ``pilots/<workflow>.yaml``).
     """
     found = find(run, path or "")

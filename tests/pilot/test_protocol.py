@@ -114,7 +114,7 @@ def test_the_station_queue_is_sized_from_the_frozen_protocol(pre_pilot):
 
     from harness.review import db
     from harness.review.station import prepare
-    from harness.store import load_run
+    from harness.store.runs import load_run
 
     tmp, results, run_id, gates = pre_pilot
     frozen = _plan_and_start(tmp / "c", results, run_id, gates, "--staff", "2")
