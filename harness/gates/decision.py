@@ -39,6 +39,7 @@ from harness.gates.evaluation import (
     ESTIMATED_MINUTES,
     estimated_minutes_advisory,
     evaluate_gate,
+    holm_pilot,
     mark_unreachable,
     minutes_are_fitted,
     too_few,
@@ -237,6 +238,7 @@ def evaluate(
     ref_rows = mark_unreachable(rows, pg.gates, ev, gates)
     too_few(rows, pg.gates)
     too_few(ref_rows, pg.gates)
+    holm_pilot(rows, pg.gates, gates.level)
     estimated_minutes_advisory(rows, ev)
     estimated_minutes_advisory(ref_rows, ev)
     all_gates = pd.DataFrame(rows, columns=GATE_COLUMNS)

@@ -325,7 +325,8 @@ def find(run: Any, path: str | Path | None = "") -> Path | None:
 
 def queue_sample(run: Any, path: str | Path | None = "") -> dict[str, Any] | None:
     """The sample a frozen protocol sets for the review station's queue: the protocol's file
-    name, its seal and the drafts to review (None: no frozen protocol, or one without a sample).
+    name, its seal, the drafts to review and when it was frozen (None: no frozen protocol, or
+    one without a sample).
 
     Args:
         run: the pre-pilot run (:class:`harness.store.runs.RunData`).
@@ -338,4 +339,9 @@ def queue_sample(run: Any, path: str | Path | None = "") -> dict[str, Any] | Non
     drafts = int((proto.get("sample") or {}).get("drafts") or 0)
     if not drafts or not proto.get("frozen"):
         return None
-    return {"protocol": found.name, "sha256": proto["frozen"]["sha256"], "drafts": drafts}
+    return {
+        "protocol": found.name,
+        "sha256": proto["frozen"]["sha256"],
+        "drafts": drafts,
+        "frozen_at": proto["frozen"].get("at"),
+    }

@@ -77,6 +77,7 @@ from harness.report.phases import (
     staff_table,
 )
 from harness.report.pilot import (
+    approval_section,
     field_evidence_table,
     five_questions_section,
     protocol_section,
@@ -135,6 +136,7 @@ __all__ = [
     "STATUS_WORDS",
     "VERDICT_CLASS",
     "RunData",
+    "approval_section",
     "by_category",
     "calibrate_and_render",
     "calibration_numbers",

@@ -225,7 +225,7 @@ def gate_table(dec: Decision) -> Any:
         "bar. A required gate that fails makes the decision Not ready; one this data cannot "
         "check (with what it needs) makes it Not decided: evidence missing. The approved answer "
         "column is the district's own answers on the same gate: Not checked there too means the "
-        "data, not the AI, is missing."
+        "data, not the AI, is missing." + _together(dec.gates)
     )
     return HTML(
         STYLE + f"<table class='harness-table'><caption>{esc(cap)}</caption><thead><tr>"
@@ -233,6 +233,20 @@ def gate_table(dec: Decision) -> Any:
         '<th scope="col">evidence</th><th scope="col">approved answer</th>'
         '<th scope="col">measure</th>'
         "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )
+
+
+def _together(gates: pd.DataFrame) -> str:
+    """The family rule in plain words, when two or more required pilot measures are judged."""
+    pilot = gates[gates["required"] & gates["metric"].astype(str).str.startswith("pilot:")]
+    if len(pilot) < 2:
+        return ""
+    return (
+        f" The pilot's {len(pilot)} required measures are judged together, as the pilot protocol "
+        "planned: the more measures, the likelier one clears its bar by luck, so (Holm's "
+        "correction) the measure with the strongest evidence may be luck with a chance of at "
+        "most 2.5% divided by the number of measures, the next 2.5% divided by one fewer, and "
+        "so on; a measure that clears its bar alone can still fail here."
     )
 
 
