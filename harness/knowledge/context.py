@@ -112,17 +112,32 @@ def given_passages(
             for s in dataset.source_texts(ids)
         ]
     kb = knowledge_base(dataset, cache_dir)
-    if mode == "retrieved":
-        frame = kb.passages(ids)
-    else:
+    if mode != "retrieved":
         item_id = str(record.get("item_id"))
         if item_id not in dataset.items.index:
             return []
-        frame = retrieve(kb, dataset.item(item_id), k)
+        ids = _retrieved_ids(kb, dataset, item_id, k)
+    # read from the index's rows, not a frame: the scorers ask for every generation
     return [
-        {k_: r[k_] for k_ in ("id", "doc_id", "title", "text", "status", "kind")}
-        for r in as_prompt(frame)
+        {"id": pid, **{c: kb.rows[pid][c] for c in ("doc_id", "title", "text", "status", "kind")}}
+        for pid in ids
+        if pid in kb.rows
     ]
+
+
+def _retrieved_ids(kb: KnowledgeBase, dataset: Dataset, item_id: str, k: int) -> list[str]:
+    """The ids :func:`retrieve` gives an item, searched once per index, item and ``k``: every
+    generation of the item with nothing recorded (the approved answer, a canned reply, staff
+    and vendor drafts) is checked against the same passages, by the claims scorer and again
+    by the report's claims table."""
+    key = ("given", item_id, k)
+    with _LOCK:
+        hit = kb.memo.get(key)
+    if hit is None:
+        hit = [str(i) for i in retrieve(kb, dataset.item(item_id), k)["passage_id"]]
+        with _LOCK:
+            kb.memo[key] = hit
+    return hit
 
 
 def rank_documents(kb: KnowledgeBase, item: dict[str, Any], k: int = 5) -> list[str]:
