@@ -39,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from harness.review import db, questions
 from harness.review.timing import MalformedEvents, measured_seconds, strict_events
+from harness.review.wording import DEFAULT_TASK, words
 
 HERE = Path(__file__).parent
 CSP = (
@@ -221,6 +222,8 @@ def build_app(ctx: StationContext) -> Starlette:
             number=done + 1,
             total=total,
             message=item.get("input", ""),
+            workflow=item.get("task", DEFAULT_TASK),
+            w=words(item.get("task")),
             sources=ctx.sources.get(task["item_id"], []),
             draft=a["text"] if a is not None and task["mode"] == "drafts" else "",
             left=left["text"] if left is not None else "",
