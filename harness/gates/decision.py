@@ -162,6 +162,8 @@ class Decision:
     reference: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=GATE_COLUMNS))
     # id -> the name a leader reads (candidates, categories, measures), filled by the report
     names: dict[str, str] = field(default_factory=dict)
+    # the workflow's words (harness.report.vocab), set by the report: its tables speak them
+    words: dict[str, str] = field(default_factory=dict)
 
 
 _RANK = {v: i for i, v in enumerate(VERDICTS)}

@@ -107,6 +107,7 @@ from harness.report.tables import (
     summary_table,
     verdict_words,
 )
+from harness.report.workflow_pages import CRITERIA_CAPTION as WORKFLOW_CRITERIA_CAPTION
 from harness.report.workflow_pages import criteria_table as workflow_criteria_table
 from harness.report.workflow_pages import recommendation_html as workflow_recommendation
 from harness.report.workflow_pages import workflow_sections
@@ -123,6 +124,7 @@ NUMERIC_TWINS = {
     "comparison_table": "comparison_numbers",
     "category_table": "category_numbers",
     "calibration_table": "calibration_numbers",
+    "workflow_criteria_table": "workflow_criteria",
 }
 
 __all__ = [
@@ -134,6 +136,7 @@ __all__ = [
     "PHASES",
     "STATUS_WORDS",
     "VERDICT_CLASS",
+    "WORKFLOW_CRITERIA_CAPTION",
     "RunData",
     "by_category",
     "calibrate_and_render",

@@ -16,6 +16,7 @@ from harness.report.ceiling import context_line
 from harness.report.format import STATUS_WORDS, STYLE, VERDICT_CLASS, esc, note
 from harness.report.glossary import category_name, plain_names, plainly
 from harness.report.tables import family_metrics
+from harness.report.vocab import reword, run_vocab, vocab
 from harness.store.runs import RunData
 
 PHASES = PHASE_QUESTIONS  # the one registry: harness.phases
@@ -29,6 +30,9 @@ def decision(
         raise ReportError(f"unknown phase '{phase}'; phases: {', '.join(PHASES)}")
     dec = decide(run, phase, gates=gates or None, governance=governance or None)
     dec.names = plain_names(run)
+    dec.words = run_vocab(run)
+    if dec.words.get("reference") and REFERENCE not in dec.names:
+        dec.names[REFERENCE] = dec.words["reference"].capitalize()
     return dec
 
 
@@ -87,7 +91,7 @@ def _compared(run: RunData) -> str:
 
 def candidate_label(name: str) -> str:
     """A candidate's name as a leader reads it (the reference row in plain words)."""
-    return "Approved answer" if name == REFERENCE else name
+    return "Approved answer" if name == REFERENCE else name  # the reference row of every run
 
 
 def cover(
@@ -116,9 +120,10 @@ def cover(
     short = evidence_short(run, run_pilot_log(run), protocol) if line else None
     if short is not None:
         box = short_box(phase_text, short)
+    w = run_vocab(run)
     meta = f"""<div class="cover"><p class="meta"><b>What was compared:</b></p>{_compared(run)}
-<p class="meta"><b>Questions:</b> {esc(m["selection"]["items"])} questions the district has
-already answered ({esc(category_name(m["dataset"]["name"]))}); {esc(counts.get("ok"))} drafts,
+<p class="meta"><b>{esc(w["items"].capitalize())}:</b> {esc(m["selection"]["items"])} {esc(w["items"])}
+the district has already {esc(w["done"])} ({esc(category_name(m["dataset"]["name"]))}); {esc(counts.get("ok"))} drafts,
 {esc(counts.get("failed"))} failed.</p>{_problems(run)}
 <p class="meta"><b>AI judge:</b> {esc(_judge_line(run))}</p>{line}
 <p class="meta">Report made {esc(pd.Timestamp.now().strftime("%Y-%m-%d"))}; run details are in
@@ -227,12 +232,17 @@ def gate_table(dec: Decision) -> Any:
         "column is the district's own answers on the same gate: Not checked there too means the "
         "data, not the AI, is missing."
     )
+    w = dec.words or vocab(None)
     return HTML(
-        STYLE + f"<table class='harness-table'><caption>{esc(cap)}</caption><thead><tr>"
-        '<th scope="col">gate</th><th scope="col">kind</th><th scope="col">verdict</th>'
-        '<th scope="col">evidence</th><th scope="col">approved answer</th>'
-        '<th scope="col">measure</th>'
-        "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        STYLE
+        + reword(
+            f"<table class='harness-table'><caption>{esc(cap)}</caption><thead><tr>"
+            '<th scope="col">gate</th><th scope="col">kind</th><th scope="col">verdict</th>'
+            '<th scope="col">evidence</th><th scope="col">approved answer</th>'
+            '<th scope="col">measure</th>'
+            "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>",
+            w,
+        )
     )
 
 
@@ -242,7 +252,8 @@ def candidates_table(dec: Decision) -> pd.DataFrame:
     out = dec.candidates.rename(columns={"why": "reasons"})
     out = out.assign(candidate=[dec.names.get(c, candidate_label(c)) for c in out["candidate"]])
     if "reasons" in out:
-        out["reasons"] = [plainly(r, dec.names) for r in out["reasons"]]
+        w = dec.words or vocab(None)
+        out["reasons"] = [reword(plainly(r, dec.names), w) for r in out["reasons"]]
     return out
 
 
