@@ -141,6 +141,13 @@ SECTIONS = {
         "superseded, a short specific headline, paragraphs and one contact, 120-260 words, and "
         "a Spanish version where the district publishes one.",
     ),
+    "staff_question": (
+        "citations",
+        "Each answer is checked against the passages that hold the approved answer's quoted "
+        "sentences: the passages it cites exist, are current and support it, one of them holds "
+        "the answer, a question the policies cannot answer is declined (and one they answer is "
+        "not), and the passages the writer was given include the supporting ones.",
+    ),
 }
 
 

@@ -181,3 +181,9 @@ def test_a_run_of_one_workflow_says_nothing_was_compared(tmp_path):
     html = recommendation_html(load_run(store.run_id, tmp_path)).data
     assert "Start with: Summaries of inbound messages" in html
     assert "nothing was compared" in html
+
+
+def test_the_staff_question_workflow_has_its_own_section(run):
+    html = workflow_sections(run).data
+    assert "Staff questions about policy: the workflow" in html
+    assert "Answers citing the passage that holds the answer" in html
