@@ -31,8 +31,7 @@ def decision(
     dec = decide(run, phase, gates=gates or None, governance=governance or None)
     dec.names = plain_names(run)
     dec.words = run_vocab(run)
-    if dec.words.get("reference") and REFERENCE not in dec.names:
-        dec.names[REFERENCE] = dec.words["reference"].capitalize()
+    dec.names[REFERENCE] = dec.words["reference"].capitalize()  # "Approved summary", ...
     return dec
 
 

@@ -75,4 +75,5 @@ def test_a_summary_runs_readiness_report_speaks_of_messages_and_summaries(tmp_pa
     assert "into the approved summary" in text  # the minutes section's intro
     assert "Closest to the approved summary" in text
     assert "Average per question" not in text
+    assert "Approved summary reference" in text  # the ceiling's row in the candidates' verdicts
     assert "The questions are ones the district already answered" not in text  # methodology
