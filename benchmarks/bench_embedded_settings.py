@@ -6,11 +6,12 @@ max_tokens 150, seed 7), and records wall seconds and the server's CPU seconds (
 from /proc), alternating the order of the configurations in each round. CPU seconds tell apart
 what wall seconds hide on a shared machine: spinning threads burn CPU without progress.
 
-    .venv/bin/python benchmarks/bench_embedded_settings.py K ROUNDS '{"name": [extra args], ...}'
+    .venv/bin/python benchmarks/bench_embedded_settings.py K ROUNDS '{"name": [extra args], ...}' [MAX_TOKENS]
 
 e.g. ``2 2 '{"t2": [], "t1": ["--n_threads", "1", "--n_threads_batch", "1"]}'``; every
 configuration starts from ``--n_ctx 4096 --n_threads 2 --n_threads_batch 2`` (the last flag
-given wins). Writes benchmarks/results/bench_embedded_settings.json.
+given wins). MAX_TOKENS (default 150, the drafts') set low, e.g. 20, makes the calls mostly
+prompt reading, like the judge's. Writes benchmarks/results/bench_embedded_settings.json.
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ def _prompts(k: int) -> list[list[dict[str, str]]]:
     return [pb.messages({**item_dict(ds.items.loc[i]), "id": i}) for i in plan.select.ids[:k]]
 
 
-def _run(msgs: list[list[dict[str, str]]], extra: list[str]) -> tuple[float, float, int]:
+def _run(
+    msgs: list[list[dict[str, str]]], extra: list[str], max_tokens: int = 150
+) -> tuple[float, float, int]:
     port = free_port()
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path())]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"]
@@ -63,7 +66,7 @@ def _run(msgs: list[list[dict[str, str]]], extra: list[str]) -> tuple[float, flo
                 time.sleep(0.2)
         c0, t0, toks = _cpu(p.pid), time.monotonic(), 0
         for m in msgs:
-            body = {"model": "smollm2", "messages": m, "temperature": 0.2, "max_tokens": 150}
+            body = {"model": "smollm2", "messages": m, "temperature": 0.2, "max_tokens": max_tokens}
             req = urllib.request.Request(
                 base + "/chat/completions",
                 json.dumps({**body, "seed": 7}).encode(),
@@ -79,17 +82,18 @@ def _run(msgs: list[list[dict[str, str]]], extra: list[str]) -> tuple[float, flo
 
 def main() -> None:
     k, rounds, configs = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])
+    max_tokens = int(sys.argv[4]) if len(sys.argv) > 4 else 150
     msgs = _prompts(k)
     res: dict[str, list[dict[str, float]]] = {}
     for r in range(rounds):
         order = list(configs.items())
         for name, extra in order if r % 2 == 0 else order[::-1]:
-            wall, cpu, toks = _run(msgs, extra)
+            wall, cpu, toks = _run(msgs, extra, max_tokens)
             load = os.getloadavg()[0]
             row = {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "tokens": toks, "load": load}
             res.setdefault(name, []).append(row)
             print(f"round {r + 1} {name}: {row}", flush=True)
-    out = {"prompts": k, "configs": configs, "results": res}
+    out = {"prompts": k, "max_tokens": max_tokens, "configs": configs, "results": res}
     (REPO / "benchmarks" / "results").mkdir(parents=True, exist_ok=True)
     path = REPO / "benchmarks" / "results" / "bench_embedded_settings.json"
     path.write_text(json.dumps(out, indent=1) + "\n")

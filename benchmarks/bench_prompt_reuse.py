@@ -11,6 +11,8 @@ for its judging pass (the 32 drafts, the 16 rated drafts of the calibration samp
 length-bias probe), in the row order (before) and in the order of the prompts' text (what
 ``harness.run.model_calls`` and ``harness.scorers.judging`` send now). The judge's prompts end with
 the draft it rates; the approved answer stands in for the SmolLM2 drafts, which only a run makes.
+Two more rows count what a shorter judge prompt would read (sources cut to 200 characters, or
+no sources): options for a decision, not what the demo sends.
 
     .venv/bin/python benchmarks/bench_prompt_reuse.py
 """
@@ -98,8 +100,28 @@ def main() -> None:
     ]
     judged = [judge.messages(_item(ds, str(i)), str(d)) for i, d in rows]
 
+    # what a shorter judge prompt would save (options, not what the demo sends): each source
+    # cut to 200 characters instead of 400, or no sources (the approved answer only)
+    import re
+
+    from harness.scorers.rubric import Rubric
+
+    def judged_with(r: Rubric) -> list[list[dict[str, str]]]:
+        jp = JudgePrompt(r, ds)
+        return [jp.messages(_item(ds, str(i)), str(d)) for i, d in rows]
+
+    short = rubric.prompt.replace("truncate(400", "truncate(200")
+    none = re.sub(r"Approved sources:.*?\{% endfor %\}\n", "", rubric.prompt, flags=re.S)
+    options = [
+        (
+            "judge, sources cut to 200 chars",
+            judged_with(rubric.model_copy(update={"prompt": short})),
+        ),
+        ("judge, no sources", judged_with(rubric.model_copy(update={"prompt": none}))),
+    ]
     out = []
-    for name, calls in (("32 drafts", drafts), (f"judge ({len(judged)} calls)", judged)):
+    n = len(judged)
+    for name, calls in (("32 drafts", drafts), (f"judge ({n} calls)", judged), *options):
         before = [tokens(m) for m in calls]
         after = [tokens(m) for m in sorted(calls, key=_text)]
         total = sum(len(p) for p in before)

@@ -284,15 +284,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ds = load_dataset(REPO / "datasets" / "sample-district")
     print(f"1/4 dataset {ds.name}: {len(ds.items)} items, {len(ds.sources)} sources: valid")
     print(f"2/4 running {plan} (baselines + embedded SmolLM2 model)")
-    store = run_plan(
-        plan,
-        results_dir=args.results,
-        options=RunOptions(progress=not args.quiet, limit=args.limit),
-        score=False,
-    )
-    t1 = time.monotonic()
-    print(f"3/4 scoring (generation took {t1 - t0:.0f} s)")
-    score_run(store)
+    from harness.engine.local import lease_if_embedded
+    from harness.plan.spec import load_plan
+
+    p = load_plan(plan)
+    models = [c.model or "" for c in p.candidates] + [p.judge.model if p.judge else ""]
+    # one server for the drafts and the judge (without a lease across both sessions, the
+    # server stopped after the drafts and started again for the judge)
+    with lease_if_embedded(models, Path(args.results) / ".cache"):
+        store = run_plan(
+            plan,
+            results_dir=args.results,
+            options=RunOptions(progress=not args.quiet, limit=args.limit),
+            score=False,
+        )
+        t1 = time.monotonic()
+        print(f"3/4 scoring (generation took {t1 - t0:.0f} s)")
+        score_run(store)
     t2 = time.monotonic()
     judge = (store.read_manifest().get("scoring_calls") or {}).get("judge") or {}
     split = ", ".join(f"{k} until {v:.0f} s" for k, v in (judge.get("seconds") or {}).items())

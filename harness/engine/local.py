@@ -27,7 +27,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -245,7 +245,9 @@ def auto_threads(samples: int = 5, loadavg: Path = Path("/proc/loadavg")) -> int
 def _server_cmd(path: Path, port: int, settings: dict[str, Any]) -> list[str]:
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(path)]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--model_alias", ALIAS]
-    cmd += ["--verbose", "False"]
+    # llama.cpp's own per-request timings (prompt tokens read, tokens generated, ms) in the
+    # server log, for benchmarks/bench_demo.py; off by default (the log stays small)
+    cmd += ["--verbose", "True" if os.environ.get("HARNESS_EMBEDDED_VERBOSE") == "1" else "False"]
     for k, v in settings.items():
         if k == "n_threads":
             n = auto_threads() if v == "auto" else int(v)
@@ -304,6 +306,7 @@ def _start(
 
 
 _WATCHDOGS: list[subprocess.Popen[bytes]] = []
+_HELD: dict[str, int] = {}  # leases this process holds, per server key
 
 
 def _release(root: Path, key: str, lease: Path, state: dict[str, Any], grace: float) -> None:
@@ -372,17 +375,19 @@ def serve_smollm2(
                         f"refusing the embedded model server recorded in {state_file}: {why}. "
                         "Stop that process or remove the file, then run again."
                     )
-                shared = True
-                print(
-                    f"reusing the embedded model server on 127.0.0.1:{state['port']} "
-                    f"(pid {state['pid']}) instead of starting another",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                shared = not _HELD.get(key)  # this process's own lease is no news
+                if shared:
+                    print(
+                        f"reusing the embedded model server on 127.0.0.1:{state['port']} "
+                        f"(pid {state['pid']}) instead of starting another",
+                        file=sys.stderr,
+                        flush=True,
+                    )
         except BaseException:
             lease.unlink(missing_ok=True)
             raise
     keys.register(state["nonce"])
+    _HELD[key] = _HELD.get(key, 0) + 1
     try:
         yield LocalModel(
             "local/smollm2",
@@ -394,4 +399,16 @@ def serve_smollm2(
             shared,
         )
     finally:
+        _HELD[key] -= 1
         _release(root, key, lease, state, grace=10.0)
+
+
+def lease_if_embedded(
+    models: Iterable[str], log_dir: Path
+) -> contextlib.AbstractContextManager[Any]:
+    """A lease on the embedded model server when one of ``models`` is embedded (``local/``),
+    else nothing: held across several engine sessions (``harness demo``'s run and scoring
+    pass), it keeps one server for all of them."""
+    if not any(m.startswith("local/") for m in models):
+        return contextlib.nullcontext()
+    return serve_smollm2(log_dir=log_dir)

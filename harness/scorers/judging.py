@@ -50,11 +50,12 @@ def judge_request(spec: JudgeSpec, rubric: Rubric) -> Request:
 class JudgePrompt:
     """Renders (item, draft) into chat messages with the rubric's Jinja2 templates."""
 
-    def __init__(self, rubric: Rubric, dataset: Dataset):
+    def __init__(self, rubric: Rubric, dataset: Dataset, rationale: bool = True):
         from harness.scorers.rubric import template_env
 
         env = template_env()
         self.rubric = rubric
+        self.rationale = rationale  # False: the example the prompt shows has no rationale
         self.user = env.from_string(rubric.prompt)
         self.system = env.from_string(rubric.system) if rubric.system else None
         self.dataset = dataset
@@ -66,7 +67,7 @@ class JudgePrompt:
             "task": item.get("task"),
             "draft": draft,
             "criteria": [c.model_dump() for c in self.rubric.criteria],
-            "json_example": self.rubric.json_example(),
+            "json_example": self.rubric.json_example(self.rationale),
         }
         msgs = []
         if self.system is not None:
@@ -178,7 +179,7 @@ def judge_drafts(
         target = eng.target("judge", judge_request(spec, rubric))  # approval before anything
         if drafts.empty:
             return pd.DataFrame(columns=cols, index=drafts.index)
-        builder = JudgePrompt(rubric, dataset)
+        builder = JudgePrompt(rubric, dataset, rationale=spec.rationale_chars != 0)
         jobs = []
         for idx, iid, draft in zip(
             drafts.index, drafts["item_id"], drafts["draft"].fillna(""), strict=True
@@ -244,7 +245,12 @@ async def _judge_all(
                 msgs = [
                     *msgs,
                     {"role": "assistant", "content": text},
-                    {"role": "user", "content": REPAIR.format(example=rubric.json_example())},
+                    {
+                        "role": "user",
+                        "content": REPAIR.format(
+                            example=rubric.json_example(spec.rationale_chars != 0)
+                        ),
+                    },
                 ]
                 continue
             row.update(j.scores, rationale=j.rationale)

@@ -86,10 +86,10 @@ class Rubric(BaseModel):
     def names(self) -> list[str]:
         return [c.name for c in self.criteria]
 
-    def json_example(self) -> str:
-        """The JSON object the judge must answer with."""
+    def json_example(self, rationale: bool = True) -> str:
+        """The JSON object the judge must answer with (``rationale``: with its rationale)."""
         fields = ", ".join(f'"{n}": n' for n in self.names)
-        return "{" + fields + ', "rationale": "..."}'
+        return "{" + fields + (', "rationale": "..."}' if rationale else "}")
 
     def fingerprint(self) -> str:
         """Hash of the rubric's content (criteria, anchors, prompts)."""
@@ -289,17 +289,23 @@ def judge_schema(rubric: Rubric, rationale_chars: int | None = 200) -> dict[str,
     """The JSON schema of a judge reply: each criterion a whole score 1-5, then a rationale.
 
     ``rationale_chars`` caps the rationale (``maxLength``), so a grammar-constrained reply
-    closes its JSON within a small ``max_tokens``; None leaves it uncapped.
+    closes its JSON within a small ``max_tokens``; None leaves it uncapped; 0 leaves it out, so
+    the grammar does not make the judge generate ``"rationale": ""`` (about 7 tokens a reply).
     """
+    scores: dict[str, Any] = {c: {"type": "integer", "enum": list(LEVELS)} for c in rubric.names}
+    if rationale_chars == 0:
+        return {
+            "type": "object",
+            "properties": scores,
+            "required": list(rubric.names),
+            "additionalProperties": False,
+        }
     rationale: dict[str, Any] = {"type": "string"}
     if rationale_chars is not None:
         rationale["maxLength"] = rationale_chars
     return {
         "type": "object",
-        "properties": {
-            **{c: {"type": "integer", "enum": list(LEVELS)} for c in rubric.names},
-            "rationale": rationale,
-        },
+        "properties": {**scores, "rationale": rationale},
         "required": [*rubric.names, "rationale"],
         "additionalProperties": False,
     }

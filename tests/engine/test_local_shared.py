@@ -219,3 +219,17 @@ def test_threads_follow_how_busy_the_machine_is(tmp_path, monkeypatch, running, 
     f = tmp_path / "loadavg"
     f.write_text(f"0.10 0.20 0.30 {running} 4242\n")
     assert local.auto_threads(samples=3, loadavg=f) == threads
+
+
+def test_a_lease_held_across_two_sessions_keeps_one_server(rt, tmp_path, capfd):
+    # `harness demo` holds a lease across its run and its scoring pass, two engine sessions
+    # that each lease the server: both reuse it quietly, and it stops with the outer lease
+    with local.serve_smollm2(log_dir=tmp_path) as outer:
+        for _ in range(2):
+            with local.serve_smollm2(log_dir=tmp_path) as inner:
+                assert inner.pid == outer.pid and not inner.shared
+            assert _alive(outer.pid)
+            assert _servers(rt) == [outer.pid]
+        assert "reusing" not in capfd.readouterr().err
+    assert _gone(outer.pid)
+    assert _servers(rt) == []

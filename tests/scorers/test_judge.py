@@ -507,3 +507,27 @@ def test_the_scorer_records_the_split_of_its_judging_pass(loopback, mini, tmp_pa
     opts = dict(model="openai/loopback", api_base=srv.base_url, min_rated=3)
     get_scorer("judge", context=context, calibrate=False, **opts)(frame, load_dataset(mini))
     assert set(context.records["judge"]["seconds"]) == {"drafts"}
+
+
+def test_a_judge_without_rationale_is_not_asked_for_one():
+    # rationale_chars 0 (the demo): the schema has no rationale, so the grammar does not make
+    # the judge spend tokens writing '"rationale": ""', and the prompt's example shows none
+    import jsonschema
+
+    from harness.scorers.judge import judge_schema
+    from harness.scorers.judging import JudgePrompt
+
+    rubric = load_rubric()
+    schema = judge_schema(rubric, 0)
+    assert "rationale" not in schema["properties"] and "rationale" not in schema["required"]
+    jsonschema.validate({"accuracy": 4, "completeness": 3, "tone": 5}, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"accuracy": 4, "completeness": 3, "tone": 5, "rationale": ""}, schema)
+    assert "rationale" not in rubric.json_example(rationale=False)
+    assert parse_reply('{"accuracy": 4, "completeness": 3, "tone": 5}', CRITERIA).rationale == ""
+    ds = load_dataset(SAMPLE)
+    item = {**ds.item(ds.items.index[0]), "id": ds.items.index[0]}
+    with_r = JudgePrompt(rubric, ds).messages(item, "draft")[-1]["content"]
+    without = JudgePrompt(rubric, ds, rationale=False).messages(item, "draft")[-1]["content"]
+    assert rubric.json_example() in with_r
+    assert rubric.json_example(rationale=False) in without and '"rationale"' not in without
