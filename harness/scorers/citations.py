@@ -57,7 +57,8 @@ _BRACKETED = re.compile(r"\[\s*([A-Za-z0-9][\w.\-]*)\s*\]")
 _ABSTAIN = re.compile(
     r"\b(?:i\s+(?:do\s+not|don'?t|don’t)\s+know|i\s+(?:can(?:'|’)?t|cannot|could\s*n(?:o|')t|"
     r"couldn’t)\s+find|(?:does|do)\s*n(?:o|')t\s+(?:answer|say|cover|address)|"
-    r"doesn’t\s+(?:answer|say|cover|address)|not\s+(?:covered|answered|addressed)\s+(?:in|by)|"
+    r"doesn’t\s+(?:answer|say|cover|address)|"
+    r"(?:does|do)(?:\s*n(?:o|')t|n’t)\s+(?:provide|give|contain)\s+(?:any\s+)?information|not\s+(?:covered|answered|addressed)\s+(?:in|by)|"
     r"no\s+(?:approved\s+)?(?:source|passage|policy|material)\s+(?:answers|covers|says)|"
     r"(?:un|not\s+)able\s+to\s+(?:find|answer)|not\s+in\s+the\s+approved|"
     r"no\s+s[eé]|no\s+encuentro|no\s+responde)\b",

@@ -148,6 +148,9 @@ def test_citations_and_abstentions_are_read_from_the_text():
     assert abstains("I can't find this in the approved material.")
     assert abstains(ITEMS.loc["sq-023", "reference"])
     assert not abstains(ITEMS.loc["sq-009", "reference"])
+    # as SmolLM2 declines; a fee that "does not include" something is not a refusal
+    assert abstains("The passage you are given does not provide information about it.")
+    assert not abstains("The $10 fee does not include lunch [fees-payments-plans-waivers].")
 
 
 def test_baselines_make_sense_for_staff_questions():
