@@ -163,6 +163,25 @@ def paired_bootstrap(
     return bootstrap_ci(a[keep] - b[keep], level, resamples, seed)
 
 
+def unpaired_replicates(
+    candidate: np.ndarray | pd.Series | list[float],
+    baseline: np.ndarray | pd.Series | list[float],
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> tuple[float, np.ndarray]:
+    """Difference of means of two independent groups and its two-sample bootstrap replicates
+    (NaN and an empty array when a group is empty)."""
+    a = np.asarray(candidate, dtype=np.float64)
+    b = np.asarray(baseline, dtype=np.float64)
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    if a.size == 0 or b.size == 0:
+        return (np.nan, np.empty(0))
+    rng = np.random.default_rng(seed)
+    ma = a[rng.integers(0, a.size, size=(resamples, a.size))].mean(axis=1)
+    mb = b[rng.integers(0, b.size, size=(resamples, b.size))].mean(axis=1)
+    return (float(a.mean() - b.mean()), ma - mb)
+
+
 def unpaired_bootstrap(
     candidate: np.ndarray | pd.Series | list[float],
     baseline: np.ndarray | pd.Series | list[float],
@@ -171,18 +190,24 @@ def unpaired_bootstrap(
     seed: int = DEFAULT_SEED,
 ) -> tuple[float, float, float]:
     """Difference of means of two independent groups, with a two-sample bootstrap CI."""
-    a = np.asarray(candidate, dtype=np.float64)
-    b = np.asarray(baseline, dtype=np.float64)
-    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
-    if a.size == 0 or b.size == 0:
+    diff, reps = unpaired_replicates(candidate, baseline, resamples, seed)
+    if reps.size == 0:
         return (np.nan, np.nan, np.nan)
-    diff = float(a.mean() - b.mean())
-    rng = np.random.default_rng(seed)
-    ma = a[rng.integers(0, a.size, size=(resamples, a.size))].mean(axis=1)
-    mb = b[rng.integers(0, b.size, size=(resamples, b.size))].mean(axis=1)
     alpha = (1 - level) / 2
-    lo, hi = np.quantile(ma - mb, [alpha, 1 - alpha])
+    lo, hi = np.quantile(reps, [alpha, 1 - alpha])
     return (diff, float(min(lo, diff)), float(max(hi, diff)))
+
+
+def bootstrap_p(replicates: np.ndarray, bar: float | np.ndarray) -> np.ndarray | float:
+    """One-sided bootstrap p-value that an improvement does not exceed ``bar``: resampled means
+    at or below it, ``(count + 1) / (resamples + 1)``, along the last axis (one row per simulated
+    pilot). The readiness gates and the pilot's sample simulation both use it."""
+    r = np.asarray(replicates, dtype=np.float64)
+    bar_arr = np.asarray(bar, dtype=np.float64)
+    if r.ndim > 1 and bar_arr.ndim:
+        bar_arr = bar_arr[..., None]
+    p = ((r <= bar_arr).sum(axis=-1) + 1) / (r.shape[-1] + 1)
+    return float(p) if np.ndim(p) == 0 else p
 
 
 def wilcoxon_p(diffs: np.ndarray | pd.Series | list[float]) -> float:
@@ -211,6 +236,27 @@ def holm(pvalues: np.ndarray | pd.Series | list[float]) -> np.ndarray:
     for rank, i in enumerate(order):
         running = max(running, min(1.0, (m - rank) * p[i]))
         out[i] = running
+    return out
+
+
+def holm_reject(pvals: np.ndarray | list[float], alpha: float) -> np.ndarray:
+    """Holm's step-down rejections at family-wise level ``alpha``, for each row of p-values.
+
+    One row is one family (the required pilot gates of a phase; one simulated pilot). The
+    readiness gates (:mod:`harness.gates.evaluation`) and the pilot's sample simulation
+    (:mod:`harness.pilot.sample`) both decide with this function, so the protocol simulates
+    the rule the gates apply. The same decisions as
+    ``statsmodels.stats.multitest.multipletests(row, alpha, "holm")`` (tested), for thousands of
+    rows at once: statsmodels 0.15.0's ``multipletests`` runs a full ``gc.collect()`` per call.
+    """
+    p = np.atleast_2d(np.asarray(pvals, dtype=np.float64))
+    k = p.shape[1]
+    order = np.argsort(p, axis=1, kind="stable")
+    ranked = np.take_along_axis(p, order, axis=1)
+    steps = alpha / (k - np.arange(k))
+    keep = np.cumprod(ranked <= steps, axis=1).astype(bool)
+    out = np.zeros_like(keep)
+    np.put_along_axis(out, order, keep, axis=1)
     return out
 
 
@@ -378,3 +424,75 @@ def comparisons_by_category(
     alpha = 1 - level
     frame["verdict"] = [_verdict(r, alpha) for _, r in frame.iterrows()]
     return frame[["category", *COMPARISON_COLUMNS]]
+
+
+BCA_MAX_N = 5000  # above this many values the BCa jackknife is slow: the normal interval
+
+
+def bca_interval(
+    *samples: np.ndarray | pd.Series | list[float],
+    level: float = 0.95,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> tuple[float, float, float]:
+    """Estimate and BCa bootstrap interval (``scipy.stats.bootstrap``, ``method="BCa"``) of one
+    sample's mean, or of the first's mean minus the second's: BCa corrects for bias and skew
+    (revisions per reply pile up at 0). NaN is left out; above :data:`BCA_MAX_N` values, the
+    normal interval (the jackknife costs n evaluations); no spread: the estimate at both ends."""
+    from scipy.stats import bootstrap, norm
+
+    xs = [np.asarray(s, dtype=np.float64) for s in samples]
+    xs = [x[~np.isnan(x)] for x in xs]
+    if not xs or any(x.size == 0 for x in xs):
+        return (np.nan, np.nan, np.nan)
+    est = float(xs[0].mean() - (xs[1].mean() if len(xs) > 1 else 0.0))
+    if any(x.size < 2 for x in xs) or all(np.ptp(x) == 0 for x in xs):
+        return (est, est, est)
+    if sum(x.size for x in xs) > BCA_MAX_N:
+        se = float(np.sqrt(sum(x.var(ddof=1) / x.size for x in xs)))
+        half = float(norm.ppf(1 - (1 - level) / 2)) * se
+        return (est, est - half, est + half)
+
+    def stat(*a: np.ndarray, axis: int = -1) -> np.ndarray:
+        m = a[0].mean(axis=axis)
+        return m - a[1].mean(axis=axis) if len(a) > 1 else m
+
+    res = bootstrap(
+        tuple(xs),
+        stat,
+        confidence_level=level,
+        n_resamples=resamples,
+        method="BCa",
+        vectorized=True,
+        rng=np.random.default_rng(seed),
+    )
+    lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
+    if np.isnan(lo) or np.isnan(hi):  # a degenerate bootstrap distribution
+        return (est, est, est)
+    return (est, min(lo, est), max(hi, est))
+
+
+def noninferior_paired(
+    after: np.ndarray | pd.Series | list[float],
+    before: np.ndarray | pd.Series | list[float],
+    margin: float,
+    higher_better: bool = True,
+) -> float:
+    """One-sided p-value that ``after`` is worse than ``before`` by ``margin`` or more, on pairs:
+    the non-inferiority half of statsmodels' ``ttost_paired`` (imported here, never on the
+    scoring path). NaN pairs are left out; NaN below 2 pairs."""
+    a = np.asarray(after, dtype=np.float64)
+    b = np.asarray(before, dtype=np.float64)
+    keep = ~(np.isnan(a) | np.isnan(b))
+    a, b = a[keep], b[keep]
+    if a.size < 2:
+        return float("nan")
+    if not higher_better:  # turn it so that higher is better
+        a, b = -a, -b
+    d = a - b
+    if np.ptp(d) == 0:
+        return 0.0 if d[0] > -margin else 1.0
+    from statsmodels.stats.weightstats import ttost_paired
+
+    _, lower, _ = ttost_paired(a, b, -float(margin), np.inf)
+    return float(lower[1])

@@ -210,3 +210,54 @@ def test_holm_agrees_with_statsmodels_multipletests():
     for size in (1, 2, 5, 12):
         p = rng.uniform(0, 0.2, size=size)
         assert np.allclose(stats.holm(p), multipletests(p, method="holm")[1])
+
+
+def test_bootstrap_p_hand_computed():
+    # 2 of 9 resampled means at or below the bar: (2 + 1) / (9 + 1)
+    reps = np.array([-0.5, 0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
+    assert stats.bootstrap_p(reps, 0.0) == pytest.approx(0.3)
+    rows = np.vstack([reps, reps + 1.0])  # one row per simulated pilot
+    assert stats.bootstrap_p(rows, 0.0).tolist() == pytest.approx([0.3, 0.1])
+
+
+def test_bca_interval_matches_a_hand_computed_bca():
+    """BCa by hand on scipy's own bootstrap distribution: bias from the share of resampled
+    means below the mean (a tie counts half), acceleration from the jackknife, then the
+    adjusted percentiles."""
+    from scipy.stats import bootstrap, norm
+
+    x = np.array([0, 0, 0, 1, 0, 2, 0, 0, 1, 3, 0, 0, 5, 0, 1.0])  # revisions: skewed
+    est, lo, hi = stats.bca_interval(x, resamples=999, seed=7)
+    res = bootstrap((x,), np.mean, n_resamples=999, method="BCa", rng=np.random.default_rng(7))
+    reps = res.bootstrap_distribution
+    z0 = norm.ppf(((reps < x.mean()).sum() + (reps <= x.mean()).sum()) / (2 * reps.size))
+    jack = np.array([np.delete(x, i).mean() for i in range(x.size)])
+    dev = jack.mean() - jack
+    a = (dev**3).sum() / (6 * ((dev**2).sum()) ** 1.5)
+    ends = []
+    for q in (0.025, 0.975):
+        z = norm.ppf(q)
+        ends.append(np.percentile(reps, 100 * norm.cdf(z0 + (z0 + z) / (1 - a * (z0 + z)))))
+    assert est == pytest.approx(x.mean())
+    assert (lo, hi) == pytest.approx(tuple(ends), abs=1e-9)
+    assert hi - est > est - lo  # skewed to the right, as revision counts are
+    # two independent samples: the first's mean minus the second's
+    d, dlo, dhi = stats.bca_interval(x, x + 1.0, resamples=999)
+    assert d == pytest.approx(-1.0) and dlo < -1.0 < dhi
+    assert stats.bca_interval([2.0, 2.0, 2.0]) == (2.0, 2.0, 2.0)
+    assert all(np.isnan(stats.bca_interval([]))) and stats.bca_interval([1.0])[1] == 1.0
+
+
+def test_noninferior_paired_matches_the_hand_computed_t_test():
+    from scipy.stats import t
+
+    after = np.array([0.8, 0.7, 0.9, 0.6, 0.75])
+    before = np.array([0.82, 0.71, 0.85, 0.66, 0.7])
+    d = after - before
+    tstat = (d.mean() + 0.05) / (d.std(ddof=1) / np.sqrt(d.size))
+    assert stats.noninferior_paired(after, before, 0.05) == pytest.approx(t.sf(tstat, 4))
+    # lower is better: the same pairs turned around
+    assert stats.noninferior_paired(-after, -before, 0.05, higher_better=False) == pytest.approx(
+        t.sf(tstat, 4)
+    )
+    assert np.isnan(stats.noninferior_paired([1.0], [1.0], 0.1))

@@ -109,6 +109,8 @@ def cmd_review(args: argparse.Namespace) -> int:
         modes=_names(args.modes) or ["scratch", "drafts"],
         scratch_share=args.scratch_share,
         pair=(pair[0], pair[1]) if pair and len(pair) == 2 else None,
+        approvers=_names(args.approvers),
+        live_from=args.live_from,
     )
     return 0
 
@@ -154,6 +156,17 @@ def add_data_commands(sub: Any) -> None:
     rv = sub.add_parser("review", help="the staff review station for a run (local web app)")
     rv.add_argument("run_id", help="the run whose drafts staff review (a run id, or latest)")
     rv.add_argument("--reviewers", help="comma-separated names (needed the first time)")
+    rv.add_argument(
+        "--approvers",
+        help="comma-separated names of who approves replies (each gets a link): a reply then "
+        "waits for approval and may be sent back with a reason (the approval path)",
+    )
+    rv.add_argument(
+        "--live-from",
+        metavar="YYYY-MM-DD",
+        help="messages dated from this day are live pilot messages whose turnaround counts "
+        "(default: the day the pilot protocol was frozen)",
+    )
     rv.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     rv.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
     rv.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")

@@ -14,7 +14,7 @@ from harness.errors import PlanError
 from harness.gates.evidence import Evidence
 from harness.gates.specs import FAIL, NOT_EVALUATED, PASS, PILOT_PREFIX, Gate, GateSet
 from harness.metrics import metric_def
-from harness.stats import bootstrap_ci, paired_bootstrap, paired_values
+from harness.stats import bootstrap_ci, bootstrap_p, paired_bootstrap, paired_values
 
 
 def _fmt(v: float) -> str:
@@ -252,13 +252,20 @@ def max_gap_check(
 
 
 def pilot_check(gate: Gate, ev: Evidence, gs: GateSet) -> dict[str, Any]:
-    """A ``pilot:`` gate: the pilot log's measured improvement against the bar."""
+    """A ``pilot:`` gate: the pilot log's measured improvement against the bar.
+
+    It clears the bar alone when its one-sided bootstrap p-value (:func:`harness.stats.bootstrap_p`,
+    the share of resampled improvements at or below the bar) is at most ``(1 - level) / 2``;
+    the phase's required pilot gates are then judged together with Holm's correction
+    (:func:`harness.gates.evaluation.holm_pilot`), the rule the pilot protocol simulated.
+    """
     from harness.pilot.analysis import outcome_value, outcomes
 
     measure = gate.metric.removeprefix(PILOT_PREFIX)
     if ev.pilot_log is None or ev.pilot_log.empty:
         return {"status": NOT_EVALUATED, "n": 0, "evidence": "the dataset has no pilot_log.csv"}
-    r = outcome_value(outcomes(ev.pilot_log, gs.level, gs.resamples, gs.seed), measure)
+    frame = outcomes(ev.pilot_log, gs.level, gs.resamples, gs.seed)
+    r = outcome_value(frame, measure)
     if r is None or pd.isna(r["improvement"]):
         return {
             "status": NOT_EVALUATED,
@@ -267,11 +274,15 @@ def pilot_check(gate: Gate, ev: Evidence, gs: GateSet) -> dict[str, Any]:
         }
     vals = {"value": r["improvement"], "ci_low": r["ci_low"], "ci_high": r["ci_high"]}
     bar = float(gate.threshold)  # type: ignore[arg-type]
-    ok = r["ci_low"] >= bar
+    reps = np.asarray(frame.attrs.get("replicates", {}).get(measure, ()), dtype=np.float64)
+    p = float(bootstrap_p(reps, bar)) if reps.size else float("nan")
+    alpha = (1 - gs.level) / 2
+    ok = bool(p <= alpha)
     ev_text = (
         f"pilot improved by {_fmt(r['improvement'])} {r['unit']} (interval {_fmt(r['ci_low'])} to "
         f"{_fmt(r['ci_high'])}; {r['n_baseline']} replies before, {r['n_pilot']} during); "
-        f"the bar is at least {_fmt(bar)}"
+        f"the bar is at least {_fmt(bar)}; one-sided p = {p:.3g} (it clears the bar alone when "
+        f"p is at most {alpha:g})"
         + (
             ""
             if ok or not (r["improvement"] >= bar)
@@ -285,4 +296,5 @@ def pilot_check(gate: Gate, ev: Evidence, gs: GateSet) -> dict[str, Any]:
         "status": PASS if ok else FAIL,
         "n": r["n_baseline"] + r["n_pilot"],
         "evidence": ev_text,
+        "p_value": p,
     }

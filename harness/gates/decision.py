@@ -39,6 +39,7 @@ from harness.gates.evaluation import (
     ESTIMATED_MINUTES,
     estimated_minutes_advisory,
     evaluate_gate,
+    holm_pilot,
     mark_unreachable,
     minutes_are_fitted,
     too_few,
@@ -243,6 +244,7 @@ def evaluate(
     ref_rows = mark_unreachable(rows, mine, ev, gates)
     too_few(rows, mine)
     too_few(ref_rows, mine)
+    holm_pilot(rows, mine, gates.level)
     estimated_minutes_advisory(rows, ev)
     estimated_minutes_advisory(ref_rows, ev)
     all_gates = pd.DataFrame(rows, columns=GATE_COLUMNS)

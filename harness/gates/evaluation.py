@@ -296,3 +296,51 @@ def mark_unreachable(
                 row["reachable"] = False
                 row["needs"] = "approved answers (and their cited sources) that clear this bar"
     return ref_rows
+
+
+def holm_pilot(rows: list[dict[str, Any]], gates: list[Gate], level: float) -> None:
+    """The phase's required pilot gates judged together, as the pilot protocol simulated them.
+
+    Each required ``pilot:`` gate that could be checked has a one-sided p-value
+    (:func:`harness.gates.checks.pilot_check`); per candidate, Holm's step-down correction
+    (:func:`harness.stats.holm_reject`, the function the sample simulation uses) at
+    ``(1 - level) / 2`` decides which of them pass. A gate that clears its bar alone but not
+    within the family fails, and its evidence says so in plain words.
+    """
+    from harness.stats import holm_reject
+
+    required = {g.name for g in gates if g.required and g.metric.startswith(PILOT_PREFIX)}
+    alpha = (1 - level) / 2
+    for cand in sorted({str(r["candidate"]) for r in rows}):
+        family = [
+            r
+            for r in rows
+            if r["candidate"] == cand
+            and r["gate"] in required
+            and r["status"] in (PASS, FAIL)
+            and not np.isnan(float(r.get("p_value", np.nan)))
+        ]
+        k = len(family)
+        if k < 2:
+            continue  # one measure: Holm's correction is the gate's own rule
+        pvals = np.array([float(r["p_value"]) for r in family])
+        keep = holm_reject(pvals, alpha)[0]
+        rank = np.argsort(np.argsort(pvals, kind="stable"), kind="stable")
+        for r, ok, i, pv in zip(family, keep, rank, pvals, strict=True):
+            needed = alpha / (k - int(i))
+            together = (
+                f"the pilot's {k} required measures are judged together (Holm's correction, the "
+                f"rule the pilot protocol simulated): ranked {int(i) + 1} of {k} by p-value, this "
+                f"one needs p at most {needed:.3g}"
+            )
+            if ok:
+                r["evidence"] = f"{r.get('evidence')}; {together}: it passes"
+            elif r["status"] == PASS:
+                r["status"] = FAIL
+                r["evidence"] = (
+                    f"{r.get('evidence')}; it clears the bar alone, but {together}"
+                    + (", and a measure ranked before it did not pass" if pv <= needed else "")
+                    + ": it does not pass yet"
+                )
+            else:
+                r["evidence"] = f"{r.get('evidence')}; {together}"

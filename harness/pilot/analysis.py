@@ -3,8 +3,10 @@
 The log holds replies staff wrote before the pilot (``phase = baseline``: written from scratch)
 and during it (``phase = pilot``: an AI draft edited and approved). The two phases answer
 different questions, so every comparison is between two independent groups (a two-sample
-bootstrap of the difference of means), never paired. Every measure is turned so that a positive
-``improvement`` means the pilot did better.
+bootstrap of the difference of means), never paired. When the log names the staff member, each
+phase's entries are resampled within each staff member's own (reviewers grouped, the resampling
+the pilot protocol's sample simulation uses, :func:`harness.pilot.sample.grouped_weights`).
+Every measure is turned so that a positive ``improvement`` means the pilot did better.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz.distance import Levenshtein
 
-from harness.stats import DEFAULT_RESAMPLES, DEFAULT_SEED, unpaired_bootstrap
+from harness.stats import DEFAULT_RESAMPLES, DEFAULT_SEED, unpaired_replicates
 
 # A pilot reply counts as written by hand when the approved text keeps less than this share of
 # the AI draft's words in place (word-level similarity), or the draft was not approved.
@@ -108,13 +110,20 @@ def _row(
     level: float,
     resamples: int,
     seed: int,
+    staff: pd.Series | None = None,
 ) -> dict[str, Any]:
-    b, p = base.dropna().to_numpy(float), pilot.dropna().to_numpy(float)
-    if lower_is_better:
-        imp, lo, hi = unpaired_bootstrap(b, p, level, resamples, seed)
+    base, pilot = base.dropna(), pilot.dropna()
+    b, p = base.to_numpy(float), pilot.to_numpy(float)
+    if staff is not None and b.size and p.size and b.size + p.size <= GROUPED_MAX:
+        rb, rp = (_grouped(s, staff, resamples, seed + i) for i, s in enumerate((base, pilot)))
+        imp = float(b.mean() - p.mean()) if lower_is_better else float(p.mean() - b.mean())
+        reps = rb - rp if lower_is_better else rp - rb
     else:
-        imp, lo, hi = unpaired_bootstrap(p, b, level, resamples, seed)
+        a, c = (b, p) if lower_is_better else (p, b)
+        imp, reps = unpaired_replicates(a, c, resamples, seed)
+    lo, hi = _interval(imp, reps, level)
     return {
+        "replicates": reps,
         "measure": measure,
         "title": title,
         "unit": unit,
@@ -127,6 +136,29 @@ def _row(
         "n_pilot": int(p.size),
         "how": how,
     }
+
+
+GROUPED_MAX = 2000  # entries: resamples x entries counts (32 MB here); above it, entries alone
+
+
+def _grouped(values: pd.Series, staff: pd.Series, resamples: int, seed: int) -> np.ndarray:
+    """Resampled means of one phase's entries, each staff member's entries resampled among
+    their own (reviewers grouped, with the sample simulation's own resampling)."""
+    from harness.pilot.sample import grouped_weights
+
+    who = staff.reindex(values.index).fillna("(unnamed)").astype(str)
+    codes = pd.factorize(who)[0]
+    w = grouped_weights(codes, resamples, np.random.default_rng(seed))
+    return np.asarray((w @ values.to_numpy(float)) / values.size)
+
+
+def _interval(est: float, reps: np.ndarray, level: float) -> tuple[float, float]:
+    """Percentile interval of bootstrap replicates, widened to hold the estimate."""
+    if reps.size == 0 or np.isnan(est):
+        return (np.nan, np.nan)
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(reps, [alpha, 1 - alpha])
+    return (float(min(lo, est)), float(max(hi, est)))
 
 
 def _verdict(row: dict[str, Any]) -> str:
@@ -155,6 +187,7 @@ def outcomes(
         return pd.DataFrame(columns=OUTCOME_COLUMNS)
     log = log.assign(minutes=minutes_per_reply(log), by_hand=hand_written(log))
     base, pil = _phase(log, "baseline"), _phase(log, "pilot")
+    staff = log.get("staff_member")  # reviewers grouped in the bootstrap when named
     has_drafting = "drafting_minutes" in log and log["drafting_minutes"].notna().any()
     minutes_how = (
         "drafting + review minutes per reply as logged; baseline minus pilot"
@@ -173,6 +206,7 @@ def outcomes(
             level,
             resamples,
             seed,
+            staff,
         ),
         _row(
             "hand_written_reduction",
@@ -187,6 +221,7 @@ def outcomes(
             level,
             resamples,
             seed,
+            staff,
         ),
         _row(
             "fewer_revisions",
@@ -199,6 +234,7 @@ def outcomes(
             level,
             resamples,
             seed,
+            staff,
         ),
     ]
     if "turnaround_hours" in log:
@@ -210,17 +246,32 @@ def outcomes(
                 pd.to_numeric(base["turnaround_hours"], errors="coerce"),
                 pd.to_numeric(pil["turnaround_hours"], errors="coerce"),
                 True,
-                "hours from the question arriving to the reply going out; baseline minus pilot",
+                _turnaround_how(log),
                 level,
                 resamples,
                 seed,
+                staff,
             )
         )
     if "staff_member" in log:
         rows.append(_consistency_row(base, pil, level, resamples, seed))
     for r in rows:
         r["verdict"] = _verdict(r)
-    return pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
+    frame = pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
+    # each measure's bootstrap replicates of the improvement, for the gates' one-sided p-values
+    # (tuples: pandas compares attrs when frames are joined, and arrays have no truth value)
+    frame.attrs["replicates"] = {r["measure"]: tuple(r.get("replicates", ())) for r in rows}
+    return frame
+
+
+def _turnaround_how(log: pd.DataFrame) -> str:
+    """What the turnaround hours count: the review station's approval path, or the log's own."""
+    if "approved_at" in log and log["approved_at"].notna().any():
+        return (
+            "hours from the first draft (the drafter opening the message in the review station) "
+            "to the approver's approval, live pilot messages only; baseline minus pilot"
+        )
+    return "hours from the question arriving to the reply going out; baseline minus pilot"
 
 
 def _staff_with_two(frame: pd.DataFrame) -> int:
@@ -244,6 +295,7 @@ def _consistency_row(
     p = pil.dropna(subset=["minutes", "staff_member"])
     if _staff_with_two(b) < 2 or _staff_with_two(p) < 2:  # too few to show a spread
         row.update(baseline=np.nan, pilot=np.nan, improvement=np.nan, ci_low=np.nan, ci_high=np.nan)
+        row["replicates"] = np.empty(0)
         return row
     eb, rb = _spread_ci(b, level, resamples, seed)
     ep, rp = _spread_ci(p, level, resamples, seed + 1)
@@ -252,6 +304,7 @@ def _consistency_row(
     alpha = (1 - level) / 2
     lo, hi = np.quantile(diff, [alpha, 1 - alpha]) if diff.size else (np.nan, np.nan)
     imp = eb - ep
+    row["replicates"] = diff
     row.update(
         baseline=eb,
         pilot=ep,

@@ -10,9 +10,11 @@ gate clears when the lower end of its interval is at least the bar. Two steps:
 2. A simulation of the gate's own rule that confirms or corrects it: ``sims`` simulated pilots
    of ``n`` drafts spread evenly over ``staff`` reviewers (each reviewer with an offset of their
    own), each judged by a paired bootstrap resampled within reviewers (reviewers grouped), the
-   measures' one-sided bootstrap p-values corrected together with Holm's method (the same
-   decisions as ``statsmodels.stats.multitest.multipletests``, see :func:`holm_reject`). The stated ``n`` is the smallest at which
-   the gate clears in at least ``power`` of the simulated pilots.
+   measures' one-sided bootstrap p-values (:func:`harness.stats.bootstrap_p`) corrected together
+   with Holm's method (:func:`harness.stats.holm_reject`, the same decisions as statsmodels'
+   ``multipletests``). The readiness gates judge a pilot's required measures with the same two
+   functions. The stated ``n`` is the smallest at which the gate clears in at least ``power``
+   of the simulated pilots.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from harness.stats import bootstrap_p, holm_reject
 
 POWER = 0.8
 SIMS = 1000
@@ -73,8 +77,9 @@ def _strata(n: int, staff: int) -> np.ndarray:
     return np.arange(n) % max(1, min(staff, n))
 
 
-def _weights(rev: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """Bootstrap counts (resamples x drafts), each reviewer's drafts resampled among themselves."""
+def grouped_weights(rev: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """Bootstrap counts (resamples x drafts), each reviewer's drafts resampled among themselves
+    (the simulated pilots here, and the pilot gates' intervals in :mod:`harness.pilot.analysis`)."""
     n = rev.size
     w = np.zeros((resamples, n))
     rows = np.arange(resamples)[:, None]
@@ -111,33 +116,14 @@ def simulate_power(
     """
     rng = np.random.default_rng(seed)
     rev = _strata(n, staff)
-    w = _weights(rev, resamples, rng)
+    w = grouped_weights(rev, resamples, rng)
     wsum = w.sum(axis=1)
     pvals = np.empty((sims, len(specs)))
     for j, spec in enumerate(specs):
         data = _draws(spec, rev, int(rev.max()) + 1, sims, rng)
         means = (data @ w.T) / wsum  # sims x resamples
-        pvals[:, j] = ((means <= spec.bar).sum(axis=1) + 1) / (resamples + 1)
+        pvals[:, j] = bootstrap_p(means, spec.bar)
     return holm_reject(pvals, (1 - level) / 2).mean(axis=0)
-
-
-def holm_reject(pvals: np.ndarray, alpha: float) -> np.ndarray:
-    """Holm's step-down rejections for each row of p-values (rows = simulated pilots).
-
-    The same decisions as ``statsmodels.stats.multitest.multipletests(row, alpha, "holm")``
-    (tests/pilot/test_sample.py checks it row by row), for thousands of rows at once:
-    statsmodels 0.15.0's ``multipletests`` runs a full ``gc.collect()`` on every call, about
-    0.3 s each on a busy machine, so 1,000 simulated pilots per size would take minutes.
-    """
-    p = np.atleast_2d(pvals)
-    k = p.shape[1]
-    order = np.argsort(p, axis=1, kind="stable")
-    ranked = np.take_along_axis(p, order, axis=1)
-    steps = alpha / (k - np.arange(k))
-    keep = np.cumprod(ranked <= steps, axis=1).astype(bool)
-    out = np.zeros_like(keep)
-    np.put_along_axis(out, order, keep, axis=1)
-    return out
 
 
 def needed_n(

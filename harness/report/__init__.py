@@ -25,7 +25,6 @@ from harness.report.calibration import (
 from harness.report.ceiling import ceiling_section
 from harness.report.decision import (
     PHASES,
-    candidate_label,
     candidates_table,
     cover,
     decision,
@@ -77,6 +76,7 @@ from harness.report.phases import (
     staff_table,
 )
 from harness.report.pilot import (
+    approval_section,
     field_evidence_table,
     five_questions_section,
     protocol_section,
@@ -107,6 +107,7 @@ from harness.report.tables import (
     summary_table,
     verdict_words,
 )
+from harness.report.vocab import candidate_label
 from harness.report.workflow_pages import CRITERIA_CAPTION as WORKFLOW_CRITERIA_CAPTION
 from harness.report.workflow_pages import criteria_table as workflow_criteria_table
 from harness.report.workflow_pages import recommendation_html as workflow_recommendation
@@ -138,6 +139,7 @@ __all__ = [
     "VERDICT_CLASS",
     "WORKFLOW_CRITERIA_CAPTION",
     "RunData",
+    "approval_section",
     "by_category",
     "calibrate_and_render",
     "calibration_numbers",

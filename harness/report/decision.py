@@ -16,7 +16,7 @@ from harness.report.ceiling import context_line
 from harness.report.format import STATUS_WORDS, STYLE, VERDICT_CLASS, esc, note
 from harness.report.glossary import category_name, plain_names, plainly
 from harness.report.tables import family_metrics
-from harness.report.vocab import reword, run_vocab, vocab
+from harness.report.vocab import candidate_label, reword, run_vocab
 from harness.store.runs import RunData
 
 PHASES = PHASE_QUESTIONS  # the one registry: harness.phases
@@ -88,11 +88,6 @@ def _compared(run: RunData) -> str:
     return "<ul class='compared'>" + "".join(rows) + "</ul>"
 
 
-def candidate_label(name: str) -> str:
-    """A candidate's name as a leader reads it (the reference row in plain words)."""
-    return "Approved answer" if name == REFERENCE else name  # the reference row of every run
-
-
 def cover(
     run: RunData, phase: str, title: str = "", dec: Decision | None = None, protocol: str = ""
 ) -> Any:
@@ -119,10 +114,9 @@ def cover(
     short = evidence_short(run, run_pilot_log(run), protocol) if line else None
     if short is not None:
         box = short_box(phase_text, short)
-    w = run_vocab(run)
     meta = f"""<div class="cover"><p class="meta"><b>What was compared:</b></p>{_compared(run)}
-<p class="meta"><b>{esc(w["items"].capitalize())}:</b> {esc(m["selection"]["items"])} {esc(w["items"])}
-the district has already {esc(w["done"])} ({esc(category_name(m["dataset"]["name"]))}); {esc(counts.get("ok"))} drafts,
+<p class="meta"><b>{esc((w := run_vocab(run))["items"].capitalize())}:</b> {esc(m["selection"]["items"])}
+{esc(w["items"])} the district has already {esc(w["done"])} ({esc(category_name(m["dataset"]["name"]))}); {esc(counts.get("ok"))} drafts,
 {esc(counts.get("failed"))} failed.</p>{_problems(run)}
 <p class="meta"><b>AI judge:</b> {esc(_judge_line(run))}</p>{line}
 <p class="meta">Report made {esc(pd.Timestamp.now().strftime("%Y-%m-%d"))}; run details are in
@@ -229,19 +223,29 @@ def gate_table(dec: Decision) -> Any:
         "bar. A required gate that fails makes the decision Not ready; one this data cannot "
         "check (with what it needs) makes it Not decided: evidence missing. The approved answer "
         "column is the district's own answers on the same gate: Not checked there too means the "
-        "data, not the AI, is missing."
+        "data, not the AI, is missing." + _together(dec.gates)
     )
-    w = dec.words or vocab(None)
-    return HTML(
-        STYLE
-        + reword(
-            f"<table class='harness-table'><caption>{esc(cap)}</caption><thead><tr>"
-            '<th scope="col">gate</th><th scope="col">kind</th><th scope="col">verdict</th>'
-            '<th scope="col">evidence</th><th scope="col">approved answer</th>'
-            '<th scope="col">measure</th>'
-            "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>",
-            w,
-        )
+    table = (
+        f"<table class='harness-table'><caption>{esc(cap)}</caption><thead><tr>"
+        '<th scope="col">gate</th><th scope="col">kind</th><th scope="col">verdict</th>'
+        '<th scope="col">evidence</th><th scope="col">approved answer</th>'
+        '<th scope="col">measure</th>'
+        "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )
+    return HTML(STYLE + reword(table, dec.words))
+
+
+def _together(gates: pd.DataFrame) -> str:
+    """The family rule in plain words, when two or more required pilot measures are judged."""
+    pilot = gates[gates["required"] & gates["metric"].astype(str).str.startswith("pilot:")]
+    if len(pilot) < 2:
+        return ""
+    return (
+        f" The pilot's {len(pilot)} required measures are judged together, as the pilot protocol "
+        "planned: the more measures, the likelier one clears its bar by luck, so (Holm's "
+        "correction) the measure with the strongest evidence may be luck with a chance of at "
+        "most 2.5% divided by the number of measures, the next 2.5% divided by one fewer, and "
+        "so on; a measure that clears its bar alone can still fail here."
     )
 
 
@@ -251,8 +255,7 @@ def candidates_table(dec: Decision) -> pd.DataFrame:
     out = dec.candidates.rename(columns={"why": "reasons"})
     out = out.assign(candidate=[dec.names.get(c, candidate_label(c)) for c in out["candidate"]])
     if "reasons" in out:
-        w = dec.words or vocab(None)
-        out["reasons"] = [reword(plainly(r, dec.names), w) for r in out["reasons"]]
+        out["reasons"] = [reword(plainly(r, dec.names), dec.words) for r in out["reasons"]]
     return out
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 from harness import stats
 from harness.data.dataset import load_dataset
 from harness.errors import ReportError
+from harness.metrics import metric_def
 from harness.report.alt import Figure
 from harness.report.decision import PHASES, decision, decision_box, district_name
 from harness.report.format import STYLE, esc, fmt, note, plain, table_html, unit_of
@@ -41,7 +42,21 @@ def phase_changes(
         return pd.DataFrame(columns=["candidate", *stats.COMPARISON_COLUMNS])
     out = pd.concat(parts, ignore_index=True)
     out["p_holm"] = stats.holm(out["p_value"].to_numpy())
+    # no worse within the metric's margin (paired t, statsmodels' ttost_paired); NaN: no margin
+    out["margin"] = [metric_def(str(m)).margin for m in out["metric"]]
+    out["p_no_worse"] = [
+        _no_worse(both, str(c), str(m), mg)
+        for c, m, mg in zip(out["candidate"], out["metric"], out["margin"], strict=True)
+    ]
     return out.rename(columns={"candidate_mean": "after_mean", "baseline_mean": "before_mean"})
+
+
+def _no_worse(both: pd.DataFrame, cand: str, metric: str, margin: float | None) -> float:
+    if margin is None or pd.isna(margin):
+        return float("nan")
+    pairs = stats.paired_values(both, metric, f"{cand} (after)", f"{cand} (before)")
+    higher = stats.higher_is_better(metric)
+    return stats.noninferior_paired(pairs["candidate"], pairs["baseline"], float(margin), higher)
 
 
 def phase_cover(before: RunData, after: RunData, protocol: str = "") -> Any:
@@ -87,9 +102,17 @@ def phase_table(before: RunData, after: RunData) -> pd.DataFrame:
                 "verdict": {"better": "improved", "worse": "got worse"}.get(
                     r["verdict"], r["verdict"]
                 ),
+                "no worse than before?": _no_worse_words(r["p_no_worse"], r["margin"], unit),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _no_worse_words(p: float, margin: float | None, unit: str) -> str:
+    if pd.isna(p):
+        return "—"
+    within = f"within {fmt(float(margin or 0.0), unit)}"
+    return f"yes, {within} (p = {p:.3f})" if p < 0.05 else f"not shown {within} (p = {p:.2f})"
 
 
 def pilot_log_for(run: RunData, path: str = "") -> pd.DataFrame | None:

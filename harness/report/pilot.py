@@ -209,3 +209,45 @@ def field_evidence_table(log: pd.DataFrame | None) -> Any:
         "Published results as their sources report them (rubrics/field_evidence.yaml); "
         "settings and measures differ, so read them as context, not as a bar.",
     )
+
+
+def approval_section(log: pd.DataFrame | None) -> Any:
+    """The approval path from the station's own records: revisions per reply and turnaround
+    (before and during, BCa intervals), and AI drafts sent with little edit beside the
+    rubber-stamp alarm. Numeric twin: ``harness.pilot.approvals.approval_measures(log)``."""
+    from harness.pilot.approvals import approval_measures
+
+    out = approval_measures(log)
+    if out.empty or not (out["n_before"] + out["n_during"]).any():
+        return note(
+            "No approval path recorded: start the review station with approvers "
+            "(harness review RUN --approvers NAME) so each reply is approved or sent back."
+        )
+    view = pd.DataFrame(
+        {
+            "measure": out["title"],
+            "before the pilot": [fmt(v) for v in out["before"]],
+            "during the pilot": [fmt(v) for v in out["during"]],
+            "change or share [95% interval]": [
+                f"{fmt(c if pd.notna(c) else d)} [{fmt(lo)}–{fmt(hi)}] {u}"
+                for c, d, lo, hi, u in zip(
+                    out["change"],
+                    out["during"],
+                    out["ci_low"],
+                    out["ci_high"],
+                    out["unit"],
+                    strict=True,
+                )
+            ],
+            "replies (before / during)": [
+                f"{b} / {d}" for b, d in zip(out["n_before"], out["n_during"], strict=True)
+            ],
+            "how it is measured": out["how"],
+        }
+    )
+    return table_html(
+        view,
+        "The approval path as the review station recorded it (who drafted, who approved, each "
+        "time a reply was sent back). Positive change = the pilot did better; intervals are "
+        "BCa bootstrap intervals, which allow for counts that pile up at zero.",
+    )

@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from harness.plan.spec import REFERENCE
+
 # item, items, draft, drafts, reference, references, and what the district did (done)
 VOCAB: dict[str, dict[str, str]] = {
     "faq_reply": {
@@ -97,8 +99,8 @@ def run_vocab(run: Any) -> dict[str, str]:
 
 
 def reword(text: str, words: dict[str, str]) -> str:
-    """FAQ-reply phrasing in ``text`` put in ``words`` (unchanged for FAQ replies)."""
-    if words == VOCAB[DEFAULT_TASK]:
+    """FAQ-reply phrasing in ``text`` put in ``words`` (unchanged for FAQ replies or no words)."""
+    if not words or words == VOCAB[DEFAULT_TASK]:
         return text
 
     def sub(m: re.Match[str]) -> str:
@@ -116,3 +118,8 @@ def reword_notebook(nb: Any, words: dict[str, str]) -> Any:
         if cell.cell_type in ("markdown", "code"):
             cell.source = reword(cell.source, words)
     return nb
+
+
+def candidate_label(name: str) -> str:
+    """A candidate's name as a leader reads it (the reference row in plain words)."""
+    return "Approved answer" if name == REFERENCE else name

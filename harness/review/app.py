@@ -37,9 +37,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from harness.review import db, questions
+from harness.review import approval, db, questions, wording
+from harness.review.signoff import SignOff
 from harness.review.timing import MalformedEvents, measured_seconds, strict_events
-from harness.review.wording import DEFAULT_TASK, words
 
 HERE = Path(__file__).parent
 CSP = (
@@ -162,12 +162,15 @@ def build_app(ctx: StationContext) -> Starlette:
             c = local.conn = db.open_connection(ctx.db_file)
         yield c
 
-    if not ctx.secret:
-        with db.connect(ctx.db_file) as c:
+    with db.connect(ctx.db_file) as c:
+        if not ctx.secret:
             ctx.secret = bytes.fromhex(db.meta(c, "secret"))
+        approvers = approval.approvers(c)  # fixed while the station runs
 
     def render(name: str, status: int = 200, **kw: Any) -> HTMLResponse:
         return HTMLResponse(env.get_template(name).render(title=ctx.title, **kw), status)
+
+    signoff = SignOff(ctx, render, conn, csrf_token)
 
     def index(request: Request) -> Response:
         with conn() as c:
@@ -182,7 +185,8 @@ def build_app(ctx: StationContext) -> Starlette:
             }
             for r in db._rows(prog)
         ]
-        return render("index.html", rows=rows, loopback=ctx.loopback)
+        signers = [{"name": n, "token": t if ctx.loopback else None} for n, t in approvers.items()]
+        return render("index.html", rows=rows, loopback=ctx.loopback, approvers=signers)
 
     def _page(
         token: str,
@@ -201,6 +205,9 @@ def build_app(ctx: StationContext) -> Starlette:
                     text="Open the link you were given for the review, or ask the "
                     "person running it for yours.",
                 )
+            back = approval.sent_back(c, name) if approvers else None
+            if back is not None:  # a reply sent back comes before the next draft
+                return signoff.revise_page(c, token, back, saved, error, status, posted)
             total, done = db.counts(c, name)
             task = db.next_task(c, name)
             if task is None:
@@ -222,8 +229,7 @@ def build_app(ctx: StationContext) -> Starlette:
             number=done + 1,
             total=total,
             message=item.get("input", ""),
-            workflow=item.get("task", DEFAULT_TASK),
-            w=words(item.get("task")),
+            w=wording.words(item.get("task")),
             sources=ctx.sources.get(task["item_id"], []),
             draft=a["text"] if a is not None and task["mode"] == "drafts" else "",
             left=left["text"] if left is not None else "",
@@ -282,24 +288,32 @@ def build_app(ctx: StationContext) -> Starlette:
             submitted = db.now()
             opened = task["opened_at"] or submitted
             elapsed = _elapsed(opened, submitted)
+            active = measured_seconds(events or [], elapsed)
+            final = typed["final_text"].strip()
+
+            def first_step(cc: sqlite3.Connection) -> None:  # the reply waits for an approver
+                approval.record(cc, task_id, name, "submitted", submitted, text=final)
+
+            sends = bool(approvers) and decision in ("approved", "written")
             ok = db.submit(
                 c,
                 task_id,
                 name,
                 {
                     "decision": decision,
-                    "final_text": typed["final_text"].strip(),
+                    "final_text": final,
                     "ratings": ratings,
                     "unrated": unrated,
                     "flags": sorted(flags),
                     "comment": typed["comment"].strip()[:4000],
                     "choice": typed["choice"] if task["mode"] == "side_by_side" else "",
-                    "active_seconds": measured_seconds(events or [], elapsed),
+                    "active_seconds": active,
                     "events": len(events or []),
                     "opened_at": opened,
                     "submitted_at": submitted,
                     "elapsed_seconds": elapsed,
                 },
+                after=first_step if sends else None,
             )
             done = db.counts(c, name)[1]
             ask = ok and questions.due(c, name, done)
@@ -356,12 +370,10 @@ def build_app(ctx: StationContext) -> Starlette:
         return RedirectResponse(f"/r/{token}?saved={saved[:20]}", status_code=303)
 
     async def answer(request: Request) -> Response:
-        if not _same_origin(request):
-            return render("message.html", 403, heading="Refused", text="")
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return render("message.html", 413, heading="Too long", text="The form is too long.")
-        return await run_in_threadpool(_answer, request.path_params["token"], _parse_form(body))
+        form = await _form(request)
+        if isinstance(form, Response):
+            return form
+        return await run_in_threadpool(_answer, request.path_params["token"], form)
 
     async def submit(request: Request) -> Response:
         if not _same_origin(request):
@@ -379,8 +391,35 @@ def build_app(ctx: StationContext) -> Starlette:
         form = _parse_form(body)
         return await run_in_threadpool(_store, request.path_params["token"], form)
 
+    async def revise(request: Request) -> Response:
+        form = await _form(request)
+        if isinstance(form, Response):
+            return form
+        return await run_in_threadpool(signoff.revise, request.path_params["token"], form)
+
+    def approver_page(request: Request) -> Response:
+        saved = request.query_params.get("saved", "")
+        return signoff.approver_page(request.path_params["token"], saved=saved)
+
+    async def decide(request: Request) -> Response:
+        form = await _form(request)
+        if isinstance(form, Response):
+            return form
+        return await run_in_threadpool(signoff.decide, request.path_params["token"], form)
+
+    async def _form(request: Request) -> dict[str, list[str]] | Response:
+        if not _same_origin(request):
+            return render("message.html", 403, heading="Refused", text="")
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return render("message.html", 413, heading="Too long", text="The form is too long.")
+        return _parse_form(body)
+
     routes = [
         Route("/", index),
+        Route("/r/{token}/revise", revise, methods=["POST"]),
+        Route("/a/{token}", approver_page),
+        Route("/a/{token}/decide", decide, methods=["POST"]),
         Route("/r/{token}", reviewer_page),
         Route("/r/{token}/submit", submit, methods=["POST"]),
         Route("/r/{token}/questions", questions_page),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -105,9 +105,11 @@ def exists(path: Path) -> bool:
 
 def upgrade(path: Path) -> None:
     """Add the columns a queue built by an earlier release lacks (placeholders are found)."""
+    from harness.review import approval
     from harness.review.text import placeholders
 
     with connect(path) as c:
+        approval.ensure(c)  # the approval path's tables (a queue from before them has none)
         for table, (col, decl) in ADDED_COLUMNS.items():
             have = {r["name"] for r in c.execute(f"PRAGMA table_info({table})")}
             if have and col not in have:
@@ -247,9 +249,16 @@ def progress(c: sqlite3.Connection, reviewer: str | None = None) -> pd.DataFrame
     return frame
 
 
-def submit(c: sqlite3.Connection, task_id: int, reviewer: str, review: dict[str, Any]) -> bool:
+def submit(
+    c: sqlite3.Connection,
+    task_id: int,
+    reviewer: str,
+    review: dict[str, Any],
+    after: Callable[[sqlite3.Connection], None] | None = None,
+) -> bool:
     """Store one review and mark its task done in one committed transaction.
 
+    ``after`` runs inside the same transaction (the approval path's first step).
     Returns False (nothing written) when the task is not the reviewer's or is already done.
     """
     c.execute("BEGIN IMMEDIATE")
@@ -282,6 +291,8 @@ def submit(c: sqlite3.Connection, task_id: int, reviewer: str, review: dict[str,
             ),
         )
         c.execute("UPDATE tasks SET done = 1 WHERE task_id = ?", (task_id,))
+        if after is not None:
+            after(c)
         c.execute("COMMIT")
     except BaseException:
         c.execute("ROLLBACK")

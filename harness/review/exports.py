@@ -6,9 +6,13 @@
   candidate (``approved_answer`` for the hidden control).
 - ``pilot_log.csv``: ``baseline`` rows from replies written from scratch (their active minutes
   are ``drafting_minutes``, ``review_minutes`` 0) and ``pilot`` rows from reviewed AI drafts
-  (active minutes as ``review_minutes``; approved yes/no). ``revision_count`` and
-  ``turnaround_hours`` stay empty: the station does not see approval rounds or the inbox.
-  Extra columns ``candidate``, ``draft_id`` and ``active_seconds`` are kept as metadata.
+  (active minutes as ``review_minutes``; approved yes/no). With approvers (the approval path,
+  :mod:`harness.review.approval`), ``revision_count`` is the times the reply was sent back
+  before its approval, the drafter's minutes on revisions are added to the reply's minutes,
+  ``turnaround_hours`` runs from the first draft to the approval for live pilot messages only,
+  and ``approver`` / ``approved_at`` say who approved it when; a reply not approved yet (or a
+  station without approvers) leaves them empty. Extra columns ``candidate``, ``draft_id``,
+  ``active_seconds``, ``approver`` and ``approved_at`` are kept as metadata.
 - ``corrected_replies.csv``: every approved or rejected draft with the text staff would send.
 
 Skipped tasks are in none of them. The files are written together, each atomically. Text
@@ -61,6 +65,8 @@ PILOT_COLUMNS = [
     "candidate",
     "draft_id",
     "active_seconds",
+    "approver",
+    "approved_at",
 ]
 CORRECTED_COLUMNS = [
     "draft_id",
@@ -130,6 +136,7 @@ def pilot_log_frame(
     reviews: pd.DataFrame,
     questions: dict[str, str],
     pilot_candidates: Sequence[str] | None = None,
+    path: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Rows of ``pilot_log.csv``: baseline from from-scratch replies, pilot from AI drafts.
 
@@ -138,12 +145,16 @@ def pilot_log_frame(
         questions: item id -> the family's message.
         pilot_candidates: candidates whose drafts count as the pilot's AI drafts (default: every
             candidate but the approved-answer control).
+        path: the approval path per reply (:func:`harness.review.approval.paths`), if any.
     """
     rows: list[dict[str, Any]] = []
     if reviews.empty:
         return pd.DataFrame(columns=PILOT_COLUMNS)
+    steps = path.set_index("task_id") if path is not None and len(path) else None
     for r in _rows(reviews):
-        minutes = round(float(r.active_seconds) / 60.0, 4)
+        p = steps.loc[int(r.task_id)] if steps is not None and r.task_id in steps.index else None
+        extra = float(p["revision_seconds"]) if p is not None else 0.0
+        minutes = round((float(r.active_seconds) + extra) / 60.0, 4)
         base = {
             "entry_id": f"rv-{int(r.task_id)}",
             "date": str(r.submitted_at)[:10],
@@ -151,9 +162,11 @@ def pilot_log_frame(
             "category": r.category if isinstance(r.category, str) else "",
             "item_id": r.item_id,
             "question": questions.get(r.item_id, ""),
-            "revision_count": None,
-            "turnaround_hours": None,
-            "active_seconds": round(float(r.active_seconds), 3),
+            "revision_count": p["revisions"] if p is not None else None,
+            "turnaround_hours": p["turnaround_hours"] if p is not None else None,
+            "active_seconds": round(float(r.active_seconds) + extra, 3),
+            "approver": p["approver"] if p is not None else "",
+            "approved_at": p["approved_at"] if p is not None else "",
         }
         if r.mode == "scratch" and r.decision == "written":
             rows.append(
@@ -301,11 +314,12 @@ def export(
     criteria = _criteria(path)
     items = run.dataset.items
     questions = {str(i): str(q) for i, q in items["input"].items()}
+    steps = approval_path(path, reviews, items)
     out = Path(out_dir) if out_dir is not None else path.parent
     out.mkdir(parents=True, exist_ok=True)
     frames = {
         "ratings.csv": ratings_frame(reviews, criteria),
-        "pilot_log.csv": pilot_log_frame(reviews, questions, pilot_candidates),
+        "pilot_log.csv": pilot_log_frame(reviews, questions, pilot_candidates, steps),
         "corrected_replies.csv": corrected_frame(reviews),
     }
     ours = _recorded(path)
@@ -340,6 +354,18 @@ def export(
         written[name] = target
     _record(path, record)
     return written
+
+
+def approval_path(path: Path, reviews: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    """The queue's approval path per reply (:func:`harness.review.approval.paths`), live
+    messages told from replayed history by the queue's ``live_from`` day."""
+    from harness.review import approval
+
+    with db.connect(path) as c:
+        config = json.loads(db.meta(c, "config") or "{}")
+    dates = {str(k): v for k, v in items["date"].items()} if "date" in items else {}
+    live = approval.live_items(dates, config.get("live_from"))
+    return approval.paths(reviews, approval.events(path), live)
 
 
 def _criteria(path: Path) -> list[str]:

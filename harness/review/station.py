@@ -51,6 +51,8 @@ def prepare(
     rubric: str | Path | None = None,
     max_same_text: int = DEFAULT_MAX_SAME_TEXT,
     protocol: str | Path | None = "",
+    approvers: Sequence[str] | None = None,
+    live_from: str | None = None,
 ) -> Path:
     """Build the run's review queue on first use (or find the existing one); returns its file.
 
@@ -72,6 +74,12 @@ def prepare(
             and never one question's identical draft twice.
         protocol: the frozen pilot protocol whose sample sizes the queue (default: the run's
             workflow's ``pilots/<workflow>.yaml`` when there is one; without one, every draft).
+        approvers: who approves the replies (each gets a link): a reply a reviewer approves or
+            writes then waits for an approver, who approves it or sends it back with a reason
+            (:mod:`harness.review.approval`). Without approvers a reviewer's reply is final.
+        live_from: ``YYYY-MM-DD``: messages dated on or after it are live pilot messages, whose
+            turnaround counts (default: the day the frozen protocol was frozen; without
+            either, every message is replayed history and no turnaround is measured).
 
     Raises:
         ReviewError: no reviewers for a new queue, or other reviewers than the stored queue's.
@@ -80,6 +88,7 @@ def prepare(
     path = db.db_path(run.store.path)
     if db.exists(path):
         db.upgrade(path)
+        _approvers(path, approvers)
         with db.connect(path) as c:
             stored = sorted(db.reviewers(c))
         if reviewers and sorted(str(r).strip() for r in reviewers) != stored:
@@ -132,9 +141,42 @@ def prepare(
         "max_same_text": max_same_text,
         "removed": tasks.attrs.get("removed", {}),
         "sized_from": sized_from,
+        "live_from": _live_from(live_from, sized_from),
     }
     db.create(path, drafts, tasks, config)
+    _approvers(path, approvers)
     return path
+
+
+def _live_from(given: str | None, sized_from: dict[str, Any] | None) -> str | None:
+    """The first day of live pilot messages: given, else the day the protocol was frozen."""
+    import datetime as dt
+
+    if given:
+        try:
+            return dt.date.fromisoformat(str(given)).isoformat()
+        except ValueError as exc:
+            raise ReviewError(f"--live-from {given!r} is not a date; write YYYY-MM-DD") from exc
+    frozen = (sized_from or {}).get("frozen_at")
+    return str(frozen)[:10] if frozen else None
+
+
+def _approvers(path: Path, names: Sequence[str] | None) -> None:
+    """Give the queue its approvers (once: a queue's approvers never change)."""
+    from harness.review import approval
+
+    wanted = sorted({str(n).strip() for n in names or [] if str(n).strip()})
+    if not wanted:
+        return
+    with db.connect(path) as c:
+        have = sorted(approval.approvers(c))
+        if have and have != wanted:
+            raise ReviewError(
+                f"this review queue's approvers are {', '.join(have)}; open it without "
+                "--approvers to resume"
+            )
+        if not have:
+            approval.add_approvers(c, wanted, db.now())
 
 
 def _sample(run: Any, protocol: str | Path | None) -> dict[str, Any] | None:
@@ -148,7 +190,12 @@ def _sample(run: Any, protocol: str | Path | None) -> dict[str, Any] | None:
     drafts = int((proto.get("sample") or {}).get("drafts") or 0)
     if not drafts or not proto.get("frozen"):
         return None
-    return {"protocol": path.name, "sha256": proto["frozen"]["sha256"], "drafts": drafts}
+    return {
+        "protocol": path.name,
+        "sha256": proto["frozen"]["sha256"],
+        "drafts": drafts,
+        "frozen_at": proto["frozen"].get("at"),
+    }
 
 
 def context(
@@ -237,10 +284,16 @@ def exposure_warning(host: str, port: int) -> str | None:
 
 
 def links(db_file: Path, host: str, port: int) -> dict[str, str]:
-    """Each reviewer's personal link (working for the host the station listens on)."""
+    """Each reviewer's personal link, then each approver's as ``NAME (approves)`` (working for
+    the host the station listens on)."""
+    from harness.review import approval
+
     shown = link_host(host)
     with db.connect(db_file) as c:
-        return {n: f"http://{shown}:{port}/r/{t}" for n, t in sorted(db.reviewers(c).items())}
+        out = {n: f"http://{shown}:{port}/r/{t}" for n, t in sorted(db.reviewers(c).items())}
+        for n, t in approval.approvers(c).items():
+            out[f"{n} (approves)"] = f"http://{shown}:{port}/a/{t}"
+    return out
 
 
 def _bind(host: str, port: int) -> socket.socket:

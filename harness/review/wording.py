@@ -82,5 +82,7 @@ WORDS: dict[str, dict[str, str]] = {
 
 
 def words(task: Any) -> dict[str, str]:
-    """The page's words for an item's task (a task without its own words gets the reply's)."""
-    return WORDS.get(str(task), WORDS[DEFAULT_TASK])
+    """The page's words for an item's task (a task without its own words gets the reply's),
+    with ``task``: the workflow whose words they are."""
+    name = str(task) if str(task) in WORDS else DEFAULT_TASK
+    return {**WORDS[name], "task": name}

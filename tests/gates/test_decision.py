@@ -653,3 +653,61 @@ def test_a_judge_nobody_could_check_is_missing_evidence_not_a_failure(calibratio
     g = d.gates.iloc[0]
     assert g["status"] == status and why in g["evidence"], g["evidence"]
     assert d.verdict == ("Not decided: evidence missing" if status != "fail" else NOT_READY)
+
+
+def _pilot_log(shift: float, n: int = 20) -> pd.DataFrame:
+    """Replies before and during a pilot: minutes fall by ``shift``; revisions by a third of it."""
+    import numpy as np
+
+    before = np.random.default_rng(3).normal(10, 3, n)
+    rows = [
+        {"entry_id": f"{ph}{i}", "phase": ph, "review_minutes": m, "revision_count": m / 3,
+         "approved": True, "final_text": "reply"}
+        for ph, vals in (("baseline", before), ("pilot", before - shift))
+        for i, m in enumerate(vals)
+    ]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_required_pilot_gates_are_judged_together_with_holm():
+    """Each pilot gate clears its bar alone (p between 1.25% and 2.5%), but with two required
+    pilot measures Holm's correction asks the smaller p-value to be at most 1.25%: both fail,
+    as the protocol's simulation would have judged them."""
+    ev = Evidence(
+        scores=scores_of({("ai", "word_similarity"): [0.9] * 5}),
+        categories=pd.Series(dtype=str),
+        candidates=CANDIDATES,
+        pilot_log=_pilot_log(2.4),
+    )
+    saves = gate(name="saves", metric="pilot:minutes_saved_per_reply", threshold=0.0)
+    fewer = gate(name="fewer", metric="pilot:fewer_revisions", threshold=0.0)
+    gov = Governance.model_validate(GOV)
+    for alone in (saves, fewer):
+        d = evaluate(ev, "post_pilot", gateset(alone, phase="post_pilot"), gov)
+        row = d.gates.iloc[0]
+        assert row["status"] == "pass", row["evidence"]
+        p = float(row["evidence"].split("one-sided p = ")[1].split(" ")[0])
+        assert 0.0125 < p <= 0.025
+    both = evaluate(ev, "post_pilot", gateset(saves, fewer, phase="post_pilot"), gov)
+    assert both.gates["status"].tolist() == ["fail", "fail"]
+    assert all("Holm" in e and "clears the bar alone" in e for e in both.gates["evidence"])
+    assert both.verdict == NOT_READY
+    # an advisory pilot gate is not in the family: the required one is judged alone again
+    advisory = evaluate(
+        ev, "post_pilot", gateset(saves, {**fewer, "required": False}, phase="post_pilot"), gov
+    )
+    assert advisory.gates["status"].tolist() == ["pass", "pass"]
+    # a clear improvement passes within the family too
+    ev.pilot_log = _pilot_log(4.0)
+    clear = evaluate(ev, "post_pilot", gateset(saves, fewer, phase="post_pilot"), gov)
+    assert clear.gates["status"].tolist() == ["pass", "pass"]
+    assert "it passes" in clear.gates["evidence"].iloc[0]
+
+
+def test_the_gates_and_the_sample_simulation_share_one_holm_and_one_p_value():
+    import harness.gates.evaluation as evaluation
+    import harness.pilot.sample as sample
+    from harness import stats
+
+    assert sample.holm_reject is stats.holm_reject and sample.bootstrap_p is stats.bootstrap_p
+    assert "holm_reject" in evaluation.holm_pilot.__code__.co_names

@@ -138,3 +138,17 @@ def test_slower_pilot_saves_less(base, pil, extra):
         )
 
     assert saved([m + extra for m in pil]) == pytest.approx(saved(pil) - extra, abs=1e-6)
+
+
+def test_the_pilot_intervals_resample_within_each_staff_member():
+    """Reviewers grouped, as the protocol's simulation resamples: each staff member's entries
+    are resampled among their own, so a difference that lies only between staff members (Ana
+    always 1 minute, Ben always 9) adds no uncertainty; ungrouped it would."""
+    rows = [{"phase": "baseline", "review_minutes": 10.0, "staff_member": "Cy"}] * 4
+    rows += [{"phase": "pilot", "review_minutes": 1.0, "staff_member": "Ana"}] * 3
+    rows += [{"phase": "pilot", "review_minutes": 9.0, "staff_member": "Ben"}] * 3
+    log = pd.DataFrame(rows).assign(revision_count=0, approved=True, final_text="x")
+    saved = pilot.outcomes(log).set_index("measure").loc["minutes_saved_per_reply"]
+    assert (saved["improvement"], saved["ci_low"], saved["ci_high"]) == (5.0, 5.0, 5.0)
+    loose = pilot.outcomes(log.drop(columns="staff_member")).set_index("measure")
+    assert loose.loc["minutes_saved_per_reply", "ci_low"] < 5.0

@@ -1,0 +1,180 @@
+"""The approval path's measures from a pilot log, each with a BCa interval.
+
+When the review station has approvers (:mod:`harness.review.approval`), its pilot log says for
+every reply who approved it, how many times it was sent back first (``revision_count``) and,
+for live pilot messages only, the hours from its first draft to its approval
+(``turnaround_hours``). From that log:
+
+- **revisions per reply**: before the pilot (replies written from scratch) minus during it
+  (AI drafts), approved replies only;
+- **turnaround**: hours from first draft to approval, before minus during, live messages only;
+- **sent with little or no edit**: the share of approved AI drafts whose approved text keeps at
+  least :data:`LITTLE_EDIT` of the draft's words in place, shown beside the **rubber-stamp
+  alarm**: the share approved unchanged in under ``RUBBER_STAMP_SECONDS`` of active time
+  (a high share of little edit means little only when staff did read the drafts).
+
+Intervals are BCa (:func:`harness.stats.bca_interval`): revision counts pile up at 0 and a
+few replies take days, so the percentile interval would be off-centre. Before and during are
+different replies, so the two-group differences are unpaired.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness.pilot.analysis import kept_share
+from harness.review.evidence import RUBBER_STAMP_SECONDS
+from harness.stats import DEFAULT_RESAMPLES, DEFAULT_SEED, bca_interval
+
+LITTLE_EDIT = 0.9  # word-level similarity of the approved text to the AI draft
+COLUMNS = [
+    "measure",
+    "title",
+    "unit",
+    "before",
+    "during",
+    "change",
+    "ci_low",
+    "ci_high",
+    "n_before",
+    "n_during",
+    "how",
+]
+
+
+def _numbers(log: pd.DataFrame, column: str, phase: str) -> pd.Series:
+    if column not in log:
+        return pd.Series(dtype="float64")
+    part = log[log["phase"] == phase]
+    return pd.to_numeric(part[column], errors="coerce").dropna()
+
+
+def _two(measure: str, title: str, unit: str, before: pd.Series, during: pd.Series, how: str,
+         level: float, resamples: int, seed: int) -> dict[str, Any]:  # fmt: skip
+    change, lo, hi = bca_interval(
+        before.to_numpy(), during.to_numpy(), level=level, resamples=resamples, seed=seed
+    )
+    return {
+        "measure": measure,
+        "title": title,
+        "unit": unit,
+        "before": float(before.mean()) if before.size else np.nan,
+        "during": float(during.mean()) if during.size else np.nan,
+        "change": change,
+        "ci_low": lo,
+        "ci_high": hi,
+        "n_before": int(before.size),
+        "n_during": int(during.size),
+        "how": how,
+    }
+
+
+def _share(measure: str, title: str, values: pd.Series, how: str, level: float,
+           resamples: int, seed: int) -> dict[str, Any]:  # fmt: skip
+    share, lo, hi = bca_interval(values.to_numpy(), level=level, resamples=resamples, seed=seed)
+    return {
+        "measure": measure,
+        "title": title,
+        "unit": "share",
+        "before": np.nan,
+        "during": share,
+        "change": np.nan,
+        "ci_low": lo,
+        "ci_high": hi,
+        "n_before": 0,
+        "n_during": int(values.size),
+        "how": how,
+    }
+
+
+def little_edit(log: pd.DataFrame) -> pd.DataFrame:
+    """Per approved AI draft of the pilot: 1.0 when sent with little or no edit, and 1.0 when
+    approved unchanged in under :data:`RUBBER_STAMP_SECONDS` of active time (numeric)."""
+    cols = ["little_edit", "rubber_stamp"]
+    if log is None or log.empty or "ai_draft" not in log:
+        return pd.DataFrame(columns=cols, dtype="float64")
+    ok = log["approved"].astype(str).str.lower().isin(["yes", "true", "1"])
+    part = log[(log["phase"] == "pilot") & ok]
+    kept = pd.Series(
+        [kept_share(d, f) for d, f in zip(part["ai_draft"], part["final_text"], strict=True)],
+        index=part.index,
+        dtype="float64",
+    ).dropna()
+    same = pd.Series(
+        [
+            str(d).strip() == str(f).strip()
+            for d, f in zip(part["ai_draft"], part["final_text"], strict=True)
+        ],
+        index=part.index,
+    )[kept.index]
+    seconds = pd.to_numeric(part.get("active_seconds"), errors="coerce")
+    if not isinstance(seconds, pd.Series):
+        seconds = pd.Series(np.nan, index=part.index)
+    fast = seconds[kept.index].lt(RUBBER_STAMP_SECONDS)
+    return pd.DataFrame(
+        {
+            "little_edit": kept.ge(LITTLE_EDIT).astype("float64"),
+            "rubber_stamp": (same & fast).astype("float64"),
+        }
+    )
+
+
+def approval_measures(
+    log: pd.DataFrame | None,
+    level: float = 0.95,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> pd.DataFrame:
+    """The approval path's measures (one row each; units in ``unit``; positive ``change`` =
+    the pilot did better). A measure the log cannot give has NaN values and n 0."""
+    if log is None or log.empty or "phase" not in log:
+        return pd.DataFrame(columns=COLUMNS)
+    edits = little_edit(log)
+    rows = [
+        _two(
+            "revisions_per_reply",
+            "Approval revisions per reply",
+            "revisions",
+            _numbers(log, "revision_count", "baseline"),
+            _numbers(log, "revision_count", "pilot"),
+            "times an approver sent the reply back before approving it; before minus during",
+            level,
+            resamples,
+            seed,
+        ),
+        _two(
+            "turnaround_hours",
+            "Hours from first draft to approval",
+            "hours",
+            _numbers(log, "turnaround_hours", "baseline"),
+            _numbers(log, "turnaround_hours", "pilot"),
+            "live pilot messages only (never replayed history); before minus during",
+            level,
+            resamples,
+            seed,
+        ),
+        _share(
+            "sent_with_little_edit",
+            "AI drafts sent with little or no edit",
+            edits["little_edit"],
+            f"approved text keeps at least {LITTLE_EDIT:.0%} of the draft's words in place",
+            level,
+            resamples,
+            seed,
+        ),
+        _share(
+            "rubber_stamp_share",
+            f"Approved unchanged in under {RUBBER_STAMP_SECONDS:g} seconds (rubber-stamp alarm)",
+            edits["rubber_stamp"],
+            "read beside the row above: little edit counts only if the drafts were read",
+            level,
+            resamples,
+            seed,
+        ),
+    ]
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame.attrs["units"] = dict(zip(frame["measure"], frame["unit"], strict=True))
+    return frame
