@@ -162,7 +162,7 @@ def wait_for(pred: Callable[[], bool], timeout: float = 30.0) -> bool:
 
 # Fixtures built once per session (``shared_copy``) whose tests run on one worker: the other
 # worker runs the rest of the suite instead of waiting on the file lock while the build runs.
-SHARED_BUILDS = frozenset({"runs", "reports", "script_report"})
+SHARED_BUILDS = frozenset({"runs", "reports", "script_report", "demo_report"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

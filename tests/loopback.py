@@ -33,6 +33,9 @@ class Behaviour:
     # as real servers do: a reply longer than the request's max_tokens (counted in words here)
     # is cut there and finishes with "length"
     honour_max_tokens: bool = False
+    # a provider that answers nothing until the test lets it (``hold.set()``): a run stays
+    # in flight for as long as the test needs, however slow the machine
+    hold: threading.Event | None = None
 
 
 @dataclass
@@ -113,6 +116,9 @@ class LoopbackServer:
                     fault = server._rng.choice(b.faults) if b.faults else 500
                 if b.latency:
                     time.sleep(b.latency)
+                if b.hold is not None:
+                    while not b.hold.wait(0.05) and not server._stop.is_set():
+                        pass
                 if hang:
                     server._stop.wait(120)
                     return

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         look_alike,
         read_items,
     )
+    from harness.data.languages import LANGUAGE_NAMES, language_name
     from harness.data.mapping import (
         ALIASES,
         FIELDS,
@@ -78,6 +79,7 @@ _API = {
     "FIELDS": "harness.data.mapping",
     "ITEM_FILES": "harness.data.dataset",
     "JsonKeyError": "harness.data.guard",
+    "LANGUAGE_NAMES": "harness.data.languages",
     "LINK_HINT": "harness.data.guard",
     "LIST_FIELDS": "harness.data.items",
     "MAX_ALIASES": "harness.data.safeyaml",
@@ -108,6 +110,7 @@ _API = {
     "infer_mapping": "harness.data.mapping",
     "items_for_tasks": "harness.data.dataset",
     "items_frame": "harness.data.items",
+    "language_name": "harness.data.languages",
     "json_depth_line": "harness.data.guard",
     "line_of": "harness.data.validation",
     "load_dataset": "harness.data.dataset",
@@ -136,6 +139,7 @@ __all__ = [
     "DIRECTORY_KINDS",
     "FIELDS",
     "ITEM_FILES",
+    "LANGUAGE_NAMES",
     "LINK_HINT",
     "LIST_FIELDS",
     "MAX_ALIASES",
@@ -170,6 +174,7 @@ __all__ = [
     "items_for_tasks",
     "items_frame",
     "json_depth_line",
+    "language_name",
     "line_of",
     "load_dataset",
     "load_file",

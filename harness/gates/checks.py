@@ -147,8 +147,10 @@ def _labels(ev: Evidence, by: str, only: list[str] | None = None) -> pd.Series |
     return labels if not only else labels.where(labels.isin(only))
 
 
-def _small(counts: dict[str, int], min_n: int) -> str:
-    return ", ".join(f"{k} (n={v})" for k, v in counts.items()) + (
+def _small(counts: dict[str, int], min_n: int, by: str = "") -> str:
+    from harness.gates.slices import slice_name
+
+    return ", ".join(f"{slice_name(by, k)} (n={v})" for k, v in counts.items()) + (
         f": not enough data (fewer than {min_n} questions each)"
     )
 
@@ -178,14 +180,17 @@ def by_slice(
         return {
             "status": NOT_EVALUATED,
             "n": 0,
-            "evidence": why + ("; " + _small(small, min_n) if small else ""),
+            "evidence": why + ("; " + _small(small, min_n, by) if small else ""),
         }
     failed = [c for c, r in results.items() if r["status"] == FAIL]
     worst_cat = min(results, key=lambda c: results[c]["slack"])
     worst = results[worst_cat]
     n = sum(r["n"] for r in results.values())
+    from harness.gates.slices import slice_name
+
     if failed:
-        ev_text = f"{len(failed)} of {len(results)} {by} slices fall short: {', '.join(failed)}"
+        shown = ", ".join(slice_name(by, c) for c in failed)
+        ev_text = f"{len(failed)} of {len(results)} {by} slices fall short: {shown}"
         status = FAIL
     elif small:
         ev_text = f"the {len(results)} {by} slices with enough data clear it"
@@ -193,9 +198,9 @@ def by_slice(
     else:
         ev_text = f"all {len(results)} {by} slices clear it"
         status = PASS
-    ev_text += f"; weakest {worst_cat}: {worst['evidence']}"
+    ev_text += f"; weakest {slice_name(by, worst_cat)}: {worst['evidence']}"
     if small:
-        ev_text += f"; {_small(small, min_n)}, so the gate cannot say they clear it"
+        ev_text += f"; {_small(small, min_n, by)}, so the gate cannot say they clear it"
     return {**worst, "status": status, "n": n, "evidence": ev_text, "category": worst_cat}
 
 

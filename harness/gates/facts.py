@@ -11,6 +11,8 @@ from typing import Any
 
 import pandas as pd
 
+from harness.data.languages import language_name
+
 
 class Facts:
     """What the checks need to know about a run, read once."""
@@ -156,9 +158,12 @@ def _fair(f: Facts) -> tuple[bool, str]:
     counts = _languages(f)
     enough = sorted(k for k, v in counts.items() if v >= f.min_n)
     if len(enough) < 2:
-        shown = ", ".join(f"{k} n={v}" for k, v in sorted(counts.items())) or "no AI scores"
+        shown = (
+            ", ".join(f"{language_name(k)} n={v}" for k, v in sorted(counts.items()))
+            or "no AI scores"
+        )
         return False, f"fewer than two languages have {f.min_n} or more scored questions ({shown})"
-    return True, "languages with enough questions: " + ", ".join(enough)
+    return True, "languages with enough questions: " + ", ".join(map(language_name, enough))
 
 
 def _other_language(f: Facts) -> tuple[bool, str]:
@@ -166,7 +171,9 @@ def _other_language(f: Facts) -> tuple[bool, str]:
     other = {k: v for k, v in counts.items() if k not in ("en", "(none)")}
     if not other:
         return False, "the run has no question written in a language other than English"
-    return True, "questions in " + ", ".join(f"{k} (n={v})" for k, v in sorted(other.items()))
+    return True, "questions in " + ", ".join(
+        f"{language_name(k)} (n={v})" for k, v in sorted(other.items())
+    )
 
 
 def _language_gate(f: Facts) -> tuple[bool, str]:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness.data.languages import language_name
 from harness.errors import PlanError, Problem
 from harness.stats import (
     DEFAULT_RESAMPLES,
@@ -252,7 +253,9 @@ def slice_figure(
     uniq = dict(zip(names, handles, strict=True))
     counts = slice_counts(table, ai_candidates(run))
     ax.set_yticks(range(len(labels)))
-    ax.set_yticklabels([mpl(count_label(s, counts.get(s, 0), min_n)) for s in labels])
+    ax.set_yticklabels(
+        [mpl(count_label(slice_name(by, s), counts.get(s, 0), min_n)) for s in labels]
+    )
     ax.invert_yaxis()
     if floor is not None:
         ax.axvline(floor, color="#444444", linestyle="--", linewidth=1)
@@ -267,7 +270,7 @@ def slice_figure(
         ax.legend(uniq.values(), uniq.keys(), loc="best", fontsize=8)
     fig.tight_layout()
     alt = slice_alt_text(table, d.label, by, floor, min_n)
-    shown = "; ".join(count_label(s, counts.get(s, 0), min_n) for s in labels)
+    shown = "; ".join(count_label(slice_name(by, s), counts.get(s, 0), min_n) for s in labels)
     return fig, f"Questions the AI drafts were scored on, per {by}: {shown}. {alt}"
 
 
@@ -286,8 +289,15 @@ def slice_counts(table: pd.DataFrame, candidates: Sequence[str]) -> dict[str, in
     return {str(k): int(v) for k, v in t.groupby("slice")["n"].max().items()}
 
 
+def slice_name(by: str, label: Any) -> str:
+    """A slice label as a reader reads it: a language code in words ('es' -> 'Spanish')."""
+    if by == "language" and str(label) != NONE_LABEL:
+        return language_name(label)
+    return str(label)
+
+
 def count_label(slc: str, n: int, min_n: int = MIN_N) -> str:
-    """'es (11 questions)' or 'es (3 questions, not enough data)'."""
+    """'Spanish (11 questions)' or 'Spanish (3 questions, not enough data)'."""
     return f"{slc} ({n} question{'s' if n != 1 else ''}{', not enough data' if n < min_n else ''})"
 
 
@@ -302,9 +312,8 @@ def slice_alt_text(
         parts.append(f"The gate floor is {floor:g}.")
     for cand, t in table.groupby("candidate", sort=False):
         cells = [
-            f"{r['slice']} {r['mean']:.2f} ({r['low']:.2f} to {r['high']:.2f}, n={int(r['n'])}"
-            + (", not enough data" if int(r["n"]) < min_n else "")
-            + ")"
+            f"{slice_name(by, r['slice'])} {r['mean']:.2f} ({r['low']:.2f} to {r['high']:.2f}, "
+            f"n={int(r['n'])}" + (", not enough data" if int(r["n"]) < min_n else "") + ")"
             for r in t.to_dict("records")
         ]
         parts.append(f"{cand}: " + "; ".join(cells) + ".")

@@ -25,6 +25,7 @@ from harness.knowledge.context import (
     knowledge_base,
     rank_documents,
     retrieve,
+    use_cache_dir,
 )
 from harness.knowledge.exclude import SIMILARITY, Exclusion, exclude_for, exclusion
 from harness.knowledge.index import KnowledgeBase, KnowledgeError, build
@@ -62,4 +63,5 @@ __all__ = [
     "rank_documents",
     "retrieve",
     "split_document",
+    "use_cache_dir",
 ]

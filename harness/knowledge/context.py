@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from harness.knowledge.exclude import exclude_for
-from harness.knowledge.index import KnowledgeBase, build
+from harness.knowledge.index import KnowledgeBase, build, default_cache_dir
 from harness.knowledge.text import STEMMED
 
 if TYPE_CHECKING:
@@ -27,16 +27,39 @@ DEFAULT_K = 3  # passages a prompt gets: at most 3 x 120 words (harness.knowledg
 CONTEXTS = ("retrieved", "linked")
 
 _OPEN: dict[tuple[str, str], KnowledgeBase] = {}
+_PREFERRED: dict[str, str] = {}  # dataset fingerprint -> the folder a run named
 _LOCK = threading.Lock()
 
 
-def knowledge_base(dataset: Dataset, cache_dir: str | Path | None = None) -> KnowledgeBase:
-    """The dataset's knowledge base, built or opened once per process and cache folder."""
-    key = (dataset.fingerprint or str(dataset.path), str(cache_dir))
+def use_cache_dir(dataset: Dataset, cache_dir: str | Path) -> None:
+    """Where this process keeps ``dataset``'s knowledge base when a caller names no folder.
+
+    A run's ``--results`` folder holds its index (``<results>/.cache/knowledge``); the scorers and
+    reports that read a stored run call :func:`knowledge_base` without a folder, and would
+    otherwise build a second index under the default results folder. Nothing is built here."""
     with _LOCK:
+        _PREFERRED[_fingerprint(dataset)] = str(Path(cache_dir).resolve())
+
+
+def knowledge_base(dataset: Dataset, cache_dir: str | Path | None = None) -> KnowledgeBase:
+    """The dataset's knowledge base, built or opened once per process and cache folder.
+
+    No folder: the one :func:`use_cache_dir` set for this dataset, else the default
+    (``<results>/.cache/knowledge``)."""
+    fp = _fingerprint(dataset)
+    with _LOCK:
+        if cache_dir is None:
+            folder = _PREFERRED.get(fp) or str(default_cache_dir().resolve())
+        else:
+            folder = str(Path(cache_dir).resolve())
+        key = (fp, folder)
         if key not in _OPEN:
-            _OPEN[key] = build(dataset, cache_dir)
+            _OPEN[key] = build(dataset, folder)
         return _OPEN[key]
+
+
+def _fingerprint(dataset: Dataset) -> str:
+    return dataset.fingerprint or str(dataset.path)
 
 
 def retrieve(kb: KnowledgeBase, item: dict[str, Any], k: int = DEFAULT_K) -> pd.DataFrame:
@@ -112,17 +135,32 @@ def given_passages(
             for s in dataset.source_texts(ids)
         ]
     kb = knowledge_base(dataset, cache_dir)
-    if mode == "retrieved":
-        frame = kb.passages(ids)
-    else:
+    if mode != "retrieved":
         item_id = str(record.get("item_id"))
         if item_id not in dataset.items.index:
             return []
-        frame = retrieve(kb, dataset.item(item_id), k)
+        ids = _retrieved_ids(kb, dataset, item_id, k)
+    # read from the index's rows, not a frame: the scorers ask for every generation
     return [
-        {k_: r[k_] for k_ in ("id", "doc_id", "title", "text", "status", "kind")}
-        for r in as_prompt(frame)
+        {"id": pid, **{c: kb.rows[pid][c] for c in ("doc_id", "title", "text", "status", "kind")}}
+        for pid in ids
+        if pid in kb.rows
     ]
+
+
+def _retrieved_ids(kb: KnowledgeBase, dataset: Dataset, item_id: str, k: int) -> list[str]:
+    """The ids :func:`retrieve` gives an item, searched once per index, item and ``k``: every
+    generation of the item with nothing recorded (the approved answer, a canned reply, staff
+    and vendor drafts) is checked against the same passages, by the claims scorer and again
+    by the report's claims table."""
+    key = ("given", item_id, k)
+    with _LOCK:
+        hit = kb.memo.get(key)
+    if hit is None:
+        hit = [str(i) for i in retrieve(kb, dataset.item(item_id), k)["passage_id"]]
+        with _LOCK:
+            kb.memo[key] = hit
+    return hit
 
 
 def rank_documents(kb: KnowledgeBase, item: dict[str, Any], k: int = 5) -> list[str]:

@@ -19,6 +19,7 @@ return such a passage (``tests/knowledge/test_exclude.py`` checks it with Hypoth
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from rapidfuzz.distance import Indel
@@ -45,7 +46,7 @@ class Exclusion:
 
     def too_similar(self, text: str) -> bool:
         """True when ``text`` is more similar than the threshold to the item's answer."""
-        t = normalise(text)
+        t = _normalised(text)
         return any(
             Indel.normalized_similarity(t, a, score_cutoff=self.threshold) > self.threshold
             for a in self.answers
@@ -59,6 +60,13 @@ class Exclusion:
         if self.date and isinstance(eff, str) and eff and eff[:10] > self.date:
             return True
         return self.too_similar(str(row["text"]))
+
+
+@lru_cache(maxsize=1 << 15)
+def _normalised(text: str) -> str:
+    """A passage's text as :func:`normalise` gives it, kept: the same passages are checked
+    against item after item."""
+    return normalise(text)
 
 
 def exclusion(

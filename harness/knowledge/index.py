@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pandas as pd
 
 from harness.knowledge.passages import depersonalize, passage_id, split_document
+from harness.knowledge.private import public_material, withhold
 from harness.knowledge.text import STEMMED, analyze, detect_language
 
 if TYPE_CHECKING:
@@ -46,6 +47,9 @@ TITLE_WEIGHT = 1.0  # BM25 weight of a passage's title and heading against its t
 MAX_TERMS = 32  # query terms matched at most (the rarest)
 MIN_CUT = 2_000  # passages from which common terms are dropped (speed only; see _telling)
 COMMON = 0.25  # a term in more than this share of passages is dropped from a query
+FETCH = 400  # rows fetched beyond 8 k before leave-one-out filters them: a second query
+# (when the excluded near-copies of an answer fill them all) costs a whole BM25 pass again
+WITHHELD = ("phone", "email", "student_id", "name")  # kinds of withheld details, counted
 FORMAT = 1  # bump when passages, ids or analysis change: old cache files are then ignored
 COLUMNS = [
     "passage_id",
@@ -80,10 +84,18 @@ class KnowledgeBase:
     people: list[str] = field(default_factory=list)  # people.csv names (leave-one-out)
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # passage id -> its row
     doc_freq: dict[str, int] = field(default_factory=dict)  # term -> passages holding it
+    withheld: dict[str, int] = field(default_factory=dict)  # details kept out of answers
+    searches: int = 0  # FTS5 searches made (each one BM25 pass over the matching passages)
 
     def __post_init__(self) -> None:
+        self.withheld = dict(self.frame.attrs.get("withheld") or {})
         flat = self.frame.reset_index()
         self.rows = {r["passage_id"]: r for r in flat.to_dict(orient="records")}
+        # Searches read only FTS5's rowid and rank: reading the stored passage id of every
+        # matching row (before the sort) took a third of a search's time.
+        self.pids: dict[int, str] = dict(self.db.execute("SELECT rowid, pid FROM fts").fetchall())
+        self.db.execute("PRAGMA cache_size = -65536")  # up to 64 MiB of pages, read once
+        self.memo: dict[tuple[Any, ...], list[str]] = {}  # see harness.knowledge.context
         vocab = "CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocab USING fts5vocab(main, fts, 'col')"
         self.db.execute(vocab)
         self.doc_freq = dict(
@@ -153,16 +165,18 @@ class KnowledgeBase:
         match = " OR ".join(f'"{t}"' for t in sorted(terms))
         if len(set(kinds)) == 1:  # one kind: let the index narrow the match set
             match = f"tags:{kinds[0]} AND ({match})"
-        limit = 8 * k + 48 + (len(exclude.ids) if exclude is not None else 0)
+        limit = FETCH + 8 * k + (len(exclude.ids) if exclude is not None else 0)
         keep: list[tuple[str, float]] = []
         while True:
+            self.searches += 1
             rows = self.db.execute(
-                "SELECT pid, bm25(fts, 0, ?, 1, 0) AS s FROM fts WHERE fts MATCH ? ORDER BY s "
+                "SELECT rowid, bm25(fts, 0, ?, 1, 0) AS s FROM fts WHERE fts MATCH ? ORDER BY s "
                 "LIMIT ?",
                 (TITLE_WEIGHT, match, limit),
             ).fetchall()
             keep = []
-            for pid, score in rows:
+            for rowid, score in rows:
+                pid = self.pids[rowid]
                 p = self.rows[pid]
                 if p["kind"] not in kinds or (current_only and p["status"] != "current"):
                     continue
@@ -206,13 +220,20 @@ def default_cache_dir() -> Path:
 
 
 def passages_frame(dataset: Dataset) -> tuple[pd.DataFrame, list[str]]:
-    """Every approved answer and source passage of a dataset, and the build's warnings."""
+    """Every approved answer (another family's details withheld: :mod:`harness.knowledge.private`)
+    and source passage of a dataset, and the build's warnings."""
     notes: list[str] = []
     people = dataset.people["name"].dropna().tolist() if dataset.people is not None else []
     rows: list[dict[str, Any]] = []
     items = dataset.items
+    directory = dataset.directory["value"].tolist() if dataset.directory is not None else []
+    public = public_material(
+        dataset.sources["text"].tolist(),
+        directory,
+        zip(items["reference"].astype(str), items["input"].astype(str), strict=True),
+    )
     for iid, it in items.iterrows():
-        text = depersonalize(str(it["reference"]), people)
+        text = withhold(depersonalize(str(it["reference"]), people), str(it["input"]), public)
         if not text.strip():
             continue
         lang = it.get("language")
@@ -280,7 +301,9 @@ def passages_frame(dataset: Dataset) -> tuple[pd.DataFrame, list[str]]:
             f"{len(other)} passages in another language ({langs}) are indexed without "
             "stemming: only exact words match them"
         )
-    return frame.set_index("passage_id"), notes
+    frame = frame.set_index("passage_id")
+    frame.attrs["withheld"] = {k: int(public.withheld[k]) for k in WITHHELD}
+    return frame, notes
 
 
 def _passage_language(text: str, doc_lang: str) -> str:
@@ -327,7 +350,12 @@ def _write(path: Path, frame: pd.DataFrame, fingerprint: str) -> sqlite3.Connect
             .to_dict(orient="records")
         ],
     )
-    meta = {"format": code_version(), "fingerprint": fingerprint, "digest": _digest(frame)}
+    meta = {
+        "format": code_version(),
+        "fingerprint": fingerprint,
+        "digest": _digest(frame),
+        "withheld": json.dumps(frame.attrs.get("withheld") or {}),
+    }
     db.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
     db.commit()
     return db
@@ -345,6 +373,7 @@ def _open(path: Path, fingerprint: str) -> tuple[sqlite3.Connection, pd.DataFram
         db.execute("INSERT INTO fts(fts, rank) VALUES ('integrity-check', 1)")
         rows = [json.loads(r) for (r,) in db.execute("SELECT row FROM passages ORDER BY rowid")]
         frame = pd.DataFrame(rows, columns=COLUMNS).set_index("passage_id")
+        frame.attrs["withheld"] = {k: int(v) for k, v in json.loads(meta["withheld"]).items()}
         if _digest(frame) != meta.get("digest"):
             raise ValueError("its passages do not match their checksum")
         n = db.execute("SELECT count(*) FROM fts").fetchone()[0]

@@ -21,6 +21,7 @@ from harness.report.calibration import (
     calibration_tables,
     confusion_table,
     judge_scores,
+    judge_spread,
 )
 from harness.report.ceiling import ceiling_section
 from harness.report.decision import (
@@ -180,6 +181,7 @@ __all__ = [
     "glossary_table",
     "governance_table",
     "judge_scores",
+    "judge_spread",
     "load_run",
     "methodology",
     "metric_families",

@@ -150,14 +150,53 @@ def confusion_table(run: RunData) -> pd.DataFrame:
     return out
 
 
-def calibration_section(run: RunData) -> Any:
-    """The agreement table and the confusion table of the judge's calibration (or a note)."""
+def judge_spread(run: RunData) -> pd.DataFrame:
+    """Per criterion: the judge's most frequent score, how many of the checked drafts got it,
+    and how many drafts were checked (numeric; the one-line summary of :func:`confusion_table`)."""
+    conf = (run.calibration or {}).get("confusion")
+    cols = ["criterion", "most_frequent_score", "drafts_with_it", "drafts"]
+    if not isinstance(conf, list) or not conf:
+        return pd.DataFrame(columns=cols)
+    frame = pd.DataFrame(conf)
+    frame["count"] = pd.to_numeric(frame["count"], errors="coerce").fillna(0)
+    by_score = frame.groupby(["criterion", "judge"], sort=False)["count"].sum().reset_index()
+    rows = []
+    for crit, grp in by_score.groupby("criterion", sort=False):
+        top = grp.loc[grp["count"].idxmax()]
+        rows.append([crit, float(top["judge"]), int(top["count"]), int(grp["count"].sum())])
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _spread_sentence(run: RunData) -> str:
+    """'The judge gave its most frequent score to 16 of 16 drafts on accuracy (a 1), ...'."""
+    spread = judge_spread(run)
+    if spread.empty:
+        return ""
+    parts = [
+        f"{r['drafts_with_it']} of {r['drafts']} drafts on {r['criterion']} "
+        f"(a {float(r['most_frequent_score']):g})"
+        for r in spread.to_dict("records")
+    ]
+    return (
+        "<p class='caption'>How spread the judge's own scores are, on the drafts it was checked "
+        f"on: its most frequent score went to {esc('; '.join(parts))}. A judge that gives most "
+        "drafts one score cannot tell a good draft from a poor one. The judge calibration "
+        "report has the full table of which score it gave to drafts of each human score.</p>"
+    )
+
+
+def calibration_section(run: RunData, detail: bool = True) -> Any:
+    """The agreement table and the confusion table of the judge's calibration (or a note).
+
+    ``detail=False`` (the readiness report): the confusion table is summarised in one sentence
+    (:func:`judge_spread`); the judge calibration report shows it whole.
+    """
     from IPython.display import HTML
 
     table = calibration_table(run)
     if table.empty:
         return note("No calibration tables: the judge has not been checked against human ratings.")
-    conf = confusion_table(run)
+    conf = confusion_table(run) if detail else pd.DataFrame()
     body = STYLE + frame_table(
         table,
         "Agreement with the district's human raters per criterion. Weighted "
@@ -173,6 +212,8 @@ def calibration_section(run: RunData) -> Any:
             "the counts on the diagonal; one column full of counts means it gives every draft "
             "the same score.",
         )
+    if not detail:
+        body += _spread_sentence(run)
     return HTML(body)
 
 

@@ -3,9 +3,11 @@ from, and how much of what the approved answers state that material holds."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from harness.report.format import STYLE, esc, frame_table
+from harness.report.glossary import category_name
 from harness.store.runs import RunData
 
 CONTEXT_WORDS = {
@@ -41,6 +43,8 @@ def ceiling_section(run: RunData) -> Any:
             "recall_at_k": "linked sources among the top 5 documents",
         }
     ).reset_index()
+    first = view.columns[0]  # the categories, in the glossary's plain words
+    view[first] = [c if c == "all" else category_name(c) for c in view[first]]
     lines = [
         f"<li><b>{esc(c['name'])}</b>: {esc(context_line(c))}</li>"
         for c in run.manifest["candidates"]
@@ -57,4 +61,7 @@ def ceiling_section(run: RunData) -> Any:
         "approved answers. Shares of those facts; the last column is the mean share of each "
         "question's linked sources (empty without links).",
     )
-    return HTML(STYLE + head + f"<p>{esc(ceiling_note(by))}</p>" + table)
+    said = ceiling_note(by)
+    for cat in sorted(map(str, by.index), key=len, reverse=True):
+        said = re.sub(rf"(?<![\w-]){re.escape(cat)}(?![\w-])", category_name(cat), said)
+    return HTML(STYLE + head + f"<p>{esc(said)}</p>" + table)

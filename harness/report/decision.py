@@ -11,12 +11,11 @@ from harness.errors import ReportError
 from harness.gates.decision import Decision, decide
 from harness.metrics import metric_def
 from harness.phases import PHASE_QUESTIONS
-from harness.plan.spec import REFERENCE
 from harness.report.ceiling import context_line
 from harness.report.format import STATUS_WORDS, STYLE, VERDICT_CLASS, esc, note
-from harness.report.glossary import category_name, plain_names, plainly
+from harness.report.glossary import category_name, plain_names, plainly, without_gate_list
 from harness.report.tables import family_metrics
-from harness.report.vocab import candidate_label, reword, run_vocab
+from harness.report.vocab import candidate_label, reword, run_vocab, speak_workflow
 from harness.store.runs import RunData
 
 PHASES = PHASE_QUESTIONS  # the one registry: harness.phases
@@ -30,8 +29,7 @@ def decision(
         raise ReportError(f"unknown phase '{phase}'; phases: {', '.join(PHASES)}")
     dec = decide(run, phase, gates=gates or None, governance=governance or None)
     dec.names = plain_names(run)
-    dec.words = run_vocab(run)
-    dec.names[REFERENCE] = dec.words["reference"].capitalize()  # "Approved summary", ...
+    speak_workflow(dec, run)  # the run's words: "Approved summary", messages, ...
     return dec
 
 
@@ -255,7 +253,9 @@ def candidates_table(dec: Decision) -> pd.DataFrame:
     out = dec.candidates.rename(columns={"why": "reasons"})
     out = out.assign(candidate=[dec.names.get(c, candidate_label(c)) for c in out["candidate"]])
     if "reasons" in out:
-        out["reasons"] = [reword(plainly(r, dec.names), dec.words) for r in out["reasons"]]
+        out["reasons"] = [
+            reword(without_gate_list(plainly(r, dec.names)), dec.words) for r in out["reasons"]
+        ]
     return out
 
 

@@ -63,7 +63,13 @@ def equity_section(
     from IPython.display import HTML
 
     from harness.gates.decision import load_gates
-    from harness.gates.slices import slice_figure
+    from harness.gates.slices import (
+        ai_candidates,
+        count_label,
+        slice_counts,
+        slice_figure,
+        slice_name,
+    )
 
     items = run.dataset.items
     if by not in items.columns or items[by].nunique(dropna=True) < 2:
@@ -75,25 +81,31 @@ def equity_section(
         return note(f"This run has no '{metric_def(metric).label}' scores to compare by {by}.")
     fig, alt = slice_figure(run, metric, by, gates=load_gates())
     t = equity_table(run, by, [metric])  # every measure by slice: equity_table(run, by)
-    view = pd.DataFrame(
-        {  # one measure: named in the caption, not on every row
-            "candidate": t["candidate"],
-            by: t["slice"],
-            "average [95% interval]": [
-                f"{fmt(m)} [{fmt(lo)} to {fmt(hi)}] {metric_def(k).unit}"
-                for m, lo, hi, k in zip(t["mean"], t["low"], t["high"], t["metric"], strict=True)
-            ],
-            "questions": t["n"],
-            "enough data": ["no (fewer than 10)" if s else "yes" for s in t["small"]],
-        }
+    unit = metric_def(metric).unit
+    counts = slice_counts(t, ai_candidates(run))  # the one count the figure's labels read
+    t = t.assign(
+        column=[count_label(slice_name(by, s), counts.get(str(s), 0)) for s in t["slice"]],
+        cell=[
+            f"{fmt(m)} [{fmt(lo)} to {fmt(hi)}]" + (" too few" if small else "")
+            for m, lo, hi, small in zip(t["mean"], t["low"], t["high"], t["small"], strict=True)
+        ],
     )
+    # one row per candidate, a column per slice: the slice's name and its questions in the head
+    view = (
+        t.pivot_table(index="candidate", columns="column", values="cell", aggfunc="first")
+        .reindex([c for c in run.candidate_names() if c in set(t["candidate"])])
+        .fillna("—")
+        .reset_index()
+    )
+    view.columns.name = None
     return HTML(
         STYLE
         + figure_html(fig, alt)
         + table_html(
             view,
-            f"{metric_def(metric).label}: each {by} on its own, with its interval; a {by} "
-            "with fewer than 10 questions is shown but not counted as evidence either way.",
+            f"{metric_def(metric).label} ({unit}), average [95% interval]: each {by} on its "
+            f"own; a {by} with fewer than 10 questions ('too few') is shown but not counted as "
+            "evidence either way.",
         ).data
     )
 

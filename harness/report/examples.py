@@ -248,6 +248,10 @@ Wilcoxon signed-rank test, corrected (Holm) for making many comparisons at once,
 the interval does, the verdict says "could be chance".</li>
 <li><b>Failed drafts</b> (the model could not be reached after retries) are listed and left out
 of the averages, never counted as zero.</li>
+<li><b>Analysts' detail</b> lives in the analysts' reports made from the same run, not in this
+one: every measure of every candidate with its interval and each draft's scores are in the
+explore report, and the judge's full calibration tables (which score it gave to drafts of each
+human score) are in the judge calibration report.</li>
 </ul>
 <p><b>Limitations.</b> The questions are ones the district already answered; new kinds of
 questions may go worse. Closeness to the approved answer rewards copying its wording, so a correct

@@ -108,8 +108,8 @@ def failures(run: RunData) -> pd.DataFrame:
 def failures_table(run: RunData, limit: int = MAX_FAILURES) -> Any:
     """Failed drafts (the first ``limit``), with a count of the rest."""
     f = failures(run)
-    if f.empty:
-        return table_html(f, "No failures: every draft was produced.")
+    if f.empty:  # a note, not an empty table of column names
+        return note("No failures: every draft was produced.")
     cap = f"{len(f)} drafts failed after retries; they are left out of every average." + (
         f" The first {limit} are listed." if len(f) > limit else ""
     )
@@ -147,8 +147,10 @@ def family_section(run: RunData, family: str, what: str) -> Any:
     table = family_table(run, family)
     if table.empty:
         return note(_unmeasured(run, family, what))
+    # a reader reads the measure's name; its id stays in family_table() and the glossary
+    view = table.drop(columns="metric", errors="ignore")
     caption = "Average per question [95% interval], n = questions scored."
-    return table_html(table, reword(caption, run_vocab(run)))
+    return table_html(view, reword(caption, run_vocab(run)))
 
 
 def run_overview(run: RunData) -> pd.DataFrame:

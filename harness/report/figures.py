@@ -11,6 +11,7 @@ from harness import stats
 from harness.metrics import COMPARE_METRICS, metric_def
 from harness.report.alt import Figure, listing
 from harness.report.format import fmt, plain, unit_of
+from harness.report.glossary import category_name
 from harness.report.tables import by_category, category_metric, comparison_numbers
 from harness.stats import summarize
 from harness.store.runs import RunData
@@ -183,7 +184,7 @@ def category_figure(run: RunData, metric: str | None = None, dec: Any = None) ->
     cmap = "cividis" if higher else "cividis_r"
     im = ax.imshow(values, cmap=cmap, aspect="auto", vmin=lo_v, vmax=hi_v)
     ax.set_xticks(range(data.shape[1]), data.columns, rotation=30, ha="right", fontsize=8)
-    ax.set_yticks(range(data.shape[0]), [mpl(c) for c in data.index], fontsize=8)
+    ax.set_yticks(range(data.shape[0]), [mpl(category_name(c)) for c in data.index], fontsize=8)
     for (i, j), v in np.ndenumerate(values):
         if not np.isnan(v):
             short = bar is not None and (v < bar if higher else v > bar)

@@ -127,16 +127,14 @@ def glossary_table(run: RunData, phase: str = "pre_pilot") -> Any:
     from harness.report.format import table_html
 
     g = glossary_entries(run, phase)
-    kinds = {"phase": "phase", "candidate": "draft", "metric": "measure"}
     import textwrap
 
     view = pd.DataFrame(
-        {
-            "what": [kinds.get(k, k) for k in g["kind"]],
+        {  # the kind needs no column: the phase, then the drafts, then the measures
             "name": g["name"],
             "unit": g["unit"].replace("", "—"),
             # one line each on paper: the meaning's first clause (glossary_entries() has it whole)
-            "meaning": [textwrap.shorten(m, 58, placeholder=" …") for m in g["meaning"]],
+            "meaning": [textwrap.shorten(m, 64, placeholder=" …") for m in g["meaning"]],
         }
     )
     view = view[g["kind"] != "category"]  # categories are named in plain words where shown
@@ -204,3 +202,17 @@ def plainly(text: Any, names: dict[str, str]) -> str:
         return out
     pattern = re.compile(r"(?<![\w/-])(" + "|".join(re.escape(k) for k in keys) + r")(?![\w/-])")
     return pattern.sub(lambda m: names[m.group(1)], out)
+
+
+def without_gate_list(reason: str) -> str:
+    """'failed 6 of 8 required gates (A, B (x), C); ...' -> 'failed 6 of 8 required gates; ...':
+    the gate table just above names every gate with its verdict."""
+    start = reason.find("required gates (")
+    if start < 0:
+        return reason
+    i, depth = start + len("required gates "), 0
+    for j in range(i, len(reason)):
+        depth += {"(": 1, ")": -1}.get(reason[j], 0)
+        if depth == 0:
+            return reason[:i].rstrip() + reason[j + 1 :]
+    return reason

@@ -25,6 +25,9 @@ from typing import Any
 from harness.report.breaks import break_words
 
 WIDE_COLUMNS = 6  # a table with more columns prints smaller and may break inside words
+# a table of at most this many rows (header included) prints whole: never its header alone at
+# a page's foot with the rows on the next page
+SHORT_ROWS = 6
 
 PRINT_STYLE = """<style id="harness-print">
 caption.harness-sr { position: absolute; width: 1px; height: 1px; overflow: hidden;
@@ -39,12 +42,10 @@ caption.harness-sr { position: absolute; width: 1px; height: 1px; overflow: hidd
     max-width: 100% !important; min-width: 0 !important; }
   .jp-OutputArea-child { break-inside: auto !important; display: block !important; }
   .jp-InputPrompt, .jp-OutputPrompt, .jp-Collapser, .anchor-link { display: none !important; }
-  .jp-RenderedHTMLCommon p, .jp-RenderedHTMLCommon li { font-size: 10pt; line-height: 1.35; }
+  .jp-RenderedHTMLCommon p, .jp-RenderedHTMLCommon li { font-size: 9.5pt; line-height: 1.3; }
   h1, h2, h3, h4 { break-after: avoid-page; break-inside: avoid; margin: 10pt 0 4pt !important; }
   .jp-Cell:has(.jp-RenderedMarkdown > :is(h1, h2, h3, h4):last-child) {
     break-after: avoid-page; }
-  /* the measure table is the appendix's longest: it starts a page rather than strand its heading */
-  .jp-Cell:has(#Every-measure-in-this-run) { break-before: page; }
   .jp-RenderedHTMLCommon h2 { font-size: 15pt; } .jp-RenderedHTMLCommon h3 { font-size: 12pt; }
   body { hyphens: manual; -webkit-hyphens: manual; }
   table { table-layout: auto !important; width: 100% !important; max-width: 100% !important;
@@ -54,11 +55,14 @@ caption.harness-sr { position: absolute; width: 1px; height: 1px; overflow: hidd
   th, td { padding: 1.5pt 3pt !important; line-height: 1.2; overflow-wrap: normal !important;
     word-break: normal !important; unicode-bidi: plaintext; }
   table.harness-squeeze th, table.harness-squeeze td { overflow-wrap: anywhere !important; }
-  caption { font-size: 9pt !important; break-after: avoid-page; }
-  p.caption, .harness-figure + p.caption { break-after: avoid-page; }
+  caption { font-size: 8.5pt !important; break-after: avoid-page; }
+  /* a caption paragraph keeps with the table, figure or example it introduces; a note that
+     introduces nothing (p.caption alone: "No failures") chains nothing to what follows */
+  p.caption:has(+ :is(table, div, img, figure)) { break-after: avoid-page; }
+  :is(img, figure, .harness-figure) + p.caption { break-before: avoid-page; }
   thead { display: table-header-group; }
-  tr, img, figure, .harness-figure, .decision { break-inside: avoid; }
-  img, svg { max-width: 100% !important; max-height: 3in !important; width: auto !important;
+  tr, img, figure, .harness-figure, .decision, table.harness-short { break-inside: avoid; }
+  img, svg { max-width: 100% !important; max-height: 2.5in !important; width: auto !important;
     height: auto !important; }
   figure { margin: 4pt 0 !important; }
   .cover h1 { font-size: 20pt !important; }
@@ -110,10 +114,14 @@ def accessible_tables(body: str) -> str:
 def _caption_and_scope(soup: Any) -> None:
     for table in soup.find_all("table"):
         first = table.find("tr")
+        cls = table.get("class")
+        classes: list[str] = cls.split() if isinstance(cls, str) else list(cls or [])
         if first is not None and len(first.find_all(["th", "td"])) > WIDE_COLUMNS:
-            cls = table.get("class")
-            classes: list[str] = cls.split() if isinstance(cls, str) else list(cls or [])
-            table["class"] = " ".join([*classes, "harness-wide"])
+            classes.append("harness-wide")
+        if len(table.find_all("tr")) <= SHORT_ROWS:
+            classes.append("harness-short")
+        if classes:
+            table["class"] = " ".join(dict.fromkeys(classes))
         if table.find("caption") is None:
             caption = soup.new_tag("caption", attrs={"class": "harness-sr"})
             caption.string = _heading_text(table)  # read aloud; on screen the heading says it

@@ -9,6 +9,7 @@ import pandas as pd
 from harness import stats
 from harness.metrics import COMPARE_METRICS, HEADLINE_METRICS, metric_def
 from harness.report.format import fmt, plain, unit_of
+from harness.report.glossary import category_name
 from harness.scorers import scorer_info, scorer_names
 from harness.stats import summarize
 from harness.store.runs import RunData
@@ -209,7 +210,8 @@ def category_table(run: RunData, metric: str | None = None) -> pd.DataFrame:
     table.columns.name = None
     counts = s.groupby(s["item_id"].map(run.dataset.items["category"]))["item_id"].nunique()
     table.insert(0, "questions", counts.reindex(table.index).fillna(0).astype(int))
-    return table.reset_index()
+    out = table.reset_index()  # categories in the glossary's words (category_numbers: ids)
+    return out.assign(category=[category_name(c) for c in out["category"]])
 
 
 def by_category(run: RunData, metric: str | None = None) -> pd.DataFrame:

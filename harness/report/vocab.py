@@ -123,3 +123,10 @@ def reword_notebook(nb: Any, words: dict[str, str]) -> Any:
 def candidate_label(name: str) -> str:
     """A candidate's name as a leader reads it (the reference row in plain words)."""
     return "Approved answer" if name == REFERENCE else name
+
+
+def speak_workflow(dec: Any, run: Any) -> None:
+    """Give a decision the run's words (its tables speak them) and the ceiling's row its name in
+    them ("Approved summary")."""
+    dec.words = run_vocab(run)
+    dec.names[REFERENCE] = dec.words["reference"].capitalize()

@@ -216,6 +216,8 @@ async def _execute(
         bar.update(1)
         bar.set_postfix(done=counts.ok, failed=counts.failed, cached=counts.cached, refresh=False)
 
+    if units:
+        _record_answer_privacy(ds, specs, store, root)
     # Baselines and the reference row: deterministic and local, computed in process.
     for spec in specs:
         if spec.is_model:
@@ -256,6 +258,27 @@ async def _execute(
         await run_models(plan, ds, model_units, opts, counts, record, store, root)
     finally:
         bar.close()
+
+
+def _record_answer_privacy(
+    ds: Dataset, specs: list[CandidateSpec], store: RunStore, root: Path
+) -> None:
+    """The manifest says what was kept out of other families' approved answers before any
+    prompt or retrieval draft used them (``data_protection.retrieved_answers``)."""
+    if not any(
+        s.context == "retrieved" and (s.is_model or s.baseline == "retrieval") for s in specs
+    ):
+        return
+    from harness.knowledge import knowledge_base
+    from harness.knowledge.private import RULE
+
+    kb = knowledge_base(ds, root / ".cache" / "knowledge")
+    m = store.read_manifest()
+    m.setdefault("data_protection", {})["retrieved_answers"] = {
+        "rule": RULE,
+        "withheld": dict(kb.withheld),
+    }
+    store.write_manifest(m)
 
 
 def _baseline_options(spec: CandidateSpec, root: Path) -> dict[str, Any]:

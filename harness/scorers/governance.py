@@ -33,13 +33,13 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from textstat.textstat import textstatistics
 
 from harness.data.dataset import Dataset
 from harness.scorers import Metric, ScoreFn, scorer
@@ -93,10 +93,20 @@ _EMERGENCY = re.compile(
     re.I,
 )
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
-_READER = textstatistics()
-_READER.set_lang("en-US")  # no underscore: textstat uses pyphen, never NLTK's downloadable CMU dict
-_READER_ES = textstatistics()
-_READER_ES.set_lang("es")  # pyphen's Spanish hyphenation dictionary
+
+
+@functools.cache
+def _reader(spanish: bool) -> Any:
+    """textstat's reader for Spanish or English, made at the first draft graded: importing
+    textstat costs about 1.8 s of CPU, which every process that only lists the scorers (a
+    report's kernel, `harness check`) paid before."""
+    from textstat.textstat import textstatistics
+
+    reader = textstatistics()
+    # es: pyphen's Spanish hyphenation dictionary; en-US (no underscore): textstat uses pyphen,
+    # never NLTK's downloadable CMU dict
+    reader.set_lang("es" if spanish else "en-US")
+    return reader
 
 
 def is_spanish(language: str | None) -> bool:
@@ -196,8 +206,8 @@ def reading_grade(text: str | None, language: str | None = None) -> float:
     if not isinstance(text, str) or not text.strip():
         return math.nan
     if is_spanish(language) and draft_language(text) != "en":
-        return float(_READER_ES.crawford(text))
-    return float(_READER.flesch_kincaid_grade(text))
+        return float(_reader(True).crawford(text))
+    return float(_reader(False).flesch_kincaid_grade(text))
 
 
 def is_escalation(draft: str | None, reason: str | None = None) -> bool:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from harness.data.dataset import Dataset, load_dataset
 from harness.errors import RunError
+from harness.knowledge import use_cache_dir
 from harness.plan.spec import Plan, ScorerSpec
 from harness.scorers import ScoreContext, get_scorer
 from harness.store.runs import SCORE_COLUMNS, RunStore, open_run
@@ -79,6 +80,8 @@ def score_run(
     store = run if isinstance(run, RunStore) else open_run(run, results_dir)
     manifest = store.read_manifest()
     dataset = load_dataset(manifest["dataset"]["path"])
+    # the scorers read the knowledge base this run's results folder holds, not the default one
+    use_cache_dir(dataset, store.path.parent / ".cache" / "knowledge")
     specs = (
         scorers
         or [ScorerSpec(**s) for s in manifest["plan"].get("scorers", [])]

@@ -150,9 +150,9 @@ def test_billion_laughs_in_front_matter_is_refused_fast(mini_copy):
     p = mini_copy / "sources" / "lunch-2025.md"
     body = p.read_text().split("---", 2)[2]
     p.write_text("---\n" + LAUGHS.replace("a: &a", "title: &a", 1) + "\n---" + body)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     problems = _problems(mini_copy)
-    assert time.perf_counter() - t0 < 2
+    assert time.process_time() - t0 < 2
     assert any("lunch-2025.md line" in s and "front matter expands" in s for s in problems), (
         problems
     )

@@ -49,19 +49,21 @@ def test_refused_documents_name_the_problem_and_line(text, line, words):
 
 
 def test_a_billion_laughs_is_refused_in_milliseconds():
-    t0 = time.perf_counter()
+    # CPU seconds of this process, not wall time: the work a refusal costs, which the other
+    # processes of a busy machine (CI, pytest-xdist's other worker) cannot stretch
+    t0 = time.process_time()
     with pytest.raises(YamlProblem):
         parse(LAUGHS)
-    assert time.perf_counter() - t0 < 0.5
+    assert time.process_time() - t0 < 0.5
 
 
 def test_oversized_document_is_refused_before_parsing(tmp_path):
     p = tmp_path / "big.yaml"
     p.write_text("a: " + "x" * (MAX_BYTES + 10), encoding="utf-8")
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     with pytest.raises(PlanError, match="larger than"):
         load_file(p, "plan")
-    assert time.perf_counter() - t0 < 0.5
+    assert time.process_time() - t0 < 0.5
 
 
 @pytest.mark.parametrize("text", ["t: 'nan'", 't: "1e400"', "t: nano", "t: 1e5", "t: 2.5"])
@@ -141,9 +143,9 @@ def test_plan_with_bomb_or_non_finite_exits_2_with_file_and_line(
     with pytest.raises(PlanError) as err:
         load_plan(path)
     assert str(path) in str(err.value) and " line " in str(err.value)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     assert main(["--results", str(results), "run", str(path), "--no-score", "--quiet"]) == 2
-    assert time.perf_counter() - t0 < 5
+    assert time.process_time() - t0 < 5
     assert f"{path} line" in capsys.readouterr().err
     assert not list(results.iterdir())
 

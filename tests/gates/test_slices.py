@@ -165,7 +165,8 @@ def test_run_fails_only_because_one_slice_falls_short():
     by = d.gates.set_index("gate")
     assert by.loc["overall", "status"] == "pass"
     assert by.loc["floor", "status"] == "fail"
-    assert "1 of 2 language slices fall short: es" in by.loc["floor", "evidence"]
+    # issue 24: a language is named in words wherever a leader reads it ("es" -> "Spanish")
+    assert "1 of 2 language slices fall short: Spanish" in by.loc["floor", "evidence"]
     assert by.loc["floor", "scope"] == "every language"
     assert d.verdict == "Not ready"
     # the same run with Spanish at the English level passes both
@@ -178,7 +179,7 @@ def test_small_slice_is_not_enough_data_never_a_silent_pass():
     d = decide(vals, ["en"] * 30 + ["so"] * 4, FLOOR)
     row = d.gates.iloc[0]
     assert row["status"] == "not evaluated"
-    assert "so (n=4): not enough data (fewer than 10 questions each)" in row["evidence"]
+    assert "Somali (n=4): not enough data (fewer than 10 questions each)" in row["evidence"]
     # ... nor a silent fail: a low small slice is still "not enough data", not a failure
     d = decide([0.95] * 30 + [0.0] * 4, ["en"] * 30 + ["so"] * 4, FLOOR)
     assert d.gates.iloc[0]["status"] == "not evaluated"
@@ -197,7 +198,7 @@ def test_slices_named_in_advance_are_the_only_ones_judged():
 def test_a_failing_slice_fails_even_beside_a_small_one():
     d = decide([0.95] * 12 + [0.2] * 12 + [0.9] * 3, ["en"] * 12 + ["es"] * 12 + ["vi"] * 3, FLOOR)
     row = d.gates.iloc[0]
-    assert row["status"] == "fail" and "vi (n=3)" in row["evidence"]
+    assert row["status"] == "fail" and "Vietnamese (n=3)" in row["evidence"]
 
 
 GAP = {
@@ -291,14 +292,20 @@ def test_slice_figure_draws_each_slice_and_the_floor():
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
     # the count with its unit (issue 24: "es (n=3)" read as a different number than the table)
-    assert labels == ["en (12 questions)", "es (12 questions)", "vi (2 questions, not enough data)"]
+    # ... and the language in words (issue 24: "en, es" read as codes)
+    assert labels == [
+        "English (12 questions)",
+        "Spanish (12 questions)",
+        "Vietnamese (2 questions, not enough data)",
+    ]
     assert any(list(line.get_xdata()) == [0.55, 0.55] for line in ax.lines)  # the floor
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "ai",
         "retrieval",
         "gate floor 0.55",
     ]
-    assert "The gate floor is 0.55." in alt and "vi 0.90" in alt and "not enough data" in alt
+    assert "The gate floor is 0.55." in alt and "Vietnamese 0.90" in alt
+    assert "not enough data" in alt
     assert MIN_N == 10
 
 
@@ -353,4 +360,4 @@ def test_a_stored_run_is_sliced_and_gated_end_to_end(tmp_path, mini_copy, result
     d = decide(run, "pre_pilot", gates)
     status = d.all_gates.set_index("gate")["status"]
     assert status["overall"] == "pass" and status["floor"] == "fail"
-    assert "fall short: es" in d.all_gates.set_index("gate").loc["floor", "evidence"]
+    assert "fall short: Spanish" in d.all_gates.set_index("gate").loc["floor", "evidence"]

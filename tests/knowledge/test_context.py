@@ -50,3 +50,48 @@ def test_the_shipped_prompt_uses_retrieved_passages():
 
     text = (REPO / "plans" / "prompts" / "faq_reply.j2").read_text(encoding="utf-8")
     assert "{% for s in retrieved %}" in text
+
+
+def test_given_passages_searches_once_per_item_and_k(mini, tmp_path):
+    """A record with nothing recorded (the approved answer, a canned reply, a vendor's drafts) is
+    read back as the top k the index finds: the claims scorer and the report's claims table ask
+    for the same item again and again, and only the first ask searches the index."""
+    from harness.knowledge import knowledge_base
+
+    ds = load_dataset(mini)
+    cache = tmp_path / "kb"
+    kb = knowledge_base(ds, cache)
+    iid = str(ds.items.index[0])
+    before = kb.searches
+    first = given_passages(ds, {"item_id": iid}, cache_dir=cache)
+    assert kb.searches == before + 1
+    for candidate in ("reference", "canned", "vendor"):
+        again = given_passages(ds, {"item_id": iid, "candidate": candidate}, cache_dir=cache)
+        assert again == first
+    assert kb.searches == before + 1
+    given_passages(ds, {"item_id": iid}, k=1, cache_dir=cache)  # another k: searched anew
+    assert kb.searches == before + 2
+    given_passages(ds, {"item_id": str(ds.items.index[1])}, cache_dir=cache)
+    assert kb.searches == before + 3
+
+
+def test_scoring_a_run_reads_the_index_in_its_own_results_folder(mini, tmp_path, monkeypatch):
+    """``harness score RUN --results X``: the claims scorer reads back what the approved-answer
+    row was given from the knowledge base under X, never building a second index under the
+    default results folder (the working folder's ``results/`` or ``$HARNESS_RESULTS``)."""
+    from harness.scorers.scoring import score_run
+
+    default = tmp_path / "default-results"
+    monkeypatch.setenv("HARNESS_RESULTS", str(default))
+    results = tmp_path / "elsewhere"
+    plan = write_plan(
+        tmp_path / "p",
+        mini,
+        [{"name": "canned", "baseline": "template"}],
+        reference_row=True,
+        scorers=[{"name": "claims"}],
+    )
+    store = run_plan(plan, results_dir=results, options=RunOptions(progress=False), score=False)
+    score_run(store)
+    assert (results / ".cache" / "knowledge").is_dir()
+    assert not (default / ".cache" / "knowledge").exists()

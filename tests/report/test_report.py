@@ -232,12 +232,17 @@ def test_readiness_report_shows_the_judge_beside_its_calibration(tmp_path, loopb
     agreement = next(t for t in tables if "agreement (weighted kappa)" in t.columns)
     assert agreement["criterion"].tolist() == ["accuracy", "completeness", "tone"]
     assert (agreement["rated drafts (n)"] == "3").all() and (agreement["calibrated"] == "no").all()
-    conf = next(t for t in tables if "human score" in t.columns)
+    # issue 24 (the board packet): the score-by-score table moved to the judge calibration
+    # report; the readiness report keeps one sentence of it, the judge's most frequent score
+    assert not any("human score" in t.columns for t in tables)
+    assert "3 of 3 drafts on accuracy (a 4)" in section  # always 4
+    assert "(rates AI: loopback (AI model from openai))" in html  # what the judge rated
+    _one_fact_one_number_about_the_judge_and_the_drafts(store, results, html)
+    calib = (store.path / "judge_calibration.html").read_text()  # written by calibrate above
+    conf = next(t for t in _tables(calib) if "human score" in t.columns)
     counts = conf[[c for c in conf if c.startswith("judge ")]].astype(int)
     assert counts.groupby(conf["criterion"]).sum().sum(axis=1).tolist() == [3, 3, 3]
     assert counts["judge 4"].groupby(conf["criterion"]).sum()["accuracy"] == 3  # always 4
-    assert "(rates AI: loopback (AI model from openai))" in html  # what the judge rated
-    _one_fact_one_number_about_the_judge_and_the_drafts(store, results, html)
 
 
 def _page_one(html: str) -> str:

@@ -486,30 +486,57 @@ def test_ramp_spaces_the_first_wave_and_ends_at_the_first_answer():
     assert len(late) == 9 and max(late) < 0.5, late  # not 1.4 s
 
 
-@pytest.mark.parametrize(
-    ("latency", "spread_min", "spread_max"), [(1.0, 0.4, 0.95), (0.05, 0, 0.45)]
-)
+@pytest.mark.parametrize(("latency", "spread_out"), [(1.0, True), (0.05, False)])
 def test_first_wave_reaches_the_provider_spread_out(
-    tmp_path, mini, results, loopback, monkeypatch, latency, spread_min, spread_max
+    tmp_path, mini, results, loopback, monkeypatch, latency, spread_out
 ):
+    """Timed where the run decides (when each call leaves the ramp, when the first answer
+    comes), not where the server sees it: on a busy machine the client's CPU delays arrivals
+    by any amount (CI: 0.24 s and 0.4 s stalls), but cannot shorten a ramp step."""
+    import time
+
     from harness.engine.calls import Ramp as _Ramp
 
     monkeypatch.setattr(_Ramp, "GAP_S", 0.1)
+    wave: list[float] = []  # when each call of the first wave (a ramp ticket) left
+    answers: list[float] = []
+    real_wait, real_answered = _Ramp.wait, _Ramp.answered
+
+    async def wait(self: _Ramp) -> None:
+        ticket = self.left > 0
+        await real_wait(self)
+        if ticket:
+            wave.append(time.monotonic())
+
+    def answered(self: _Ramp) -> None:
+        answers.append(time.monotonic())
+        real_answered(self)
+
+    monkeypatch.setattr(_Ramp, "wait", wait)
+    monkeypatch.setattr(_Ramp, "answered", answered)
     srv = loopback(latency=latency)
     plan = write_plan(
         tmp_path, mini, [model_candidate(srv.base_url, samples=2)], runner={"concurrency": 8}
     )
     store = run_plan(plan, results_dir=results, options=RunOptions(progress=False, workers=0))
     assert store.read_manifest()["counts"]["ok"] == 2 * N_FAQ
-    arrived = srv.recorded.arrived
-    # 1 s answers: the first 8 requests (the whole first wave) leave before any answer, about
-    # 0.1 s apart (7 x 0.1 = 0.7 s; the first call in a process is slow, so the first few may
-    # still leave together).
-    # 0.05 s answers: the first answer ends the ramp, so all 12 requests have left within about
-    # 0.2 s; a wave spaced to its end would take 0.7 s for its own 8.
-    seen = arrived[:8] if latency > 0.5 else arrived
-    spread = seen[-1] - seen[0]
-    assert spread_min <= spread <= spread_max, [round(t - seen[0], 3) for t in seen]
+    assert len(wave) == 8 and srv.request_count == 2 * N_FAQ
+    first_answer = min(answers)
+    before = [t for t in wave if t < first_answer]
+    steps = [round(b - a, 3) for a, b in itertools.pairwise(before)]
+    if spread_out:
+        # 1 s answers: the first wave (8 calls) leaves before any answer, 0.1 s apart (7 x 0.1
+        # = 0.7 s; a stall of the client may let the answer overtake the last one or two)
+        assert len(before) >= 6 and all(g >= 0.09 for g in steps), (steps, len(before))
+    else:
+        # 0.05 s answers: the first answer ends the ramp, also for the calls waiting on it:
+        # each leaves at once, never a step (0.1 s) after the answer or the call before it
+        after = [t for t in wave if t >= first_answer]
+        late = [
+            round(t - max(first_answer, p), 3)
+            for p, t in itertools.pairwise([first_answer, *after])
+        ]
+        assert after and all(d < 0.09 for d in late), late
 
 
 # Cancelling the calls in flight leaves litellm's inner coroutine unawaited (its warning).

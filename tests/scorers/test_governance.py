@@ -146,3 +146,23 @@ def test_governance_properties(text):
     out = get_scorer("length")(frame, DS).iloc[0]
     assert out["length_ok"] in (0.0, 1.0)
     assert out["words_over_limit_count"] >= 0
+
+
+def test_listing_the_scorers_does_not_import_textstat():
+    """The report kernels, `harness check` and plan checks list every scorer family, so they
+    import this module; textstat (about 1.8 s of CPU to import) waits for the first draft to
+    grade, so each report renders and each check starts that much sooner."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    code = (
+        "import sys; import harness.report; from harness.scorers import scorer_names; "
+        "assert 'reading_level' in scorer_names(); print('textstat' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False", out.stderr
+    assert reading_grade("The pass costs ten dollars.", "en") > 0  # and grading still works

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -114,7 +115,10 @@ def test_one_process_may_take_its_own_lock_again(tmp_path):
 
 
 def test_two_resumes_at_once_pay_for_each_call_once(tmp_path, mini, results, loopback, capsys):
-    srv = loopback(latency=0.3)
+    # The provider answers nothing until the second resume has been refused: the first resume
+    # is surely still running then (under CI load it used to finish its 30 calls first).
+    release = threading.Event()
+    srv = loopback(latency=0.05, hold=release)
     # the shipped layout (relative dataset path, reference row on), resumed from elsewhere
     plan_in(
         "shipped",
@@ -136,6 +140,7 @@ def test_two_resumes_at_once_pay_for_each_call_once(tmp_path, mini, results, loo
     assert second.returncode == 3, err
     assert resumer.poll() is None  # the second writer was refused while the first still ran
     assert err.count("\n") == 1 and "being written by process" in err and "Traceback" not in err
+    release.set()
     assert resumer.wait(timeout=180) == 0
     g = RunStore(results / "twice").generations()
     assert len(g) == 5 * N_FAQ and g["key"].is_unique and (g["status"] == "ok").all()
