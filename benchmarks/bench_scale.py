@@ -55,23 +55,17 @@ def build_dataset(folder: Path, n: int) -> Path:
 
 def opens_in_chromium(report: Path, tmp: Path) -> bool | None:
     """Headless Chromium loads the report and finds the decision (None: no Chromium here)."""
-    import shutil as sh
     import subprocess
 
-    exe = sh.which("chromium") or sh.which("chromium-browser")
+    from harness.report.pdf import HEADLESS_FLAGS, chromium_path
+
+    exe = chromium_path()
     if exe is None:
         return None
     dom = subprocess.run(
         [
             exe,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *HEADLESS_FLAGS,
             f"--user-data-dir={tmp / 'chromium'}",
             "--dump-dom",
             report.as_uri(),

@@ -11,7 +11,7 @@ from typing import Any
 
 _API = {
     "load_dataset": "harness.data.dataset",
-    "load_plan": "harness.plan",
+    "load_plan": "harness.run",  # every name resolved (harness.run.names)
     "run_plan": "harness.run.runner",
     "RunOptions": "harness.run.runner",
     "score_run": "harness.scorers.scoring",

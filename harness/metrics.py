@@ -3,8 +3,9 @@
 Every table, figure, verdict, gate and sentence reads a metric's meaning from here
 (:func:`metric_def`), so a table's sign, a figure's point and a gate's verdict cannot disagree.
 A metric a scorer registers but this table does not list falls back to the scorer's own
-:class:`harness.scorers.Metric` and the naming rule (``*_minutes`` and ``*_count`` are
-lower-is-better).
+:class:`harness.scorers.Metric`, which the scorer registry hands down here when the scorer is
+registered (:func:`register_metric`; this module imports no stage), then to the naming rule
+(``*_minutes`` and ``*_count`` are lower-is-better).
 """
 
 from __future__ import annotations
@@ -212,24 +213,28 @@ COMPARE_METRICS = [
 ]
 
 
+# Metrics registered scorers write that the table does not list (a district's own scorer):
+# filled by harness.scorers.scorer as each scorer is registered.
+REGISTERED: dict[str, MetricDef] = {}
+
+
+def register_metric(name: str, description: str, higher_is_better: bool) -> None:
+    """Record a registered scorer's own definition of a metric (the table's row wins)."""
+    lower = name.endswith("_minutes") or name.endswith("_count")
+    kind = "minutes" if name.endswith("_minutes") else "count" if lower else "share"
+    REGISTERED[name] = MetricDef(
+        name, description or name, kind, higher_is_better, None, description
+    )
+
+
 def metric_def(name: str) -> MetricDef:
-    """The definition of a metric: this table's, else the scorer registry's, else the rule."""
+    """The definition of a metric: this table's, else the registered scorer's, else the rule."""
     if name in METRICS:
         return METRICS[name]
-    from harness.scorers import metrics as registered
-
-    info = registered().get(name)
+    if name in REGISTERED:
+        return REGISTERED[name]
     lower = name.endswith("_minutes") or name.endswith("_count")
     kind = "minutes" if name.endswith("_minutes") else "count" if name.endswith("_count") else ""
-    if info is not None:
-        return MetricDef(
-            name,
-            info.description or name,
-            kind or "share",
-            info.higher_is_better,
-            None,
-            info.description,
-        )
     return MetricDef(name, name, kind, not lower)
 
 

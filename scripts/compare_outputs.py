@@ -8,8 +8,8 @@ temporary results folder of its own, and there runs ``harness score`` and ``harn
 with that revision's code (``PYTHONPATH=<worktree>``, this interpreter, working folder the
 worktree, ``LITELLM_LOCAL_MODEL_COST_MAP=True``). No model is called: ``harness score`` of a
 plan without a judge only re-scores the stored drafts, and with a judge its answers come from
-the response cache in the run (a cache miss would be a call: use runs without a judge or with a
-warm cache). The copy's manifest names the plan and dataset inside that revision's worktree.
+the response cache, copied from the run's results folder (``.cache/responses.sqlite``; a cache
+miss would be a call: the script then says so, as the manifests' call counts differ). The copy's manifest names the plan and dataset inside that revision's worktree.
 
 Then it compares every file of the two run folders: tables (parquet, CSV) cell by cell, JSON
 and HTML as text, with times, durations, the temporary paths, and code hashes (the
@@ -58,7 +58,7 @@ VOLATILE = [
 ]
 # Time-like columns of tables (dropped before comparing cell by cell).
 TIME_COLUMNS = re.compile(
-    r"(^|_)(time|timestamp|started|finished|created|at|seconds|latency|duration)(_|$)"
+    r"(^|_)(time|timestamp|started|finished|created|at|seconds|elapsed|latency|duration)(_|$)"
 )
 
 
@@ -77,6 +77,11 @@ def prepare(run: Path, rev: str, base: Path, side: str) -> tuple[Path, Path, str
     results.mkdir()
     dest = results / run.name
     shutil.copytree(run, dest, ignore=shutil.ignore_patterns(".lock"))
+    # the results folder's response cache answers the judge: re-scoring calls no model
+    cache = run.parent / ".cache" / "responses.sqlite"
+    if cache.is_file():
+        (results / ".cache").mkdir()
+        shutil.copy2(cache, results / ".cache" / "responses.sqlite")
     mpath = dest / "manifest.json"
     manifest = json.loads(mpath.read_text())
     origin = _origin(manifest)
@@ -164,9 +169,33 @@ def compare_tables(a: Path, b: Path, replace: dict[str, str]) -> list[str]:
     return out
 
 
+def _untimed(value: object, timed: bool = False) -> object:
+    """A JSON value with every number under a time-like key (at any depth) replaced."""
+    if isinstance(value, dict):
+        return {
+            k: _untimed(v, timed or bool(TIME_COLUMNS.search(str(k).lower())))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_untimed(v, timed) for v in value]
+    if timed and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return "<N>"
+    return value
+
+
+def _text(path: Path) -> str:
+    text = path.read_text(errors="replace")
+    if path.suffix == ".json":  # timings nested under a time-like key: {"seconds": {...}}
+        try:
+            return json.dumps(_untimed(json.loads(text)), indent=2, sort_keys=True)
+        except ValueError:
+            return text
+    return text
+
+
 def compare_text(a: Path, b: Path, replace: dict[str, str]) -> list[str]:
-    ta = normalise(a.read_text(errors="replace"), replace)
-    tb = normalise(b.read_text(errors="replace"), replace)
+    ta = normalise(_text(a), replace)
+    tb = normalise(_text(b), replace)
     if ta == tb:
         return []
     diff = difflib.unified_diff(

@@ -12,12 +12,13 @@ import base64
 import itertools
 import json
 import re
-import shutil
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from harness.report.pdf import HEADLESS_FLAGS, chromium_path
 
 REPO = Path(__file__).resolve().parents[1]
 AXE_JS = REPO / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
@@ -26,24 +27,20 @@ AXE_JS = REPO / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
 PAPERS = {"letter": (8.5, 11.0), "a4": (8.27, 11.69)}
 MARGIN_IN = 0.5
 
+# the report's own headless command line (harness.report.pdf), the DevTools port on loopback
 FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
+    *HEADLESS_FLAGS,
     "--remote-debugging-address=127.0.0.1",
     "--remote-debugging-port=0",
 ]
 
 
-def chromium_path() -> str | None:
-    """Debian's ``chromium`` (or ``chromium-browser``), or None."""
-    return shutil.which("chromium") or shutil.which("chromium-browser")
+def headless(profile: Path) -> list[str]:
+    """The command line of a one-shot headless Chromium (``--dump-dom``, ``--screenshot``)."""
+    exe = chromium_path()
+    if exe is None:
+        raise RuntimeError("no chromium on PATH (Debian: apt-get install chromium)")
+    return [exe, *HEADLESS_FLAGS, f"--user-data-dir={profile}"]
 
 
 class Chromium:

@@ -76,5 +76,5 @@ def test_importers_scorers_and_review_calls():
         rates, _ = edit.fit_effort_rates(ds.pilot_log)
         assert rates
     assert callable(review.start) and callable(review.export)
-    assert harness.load_plan is harness.plan.spec.load_plan
+    assert harness.load_plan is harness.run.names.load_plan  # every name resolved
     assert harness.decide is harness.gates.decision.decide

@@ -172,26 +172,16 @@ STAGES = (
     "candidates",
     "run",
     "review",
-    "pilot",
     "gates",
+    "pilot",
     "report",
     "cli",
 )
 ROOT_LIMIT = 8
-# Imports against the flow that remain, (from stage, to stage): the reason.
-BACK_EDGES: dict[tuple[str, str], str] = {
-    ("root", "scorers"): "metrics.metric_def falls back to a scorer's own registered Metric for "
-    "a metric its table does not list (imported inside the function)",
-    ("plan", "candidates"): "every name is resolved at plan load, before the first call: "
-    "CandidateSpec checks a baseline name against candidates.baselines.BASELINES, the one list",
-    ("plan", "scorers"): "plan.refs resolves scorer names and families at plan load against "
-    "the scorer registry, which the scorer modules fill themselves",
-    ("pilot", "gates"): "pilot.protocol freezes the gates file's pilot gates into the protocol "
-    "(gates.specs), while gates.checks reads pilot outcomes (pilot.analysis): to split when "
-    "the pilot's outcomes move below the gates",
-    ("review", "pilot"): "the station sizes its queue from the frozen protocol "
-    "(pilot.protocol.find/load); the CLI could read it and pass the size in",
-}
+# Imports against the flow, (from stage, to stage): the reason. None are left: a stage that
+# needs a later stage's names receives them (plan.names.Names, the station's sized_from) or
+# the module moves to the stage it belongs to (gates.pilot_log).
+BACK_EDGES: dict[tuple[str, str], str] = {}
 
 
 def _stage(module: str) -> str:
@@ -232,6 +222,10 @@ def test_imports_flow_one_way_between_the_stages():
     unexplained = {k: v for k, v in found.items() if k not in BACK_EDGES}
     assert unexplained == {}
     assert set(BACK_EDGES) <= set(found), "a listed back edge is gone: drop it from BACK_EDGES"
+
+
+def test_there_are_no_back_edges_at_all():
+    assert BACK_EDGES == {} and _back_edges(_graph()) == {}
 
 
 def test_the_flow_check_finds_a_back_edge():
@@ -286,4 +280,21 @@ def test_no_module_imports_another_packages_private_module():
             private = last.startswith("_") and not last.startswith("__")
             if private and dep.rsplit(".", 1)[0] != name.rsplit(".", 1)[0]:
                 offenders.append(f"{name} -> {dep}")
+    assert offenders == []
+
+
+def test_one_place_finds_and_flags_chromium():
+    """harness.report.pdf finds the browser and holds its headless flags; the tests' and the
+    benchmarks' Chromium (tests/chromium.py, the report and scale checks) take both from there.
+    The review station's Selenium test starts Chromium through chromedriver, its own way."""
+    selenium = {"tests/review/test_browser.py"}
+    offenders = [
+        f"{p.relative_to(REPO)}: {needle}"
+        for folder in ("harness", "tests", "benchmarks")
+        for p in (REPO / folder).rglob("*.py")
+        if p.relative_to(REPO).as_posix() not in {"harness/report/pdf.py", *selenium}
+        and p.name != "test_architecture.py"
+        for needle in ('"--headless"', 'which("chromium")')
+        if needle in p.read_text(encoding="utf-8")
+    ]
     assert offenders == []

@@ -93,29 +93,30 @@ def _options(args: argparse.Namespace) -> Any:
 def cmd_run(args: argparse.Namespace) -> int:
     if not args.plan and not args.resume:
         raise HarnessError("give a PLAN file, or --resume RUN_ID")
-    if not args.resume:  # before pandas and the dataset: the workers import litellm meanwhile
+    if args.governance and args.resume:
+        raise HarnessError("--governance starts a new run; it does not apply to --resume")
+    plan = args.plan
+    if not args.resume:  # loaded once, here: the early workers and the run share it
         from harness.engine.pool import prestart
+        from harness.run.names import load_plan
 
+        plan = load_plan(args.plan, dataset=args.dataset)
+        if args.governance:  # CI: approvals from the trusted file only (harness/engine/egress.py)
+            from harness.engine.egress import trusted_governance
+
+            trusted_governance(plan, args.governance)
+        # before pandas and the dataset: the workers import litellm meanwhile
         cache = "off" if args.no_cache else "refresh" if args.refresh_cache else "use"
-        prestart(args.plan, args.results, args.workers, cache, args.concurrency)
+        prestart(plan, args.results, args.workers, cache, args.concurrency)
     from harness.run.runner import run_plan
     from harness.store.runs import check_run_id
 
     for rid in (args.run_id, args.resume):
         if rid is not None:
             check_run_id(rid)
-    plan = args.plan
-    if args.governance:  # CI: approvals from the trusted file only (harness/engine/egress.py)
-        from harness.engine.egress import trusted_governance
-        from harness.plan.spec import load_plan
-
-        if args.resume:
-            raise HarnessError("--governance starts a new run; it does not apply to --resume")
-        plan = load_plan(args.plan, dataset=args.dataset)
-        trusted_governance(plan, args.governance)
     store = run_plan(
         plan,
-        dataset=args.dataset,
+        dataset=args.dataset if args.resume else None,  # a new run's plan has it already
         results_dir=args.results,
         run_id=args.run_id,
         resume=args.resume,

@@ -109,10 +109,19 @@ def cmd_review(args: argparse.Namespace) -> int:
         modes=_names(args.modes) or ["scratch", "drafts"],
         scratch_share=args.scratch_share,
         pair=(pair[0], pair[1]) if pair and len(pair) == 2 else None,
+        sized_from=queue_sample(args.run_id, args.results),
         approvers=_names(args.approvers),
         live_from=args.live_from,
     )
     return 0
+
+
+def queue_sample(run_id: str, results: str | Path | None) -> dict[str, Any] | None:
+    """The sample the run's frozen pilot protocol sets for a new review queue (None: none)."""
+    from harness.pilot.protocol import queue_sample as sample_of
+    from harness.store.runs import load_run
+
+    return sample_of(load_run(run_id, results))
 
 
 def add_data_commands(sub: Any) -> None:

@@ -350,7 +350,7 @@ def shutdown_pool() -> None:
 
 
 def prestart(
-    plan_path: str | Path,
+    plan: Any,
     results: str | Path | None = None,
     workers: int | str | None = None,
     cache: str = "use",
@@ -371,9 +371,10 @@ def prestart(
         from harness.engine.cache import response_cache_path
         from harness.engine.protect import destination
         from harness.paths import resolve_path
-        from harness.plan.spec import load_plan
+        from harness.plan.spec import Plan, load_plan
 
-        plan = load_plan(plan_path)
+        if not isinstance(plan, Plan):  # a path: its shape is all this needs
+            plan = load_plan(plan)
         remote = [
             c
             for c in plan.candidates

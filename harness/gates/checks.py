@@ -264,7 +264,7 @@ def pilot_check(gate: Gate, ev: Evidence, gs: GateSet) -> dict[str, Any]:
     the phase's required pilot gates are then judged together with Holm's correction
     (:func:`harness.gates.evaluation.holm_pilot`), the rule the pilot protocol simulated.
     """
-    from harness.pilot.analysis import outcome_value, outcomes
+    from harness.gates.pilot_log import outcome_value, outcomes
 
     measure = gate.metric.removeprefix(PILOT_PREFIX)
     if ev.pilot_log is None or ev.pilot_log.empty:

@@ -1,10 +1,12 @@
-"""Pilot: the staff pilot's outcomes from its log; its protocol and sample.
+"""Pilot: the pilot's design, frozen from the gates before the pilot starts.
 
-``analysis`` measures a pilot log (the names below). The pilot's design lives in submodules
-imported by their full names: ``protocol`` (written from the pre-pilot run and the gates, frozen
-before the pilot, changes listed), ``sample`` (closed-form size confirmed by simulating the
-gate's rule), ``spread`` (each measure's spread before the pilot and its source) and ``field``
-(published results, ``rubrics/field_evidence.yaml``).
+Submodules imported by their full names: ``protocol`` (written from the pre-pilot run and the
+gates, frozen before the pilot, changes listed), ``sample`` (closed-form size confirmed by
+simulating the gate's rule), ``spread`` (each measure's spread before the pilot and its source)
+and ``field`` (published results, ``rubrics/field_evidence.yaml``). The stage comes after
+``gates`` (a protocol freezes the gates file's pilot gates); the pilot log's outcome measures,
+which the post-pilot gates judge, live below it in :mod:`harness.gates.pilot_log` and are the
+names below.
 
 This file is the stage's public API (``__all__``). Names load lazily on first use, so
 importing one module of the stage does not import the others.
@@ -16,7 +18,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from harness.pilot.analysis import (
+    from harness.gates.pilot_log import (
         HAND_WRITTEN_BELOW,
         MEASURES,
         OUTCOME_COLUMNS,
@@ -29,15 +31,15 @@ if TYPE_CHECKING:
     )
 
 _API = {
-    "HAND_WRITTEN_BELOW": "harness.pilot.analysis",
-    "MEASURES": "harness.pilot.analysis",
-    "OUTCOME_COLUMNS": "harness.pilot.analysis",
-    "by_staff": "harness.pilot.analysis",
-    "hand_written": "harness.pilot.analysis",
-    "kept_share": "harness.pilot.analysis",
-    "minutes_per_reply": "harness.pilot.analysis",
-    "outcome_value": "harness.pilot.analysis",
-    "outcomes": "harness.pilot.analysis",
+    "HAND_WRITTEN_BELOW": "harness.gates.pilot_log",
+    "MEASURES": "harness.gates.pilot_log",
+    "OUTCOME_COLUMNS": "harness.gates.pilot_log",
+    "by_staff": "harness.gates.pilot_log",
+    "hand_written": "harness.gates.pilot_log",
+    "kept_share": "harness.gates.pilot_log",
+    "minutes_per_reply": "harness.gates.pilot_log",
+    "outcome_value": "harness.gates.pilot_log",
+    "outcomes": "harness.gates.pilot_log",
 }
 
 __all__ = [

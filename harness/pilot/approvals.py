@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.pilot.analysis import kept_share
+from harness.gates.pilot_log import kept_share
 from harness.review.evidence import RUBBER_STAMP_SECONDS
 from harness.stats import DEFAULT_RESAMPLES, DEFAULT_SEED, bca_interval
 

@@ -321,3 +321,27 @@ def find(run: Any, path: str | Path | None = "") -> Path | None:
         return p
     p = default_path(run)
     return p if p.is_file() else None
+
+
+def queue_sample(run: Any, path: str | Path | None = "") -> dict[str, Any] | None:
+    """The sample a frozen protocol sets for the review station's queue: the protocol's file
+    name, its seal, the drafts to review and when it was frozen (None: no frozen protocol, or
+    one without a sample).
+
+    Args:
+        run: the pre-pilot run (:class:`harness.store.runs.RunData`).
+        path: the protocol file (default: the run's workflow's ``pilots/<workflow>.yaml``).
+    """
+    found = find(run, path or "")
+    if found is None:
+        return None
+    proto = load(found)
+    drafts = int((proto.get("sample") or {}).get("drafts") or 0)
+    if not drafts or not proto.get("frozen"):
+        return None
+    return {
+        "protocol": found.name,
+        "sha256": proto["frozen"]["sha256"],
+        "drafts": drafts,
+        "frozen_at": proto["frozen"].get("at"),
+    }

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harness.gates.pilot_log import grouped_weights
 from harness.stats import bootstrap_p, holm_reject
 
 POWER = 0.8
@@ -75,19 +76,6 @@ def closed_form_n(
 def _strata(n: int, staff: int) -> np.ndarray:
     """Reviewer of each of ``n`` drafts, spread as evenly as possible over ``staff`` reviewers."""
     return np.arange(n) % max(1, min(staff, n))
-
-
-def grouped_weights(rev: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """Bootstrap counts (resamples x drafts), each reviewer's drafts resampled among themselves
-    (the simulated pilots here, and the pilot gates' intervals in :mod:`harness.pilot.analysis`)."""
-    n = rev.size
-    w = np.zeros((resamples, n))
-    rows = np.arange(resamples)[:, None]
-    for r in np.unique(rev):
-        idx = np.flatnonzero(rev == r)
-        pick = idx[rng.integers(0, idx.size, size=(resamples, idx.size))]
-        np.add.at(w, (np.broadcast_to(rows, pick.shape), pick), 1.0)
-    return w
 
 
 def _draws(spec: MeasureSpec, rev: np.ndarray, staff: int, sims: int, rng: np.random.Generator):

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.pilot.analysis import HAND_WRITTEN_BELOW, hand_written, minutes_per_reply
+from harness.gates.pilot_log import HAND_WRITTEN_BELOW, hand_written, minutes_per_reply
 
 ASSUMED_ICC = 0.05  # share of the spread between reviewers when nothing measures it
 

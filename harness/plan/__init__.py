@@ -37,10 +37,10 @@ if TYPE_CHECKING:
         percent,
         static_problems,
     )
+    from harness.plan.names import Names, name_problems
     from harness.plan.params import ALLOWED_PARAMS, params_problem
     from harness.plan.refs import (
         RUBRIC_FILE,
-        declared_scorer_names,
         reference_problems,
         template_problems,
     )
@@ -76,6 +76,7 @@ _API = {
     "MAX_STEPS": "harness.plan.limits",
     "MAX_VALUE": "harness.plan.templates",
     "MAX_WIDTH": "harness.plan.limits",
+    "Names": "harness.plan.names",
     "Plan": "harness.plan.spec",
     "Price": "harness.plan.spec",
     "REFERENCE": "harness.plan.spec",
@@ -92,7 +93,6 @@ _API = {
     "check_unchanged": "harness.plan.content",
     "concat": "harness.plan.limits",
     "content_changes": "harness.plan.content",
-    "declared_scorer_names": "harness.plan.refs",
     "environment": "harness.plan.templates",
     "file_changes": "harness.plan.content",
     "file_refs": "harness.plan.content",
@@ -100,6 +100,7 @@ _API = {
     "legacy_fingerprint": "harness.plan.content",
     "load_plan": "harness.plan.spec",
     "load_yaml": "harness.plan.spec",
+    "name_problems": "harness.plan.names",
     "params_problem": "harness.plan.params",
     "percent": "harness.plan.limits",
     "plan_content": "harness.plan.content",
@@ -127,6 +128,7 @@ __all__ = [
     "CalibrationSample",
     "CandidateSpec",
     "JudgeSpec",
+    "Names",
     "Plan",
     "Price",
     "RunnerSpec",
@@ -141,7 +143,6 @@ __all__ = [
     "check_unchanged",
     "concat",
     "content_changes",
-    "declared_scorer_names",
     "environment",
     "file_changes",
     "file_refs",
@@ -149,6 +150,7 @@ __all__ = [
     "legacy_fingerprint",
     "load_plan",
     "load_yaml",
+    "name_problems",
     "params_problem",
     "percent",
     "plan_content",

@@ -1,15 +1,15 @@
 """Everything a plan names is resolved at plan load, before the first model call.
 
-Scorer names (an unknown one is answered with the valid ones), prompt and system templates
-(valid Jinja2 and free of the constructs :func:`harness.plan.templates.unsafe_constructs` refuses),
-the judge's rubric (a safe YAML mapping whose prompts pass the same template check), the
-governance file and a canned-replies file. A typo then costs nothing: ``harness run`` exits 2
-before anything is generated.
+Prompt and system templates (valid Jinja2 and free of the constructs
+:func:`harness.plan.templates.unsafe_constructs` refuses), the judge's rubric (a safe YAML
+mapping whose prompts pass the same template check), the governance file and a canned-replies
+file; the baselines' and scorers' names resolve against the registries the loader is given
+(:mod:`harness.plan.names`). A typo then costs nothing: ``harness run`` exits 2 before anything
+is generated.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,6 @@ import yaml
 from harness.data.validation import line_of
 from harness.errors import PlanError, Problem
 
-_DECORATOR = re.compile(r"""^@scorer\(\s*["']([^"']+)["']""", re.M)
 RUBRIC_FILE = Path(__file__).resolve().parents[2] / "rubrics" / "judge.yaml"
 
 
@@ -43,44 +42,6 @@ def template_problems(
             )
         ]
     return [Problem(display, line + line_offset, field, why, hint) for line, why in found]
-
-
-def declared_scorer_names() -> set[str]:
-    """Names the built-in scorer families register, read from their source without importing
-    them (importing every family costs seconds that the runner spends during the first calls)."""
-    from harness.scorers import FAMILIES
-
-    names: set[str] = set()
-    folder = Path(__file__).resolve().parents[1] / "scorers"
-    for fam in FAMILIES:
-        path = folder / f"{fam}.py"
-        if not path.is_file():
-            continue
-        names.update(_DECORATOR.findall(path.read_text(encoding="utf-8")))
-    return names
-
-
-def _scorer_problems(plan: Any, display: str, node: yaml.Node | None) -> list[Problem]:
-    from harness.scorers import scorer_info, scorer_names
-
-    declared = declared_scorer_names()
-    problems = []
-    for i, sc in enumerate(plan.scorers):
-        if sc.name in declared:
-            continue
-        try:
-            scorer_info(sc.name)  # registered some other way: import to be sure
-        except KeyError:
-            problems.append(
-                Problem(
-                    display,
-                    line_of(node, ("scorers", i)),
-                    f"scorers.{i}",
-                    f"names '{sc.name}', which is not a scorer",
-                    f"valid scorers: {', '.join(scorer_names())}",
-                )
-            )
-    return problems
 
 
 def _file_problem(
@@ -132,7 +93,7 @@ def reference_problems(plan: Any, display: str, node: yaml.Node | None) -> list[
         display: the plan file as the user named it.
         node: the plan's composed YAML, for line numbers.
     """
-    problems = _scorer_problems(plan, display, node)
+    problems: list[Problem] = []
     for i, c in enumerate(plan.candidates):
         for key in ("prompt", "system"):
             ref = getattr(c, key)

@@ -10,11 +10,21 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from harness.data.validation import line_of, validation_problems
 from harness.errors import PlanError, Problem
 from harness.paths import resolve_path
+from harness.plan.names import Names, name_problems
 
 LOCAL_MODELS = ("local/smollm2",)
 
@@ -66,7 +76,7 @@ class CandidateSpec(_Strict):
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     description: str = ""  # what the candidate is, in plain words, for the report's first screen
-    baseline: str | None = None  # a name in harness.candidates.baselines.BASELINES
+    baseline: str | None = None  # a name in harness.candidates.BASELINES (resolved at load)
     model: str | None = None
     prompt: str | None = None
     system: str | None = None
@@ -100,17 +110,15 @@ class CandidateSpec(_Strict):
         return data
 
     @model_validator(mode="after")
-    def _one_kind(self) -> CandidateSpec:
-        from harness.candidates.baselines import BASELINES  # the one list of baselines
-
-        names = ", ".join(sorted(BASELINES))
+    def _one_kind(self, info: ValidationInfo) -> CandidateSpec:
+        # the baselines' names come from whoever loads the plan (harness.plan.names.Names)
+        baselines = (info.context or {}).get("baselines")
+        names = ", ".join(sorted(baselines)) if baselines else "a baseline's name"
         if (self.baseline is None) == (self.model is None):
             raise ValueError(
                 f"give exactly one of 'baseline' ({names}), 'model' (a litellm model string) "
                 "or 'drafts' (a file of an external tool's drafts)"
             )
-        if self.baseline is not None and self.baseline not in BASELINES:
-            raise ValueError(f"unknown baseline '{self.baseline}'; choose one of: {names}")
         if self.model is not None and not self.prompt:
             raise ValueError(
                 "a model candidate needs 'prompt': a Jinja2 template file "
@@ -262,6 +270,8 @@ class Plan(_Strict):
     # against; never a contender for the decision).
     reference_row: bool = True
     path: Path | None = Field(None, exclude=True)
+    # its baselines' and scorers' names resolved against the registries (harness.plan.names)
+    _names_resolved: bool = PrivateAttr(default=False)
 
     @field_validator("scorers", mode="before")
     @classmethod
@@ -301,6 +311,15 @@ class Plan(_Strict):
                 )
                 raise ValueError(f"scorers.{i}.options: {why}") from None
         return self
+
+    @property
+    def names_resolved(self) -> bool:
+        """Whether its baselines and scorers were resolved (at load, or by ``mark_resolved``)."""
+        return self._names_resolved
+
+    def mark_resolved(self) -> None:
+        """Record that every baseline and scorer name resolved (harness.run.names)."""
+        self._names_resolved = True
 
     @property
     def folder(self) -> Path:
@@ -345,12 +364,16 @@ def load_yaml(path: str | Path, what: str) -> tuple[Any, yaml.Node | None]:
     return load_file(path, what)
 
 
-def load_plan(path: str | Path, dataset: str | Path | None = None) -> Plan:
+def load_plan(
+    path: str | Path, dataset: str | Path | None = None, *, names: Names | None = None
+) -> Plan:
     """Load and validate an eval plan.
 
     Args:
         path: the plan YAML file.
         dataset: run the plan on this dataset folder instead of the one it names.
+        names: the baselines and scorers its names resolve against (``harness.load_plan``
+            and ``harness.run.load_plan`` pass the registries); None checks shape and files only.
 
     Raises:
         PlanError: every problem with file, line and field.
@@ -364,7 +387,8 @@ def load_plan(path: str | Path, dataset: str | Path | None = None) -> Plan:
             [Problem(display, 1, None, "is not a mapping", "a plan is 'key: value' settings")],
         )
     try:
-        plan = Plan.model_validate(data)
+        context = {"baselines": names.baselines} if names is not None else None
+        plan = Plan.model_validate(data, context=context)
     except ValidationError as exc:
         raise PlanError(f"plan {display}", validation_problems(display, exc, node)) from None
     plan.path = Path(path).resolve()
@@ -398,21 +422,25 @@ def load_plan(path: str | Path, dataset: str | Path | None = None) -> Plan:
                 )
             )
     if plan.judge is not None and plan.judge.candidates:
-        names = [c.name for c in plan.candidates]
+        candidates = [c.name for c in plan.candidates]
         for j, name in enumerate(plan.judge.candidates):
-            if name not in names:
+            if name not in candidates:
                 problems.append(
                     Problem(
                         display,
                         line_of(node, ("judge", "candidates", j)),
                         f"judge.candidates.{j}",
                         f"names '{name}', which is not a candidate of this plan",
-                        f"candidates: {', '.join(names)}",
+                        f"candidates: {', '.join(candidates)}",
                     )
                 )
     from harness.plan.refs import reference_problems
 
+    if names is not None:
+        problems += name_problems(plan, display, node, names)
     problems += reference_problems(plan, display, node)
     if problems:
         raise PlanError(f"plan {display}", problems)
+    if names is not None:
+        plan.mark_resolved()
     return plan

@@ -169,7 +169,7 @@ ENTRY_NAMES = {
 def plain_names(run: RunData) -> dict[str, str]:
     """Every candidate, category and measure id of the run (and the dataset fields a gate may
     need) -> its glossary name."""
-    from harness.pilot.analysis import MEASURES
+    from harness.gates.pilot_log import MEASURES
 
     out = {**FIELD_NAMES, **ENTRY_NAMES}
     for m in MEASURES:  # the pilot's measured outcomes, as the pilot gates name them

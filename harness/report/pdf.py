@@ -32,7 +32,8 @@ PAPERS = {"letter": (8.5, 11.0), "a4": (8.27, 11.69)}
 MARGIN_IN = 0.5
 INSTALL_HINT = "install it with `make browser` (Debian: apt-get install chromium)"
 
-FLAGS = (
+# Headless and offline: the one command line the PDF, the report tests and the benchmarks use.
+HEADLESS_FLAGS = (
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -44,8 +45,9 @@ FLAGS = (
     "--disable-extensions",
     "--disable-sync",
     "--no-proxy-server",
-    "--remote-debugging-pipe",
+    "--disable-quic",
 )
+FLAGS = (*HEADLESS_FLAGS, "--remote-debugging-pipe")
 
 FOOTER = (
     '<div style="font: 8pt sans-serif; color: #333; width: 100%; margin: 0 0.5in; '

@@ -143,7 +143,7 @@ _MEASURED = {
 
 def pilot_table(log: pd.DataFrame | None) -> Any:
     """The pilot's measured outcomes: before, during, improvement [interval], verdict, how."""
-    from harness.pilot.analysis import outcomes
+    from harness.gates.pilot_log import outcomes
 
     out = outcomes(log)
     if out.empty:
@@ -182,7 +182,7 @@ def pilot_figure(log: pd.DataFrame | None) -> Any:
     dot (the pilot is not an evaluation of individual staff), the phase's mean as a bar."""
     import matplotlib.pyplot as plt
 
-    from harness.pilot.analysis import by_staff
+    from harness.gates.pilot_log import by_staff
 
     staff = by_staff(log)
     fig, ax = plt.subplots(figsize=(6, 2.8))
@@ -236,7 +236,7 @@ def staff_labels(log: pd.DataFrame | None) -> dict[str, str]:
 def staff_table(log: pd.DataFrame | None) -> pd.DataFrame:
     """Per staff member (anonymised: issue 24, no named staff graded in a leader's report) and
     phase: replies, minutes per reply with its 95% interval, revisions, turnaround, approvals."""
-    from harness.pilot.analysis import by_staff, minutes_per_reply
+    from harness.gates.pilot_log import by_staff, minutes_per_reply
 
     out = by_staff(log)
     if out.empty or log is None:
@@ -257,8 +257,8 @@ def staff_table(log: pd.DataFrame | None) -> pd.DataFrame:
 
 def staff_spread_table(log: pd.DataFrame | None) -> Any:
     """How far apart staff members' own averages are, per phase and measure, naming nobody
-    (numeric twin: ``harness.pilot.analysis.staff_spread``)."""
-    from harness.pilot.analysis import STAFF_MEASURES, staff_spread
+    (numeric twin: ``harness.gates.pilot_log.staff_spread``)."""
+    from harness.gates.pilot_log import STAFF_MEASURES, staff_spread
 
     t = staff_spread(log)
     if t.empty:

@@ -181,9 +181,9 @@ def five_questions_section(run: RunData) -> Any:
 def field_evidence_table(log: pd.DataFrame | None) -> Any:
     """The district's measured minutes saved per reply beside published results (as reported).
 
-    Numeric twins: ``harness.pilot.field.studies()`` and ``harness.pilot.analysis.outcomes(log)``.
+    Numeric twins: ``harness.pilot.field.studies()`` and ``harness.gates.pilot_log.outcomes(log)``.
     """
-    from harness.pilot.analysis import outcome_value, outcomes
+    from harness.gates.pilot_log import outcome_value, outcomes
     from harness.pilot.field import studies
 
     row = outcome_value(outcomes(log), "minutes_saved_per_reply") if log is not None else None

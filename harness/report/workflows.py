@@ -99,7 +99,7 @@ def _risk(run: RunData, items: pd.DataFrame) -> tuple[float, float]:
 def _measured_minutes(run: RunData, task: str) -> tuple[float, int]:
     """Mean staff minutes per item in a pilot log's baseline period, and how many rows: the
     review station's own log of this run (from-scratch pages) first, else the dataset's."""
-    from harness.pilot.analysis import minutes_per_reply
+    from harness.gates.pilot_log import minutes_per_reply
     from harness.store.runs import station_pilot_log
 
     station = station_pilot_log(run.store, set(run.dataset.items.index))

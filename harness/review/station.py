@@ -50,7 +50,7 @@ def prepare(
     include_control: bool = True,
     rubric: str | Path | None = None,
     max_same_text: int = DEFAULT_MAX_SAME_TEXT,
-    protocol: str | Path | None = "",
+    sized_from: dict[str, Any] | None = None,
     approvers: Sequence[str] | None = None,
     live_from: str | None = None,
 ) -> Path:
@@ -72,8 +72,10 @@ def prepare(
         rubric: the rubric whose criteria staff rate (default ``rubrics/judge.yaml``).
         max_same_text: at most this many drafts with one text per reviewer (a canned reply),
             and never one question's identical draft twice.
-        protocol: the frozen pilot protocol whose sample sizes the queue (default: the run's
-            workflow's ``pilots/<workflow>.yaml`` when there is one; without one, every draft).
+        sized_from: the frozen pilot protocol's sample the queue is sized to (its file name,
+            ``sha256``, ``drafts`` and ``frozen_at``: :func:`harness.pilot.protocol.queue_sample`,
+            which ``harness review`` passes for the run's workflow's ``pilots/<workflow>.yaml``);
+            None: every draft.
         approvers: who approves the replies (each gets a link): a reply a reviewer approves or
             writes then waits for an approver, who approves it or sends it back with a reason
             (:mod:`harness.review.approval`). Without approvers a reviewer's reply is final.
@@ -124,10 +126,9 @@ def prepare(
         )
     except ValueError as exc:
         raise ReviewError(f"review queue for run {run.run_id}: {exc}") from exc
-    sized_from = _sample(run, protocol)
     if sized_from is not None:
-        tasks = sized(tasks, sized_from["drafts"])
-        sized_from.update(tasks.attrs["sized"])
+        tasks = sized(tasks, int(sized_from["drafts"]))
+        sized_from = {**sized_from, **tasks.attrs["sized"]}
     config = {
         "run_id": run.run_id,
         "reviewers": [str(r).strip() for r in reviewers],
@@ -177,25 +178,6 @@ def _approvers(path: Path, names: Sequence[str] | None) -> None:
             )
         if not have:
             approval.add_approvers(c, wanted, db.now())
-
-
-def _sample(run: Any, protocol: str | Path | None) -> dict[str, Any] | None:
-    """The frozen protocol's sample: the drafts the queue holds (None without a protocol)."""
-    import harness.pilot.protocol as pilot_protocol
-
-    path = pilot_protocol.find(run, protocol or "")
-    if path is None:
-        return None
-    proto = pilot_protocol.load(path)
-    drafts = int((proto.get("sample") or {}).get("drafts") or 0)
-    if not drafts or not proto.get("frozen"):
-        return None
-    return {
-        "protocol": path.name,
-        "sha256": proto["frozen"]["sha256"],
-        "drafts": drafts,
-        "frozen_at": proto["frozen"].get("at"),
-    }
 
 
 def context(

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from harness.run.audit import RUBRICS, audit_files, sha256_file, verify
     from harness.run.merge import merge_runs
     from harness.run.model_calls import run_models
+    from harness.run.names import load_plan, plan_names, resolve_names
     from harness.run.provenance import (
         EMBEDDED_DESCRIPTION,
         PACKAGES,
@@ -50,12 +51,15 @@ _API = {
     "district_of": "harness.run.provenance",
     "git_state": "harness.run.provenance",
     "item_dict": "harness.run.runner",
+    "load_plan": "harness.run.names",
     "manifest_base": "harness.run.provenance",
     "merge_runs": "harness.run.merge",
     "model_identities": "harness.run.provenance",
     "now_iso": "harness.run.provenance",
+    "plan_names": "harness.run.names",
     "package_versions": "harness.run.provenance",
     "reference_spec": "harness.run.work",
+    "resolve_names": "harness.run.names",
     "round_robin": "harness.run.selection",
     "run_candidates": "harness.run.work",
     "run_models": "harness.run.model_calls",
@@ -79,12 +83,15 @@ __all__ = [
     "district_of",
     "git_state",
     "item_dict",
+    "load_plan",
     "manifest_base",
     "merge_runs",
     "model_identities",
     "now_iso",
     "package_versions",
+    "plan_names",
     "reference_spec",
+    "resolve_names",
     "round_robin",
     "run_candidates",
     "run_models",

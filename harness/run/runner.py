@@ -22,8 +22,9 @@ from harness.candidates.baselines import Draft, NoDraft, get_baseline
 from harness.data.dataset import Dataset, load_dataset
 from harness.errors import RunError
 from harness.plan.content import check_unchanged
-from harness.plan.spec import CandidateSpec, Plan, load_plan
+from harness.plan.spec import CandidateSpec, Plan
 from harness.run.model_calls import run_models
+from harness.run.names import load_plan, resolve_names
 from harness.run.provenance import manifest_base, now_iso
 from harness.run.selection import select_items
 from harness.run.work import Counts, RunOptions, Unit, candidate_kind, run_candidates
@@ -65,6 +66,8 @@ def run_plan(
     """
     opts = options or RunOptions()
     root = Path(results_dir) if results_dir is not None else default_results_dir()
+    if isinstance(plan, Plan):  # loaded elsewhere: its names resolve before the first call
+        resolve_names(plan)
     if resume:
         store = RunStore(root / resume)
         manifest = store.read_manifest()

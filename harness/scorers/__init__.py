@@ -8,6 +8,7 @@ unless its name ends in ``_minutes`` or ``_count``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from harness.data.dataset import Dataset
+from harness.metrics import register_metric
 
 ScoreFn = Callable[[pd.DataFrame, Dataset], pd.DataFrame]
 
@@ -70,6 +72,8 @@ def scorer(
         _REGISTRY[name] = ScorerInfo(
             name, family, tuple(metrics), factory, doc[0] if doc else "", context
         )
+        for m in metrics:  # harness.metrics (below every stage) reads them from there
+            register_metric(m.name, m.description, m.higher_is_better)
         return factory
 
     return register
@@ -124,6 +128,29 @@ def get_scorer(name: str, context: ScoreContext | None = None, **options: Any) -
     return info.factory(**options)
 
 
+_DECORATOR = re.compile(r"""^@scorer\(\s*["']([^"']+)["']""", re.M)
+
+
+def declared_scorer_names() -> set[str]:
+    """Names the built-in scorer families register, read from their source without importing
+    them (importing every family costs seconds that the runner spends during the first calls)."""
+    names: set[str] = set()
+    folder = Path(__file__).resolve().parent
+    for fam in FAMILIES:
+        path = folder / f"{fam}.py"
+        if path.is_file():
+            names.update(_DECORATOR.findall(path.read_text(encoding="utf-8")))
+    return names
+
+
+def is_scorer(name: str) -> bool:
+    """Whether ``name`` is a scorer: a built-in one (read, not imported) or a registered one."""
+    if name in _REGISTRY or name in declared_scorer_names():
+        return True
+    _load_builtin(until=name)
+    return name in _REGISTRY
+
+
 def scorer_info(name: str) -> ScorerInfo:
     _load_builtin(until=name)
     return _REGISTRY[name]
@@ -140,7 +167,9 @@ __all__ = [
     "ScoreContext",
     "ScoreFn",
     "ScorerInfo",
+    "declared_scorer_names",
     "get_scorer",
+    "is_scorer",
     "metrics",
     "scorer",
     "scorer_info",

@@ -193,10 +193,10 @@ def judge_drafts(
         bar = _Bar(parts, counts, enabled=progress is not False)
         rows = aio.run(_judge_all(eng, target, jobs, spec, rubric, counts, own, bar))
     finally:
-        if own:
-            if eng.cache is not None:
-                eng.cache.close()
-            eng.__exit__(None, None, None)
+        # an engine of our own is stopped once, by _judge_all in the loop's thread (before it
+        # runs, nothing was started); its cache is ours to close
+        if own and eng.cache is not None:
+            eng.cache.close()
     out = pd.DataFrame([r for _, r in sorted(rows.items(), key=lambda kv: kv[0][0])], columns=cols)
     out.index = drafts.index
     for c in rubric.names:

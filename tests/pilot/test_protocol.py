@@ -114,11 +114,17 @@ def test_the_station_queue_is_sized_from_the_frozen_protocol(pre_pilot):
 
     from harness.review import db
     from harness.review.station import prepare
+    from harness.store.runs import load_run
 
     tmp, results, run_id, gates = pre_pilot
     frozen = _plan_and_start(tmp / "c", results, run_id, gates, "--staff", "2")
     need = protocol.load(frozen)["sample"]["drafts"]
-    path = prepare(run_id, ["Ana", "Ben"], results_dir=results, modes=("drafts",), protocol=frozen)
+    # the caller (harness review) reads the protocol and hands the station its sample
+    sample = protocol.queue_sample(load_run(run_id, results), frozen)
+    assert sample is not None and sample["protocol"] == frozen.name
+    path = prepare(
+        run_id, ["Ana", "Ben"], results_dir=results, modes=("drafts",), sized_from=sample
+    )
     with sqlite3.connect(path) as c:
         firsts = c.execute(
             "SELECT reviewer, COUNT(*) FROM tasks WHERE mode = 'drafts' AND review = 1 "

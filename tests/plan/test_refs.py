@@ -7,7 +7,7 @@ import yaml
 
 from harness.cli.commands import main
 from harness.errors import PlanError
-from harness.plan.spec import load_plan
+from harness.run import load_plan  # names resolved against the registries (harness.load_plan)
 from tests.conftest import REPO, model_candidate, write_plan
 
 MARK = "MARK-template-ran"
@@ -107,7 +107,6 @@ def test_shipped_plans_and_rubrics_pass(plan):
 
 
 def test_declared_scorer_names_match_the_registry():
-    from harness.plan.refs import declared_scorer_names
-    from harness.scorers import scorer_names
+    from harness.scorers import declared_scorer_names, scorer_names
 
     assert declared_scorer_names() == set(scorer_names())

@@ -20,6 +20,7 @@ from harness.run.runner import RunOptions, run_plan
 from harness.scorers import scorer_names
 from harness.scorers.scoring import score_run
 from harness.store.runs import open_run
+from tests.chromium import chromium_path, headless
 from tests.conftest import MINI, model_candidate, shared_copy, write_plan
 
 INJECT = (
@@ -331,19 +332,7 @@ def test_report_cli_prints_the_path(runs, capsys, tmp_path):
 
 
 def _chromium():
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-CHROME_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+    return chromium_path()
 
 
 @pytest.mark.browser
@@ -359,7 +348,7 @@ CHROME_FLAGS = [
 )
 def test_reports_in_headless_chromium(reports, tmp_path: Path, name, decision, figures):
     path = reports[name]
-    base = [_chromium(), *CHROME_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    base = headless(tmp_path / "profile")
     dom = subprocess.run(
         [*base, "--virtual-time-budget=3000", "--dump-dom", path.as_uri()],
         capture_output=True,
@@ -510,7 +499,7 @@ def test_every_public_table_has_a_documented_numeric_twin(runs):
     formatted -= {"staff_table", "staff_spread_table", "phase_table", "confusion_table"}
     formatted -= {"data_review_table", "equity_table"}  # numeric or notes already
     # issue 25's: takes a pilot log, not a run; its numbers are pilot.field.studies() and
-    # pilot.analysis.outcomes(log), named in its docstring
+    # gates.pilot_log.outcomes(log), named in its docstring
     formatted -= {"field_evidence_table"}
     assert formatted <= set(report.NUMERIC_TWINS), formatted - set(report.NUMERIC_TWINS)
     for table, twin in report.NUMERIC_TWINS.items():

@@ -11,7 +11,7 @@ import sqlite3
 import pandas as pd
 
 import harness.review as review
-from harness.pilot.analysis import outcome_value, outcomes
+from harness.gates.pilot_log import outcome_value, outcomes
 from harness.review import approval, db
 from harness.store.runs import load_run, station_pilot_log
 

@@ -25,7 +25,7 @@ import pytest
 import harness.review as review
 from harness.cli.commands import main as cli
 from harness.data.dataset import load_dataset
-from harness.pilot.analysis import outcomes
+from harness.gates.pilot_log import outcomes
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")

@@ -12,7 +12,7 @@ import pytest
 import harness.review as review
 from harness.cli.commands import main as cli
 from harness.data.dataset import RATINGS_NON_CRITERIA, load_dataset
-from harness.pilot.analysis import outcomes
+from harness.gates.pilot_log import outcomes
 from harness.report import load_run
 from harness.review import db, evidence
 from harness.review.evidence import RUBBER_STAMP_SECONDS as RUBBER

@@ -509,6 +509,22 @@ def test_the_scorer_records_the_split_of_its_judging_pass(loopback, mini, tmp_pa
     assert set(context.records["judge"]["seconds"]) == {"drafts"}
 
 
+def test_the_judge_engine_it_opens_is_closed_once(loopback, mini, tmp_path, monkeypatch):
+    """judge_drafts' own engine stops in the loop's thread, and only there; its cache closes once."""
+    from harness.engine.cache import ResponseCache
+    from harness.engine.calls import Engine
+
+    exits: list[int] = []
+    closes: list[int] = []
+    real_exit, real_close = Engine.__exit__, ResponseCache.close
+    monkeypatch.setattr(Engine, "__exit__", lambda self, *a: exits.append(1) or real_exit(self, *a))
+    monkeypatch.setattr(ResponseCache, "close", lambda self: closes.append(1) or real_close(self))
+    srv = loopback(reply=lambda msgs: GOOD)
+    got = judge_drafts(DRAFTS, load_dataset(mini), _spec(srv), cache_path=tmp_path / "c.sqlite")
+    assert got["error"].isna().all()
+    assert (len(exits), len(closes)) == (1, 1)
+
+
 def test_a_judge_without_rationale_is_not_asked_for_one():
     # rationale_chars 0 (the demo): the schema has no rationale, so the grammar does not make
     # the judge spend tokens writing '"rationale": ""', and the prompt's example shows none

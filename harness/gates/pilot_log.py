@@ -5,7 +5,7 @@ and during it (``phase = pilot``: an AI draft edited and approved). The two phas
 different questions, so every comparison is between two independent groups (a two-sample
 bootstrap of the difference of means), never paired. When the log names the staff member, each
 phase's entries are resampled within each staff member's own (reviewers grouped, the resampling
-the pilot protocol's sample simulation uses, :func:`harness.pilot.sample.grouped_weights`).
+the pilot protocol's sample simulation uses, :func:`grouped_weights`).
 Every measure is turned so that a positive ``improvement`` means the pilot did better.
 """
 
@@ -144,8 +144,6 @@ GROUPED_MAX = 2000  # entries: resamples x entries counts (32 MB here); above it
 def _grouped(values: pd.Series, staff: pd.Series, resamples: int, seed: int) -> np.ndarray:
     """Resampled means of one phase's entries, each staff member's entries resampled among
     their own (reviewers grouped, with the sample simulation's own resampling)."""
-    from harness.pilot.sample import grouped_weights
-
     who = staff.reindex(values.index).fillna("(unnamed)").astype(str)
     codes = pd.factorize(who)[0]
     w = grouped_weights(codes, resamples, np.random.default_rng(seed))
@@ -381,3 +379,17 @@ MEASURES = (
     "faster_turnaround_hours",
     "staff_consistency_minutes",
 )
+
+
+def grouped_weights(rev: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """Bootstrap counts (resamples x drafts), each reviewer's drafts resampled among themselves
+    (the pilot gates' intervals, :mod:`harness.gates.pilot_log`, and the pilot protocol's
+    simulated pilots, :mod:`harness.pilot.sample`)."""
+    n = rev.size
+    w = np.zeros((resamples, n))
+    rows = np.arange(resamples)[:, None]
+    for r in np.unique(rev):
+        idx = np.flatnonzero(rev == r)
+        pick = idx[rng.integers(0, idx.size, size=(resamples, idx.size))]
+        np.add.at(w, (np.broadcast_to(rows, pick.shape), pick), 1.0)
+    return w

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.data.dataset import load_dataset
-from harness.pilot import analysis as pilot
+from harness.gates import pilot_log as pilot
 from tests.conftest import SAMPLE
 
 
