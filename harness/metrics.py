@@ -171,6 +171,20 @@ METRICS: dict[str, MetricDef] = {
             "Sections with the Spanish version the district publishes",
             "share",
         ),
+        # staff questions about policy (harness/scorers/citations.py)
+        _m(
+            "citation_support",
+            "Share of the answer's citations that support it",
+            "share",
+            margin=0.05,
+        ),
+        _m(
+            "citation_hit", "Answers citing the passage that holds the answer", "share", margin=0.05
+        ),
+        _m("staff_answered", "Answerable questions answered (not declined)", "share", margin=0.05),
+        _m("staff_abstained", "Unanswerable questions correctly declined", "share"),
+        _m("retrieval_recall", "Share of the supporting passages retrieved", "share"),
+        _m("retrieval_precision", "Share of retrieved passages that support the answer", "share"),
         _m("judge_calibrated", "AI judge checked against human ratings (1 = yes)", "flag"),
         _m("judge_accuracy", "AI judge: accuracy", "share", margin=0.05),
         _m("judge_completeness", "AI judge: completeness", "share"),
@@ -264,6 +278,25 @@ NEEDS = {
     "summary_safety_kept": (
         "safety_cues",
         "label the safety concern of each safety item (`safety_cues`)",
+    ),
+    "citation_support": (
+        "cited_passages",
+        "quote, per staff question, the sentences of the sources that support the approved "
+        "answer (`cited_passages`)",
+    ),
+    "citation_hit": (
+        "cited_passages",
+        "quote, per staff question, the sentences of the sources that support the approved "
+        "answer (`cited_passages`)",
+    ),
+    "retrieval_recall": (
+        "cited_passages",
+        "quote, per staff question, the sentences of the sources that support the approved "
+        "answer (`cited_passages`)",
+    ),
+    "staff_abstained": (
+        "answerable",
+        "add staff questions the approved material cannot answer (`answerable: false`)",
     ),
     "spanish_version_ok": (
         "publish_es",

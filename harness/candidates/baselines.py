@@ -3,7 +3,9 @@
 - ``template``: the canned holding reply the district sends now (per task, from a YAML file).
 - ``retrieval``: the approved source passage or other approved answer that best matches the
   question in the knowledge base (BM25, leave-one-out); ``context: linked``: the best TF-IDF
-  passage of the item's hand-linked sources.
+  passage of the item's hand-linked sources. For a task whose answers cite
+  (:data:`CITING_TASKS`: staff questions), the passage is quoted with its id (the passage id,
+  or the source id in square brackets with ``context: linked``), as a citing answer would.
 - ``staff_first_draft``: the staff's own first draft, where the dataset has one.
 - ``drafts``: an external system's drafts from a file (``drafts: FILE`` in a plan).
 """
@@ -40,6 +42,15 @@ class NoDraft(Exception):
 
 
 Baseline = Callable[[dict[str, Any]], "str | Draft | None"]
+
+# Tasks whose answers cite the passage they rely on (harness/scorers/citations.py).
+CITING_TASKS = frozenset({"staff_question"})
+
+
+def quoted(text: str, cite: str) -> str:
+    """A passage quoted as a citing answer gives it: the text in quotation marks, then its id."""
+    return f'"{" ".join(text.split())}" [{cite}]'
+
 
 DEFAULT_CANNED = {
     "faq_reply": (
@@ -119,7 +130,9 @@ def retrieval_baseline(dataset: Dataset, options: dict[str, Any], folder: Path) 
                 "this message (add the policy that answers it to sources/)"
             )
         row = hit.iloc[0]
-        return Draft(str(row["text"]), "retrieved", (str(row["passage_id"]),))
+        pid = str(row["passage_id"])
+        text = quoted(str(row["text"]), pid) if item["task"] in CITING_TASKS else str(row["text"])
+        return Draft(text, "retrieved", (pid,))
 
     return generate
 
@@ -137,8 +150,10 @@ def _linked_retrieval(dataset: Dataset, options: dict[str, Any]) -> Baseline:
 
     def generate(item: dict[str, Any]) -> Draft | None:
         corpus: list[str] = []
+        origin: list[str] = []  # the source id of each passage ("" for an earlier answer)
         for sid in item["source_ids"]:
             corpus.extend(src_passages.get(sid, []))
+            origin += [sid] * (len(corpus) - len(origin))
         if use_history and item.get("date"):
             when = pd.Timestamp(item["date"])
             earlier = items[
@@ -147,13 +162,17 @@ def _linked_retrieval(dataset: Dataset, options: dict[str, Any]) -> Baseline:
             corpus.extend(depersonalize(t, people) for t in earlier["reference"].tolist())
         if not corpus:
             return None
+        origin += [""] * (len(corpus) - len(origin))
         vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english")
         try:
             matrix = vec.fit_transform(corpus)
+            best = int(linear_kernel(vec.transform([item["input"]]), matrix)[0].argmax())
         except ValueError:  # only stop words
-            return Draft(corpus[0], "linked", tuple(item["source_ids"]))
-        sims = linear_kernel(vec.transform([item["input"]]), matrix)[0]
-        return Draft(corpus[int(sims.argmax())], "linked", tuple(item["source_ids"]))
+            best = 0
+        text = corpus[best]
+        if item["task"] in CITING_TASKS and origin[best]:
+            text = quoted(text, origin[best])
+        return Draft(text, "linked", tuple(item["source_ids"]))
 
     return generate
 

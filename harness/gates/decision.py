@@ -163,6 +163,8 @@ class Decision:
     reference: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=GATE_COLUMNS))
     # id -> the name a leader reads (candidates, categories, measures), filled by the report
     names: dict[str, str] = field(default_factory=dict)
+    # the workflow's words (harness.report.vocab), set by the report: its tables speak them
+    words: dict[str, str] = field(default_factory=dict)
 
 
 _RANK = {v: i for i, v in enumerate(VERDICTS)}
@@ -176,6 +178,8 @@ def _named(rows: pd.DataFrame) -> str:
 
 
 def _candidate_verdict(rows: pd.DataFrame) -> tuple[str, list[str]]:
+    if rows.empty:  # no gate judges this run's workflow: nothing was shown either way
+        return NOT_DECIDED, ["no gate of this phase judges this run's workflow"]
     req, adv = rows[rows["required"]], rows[~rows["required"]]
     reasons = []
     failed = req[req["status"] == FAIL]
@@ -234,11 +238,13 @@ def evaluate(
                 ],
             )
         models = [candidate]
-    rows = [evaluate_gate(g, c, ev, gates) for c in models for g in pg.gates]
-    ref_rows = mark_unreachable(rows, pg.gates, ev, gates)
-    too_few(rows, pg.gates)
-    too_few(ref_rows, pg.gates)
-    holm_pilot(rows, pg.gates, gates.level)
+    tasks = ev.tasks()
+    mine = pg.for_tasks(tasks)  # the gates of this run's workflows (rubrics/gates.yaml: tasks)
+    rows = [evaluate_gate(g, c, ev, gates) for c in models for g in mine]
+    ref_rows = mark_unreachable(rows, mine, ev, gates)
+    too_few(rows, mine)
+    too_few(ref_rows, mine)
+    holm_pilot(rows, mine, gates.level)
     estimated_minutes_advisory(rows, ev)
     estimated_minutes_advisory(ref_rows, ev)
     all_gates = pd.DataFrame(rows, columns=GATE_COLUMNS)
@@ -277,6 +283,13 @@ def evaluate(
     if not models:
         verdict, best, reasons = NOT_READY, None, ["the run has no AI candidate to decide on"]
         gates_frame = all_gates
+    elif not mine:
+        where = gates.path or "the gates file"
+        verdict, best, gates_frame = NOT_DECIDED, None, all_gates
+        reasons = [
+            f"{where} has no {phase} gate for this run's workflow "
+            f"({', '.join(sorted(tasks or []))}): add gates with 'tasks: [...]' naming it"
+        ]
     else:
         cands = (
             cands.assign(_r=cands["verdict"].map(_RANK))

@@ -92,8 +92,9 @@ def _needs(gate: Gate, ev: Evidence, row: dict[str, Any]) -> str:
 
 def evaluate_gate(gate: Gate, candidate: str, ev: Evidence, gs: GateSet) -> dict[str, Any]:
     """One gate for one candidate: status (pass / fail / not evaluated), its evidence and,
-    when it is not evaluated, what would make it checkable (``needs``)."""
-    row = _evaluate_gate(gate, candidate, ev, gs)
+    when it is not evaluated, what would make it checkable (``needs``). A gate naming
+    ``tasks`` is judged on those workflows' items only."""
+    row = _evaluate_gate(gate, candidate, ev.for_tasks(gate.tasks), gs)
     row.setdefault("needs", "")
     if row["status"] == NOT_EVALUATED and not row["needs"]:
         row["needs"] = _needs(gate, ev, row)

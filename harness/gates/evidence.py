@@ -3,7 +3,8 @@ approval, the governance checklist, and whether the AI judge is calibrated."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -132,6 +133,37 @@ class Evidence:
     items: pd.DataFrame | None = None  # item fields, for floor_by / max_gap_by gates
     # candidate -> selected items it has no draft for (none given, or failed after retries)
     undrafted: dict[str, set[str]] = field(default_factory=dict)
+    _views: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def tasks(self) -> set[str] | None:
+        """The workflows (item tasks) of the scored items; None when the items are unknown."""
+        if self.items is None or "task" not in self.items.columns:
+            return None
+        if "tasks" not in self._views:
+            ids: list[Any] = (
+                list(self.scores["item_id"].unique()) if "item_id" in self.scores else []
+            )
+            known = self.items.index.intersection(pd.Index(ids))
+            self._views["tasks"] = {str(t) for t in self.items.loc[known, "task"].dropna()}
+        return set(self._views["tasks"])
+
+    def for_tasks(self, tasks: Collection[str] | None) -> Evidence:
+        """The evidence of these workflows' items only (all of it for None or unknown items)."""
+        have = self.tasks()
+        if tasks is None or have is None or have <= set(tasks):
+            return self
+        key = tuple(sorted(tasks))
+        if key not in self._views:
+            assert self.items is not None
+            keep = set(self.items.index[self.items["task"].isin(list(key))].astype(str))
+            self._views[key] = replace(
+                self,
+                scores=self.scores[self.scores["item_id"].isin(keep)],
+                undrafted={c: ids & keep for c, ids in self.undrafted.items()},
+                _views={},
+            )
+        view: Evidence = self._views[key]
+        return view
 
     def __post_init__(self) -> None:
         if self.sites is None:  # no recorded destinations: the model candidates', resolved now

@@ -79,9 +79,10 @@ def gate_warnings(ds: Dataset, gates: str | Path | None = None) -> list[Problem]
     gs = load_gates(gates)
     display = str(gs.path or gates or "rubrics/gates.yaml")
     out: list[Problem] = []
+    tasks = set(ds.items["task"].astype(str)) if "task" in ds.items else None
     for phase, pg in gs.phases.items():
         blocked: dict[tuple[str, str], list[str]] = {}
-        for g in pg.gates:
+        for g in pg.for_tasks(tasks):  # the gates of the workflows the dataset holds
             for prefix, what, fix in _FEEDS:
                 if g.metric.startswith(prefix) and not _has(ds, what):
                     blocked.setdefault((what, fix), []).append(

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Collection
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -53,6 +54,14 @@ class Gate(_Strict):
     slices: list[str] | None = Field(
         None, min_length=1
     )  # judge only these slices (named in advance)
+    # the workflows (item tasks) the gate judges: only their items' scores; None: every workflow
+    tasks: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]] | None = Field(
+        None, min_length=1
+    )
+
+    def applies_to(self, tasks: Collection[str] | None) -> bool:
+        """Whether the gate judges a run holding items of these tasks (None: unknown, yes)."""
+        return self.tasks is None or tasks is None or bool(set(self.tasks) & set(tasks))
 
     @model_validator(mode="after")
     def _slice_fields(self) -> Gate:
@@ -113,6 +122,10 @@ class PhaseGates(_Strict):
         if dupes:
             raise ValueError(f"gate names must be unique in a phase; repeated: {', '.join(dupes)}")
         return self
+
+    def for_tasks(self, tasks: Collection[str] | None) -> list[Gate]:
+        """The gates that judge a run holding items of these tasks (workflows)."""
+        return [g for g in self.gates if g.applies_to(tasks)]
 
 
 class GateSet(_Strict):

@@ -26,7 +26,6 @@ from harness.report.calibration import (
 from harness.report.ceiling import ceiling_section
 from harness.report.decision import (
     PHASES,
-    candidate_label,
     candidates_table,
     cover,
     decision,
@@ -109,6 +108,8 @@ from harness.report.tables import (
     summary_table,
     verdict_words,
 )
+from harness.report.vocab import candidate_label
+from harness.report.workflow_pages import CRITERIA_CAPTION as WORKFLOW_CRITERIA_CAPTION
 from harness.report.workflow_pages import criteria_table as workflow_criteria_table
 from harness.report.workflow_pages import recommendation_html as workflow_recommendation
 from harness.report.workflow_pages import workflow_sections
@@ -125,6 +126,7 @@ NUMERIC_TWINS = {
     "comparison_table": "comparison_numbers",
     "category_table": "category_numbers",
     "calibration_table": "calibration_numbers",
+    "workflow_criteria_table": "workflow_criteria",
 }
 
 __all__ = [
@@ -136,6 +138,7 @@ __all__ = [
     "PHASES",
     "STATUS_WORDS",
     "VERDICT_CLASS",
+    "WORKFLOW_CRITERIA_CAPTION",
     "RunData",
     "approval_section",
     "by_category",

@@ -11,11 +11,11 @@ from harness.errors import ReportError
 from harness.gates.decision import Decision, decide
 from harness.metrics import metric_def
 from harness.phases import PHASE_QUESTIONS
-from harness.plan.spec import REFERENCE
 from harness.report.ceiling import context_line
 from harness.report.format import STATUS_WORDS, STYLE, VERDICT_CLASS, esc, note
 from harness.report.glossary import category_name, plain_names, plainly, without_gate_list
 from harness.report.tables import family_metrics
+from harness.report.vocab import candidate_label, reword, run_vocab, speak_workflow
 from harness.store.runs import RunData
 
 PHASES = PHASE_QUESTIONS  # the one registry: harness.phases
@@ -29,6 +29,7 @@ def decision(
         raise ReportError(f"unknown phase '{phase}'; phases: {', '.join(PHASES)}")
     dec = decide(run, phase, gates=gates or None, governance=governance or None)
     dec.names = plain_names(run)
+    speak_workflow(dec, run)  # the run's words: "Approved summary", messages, ...
     return dec
 
 
@@ -85,11 +86,6 @@ def _compared(run: RunData) -> str:
     return "<ul class='compared'>" + "".join(rows) + "</ul>"
 
 
-def candidate_label(name: str) -> str:
-    """A candidate's name as a leader reads it (the reference row in plain words)."""
-    return "Approved answer" if name == REFERENCE else name
-
-
 def cover(
     run: RunData, phase: str, title: str = "", dec: Decision | None = None, protocol: str = ""
 ) -> Any:
@@ -117,8 +113,8 @@ def cover(
     if short is not None:
         box = short_box(phase_text, short)
     meta = f"""<div class="cover"><p class="meta"><b>What was compared:</b></p>{_compared(run)}
-<p class="meta"><b>Questions:</b> {esc(m["selection"]["items"])} questions the district has
-already answered ({esc(category_name(m["dataset"]["name"]))}); {esc(counts.get("ok"))} drafts,
+<p class="meta"><b>{esc((w := run_vocab(run))["items"].capitalize())}:</b> {esc(m["selection"]["items"])}
+{esc(w["items"])} the district has already {esc(w["done"])} ({esc(category_name(m["dataset"]["name"]))}); {esc(counts.get("ok"))} drafts,
 {esc(counts.get("failed"))} failed.</p>{_problems(run)}
 <p class="meta"><b>AI judge:</b> {esc(_judge_line(run))}</p>{line}
 <p class="meta">Report made {esc(pd.Timestamp.now().strftime("%Y-%m-%d"))}; run details are in
@@ -227,13 +223,14 @@ def gate_table(dec: Decision) -> Any:
         "column is the district's own answers on the same gate: Not checked there too means the "
         "data, not the AI, is missing." + _together(dec.gates)
     )
-    return HTML(
-        STYLE + f"<table class='harness-table'><caption>{esc(cap)}</caption><thead><tr>"
+    table = (
+        f"<table class='harness-table'><caption>{esc(cap)}</caption><thead><tr>"
         '<th scope="col">gate</th><th scope="col">kind</th><th scope="col">verdict</th>'
         '<th scope="col">evidence</th><th scope="col">approved answer</th>'
         '<th scope="col">measure</th>'
         "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
     )
+    return HTML(STYLE + reword(table, dec.words))
 
 
 def _together(gates: pd.DataFrame) -> str:
@@ -256,7 +253,9 @@ def candidates_table(dec: Decision) -> pd.DataFrame:
     out = dec.candidates.rename(columns={"why": "reasons"})
     out = out.assign(candidate=[dec.names.get(c, candidate_label(c)) for c in out["candidate"]])
     if "reasons" in out:
-        out["reasons"] = [without_gate_list(plainly(r, dec.names)) for r in out["reasons"]]
+        out["reasons"] = [
+            reword(without_gate_list(plainly(r, dec.names)), dec.words) for r in out["reasons"]
+        ]
     return out
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from harness.gates.decision import Decision, minutes_are_fitted
 from harness.report.format import STYLE, esc, fmt, note, table_html, unit_of
+from harness.report.vocab import reword, run_vocab, vocab
 from harness.store.runs import RunData
 
 MAX_EXAMPLES = 1  # best / worst / most edited, each (every draft: run.generations)
@@ -79,13 +80,15 @@ def _example_html(run: RunData, r: pd.Series, gens: pd.DataFrame, extra: str = "
     lang = item.get("language")  # the item's own language: read aloud and hyphenated in it
     span = f"<span lang='{esc(lang)}'>" if isinstance(lang, str) and lang.strip() else "<span>"
     drafted = f"{span}{left}</span>" if draft else "<i>no draft</i>"
+    w = vocab([item.get("task")])  # the item's own workflow's words
     return (
         f"<div class='example'><h4>{esc(head)}</h4>"
-        f"<div class='q'><b>Question:</b> {span}{esc(item['input'])}</span></div>"
+        f"<div class='q'><b>{esc(w['item'].capitalize())}:</b> {span}{esc(item['input'])}</span></div>"
         f"<div><b>Draft ({esc(r['candidate'])})</b> &mdash; <del>struck through</del>: what the "
         "reviewer removes\n"
         f"{drafted}</div>"
-        f"<div><b>Approved answer</b> &mdash; <ins>underlined</ins>: what the draft lacked\n"
+        f"<div><b>{esc(w['reference'].capitalize())}</b> &mdash; <ins>underlined</ins>: what the "
+        "draft lacked\n"
         f"{span}{right}</span></div></div>"
     )
 
@@ -97,6 +100,7 @@ def examples(
     from IPython.display import HTML
 
     cand = candidate or _focus_candidate(run, dec)
+    words = run_vocab(run)
     wide = run.wide_scores()
     key = next(
         (m for m in ("word_similarity", "char_similarity", "required_facts_coverage") if m in wide),
@@ -108,8 +112,8 @@ def examples(
     w = w.dropna(subset=[key]).sort_values(key, kind="stable")
     gens = run.generations.set_index("key")
     groups = [
-        ("Closest to the approved answer", w.tail(n).iloc[::-1]),
-        ("Furthest from the approved answer", w.head(n)),
+        (f"Closest to the {words['reference']}", w.tail(n).iloc[::-1]),
+        (f"Furthest from the {words['reference']}", w.head(n)),
     ]
     if "review_minutes" in w:
         groups.append(
@@ -118,7 +122,7 @@ def examples(
                 w.sort_values("review_minutes", kind="stable").tail(n).iloc[::-1],
             )
         )
-    parts = [STYLE, LEGEND]
+    parts = [STYLE, reword(LEGEND, words)]
     for label, rows in groups:
         parts.append(f"<h3>{esc(label)} ({esc(cand)})</h3>")
         parts.extend(_example_html(run, r, gens) for _, r in rows.iterrows())
@@ -135,6 +139,7 @@ def sensitive_examples(
     from IPython.display import HTML
 
     items = run.dataset.items
+    words = run_vocab(run)
     if "sensitive" not in items:
         return note("The dataset marks no question as sensitive.")
     sens = set(items.index[items["sensitive"].fillna(False).astype(bool)])
@@ -169,9 +174,10 @@ def sensitive_examples(
     parts = [
         STYLE,
         table_html(
-            listing, f"All {len(w)} sensitive questions in this run, worst handled first."
+            listing,
+            reword(f"All {len(w)} sensitive questions in this run, worst handled first.", words),
         ).data,
-        LEGEND,
+        reword(LEGEND, words),
         f"<p class='caption'>The {min(limit, len(w))} handled worst, in full:</p>",
     ]
     for _, r in w.head(limit).iterrows():
@@ -207,9 +213,11 @@ def methodology(run: RunData | None = None) -> Any:
         "checked yet, so a gate on minutes is advisory until a pilot measures real minutes."
     )
     details = run_details(run).data if run is not None else ""
-    return HTML(
-        STYLE
-        + """<ul>
+    words = run_vocab(run) if run is not None else vocab(None)
+    return HTML(STYLE + reword(_METHOD.format(rates=rates), words) + details)
+
+
+_METHOD = """<ul>
 <li><b>What was compared</b>: every candidate drafted a reply to the same questions the district
 has already answered. Each draft is compared with the answer the district actually approved.
 The baselines are what staff have today: a canned reply, the best-matching approved text, and
@@ -228,9 +236,8 @@ its own sources contain it.</li>
 check its facts and type the changes. <b>Minutes saved</b> = minutes to write the approved answer
 from scratch minus minutes to review and fix the draft. Every word a reviewer must type costs the
 same as on a blank page, so a draft that must be rewritten saves about nothing, and reading and
-deleting it first makes the number slightly negative: negative means the draft cost time. """
-        + rates
-        + """</li>
+deleting it first makes the number slightly negative: negative means the draft cost time.
+{rates}</li>
 <li><b>Intervals</b>: the range in brackets is a 95% bootstrap interval over questions (2,000
 resamples, fixed seed, so the report is the same every time it is made). A wide interval means
 thin evidence. A gate passes only when its whole interval clears the bar.</li>
@@ -251,8 +258,6 @@ questions may go worse. Closeness to the approved answer rewards copying its wor
 answer worded differently scores lower. Automatic fact checks catch dates, amounts, phone numbers
 and named programs, not every kind of error. An AI judge is trusted only after it agrees with human
 raters. Nothing here replaces staff review during the pilot.</p>"""
-        + details
-    )
 
 
 def run_details(run: RunData) -> Any:

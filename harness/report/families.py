@@ -9,6 +9,7 @@ import pandas as pd
 
 from harness.report.format import note, plain, table_html
 from harness.report.tables import family_metrics, metric_table
+from harness.report.vocab import reword, run_vocab
 from harness.scorers import scorer_info, scorer_names
 from harness.stats import summarize
 from harness.store.runs import RunData
@@ -148,7 +149,8 @@ def family_section(run: RunData, family: str, what: str) -> Any:
         return note(_unmeasured(run, family, what))
     # a reader reads the measure's name; its id stays in family_table() and the glossary
     view = table.drop(columns="metric", errors="ignore")
-    return table_html(view, "Average per question [95% interval], n = questions scored.")
+    caption = "Average per question [95% interval], n = questions scored."
+    return table_html(view, reword(caption, run_vocab(run)))
 
 
 def run_overview(run: RunData) -> pd.DataFrame:

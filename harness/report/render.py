@@ -51,11 +51,13 @@ def render_notebook(
     out_dir: Path,
     out_name: str | None = None,
     title: str = "",
+    words: dict[str, str] | None = None,
 ) -> Path:
     """Execute a report notebook with papermill and render it to HTML without code cells.
 
     Unknown parameters are refused (papermill would only warn). A failing cell raises
-    ReportError with the cell index and error name.
+    ReportError with the cell index and error name. ``words``: the workflow's vocabulary
+    (:mod:`harness.report.vocab`) the notebook's prose is put in before it runs.
     """
     import nbformat
     import papermill as pm
@@ -77,9 +79,14 @@ def render_notebook(
     executed = out_dir / f"{name}.ipynb"
     env_before = os.environ.get("MPLBACKEND")
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    source: Any = str(nb_path)
+    if words is not None:
+        from harness.report.vocab import reword_notebook
+
+        source = reword_notebook(nbformat.read(str(nb_path), as_version=4), words)
     try:
         pm.execute_notebook(
-            str(nb_path),
+            source,
             str(executed),
             parameters=parameters,
             kernel_name="python3",
@@ -171,7 +178,10 @@ def render_report(
 
     # the document's title (the PDF's too): the district and the phase, never the run id
     doc_title = f"{district}: AI drafting readiness report, {PHASE_NAMES[phase].lower()}"
-    path = render_notebook("readiness_report", params, store.path, title=doc_title)
+    from harness.report.vocab import vocab
+
+    words = vocab((m.get("plan") or {}).get("tasks"))
+    path = render_notebook("readiness_report", params, store.path, title=doc_title, words=words)
     _record(store, phase, path)
     return path
 

@@ -24,8 +24,10 @@ def _f(x: float, digits: int = 2) -> str:
     return "unknown" if pd.isna(x) else f"{x:.{digits}f}"
 
 
-def criteria_table(run: RunData) -> Any:
-    """The criteria side by side, one column per workflow, every value with its unit."""
+def criteria_table(run: RunData) -> pd.DataFrame:
+    """The criteria side by side, one column per workflow, every value with its unit in the
+    row's name (numeric twin: ``workflow_criteria``, one row per workflow). Show it with
+    ``table_html(table, CRITERIA_CAPTION)``."""
     c = workflow_criteria(run)
     rows = {
         "Items in the dataset (count)": c["items"],
@@ -49,8 +51,10 @@ def criteria_table(run: RunData) -> Any:
     }
     table = pd.DataFrame(rows).T.round(2)
     table.columns = [NAMES.get(str(t), str(t)) for t in table.columns]
-    table = table.reset_index().rename(columns={"index": "criterion"})
-    return table_html(table, caption="The candidate workflows on the four criteria, from the data")
+    return table.reset_index().rename(columns={"index": "criterion"})
+
+
+CRITERIA_CAPTION = "The candidate workflows on the four criteria, from the data"
 
 
 def recommendation_html(run: RunData) -> Any:
@@ -136,6 +140,13 @@ SECTIONS = {
         "every dated event, place and amount present and correct, nothing invented or "
         "superseded, a short specific headline, paragraphs and one contact, 120-260 words, and "
         "a Spanish version where the district publishes one.",
+    ),
+    "staff_question": (
+        "citations",
+        "Each answer is checked against the passages that hold the approved answer's quoted "
+        "sentences: the passages it cites exist, are current and support it, one of them holds "
+        "the answer, a question the policies cannot answer is declined (and one they answer is "
+        "not), and the passages the writer was given include the supporting ones.",
     ),
 }
 

@@ -37,7 +37,7 @@ HEADLINE = {
     "faq_reply": "required_facts_coverage",
     "inbound_summary": "summary_ask_coverage",
     "newsletter": "event_coverage",
-    "staff_question": "required_facts_coverage",
+    "staff_question": "citation_hit",
 }
 NAMES = {
     "faq_reply": "FAQ replies from approved material",

@@ -12,7 +12,7 @@ Public API (one call per ``harness review`` use):
 Modules: ``queue`` (blind, seeded, balanced queues), ``timing`` (active time, idle discount),
 ``db`` (SQLite in the run folder), ``app`` (Starlette + Jinja2 templates + static assets),
 ``station`` (opening and serving), ``exports``, ``evidence``, ``text`` (drafts as plain text,
-placeholders).
+placeholders), ``wording`` (what the page calls the message and the draft, per workflow).
 """
 
 from __future__ import annotations

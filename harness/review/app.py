@@ -37,7 +37,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from harness.review import approval, db, questions
+from harness.review import approval, db, questions, wording
 from harness.review.signoff import SignOff
 from harness.review.timing import MalformedEvents, measured_seconds, strict_events
 
@@ -229,6 +229,7 @@ def build_app(ctx: StationContext) -> Starlette:
             number=done + 1,
             total=total,
             message=item.get("input", ""),
+            w=wording.words(item.get("task")),
             sources=ctx.sources.get(task["item_id"], []),
             draft=a["text"] if a is not None and task["mode"] == "drafts" else "",
             left=left["text"] if left is not None else "",

@@ -194,7 +194,11 @@ def context(
         config = json.loads(db.meta(c, "config"))
         needed = {r[0] for r in c.execute("SELECT DISTINCT item_id FROM tasks")}
     ds = run.dataset
-    items = {i: {"input": str(ds.items.at[i, "input"])} for i in needed if i in ds.items.index}
+    items = {
+        i: {"input": str(ds.items.at[i, "input"]), "task": str(ds.items.at[i, "task"])}
+        for i in needed
+        if i in ds.items.index
+    }
     sources = {
         i: [
             {"id": s["id"], "title": s.get("title") or s["id"], "text": s.get("text", "")}

@@ -79,7 +79,16 @@ def scorer(
     return register
 
 
-FAMILIES = ("edit", "accuracy", "consistency", "governance", "judge", "summary", "newsletter")
+FAMILIES = (
+    "edit",
+    "accuracy",
+    "consistency",
+    "governance",
+    "judge",
+    "summary",
+    "newsletter",
+    "citations",
+)
 
 
 def _load_builtin(until: str | None = None) -> None:

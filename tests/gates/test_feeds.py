@@ -57,3 +57,20 @@ def test_empty_sources_folder_is_a_warning_not_an_error(tmp_path):
         {"id": "a", "task": "faq_reply", "input": "q?", "reference": "r.", "source_ids": [],
          "category": "general"}) + "\n")  # fmt: skip
     assert "holds no source documents" in "\n".join(_msgs(load_dataset(ds_dir)))
+
+
+def test_a_dataset_is_warned_only_about_the_gates_of_its_own_workflows(mini_copy):
+    """Issue 23: the FAQ gates (escalation of sensitive questions) name faq_reply; a dataset of
+    summaries and newsletter sections alone is not told it cannot feed them."""
+    recs = [json.loads(x) for x in (mini_copy / "items.jsonl").read_text().splitlines()]
+    for r in recs:
+        r.pop("sensitive", None)
+        r.pop("sensitive_reason", None)
+    (mini_copy / "items.jsonl").write_text("\n".join(json.dumps(r) for r in recs) + "\n")
+    assert "sensitive-escalated" in "\n".join(_msgs(load_dataset(mini_copy)))
+    others = [r for r in recs if r["task"] != "faq_reply"]
+    assert others
+    (mini_copy / "items.jsonl").write_text("\n".join(json.dumps(r) for r in others) + "\n")
+    for name in ("ratings.csv", "pilot_log.csv"):  # they rate and log FAQ items
+        (mini_copy / name).unlink()
+    assert "sensitive-escalated" not in "\n".join(_msgs(load_dataset(mini_copy)))

@@ -19,7 +19,7 @@ DS = load_dataset(SAMPLE)
         ("sum-018", "summary for the office that must act"),
         ("nl-001", "Write the newsletter section."),
         ("faq-enr-001", "Write the reply to the parent"),
-        ("sq-001", "quote the supporting sentence"),
+        ("sq-001", "cite the passage ids you rely on"),
     ],
 )
 def test_one_prompt_across_workflows(item_id, says):
@@ -30,7 +30,7 @@ def test_one_prompt_across_workflows(item_id, says):
     assert DS.items.loc[item_id, "input"][:40] in msgs[-1]["content"]
 
 
-@pytest.mark.parametrize("name", ["inbound_summary", "newsletter"])
+@pytest.mark.parametrize("name", ["inbound_summary", "newsletter", "staff_question"])
 def test_workflow_plans_render_their_items(name):
     plan = load_plan(REPO / "plans" / f"{name}.yaml")
     spec = next(c for c in plan.candidates if c.is_model)

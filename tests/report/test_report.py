@@ -498,7 +498,6 @@ def test_every_public_table_has_a_documented_numeric_twin(runs):
     formatted -= {"candidates_table", "failures_table", "glossary_table", "pilot_table"}
     formatted -= {"staff_table", "staff_spread_table", "phase_table", "confusion_table"}
     formatted -= {"data_review_table", "equity_table"}  # numeric or notes already
-    formatted -= {"workflow_criteria_table"}  # issue 23's, merged after this test was written
     # issue 25's: takes a pilot log, not a run; its numbers are pilot.field.studies() and
     # gates.pilot_log.outcomes(log), named in its docstring
     formatted -= {"field_evidence_table"}

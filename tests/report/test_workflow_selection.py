@@ -52,6 +52,17 @@ def test_every_workflow_is_scored_with_its_own_measures(run):
     assert ref.groupby("task")["event_coverage"].mean()["newsletter"] == 1.0
 
 
+def test_approved_answers_clear_each_workflows_own_gates(run):
+    from harness.gates.decision import decide, load_gates
+
+    d = decide(run, "pre_pilot")
+    ref = d.reference.set_index("gate")
+    pg = load_gates().phase("pre_pilot")
+    for task in ["inbound_summary", "newsletter", "staff_question"]:
+        for g in (g for g in pg.gates if g.tasks == [task] and g.required):
+            assert ref.loc[g.name, "status"] == "pass", (g.name, ref.loc[g.name, "evidence"])
+
+
 def test_criteria_trace_to_the_data(run):
     c = workflow_criteria(run)
     items = load_dataset(SAMPLE).items
@@ -170,3 +181,9 @@ def test_a_run_of_one_workflow_says_nothing_was_compared(tmp_path):
     html = recommendation_html(load_run(store.run_id, tmp_path)).data
     assert "Start with: Summaries of inbound messages" in html
     assert "nothing was compared" in html
+
+
+def test_the_staff_question_workflow_has_its_own_section(run):
+    html = workflow_sections(run).data
+    assert "Staff questions about policy: the workflow" in html
+    assert "Answers citing the passage that holds the answer" in html
