@@ -12,7 +12,9 @@ where they are needed, so the report's text stays searchable:
 - outside tables, a token longer than :data:`LONG_TOKEN` characters (a long word, a run of
   letters from a dataset; more than half an example's column) gets break points too, and a URL gets ``<wbr>`` after its
   slashes and before its dots, never a hyphen;
-- an identifier (``required_facts_coverage``) gets ``<wbr>`` before its underscores;
+- an identifier (``required_facts_coverage``) gets ``<wbr>`` before its underscores, and a
+  digest or any text in ``<code>`` gets ``<wbr>`` only, never a hyphen (it is copied as typed),
+  and outside tables only past :data:`LONG_CODE` characters (a SHA-256 stays whole);
 - a run of letters with no hyphenation point (no dictionary for its language, or not a word)
   gets a soft hyphen every :data:`FORCED_RUN` letters, never inside a letter's combining marks.
 
@@ -31,6 +33,7 @@ from typing import Any
 
 SHY = "\u00ad"
 LONG_TOKEN = 40  # characters: a token this long gets break points outside tables too
+LONG_CODE = 80  # a digest or code is left whole up to this (a SHA-256 fits a printed line)
 FORCED_RUN = 8  # letters between forced soft hyphens in a word without hyphenation points
 PRINT_WIDTH_PT = (8.27 - 1.0) * 72  # A4 minus two 0.5 in margins
 CHAR_EM = 0.62  # a conservative average advance of DejaVu Sans (the print font), in em
@@ -42,6 +45,10 @@ _URL = re.compile(
 )
 # identifiers (metric names): broken with <wbr> before an underscore, never with a hyphen
 _IDENT = re.compile(r"^\W{0,2}[A-Za-z0-9]+(?:_[A-Za-z0-9]+)+\W{0,3}$")
+# digests and codes (a protocol's SHA-256, a passage id's hash): letters and digits mixed, copied
+# to check a file, so never given a character: broken with <wbr> only
+_DIGEST = re.compile(r"^\W{0,2}(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{16,}\W{0,3}$")
+CODE = {"code", "kbd", "samp", "pre"}  # text copied as typed: <wbr> at most, never a hyphen
 _LETTERS = re.compile(
     r"(?:[^\W\d_]|[\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a"
     r"\u064b-\u065f\u0670\u06d6-\u06ed\u0900-\u0dff\u1ab0-\u1aff"
@@ -145,19 +152,21 @@ def _rewrite(node: Any, soup: Any, lang: str, min_len: int) -> None:
             return  # a piece of a URL or an identifier, broken already
     parts: list[Any] = []
     changed = False
+    in_code = any(getattr(p, "name", None) in CODE for p in node.parents)
     for chunk in re.split(r"(\s+)", text):
         if not chunk or chunk.isspace():
             parts.append(chunk)
             continue
-        long = len(chunk) > LONG_TOKEN
-        code = _URL.match(chunk) or _IDENT.match(chunk)
+        digest = in_code or _DIGEST.match(chunk)
+        long = len(chunk) > (LONG_CODE if digest else LONG_TOKEN)
+        code = digest or _URL.match(chunk) or _IDENT.match(chunk)
         if code and (long or (min_len and len(chunk) > min_len)):
             for i, piece in enumerate(url_pieces(chunk)):
                 if i:
                     parts.append(soup.new_tag("wbr"))
                 parts.append(piece)
             changed = True
-        elif long or min_len:
+        elif (long or min_len) and not code:
             new = hyphenate(chunk, lang, 0 if long else min_len)
             changed |= new != chunk
             parts.append(new)
