@@ -408,7 +408,9 @@ def build(
 def _build(dataset: Dataset, cache_dir: str | Path | None, cache: bool) -> KnowledgeBase:
     fp = dataset.fingerprint or hashlib.sha256(str(dataset.path).encode()).hexdigest()
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    path = folder / f"{fp[:32]}-{code_version()}.sqlite"
+    # named by a hash of the whole fingerprint: a variant sharing its first characters
+    # (``<fp>-stripped``) must not land in the same file
+    path = folder / f"{hashlib.sha256(fp.encode()).hexdigest()[:32]}-{code_version()}.sqlite"
     reason = None
     if cache and path.is_file():
         try:

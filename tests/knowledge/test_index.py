@@ -142,3 +142,20 @@ def test_retrieval_on_the_sample_district_finds_linked_sources(tmp_path):
     assert "enrollment-new-student-registration-2025-26" in set(hits["doc_id"])
     assert not exclude_for(kb, item).too_similar("something else entirely")
     assert json.dumps(list(hits["passage_id"]))  # ids are plain strings
+
+
+def test_fingerprints_sharing_a_prefix_get_their_own_index_files(mini, tmp_path):
+    """A variant of a dataset (the plain-export tests strip its links and mark the fingerprint
+    ``<fp>-stripped``) never takes over the dataset's own index file: the file is named by a
+    hash of the whole fingerprint, so each is reused, never rebuilt with a warning."""
+    import dataclasses
+    import warnings
+
+    ds = load_dataset(mini)
+    variant = dataclasses.replace(ds, fingerprint=ds.fingerprint + "-stripped")
+    a, b = build(ds, tmp_path), build(variant, tmp_path)
+    assert a.path != b.path
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = build(ds, tmp_path)
+    assert not again.rebuilt and again.path == a.path
