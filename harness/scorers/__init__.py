@@ -57,6 +57,20 @@ class ScoreContext:
         self.records[key] = value
 
 
+def task_rows(
+    frame: pd.DataFrame, metrics: list[Metric], task: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A workflow scorer's start: the output (every metric NaN, one row per generation) and the
+    generations of its own task (none when the frame has no ``task`` column)."""
+    import numpy as np
+
+    out = pd.DataFrame(
+        np.nan, index=frame.index, columns=[m.name for m in metrics], dtype=np.float64
+    )
+    mine = frame[frame["task"].eq(task)] if "task" in frame else frame.iloc[:0]
+    return out, mine
+
+
 _REGISTRY: dict[str, ScorerInfo] = {}
 
 
@@ -174,4 +188,5 @@ __all__ = [
     "scorer",
     "scorer_info",
     "scorer_names",
+    "task_rows",
 ]

@@ -43,7 +43,7 @@ import pandas as pd
 from harness.data.dataset import Dataset
 from harness.knowledge import ids_of, knowledge_base, normalise
 from harness.plan.spec import REFERENCE
-from harness.scorers import Metric, ScoreFn, scorer
+from harness.scorers import Metric, ScoreFn, scorer, task_rows
 from harness.scorers.accuracy import fact_found, normalize_text
 from harness.scorers.claims import extract_claims
 
@@ -230,9 +230,7 @@ def citations_scorer(**_: Any) -> ScoreFn:
     """Citations, answer or abstention, and retrieval quality of staff answers."""
 
     def score(frame: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
-        names = [m.name for m in METRICS]
-        out = pd.DataFrame(np.nan, index=frame.index, columns=names, dtype=np.float64)
-        mine = frame[frame["task"].eq(TASK)] if "task" in frame else frame.iloc[:0]
+        out, mine = task_rows(frame, METRICS, TASK)
         if mine.empty:
             return out
         kb = knowledge_base(dataset)
@@ -240,8 +238,8 @@ def citations_scorer(**_: Any) -> ScoreFn:
         rows = []
         for _, r in mine.iterrows():
             item = items.loc[r["item_id"]].to_dict()
-            rows.append(score_answer(r.to_dict(), item, kb, dataset))
-        out.loc[mine.index, names] = np.array(rows, dtype=np.float64)
+            rows.append(score_answer({str(k): v for k, v in r.items()}, item, kb, dataset))
+        out.loc[mine.index, list(out.columns)] = np.array(rows, dtype=np.float64)
         return out
 
     return score

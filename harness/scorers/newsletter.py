@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from harness.data.dataset import Dataset
-from harness.scorers import Metric, ScoreFn, scorer
+from harness.scorers import Metric, ScoreFn, scorer, task_rows
 from harness.scorers.claims import Claim, extract_claims
 from harness.scorers.governance import draft_language
 from harness.scorers.support import (
@@ -258,9 +258,7 @@ def newsletter_scorer(
     """Events, facts, headline, structure, length and the Spanish version of a section."""
 
     def score(frame: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
-        names = [m.name for m in METRICS]
-        out = pd.DataFrame(np.nan, index=frame.index, columns=names, dtype=np.float64)
-        mine = frame[frame["task"].eq(TASK)] if "task" in frame else frame.iloc[:0]
+        out, mine = task_rows(frame, METRICS, TASK)
         if mine.empty:
             return out
         items = dataset.items
@@ -287,7 +285,7 @@ def newsletter_scorer(
                     spanish_version_ok(o, es[k], es_share),
                 ]
             )
-        out.loc[mine.index, names] = np.array(rows, dtype=np.float64)
+        out.loc[mine.index, list(out.columns)] = np.array(rows, dtype=np.float64)
         return out
 
     return score

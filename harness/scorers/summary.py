@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from harness.data.dataset import Dataset
-from harness.scorers import Metric, ScoreFn, scorer
+from harness.scorers import Metric, ScoreFn, scorer, task_rows
 from harness.scorers.governance import personal_data
 from harness.scorers.support import check_claims, id_list
 
@@ -226,9 +226,7 @@ def summary_scorer(**_: Any) -> ScoreFn:
     """Asks, facts, routing, urgency, safety and personal data of inbound summaries."""
 
     def score(frame: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
-        names = [m.name for m in METRICS]
-        out = pd.DataFrame(np.nan, index=frame.index, columns=names, dtype=np.float64)
-        mine = frame[frame["task"].eq(TASK)] if "task" in frame else frame.iloc[:0]
+        out, mine = task_rows(frame, METRICS, TASK)
         if mine.empty:
             return out
         ids = mine["item_id"].tolist()
@@ -247,7 +245,7 @@ def summary_scorer(**_: Any) -> ScoreFn:
                     extra_personal(o, r["reference"], dataset),
                 ]
             )
-        out.loc[mine.index, names] = np.array(rows, dtype=np.float64)
+        out.loc[mine.index, list(out.columns)] = np.array(rows, dtype=np.float64)
         return out
 
     return score
