@@ -19,7 +19,7 @@ from typing import Any
 
 from starlette.responses import RedirectResponse, Response
 
-from harness.review import approval, db
+from harness.review import approval, db, wording
 from harness.review.timing import MalformedEvents, measured_seconds, strict_events
 
 Render = Callable[..., Response]
@@ -47,9 +47,11 @@ class SignOff:
         self.ctx, self.render, self.conn, self.csrf = ctx, render, conn, csrf
 
     def _texts(self, item_id: str) -> dict[str, Any]:
+        item = self.ctx.items.get(item_id, {})
         return {
-            "message": self.ctx.items.get(item_id, {}).get("input", ""),
+            "message": item.get("input", ""),
             "sources": self.ctx.sources.get(item_id, []),
+            "w": wording.words(item.get("task")),  # the workflow's words, as on the review page
         }
 
     # -- the drafter: a reply sent back -------------------------------------------------------
