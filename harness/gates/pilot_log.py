@@ -146,8 +146,7 @@ def _grouped(values: pd.Series, staff: pd.Series, resamples: int, seed: int) -> 
     their own (reviewers grouped, with the sample simulation's own resampling)."""
     who = staff.reindex(values.index).fillna("(unnamed)").astype(str)
     codes = pd.factorize(who)[0]
-    w = grouped_weights(codes, resamples, np.random.default_rng(seed))
-    return np.asarray((w @ values.to_numpy(float)) / values.size)
+    return grouped_means(values.to_numpy(float), codes, resamples, np.random.default_rng(seed))
 
 
 def _interval(est: float, reps: np.ndarray, level: float) -> tuple[float, float]:
@@ -393,3 +392,14 @@ def grouped_weights(rev: np.ndarray, resamples: int, rng: np.random.Generator) -
         pick = idx[rng.integers(0, idx.size, size=(resamples, idx.size))]
         np.add.at(w, (np.broadcast_to(rows, pick.shape), pick), 1.0)
     return w
+
+
+def grouped_means(
+    values: np.ndarray, rev: np.ndarray, resamples: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Bootstrap means of one phase's entries, each reviewer's entries resampled among their
+    own: ``values`` is (entries,) or (pilots, entries), the result (resamples,) or (pilots,
+    resamples). The pilot gates resample each phase with it (one pilot) and the pilot
+    protocol's simulation (:mod:`harness.pilot.sample`) with it (a thousand pilots at once)."""
+    w = grouped_weights(np.asarray(rev), resamples, rng)
+    return np.asarray((np.asarray(values, dtype=np.float64) @ w.T) / w.sum(axis=1))
