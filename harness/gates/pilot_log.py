@@ -238,7 +238,7 @@ def outcomes(
         rows.append(
             _row(
                 "faster_turnaround_hours",
-                "Hours faster from question to reply",
+                "Hours faster from message to approved reply",
                 "hours",
                 pd.to_numeric(base["turnaround_hours"], errors="coerce"),
                 pd.to_numeric(pil["turnaround_hours"], errors="coerce"),
@@ -262,13 +262,13 @@ def outcomes(
 
 
 def _turnaround_how(log: pd.DataFrame) -> str:
-    """What the turnaround hours count: the review station's approval path, or the log's own."""
+    """What the turnaround hours count (one definition, :data:`harness.metrics.TURNAROUND`),
+    and whose records measured them: the review station's approval path, or the log's own."""
+    from harness.metrics import TURNAROUND
+
     if "approved_at" in log and log["approved_at"].notna().any():
-        return (
-            "hours from the first draft (the drafter opening the message in the review station) "
-            "to the approver's approval, live pilot messages only; baseline minus pilot"
-        )
-    return "hours from the question arriving to the reply going out; baseline minus pilot"
+        return f"{TURNAROUND}, from the review station's approval records; baseline minus pilot"
+    return f"{TURNAROUND}, as logged; baseline minus pilot"
 
 
 def _staff_with_two(frame: pd.DataFrame) -> int:

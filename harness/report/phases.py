@@ -137,7 +137,7 @@ _MEASURED = {
     "minutes_saved_per_reply": "staff minutes spent per reply",
     "hand_written_reduction": "share of replies written by hand",
     "fewer_revisions": "approval revisions per reply",
-    "faster_turnaround_hours": "hours from question to reply",
+    "faster_turnaround_hours": "hours from message to approved reply",
 }
 
 

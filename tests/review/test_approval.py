@@ -97,3 +97,24 @@ def test_a_queue_from_before_the_approval_path_stays_readable(fresh_run):
     log = __import__("pandas").read_csv(written["pilot_log.csv"])
     assert log["revision_count"].isna().all()  # approved before the path existed: no count
     assert re.fullmatch(r"rv-\d+", str(log["entry_id"].iloc[0]))
+
+
+def test_a_live_message_without_its_arrival_time_names_file_line_and_field(mini):
+    """Turnaround runs from ``received_at``: a live pilot message without one is refused before
+    the station starts, naming the items file, the item's line and the field."""
+    import pytest
+
+    from harness.data.dataset import load_dataset
+    from harness.errors import ReviewError
+
+    ds = load_dataset(mini)  # the mini district's messages carry no received_at
+    live = approval.live_items({"faq-001": "2025-09-03", "faq-004": "2025-08-20"}, "2025-09-01")
+    assert live == {"faq-001"}
+    with pytest.raises(ReviewError) as err:
+        approval.received_times(ds, live)
+    msg = str(err.value)
+    assert "items.jsonl line 1: field 'received_at' is missing (item faq-001)" in msg
+    assert "ISO 8601" in msg and "--live-from" in msg
+    assert approval.received_times(ds, live, strict=False) == {}
+    ds.items.loc["faq-001", "received_at"] = "2025-09-03T07:45:00-07:00"
+    assert approval.received_times(ds, live) == {"faq-001": "2025-09-03T07:45:00-07:00"}
