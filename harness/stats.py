@@ -1,8 +1,10 @@
 """Statistics: seeded bootstrap intervals, paired comparisons against baselines, win rates.
 
 The item is the unit of analysis: samples of one item are averaged first. Every interval is a
-seeded percentile bootstrap, so a report rendered twice shows the same numbers. Every function
-that returns a table returns a DataFrame the notebooks plot.
+seeded bootstrap (percentile; BCa for skewed counts, :func:`mean_interval`), so a report
+rendered twice shows the same numbers. Every function that returns a table returns a DataFrame
+the notebooks plot. The paired non-inferiority test from statsmodels is
+:func:`harness.gates.noninferior.noninferior_paired`.
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ def summarize(
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
 ) -> pd.DataFrame:
-    """Mean with a bootstrap CI per group and metric; counts scored and unscored rows.
+    """Mean with an interval per group and metric (:func:`mean_interval`: BCa for counts);
+    counts scored and unscored rows.
 
     Samples of one item are averaged first, so an item with 5 samples weighs as much as an
     item with 1 (the item is the unit of analysis).
@@ -70,8 +73,8 @@ def summarize(
     )
     rows = []
     for keys, grp in per_item.groupby([*by, "metric"], sort=False):
-        mean, lo, hi = bootstrap_ci(grp["value"].to_numpy(), level, resamples, seed)
         keys = keys if isinstance(keys, tuple) else (keys,)
+        mean, lo, hi = mean_interval(grp["value"].to_numpy(), str(keys[-1]), level, resamples, seed)
         rows.append(
             {
                 **dict(zip([*by, "metric"], keys, strict=True)),
@@ -472,27 +475,20 @@ def bca_interval(
     return (est, min(lo, est), max(hi, est))
 
 
-def noninferior_paired(
-    after: np.ndarray | pd.Series | list[float],
-    before: np.ndarray | pd.Series | list[float],
-    margin: float,
-    higher_better: bool = True,
-) -> float:
-    """One-sided p-value that ``after`` is worse than ``before`` by ``margin`` or more, on pairs:
-    the non-inferiority half of statsmodels' ``ttost_paired`` (imported here, never on the
-    scoring path). NaN pairs are left out; NaN below 2 pairs."""
-    a = np.asarray(after, dtype=np.float64)
-    b = np.asarray(before, dtype=np.float64)
-    keep = ~(np.isnan(a) | np.isnan(b))
-    a, b = a[keep], b[keep]
-    if a.size < 2:
-        return float("nan")
-    if not higher_better:  # turn it so that higher is better
-        a, b = -a, -b
-    d = a - b
-    if np.ptp(d) == 0:
-        return 0.0 if d[0] > -margin else 1.0
-    from statsmodels.stats.weightstats import ttost_paired
+def mean_interval(
+    values: np.ndarray | pd.Series | list[float],
+    metric: str,
+    level: float = 0.95,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> tuple[float, float, float]:
+    """Mean and interval of a metric's per-item values, by the metric's kind: a count (most
+    drafts 0, a few many: unsupported claims per draft) gets the BCa interval
+    (:func:`bca_interval`; the normal interval above :data:`BCA_MAX_N` values), any other
+    metric the percentile bootstrap (:func:`bootstrap_ci`). Tables, figures and gates all
+    call this, so a number and its interval are the same everywhere."""
+    from harness.metrics import metric_def
 
-    _, lower, _ = ttost_paired(a, b, -float(margin), np.inf)
-    return float(lower[1])
+    if metric_def(metric).kind == "count":
+        return bca_interval(values, level=level, resamples=resamples, seed=seed)
+    return bootstrap_ci(values, level, resamples, seed)
