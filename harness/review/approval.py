@@ -140,6 +140,51 @@ def counts(c: sqlite3.Connection) -> dict[str, int]:
     return out
 
 
+STATE_COLUMNS = ["reviewer", "role", "waiting_approval", "sent_back", "approved"]
+
+
+def states(c: sqlite3.Connection) -> pd.DataFrame:
+    """The approval path per person, for ``harness review --progress``: for a drafter
+    (``role`` reviewer), their replies waiting for an approver, sent back to them and not
+    revised yet, and approved; for an approver, the replies waiting that they may decide (not
+    their own), those they sent back (each time) and those they approved. Integers; no rows
+    for a station without approvers."""
+    ensure(c)
+    names = list(approvers(c))
+    if not names:
+        return pd.DataFrame(columns=STATE_COLUMNS)
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def row(name: str, role: str) -> dict[str, Any]:
+        key = (name, role)
+        if key not in rows:
+            rows[key] = {"reviewer": name, "role": role, **dict.fromkeys(STATE_COLUMNS[2:], 0)}
+        return rows[key]
+
+    for drafter, action, n in c.execute(
+        f"SELECT reviewer, action, count(*) FROM ({_LAST}) GROUP BY reviewer, action"
+    ):
+        state = "waiting_approval" if action in WAITING else str(action)
+        row(str(drafter), "reviewer")[state] += int(n)
+    for name in names:
+        mine = row(name, "approver")
+        mine["waiting_approval"] = int(
+            c.execute(
+                f"SELECT count(*) FROM ({_LAST}) WHERE action IN ('submitted', 'revised') "
+                "AND reviewer != ?",
+                (name,),
+            ).fetchone()[0]
+        )
+        for action, n in c.execute(
+            "SELECT action, count(*) FROM approval_events WHERE actor = ? AND action IN "
+            "('sent_back', 'approved') GROUP BY action",
+            (name,),
+        ):
+            mine[str(action)] = int(n)
+    frame = pd.DataFrame(list(rows.values()), columns=STATE_COLUMNS)
+    return frame.astype({k: "int64" for k in STATE_COLUMNS[2:]})
+
+
 def step(
     c: sqlite3.Connection,
     task_id: int,

@@ -16,7 +16,7 @@ def _draft_form(page: str) -> dict[str, str]:
     return {**_form(page), "events": "", "decision": "written", "final_text": "My reply."}
 
 
-def test_approvers_decide_once_never_on_their_own_reply_and_need_a_reason(fresh_run):
+def test_approvers_decide_once_never_on_their_own_reply_and_need_a_reason(fresh_run, capsys):
     st = review.start(
         fresh_run.run_id,
         ["Ana", "Ben"],
@@ -57,6 +57,21 @@ def test_approvers_decide_once_never_on_their_own_reply_and_need_a_reason(fresh_
             assert approval.counts(c) == {"waiting": 1, "sent_back": 0, "approved": 1}
     finally:
         st.stop()
+    # harness review RUN --progress shows each person's approval states beside their progress
+    prog = review.progress(fresh_run.run_id, fresh_run.results).set_index(["reviewer", "role"])
+    states = ["waiting_approval", "sent_back", "approved"]
+    assert prog.loc[("Ana", "reviewer"), states].tolist() == [0, 0, 1]
+    assert prog.loc[("Ben", "reviewer"), states].tolist() == [1, 0, 0]
+    assert prog.loc[("Cy", "approver"), states].tolist() == [1, 0, 1]  # Ben's waits for Cy
+    assert prog.loc[("Ben", "approver"), "waiting_approval"] == 0  # only his own is waiting
+    assert prog.loc[("Ana", "reviewer"), "done"] == 1 and prog["tasks"].dtype == "int64"
+    from harness.cli.commands import main
+
+    assert (
+        main(["--results", str(fresh_run.results), "review", fresh_run.run_id, "--progress"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "waiting_approval" in out and "approver" in out
 
 
 def _csrf(st, who: str, task_id: int) -> str:
