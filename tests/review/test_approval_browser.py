@@ -115,6 +115,8 @@ def test_a_reply_is_sent_back_revised_and_approved_and_the_pilot_log_counts_it(
 
     shown = approval_section(log).data
     assert "Approval revisions per reply" in shown and "1 / 1" in shown
+    turn_row = shown[shown.index("Hours from message to approved reply") :].split("</tr>")[0]
+    assert "1 / 1" in turn_row  # one live reply before, one during, timed from received_at
     assert "Fewer approval revisions per reply" in pilot_table(log).data
     # without a live_from day every message is replayed history: no turnaround
     reviews = db.reviews_frame(st.db_file)
