@@ -9,6 +9,7 @@ the notebooks plot. The paired non-inferiority test from statsmodels is
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -441,7 +442,8 @@ def bca_interval(
     """Estimate and BCa bootstrap interval (``scipy.stats.bootstrap``, ``method="BCa"``) of one
     sample's mean, or of the first's mean minus the second's: BCa corrects for bias and skew
     (revisions per reply pile up at 0). NaN is left out; above :data:`BCA_MAX_N` values, the
-    normal interval (the jackknife costs n evaluations); no spread: the estimate at both ends."""
+    normal interval (the jackknife costs n evaluations); no spread: the estimate at both ends;
+    BCa undefined (scipy's degenerate case): the percentile interval."""
     from scipy.stats import bootstrap, norm
 
     xs = [np.asarray(s, dtype=np.float64) for s in samples]
@@ -460,18 +462,21 @@ def bca_interval(
         m = a[0].mean(axis=axis)
         return m - a[1].mean(axis=axis) if len(a) > 1 else m
 
-    res = bootstrap(
-        tuple(xs),
-        stat,
-        confidence_level=level,
-        n_resamples=resamples,
-        method="BCa",
-        vectorized=True,
-        rng=np.random.default_rng(seed),
-    )
+    with warnings.catch_warnings():  # the degenerate case is handled below, not printed
+        warnings.simplefilter("ignore", RuntimeWarning)  # scipy's DegenerateDataWarning too
+        res = bootstrap(
+            tuple(xs),
+            stat,
+            confidence_level=level,
+            n_resamples=resamples,
+            method="BCa",
+            vectorized=True,
+            rng=np.random.default_rng(seed),
+        )
     lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
-    if np.isnan(lo) or np.isnan(hi):  # a degenerate bootstrap distribution
-        return (est, est, est)
+    if np.isnan(lo) or np.isnan(hi):  # BCa undefined here: the percentile interval instead
+        two = unpaired_bootstrap(xs[0], xs[1], level, resamples, seed) if len(xs) > 1 else None
+        return two or bootstrap_ci(xs[0], level, resamples, seed)
     return (est, min(lo, est), max(hi, est))
 
 
