@@ -19,6 +19,7 @@ leave-one-out.
 from harness.knowledge.context import (
     CONTEXTS,
     DEFAULT_K,
+    DOCUMENTS_ONLY,
     as_prompt,
     given_passages,
     ids_of,
@@ -42,6 +43,7 @@ from harness.knowledge.text import analyze, detect_language
 __all__ = [
     "CONTEXTS",
     "DEFAULT_K",
+    "DOCUMENTS_ONLY",
     "MAX_WORDS",
     "SIMILARITY",
     "Exclusion",

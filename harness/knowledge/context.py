@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
 DEFAULT_K = 3  # passages a prompt gets: at most 3 x 120 words (harness.knowledge.passages)
 CONTEXTS = ("retrieved", "linked")
+# Tasks answered from policy alone: a staff answer cites the passage it relies on
+# (harness/scorers/citations.py), and another staff question's approved answer is no citable
+# source (some of them decline: "The approved material does not answer this").
+DOCUMENTS_ONLY = frozenset({"staff_question"})
 
 _OPEN: dict[tuple[str, str], KnowledgeBase] = {}
 _PREFERRED: dict[str, str] = {}  # dataset fingerprint -> the folder a run named
@@ -64,13 +68,16 @@ def _fingerprint(dataset: Dataset) -> str:
 
 def retrieve(kb: KnowledgeBase, item: dict[str, Any], k: int = DEFAULT_K) -> pd.DataFrame:
     """The top ``k`` current passages for an item's message, with leave-one-out applied
-    (:mod:`harness.knowledge.exclude`): approved answers of the item's task and documents."""
+    (:mod:`harness.knowledge.exclude`): approved answers of the item's task and documents;
+    documents only for the tasks of :data:`DOCUMENTS_ONLY`."""
     lang = item.get("language")
+    task = item.get("task")
     return kb.search(
         str(item.get("input") or ""),
         k,
         exclude=exclude_for(kb, item),
-        task=item.get("task"),
+        kinds=("document",) if task in DOCUMENTS_ONLY else ("answer", "document"),
+        task=task,
         language=lang if lang in STEMMED else None,
     )
 
