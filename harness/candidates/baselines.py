@@ -92,18 +92,18 @@ def retrieval_baseline(dataset: Dataset, options: dict[str, Any], folder: Path) 
     """
     if options.get("context", "retrieved") == "linked":
         return _linked_retrieval(dataset, options)
-    from harness.knowledge import knowledge_base, retrieve
+    from harness.knowledge import knowledge_base, retrieve_rows
 
     kb = knowledge_base(dataset, options.get("cache_dir"))
 
     def generate(item: dict[str, Any]) -> Draft:
-        hit = retrieve(kb, item, 1)
-        if hit.empty:
+        hit = retrieve_rows(kb, item, 1)
+        if not hit:
             raise NoDraft(
                 "the knowledge base holds no passage or other approved answer that matches "
                 "this message (add the policy that answers it to sources/)"
             )
-        row = hit.iloc[0]
+        row = hit[0]
         pid = str(row["passage_id"])
         text = quoted(str(row["text"]), pid) if item["task"] in CITING_TASKS else str(row["text"])
         return Draft(text, "retrieved", (pid,))

@@ -26,6 +26,7 @@ from harness.knowledge.context import (
     knowledge_base,
     rank_documents,
     retrieve,
+    retrieve_rows,
     use_cache_dir,
 )
 from harness.knowledge.exclude import SIMILARITY, Exclusion, exclude_for, exclusion
@@ -64,6 +65,7 @@ __all__ = [
     "propose_links",
     "rank_documents",
     "retrieve",
+    "retrieve_rows",
     "split_document",
     "use_cache_dir",
 ]
