@@ -104,18 +104,30 @@ def half(item_id: str) -> str:
     return "tune" if int(hashlib.sha1(item_id.encode()).hexdigest(), 16) % 2 == 0 else "held-out"
 
 
-def recall_at(k: int, cache: Path) -> tuple[float, int, dict[str, float]]:
+def recall_at(
+    k: int, cache: Path
+) -> tuple[float, int, dict[str, float], dict[str, tuple[float, int]]]:
+    """recall@k over the linked items, per half, and per item language (share, items)."""
     ds = load_dataset(SAMPLE)
     kb = build(ds, cache)
     shares: dict[str, list[float]] = {"tune": [], "held-out": []}
+    langs: dict[str, list[float]] = {}
     for iid in ds.items.index:
         item = ds.item(iid)
         linked = set(item["source_ids"])
         if linked:
             got = len(linked & set(rank_documents(kb, item, k))) / len(linked)
             shares[half(str(iid))].append(got)
+            lang = item.get("language")
+            langs.setdefault(lang if isinstance(lang, str) and lang else "und", []).append(got)
     every = shares["tune"] + shares["held-out"]
-    return statistics.fmean(every), len(every), {h: statistics.fmean(v) for h, v in shares.items()}
+    by_lang = {lang: (statistics.fmean(v), len(v)) for lang, v in sorted(langs.items())}
+    return (
+        statistics.fmean(every),
+        len(every),
+        {h: statistics.fmean(v) for h, v in shares.items()},
+        by_lang,
+    )
 
 
 def main() -> None:
@@ -155,7 +167,7 @@ def main() -> None:
             p95s.append(lat[int(len(lat) * 0.95)])
             cpu95s.append(cpu[int(len(cpu) * 0.95)])
         passages = len(kb.passages())
-        recall, n_linked, halves = recall_at(5, tmp / "sample")
+        recall, n_linked, halves, by_lang = recall_at(5, tmp / "sample")
     rows = [
         {"measure": "passages indexed", "value": passages, "goal": ""},
         {"measure": "build, wall s (median)", "value": round(median(builds), 2), "goal": "<= 30"},
@@ -177,6 +189,14 @@ def main() -> None:
             {"measure": f"  recall@5, {h} half", "value": round(v, 3), "goal": ""}
             for h, v in halves.items()
         ),
+        *(
+            {
+                "measure": f"  recall@5, language {lang} ({n} items)",
+                "value": round(v, 3),
+                "goal": "",
+            }
+            for lang, (v, n) in by_lang.items()
+        ),
     ]
     print(table(rows, ["measure", "value", "goal"]))
     print(f"load average: {load()}")
@@ -195,6 +215,9 @@ def main() -> None:
             "p95_cpu_ms_dataframe": frame95s,
             "recall_at_5": recall,
             "recall_at_5_halves": halves,
+            "recall_at_5_languages": {
+                lang: {"recall": v, "items": n} for lang, (v, n) in by_lang.items()
+            },
             "linked_items": n_linked,
             "load": load(),
         },
