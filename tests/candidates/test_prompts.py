@@ -19,13 +19,13 @@ def _builder(tmp_path):
 
 def test_the_samples_of_one_item_retrieve_once(tmp_path, monkeypatch):
     calls: list[str] = []
-    real = harness.knowledge.retrieve
+    real = harness.knowledge.retrieve_rows
 
     def counted(kb, item, k):
         calls.append(item["id"])
         return real(kb, item, k)
 
-    monkeypatch.setattr(harness.knowledge, "retrieve", counted)
+    monkeypatch.setattr(harness.knowledge, "retrieve_rows", counted)
     build = _builder(tmp_path)
     a = {**DS.item("faq-trn-005"), "id": "faq-trn-005"}
     outs = [build.prompt(dict(a)) for _ in range(4)]
