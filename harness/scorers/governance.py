@@ -17,7 +17,9 @@
   syllables per 100 words), with syllables from pyphen's Spanish dictionary.
 - **Length** (``length_ok`` = 1 when the draft has at most the task's word limit;
   ``words_over_limit_count``). Defaults in :data:`DEFAULT_MAX_WORDS`; the option ``max_words``
-  (a dict task -> words) overrides them.
+  (a dict task -> words) overrides them. A newsletter section the district also publishes in
+  Spanish (``publish_es: true``) is measured, and graded, on its English part
+  (:func:`english_part`): the Spanish version is the same section translated.
 - **Reply language** (``reply_language_ok``): 1 when the draft is in the language the
   district replies in (Spanish to a Spanish-speaking family, English to every other family),
   judged by which language's common words the draft uses more; NaN when a draft is too short
@@ -189,6 +191,27 @@ def draft_language(text: str | None) -> str | None:
     return "es" if es > en else "en"
 
 
+def english_part(text: str) -> str:
+    """A bilingual section's English part: the paragraphs before its Spanish version (the first
+    paragraph in Spanish, with the bold or ``#`` headline just above it)."""
+    blocks = [b for b in re.split(r"\n\s*\n", text) if b.strip()]
+    first = next((i for i, b in enumerate(blocks) if draft_language(b) == "es"), None)
+    if first is None:
+        return text
+    above = blocks[first - 1].strip() if first else ""
+    if above.startswith(("**", "#")) and len(above.split()) <= 14:
+        first -= 1
+    return "\n\n".join(blocks[:first])
+
+
+def publishes_es(frame: pd.DataFrame, dataset: Dataset) -> list[bool]:
+    """Per generation: whether its item is a section the district also publishes in Spanish."""
+    if "publish_es" not in dataset.items.columns:
+        return [False] * len(frame)
+    flags = dataset.items["publish_es"].reindex(frame["item_id"]).tolist()
+    return [isinstance(v, bool | np.bool_) and bool(v) for v in flags]
+
+
 def reply_language(language: str | None) -> str:
     """The language the district replies in: Spanish to Spanish, English to every other."""
     return "es" if is_spanish(language) else "en"
@@ -352,9 +375,12 @@ def reading_level_scorer(max_grade: float = DEFAULT_MAX_GRADE, **_: Any) -> Scor
 
     def score(frame: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
         langs = frame["language"].tolist() if "language" in frame else [None] * len(frame)
+        outs = [
+            english_part(o) if o is not None and es else o
+            for o, es in zip(_outputs(frame), publishes_es(frame, dataset), strict=True)
+        ]
         grades = np.array(
-            [reading_grade(o, la) for o, la in zip(_outputs(frame), langs, strict=True)],
-            dtype=np.float64,
+            [reading_grade(o, la) for o, la in zip(outs, langs, strict=True)], dtype=np.float64
         )
         ok = np.where(np.isnan(grades), np.nan, (grades <= max_grade).astype(np.float64))
         return pd.DataFrame(
@@ -390,13 +416,15 @@ def length_scorer(max_words: dict[str, int] | None = None, **_: Any) -> ScoreFn:
             frame["finish_reason"].tolist() if "finish_reason" in frame else [None] * len(frame)
         )
         ok, over, cut = [], [], []
-        for o, t, why in zip(_outputs(frame), tasks, reasons, strict=True):
+        es = publishes_es(frame, dataset)
+        for o, t, why, bi in zip(_outputs(frame), tasks, reasons, es, strict=True):
             if o is None:
                 ok.append(math.nan)
                 over.append(math.nan)
                 cut.append(math.nan)
                 continue
-            extra = max(0, len(o.split()) - max_words_for(str(t), max_words))
+            words = len((english_part(o) if bi else o).split())
+            extra = max(0, words - max_words_for(str(t), max_words))
             truncated = why == "length"
             ok.append(float(extra == 0 and not truncated))
             over.append(float(extra))
