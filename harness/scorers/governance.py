@@ -204,9 +204,9 @@ def english_part(text: str) -> str:
     return "\n\n".join(blocks[:first])
 
 
-def publishes_es(frame: pd.DataFrame, dataset: Dataset) -> list[bool]:
+def publishes_es(frame: pd.DataFrame, dataset: Dataset | None) -> list[bool]:
     """Per generation: whether its item is a section the district also publishes in Spanish."""
-    if "publish_es" not in dataset.items.columns:
+    if dataset is None or "publish_es" not in dataset.items.columns or "item_id" not in frame:
         return [False] * len(frame)
     flags = dataset.items["publish_es"].reindex(frame["item_id"]).tolist()
     return [isinstance(v, bool | np.bool_) and bool(v) for v in flags]
