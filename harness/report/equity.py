@@ -13,6 +13,7 @@ import pandas as pd
 
 from harness.metrics import metric_def
 from harness.report.format import STYLE, esc, fmt, note, table_html
+from harness.report.vocab import reword, run_vocab
 from harness.store.runs import RunData
 
 # The sections the readiness report renders, by evidence-index id (harness.gates.index).
@@ -104,8 +105,11 @@ def equity_section(
         + table_html(
             view,
             f"{metric_def(metric).label} ({unit}), average [95% interval]: each {by} on its "
-            f"own; a {by} with fewer than 10 questions ('too few') is shown but not counted as "
-            "evidence either way.",
+            + reword(
+                f"own; a {by} with fewer than 10 questions ('too few') is shown but not counted "
+                "as evidence either way.",
+                run_vocab(run),
+            ),
         ).data
     )
 

@@ -58,15 +58,25 @@ def category_name(category: str) -> str:
 
 
 def _candidate(run: RunData, name: str) -> tuple[str, str, str]:
+    from harness.report.vocab import reword, run_vocab
+
     spec = next((c for c in run.manifest.get("candidates", []) if c["name"] == name), None)
+    w = run_vocab(run)  # the harness's own names and meanings, in the run's words
     if name == REFERENCE or (spec and spec.get("kind") == "reference"):
-        return "Approved answer", "", "the district's own approved answer: the ceiling"
+        return (
+            w["reference"].capitalize(),
+            "",
+            reword("the district's own approved answer", w) + ": the ceiling",
+        )
     if spec is None:
         raise KeyError(f"no glossary entry for candidate '{name}': it is not in the run")
     if spec.get("kind") == "baseline":
+        kind = str(spec.get("baseline"))
         shown, meaning = BASELINE_NAMES.get(
-            str(spec.get("baseline")), (category_name(name), str(spec.get("description") or ""))
+            kind, (category_name(name), str(spec.get("description") or ""))
         )
+        if kind in BASELINE_NAMES:
+            shown, meaning = reword(shown, w), reword(meaning, w)
         return shown, "", f"today's alternative: {meaning}"
     what = MODEL_MEANINGS.get(str(spec.get("model")), "an AI model's draft")
     return f"AI: {model_name(spec.get('model'))}", "", f"{what} (plan name {name})"
@@ -83,6 +93,10 @@ def entry(kind: str, ident: str, run: RunData | None = None) -> dict[str, str]:
         info = registered().get(ident)
         meaning = d.description or (info.description if info is not None else "")
         meaning = meaning.replace("NaN", "no score")  # a reader meets words, never NaN
+        if run is not None:  # the meaning in the run's words (the name is the tables' label)
+            from harness.report.vocab import reword, run_vocab
+
+            meaning = reword(meaning, run_vocab(run))
         return _row(kind, ident, d.label, d.unit, meaning)
     if kind == "candidate":
         if run is None:
