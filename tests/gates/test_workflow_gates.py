@@ -114,7 +114,9 @@ def test_a_newsletter_without_the_spanish_version_fails_the_spanish_gate():
     es = items.index[(items["task"] == "newsletter") & items["publish_es"].eq(True)].tolist()
     assert len(es) == 3
     refs = {i: str(items.loc[i, "reference"]) for i in es}
-    rows = [(i, "canned", 0, refs[i]) for i in es] + [(i, "ai", 0, english_part(refs[i])) for i in es]
+    rows = [(i, "canned", 0, refs[i]) for i in es] + [
+        (i, "ai", 0, english_part(refs[i])) for i in es
+    ]
     frame = frame_of(ds, rows)
     wide = get_scorer("newsletter")(frame, ds)
     assert wide["spanish_version_ok"].tolist() == [1.0] * 3 + [0.0] * 3
