@@ -58,25 +58,22 @@ def category_name(category: str) -> str:
 
 
 def _candidate(run: RunData, name: str) -> tuple[str, str, str]:
-    from harness.report.vocab import reword, run_vocab
-
     spec = next((c for c in run.manifest.get("candidates", []) if c["name"] == name), None)
-    w = run_vocab(run)  # the harness's own names and meanings, in the run's words
     if name == REFERENCE or (spec and spec.get("kind") == "reference"):
-        return (
-            w["reference"].capitalize(),
-            "",
-            reword("the district's own approved answer", w) + ": the ceiling",
-        )
+        from harness.report.vocab import run_vocab
+
+        ref = run_vocab(run)["reference"]  # "approved answer", "approved summary", ...
+        return ref.capitalize(), "", f"the district's own {ref}: the ceiling"
     if spec is None:
         raise KeyError(f"no glossary entry for candidate '{name}': it is not in the run")
     if spec.get("kind") == "baseline":
-        kind = str(spec.get("baseline"))
         shown, meaning = BASELINE_NAMES.get(
-            kind, (category_name(name), str(spec.get("description") or ""))
+            str(spec.get("baseline")), (category_name(name), str(spec.get("description") or ""))
         )
-        if kind in BASELINE_NAMES:
-            shown, meaning = reword(shown, w), reword(meaning, w)
+        if str(spec.get("baseline")) in BASELINE_NAMES:  # the harness's words: the run's
+            from harness.report.vocab import reword, run_vocab
+
+            shown, meaning = reword(shown, run_vocab(run)), reword(meaning, run_vocab(run))
         return shown, "", f"today's alternative: {meaning}"
     what = MODEL_MEANINGS.get(str(spec.get("model")), "an AI model's draft")
     return f"AI: {model_name(spec.get('model'))}", "", f"{what} (plan name {name})"
