@@ -39,7 +39,7 @@ import pandas as pd
 from harness.data.dataset import Dataset
 from harness.scorers import Metric, ScoreFn, scorer, task_rows
 from harness.scorers.claims import Claim, extract_claims
-from harness.scorers.governance import draft_language, english_part, publishes_es
+from harness.scorers.language import draft_language, english_part, publishes_es
 from harness.scorers.support import (
     Support,
     check_claims,

@@ -105,7 +105,7 @@ def test_a_newsletter_without_the_spanish_version_fails_the_spanish_gate():
     from harness.data.dataset import load_dataset
     from harness.gates.evaluation import evaluate_gate
     from harness.scorers import get_scorer
-    from harness.scorers.governance import english_part
+    from harness.scorers.language import english_part
     from tests.conftest import SAMPLE
     from tests.scorers import frame_of
 

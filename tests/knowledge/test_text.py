@@ -7,7 +7,7 @@ import json
 import pytest
 
 from harness.knowledge import analyze, detect_language
-from harness.scorers.governance import english_part
+from harness.scorers.language import english_part
 
 from ..conftest import SAMPLE
 

@@ -56,7 +56,7 @@ PERTURBED = [
 
 @pytest.mark.parametrize("iid,edit,metric", PERTURBED)
 def test_a_worse_section_scores_worse(iid, edit, metric):
-    from harness.scorers.governance import english_part
+    from harness.scorers.language import english_part
 
     # a section also published in Spanish states its events twice: the edit is made to an
     # English-only draft of it (the approved bilingual section is still the reference)
@@ -87,7 +87,7 @@ def test_approved_sections_meet_every_bar():
 
 @pytest.mark.parametrize("iid", ["nl-001", "nl-003", "nl-009"])
 def test_a_section_missing_its_spanish_version_scores_worse(iid):
-    from harness.scorers.governance import english_part
+    from harness.scorers.language import english_part
 
     ref = _ref(iid)
     english = english_part(ref)
