@@ -15,7 +15,7 @@ from harness.report.ceiling import context_line
 from harness.report.format import STATUS_WORDS, STYLE, VERDICT_CLASS, esc, note
 from harness.report.glossary import category_name, plain_names, plainly, without_gate_list
 from harness.report.tables import family_metrics
-from harness.report.vocab import candidate_label, reword, run_vocab, speak_workflow
+from harness.report.vocab import candidate_label, own_words, reword, run_vocab, speak_workflow
 from harness.store.runs import RunData
 
 PHASES = PHASE_QUESTIONS  # the one registry: harness.phases
@@ -76,8 +76,8 @@ def _compared(run: RunData) -> str:
     rows = []
     for c in sorted(run.manifest["candidates"], key=lambda c: order.get(c["kind"], 3)):
         e = entry("candidate", c["name"], run)
-        what = c.get("description") or e["meaning"].split(" (plan")[0]
-        ctx = context_line(c)
+        what = own_words(c.get("description") or e["meaning"].split(" (plan")[0], run)
+        ctx = context_line(c, run_vocab(run))
         rows.append(
             f"<li><b>{esc(e['name'])}</b>: {esc(what or e['meaning'])}"
             + (f" {esc(ctx)}" if ctx else "")

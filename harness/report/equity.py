@@ -12,6 +12,7 @@ import pandas as pd
 from harness.metrics import metric_def
 from harness.report.alt import Figure
 from harness.report.format import STYLE, fmt, note, table_html
+from harness.report.vocab import reword, run_vocab
 from harness.store.runs import RunData
 
 # The sections the readiness report renders, by evidence-index id (harness.gates.index).
@@ -90,9 +91,12 @@ def equity_section(
     )
     view.columns.name = None
     caption = (
-        f"{metric_def(metric).label} ({unit}), average [95% interval]: each {by} on its own; a "
-        f"{by} with fewer than 10 questions ('too few') is shown but not counted as evidence "
-        "either way."
+        f"{metric_def(metric).label} ({unit}), average [95% interval]: each {by} on its "
+        + reword(
+            f"own; a {by} with fewer than 10 questions ('too few') is shown but not counted "
+            "as evidence either way.",
+            run_vocab(run),
+        )
     )
     return HTML(STYLE + Figure(fig, alt, table=table_html(view, caption).data).html())
 

@@ -13,6 +13,7 @@ from harness.report.alt import Figure, listing
 from harness.report.format import fmt, plain, unit_of
 from harness.report.glossary import category_name
 from harness.report.tables import by_category, category_metric, comparison_numbers
+from harness.report.vocab import reword, run_vocab
 from harness.stats import summarize
 from harness.store.runs import RunData
 from harness.textsafe import mpl
@@ -47,7 +48,10 @@ def similarity_figure(run: RunData, metric: str | None = None) -> Any:
         f"{plain(metric)} ({'higher' if stats.higher_is_better(metric) else 'lower'} is better)"
     )
     ax.set_title(
-        "Average per question (blue: AI, grey: today's alternatives; bars: 95% interval)",
+        reword(
+            "Average per question (blue: AI, grey: today's alternatives; bars: 95% interval)",
+            run_vocab(run),
+        ),
         fontsize=10,
     )
     fig.tight_layout()
@@ -112,9 +116,10 @@ def comparison_figure(run: RunData, metrics: list[str] | None = None) -> Any:
         ax.invert_yaxis()
         ax.set_title(plain(m), fontsize=9)
         ax.set_xlabel(f"← baseline better · AI better → ({metric_def(m).unit})", fontsize=8)
+    w = run_vocab(run)
     fig.suptitle(
-        "Paired difference on the same questions (95% interval)\n"
-        "circle: AI better, cross: AI worse, square: no clear difference",
+        reword("Paired difference on the same questions (95% interval)\n", w)
+        + "circle: AI better, cross: AI worse, square: no clear difference",
         fontsize=9,
     )
     fig.tight_layout()
@@ -129,12 +134,17 @@ def comparison_figure(run: RunData, metrics: list[str] | None = None) -> Any:
     better = int((comp["verdict"] == "better").sum())
     worse = int((comp["verdict"] == "worse").sum())
     alt = (
-        f"Forest plot of how much better each AI candidate is than each baseline on the same "
-        f"questions (positive = AI better): "
-        f"{better} of {len(comp)} comparisons favour the AI, {worse} favour the baseline. "
+        reword(
+            "Forest plot of how much better each AI candidate is than each baseline on the same "
+            "questions (positive = AI better): ",
+            w,
+        )
+        + f"{better} of {len(comp)} comparisons favour the AI, {worse} favour the baseline. "
         f"{listing(parts, 8)}."
         if len(comp)
-        else "Forest plot of paired differences: no AI candidate and baseline share questions."
+        else reword(
+            "Forest plot of paired differences: no AI candidate and baseline share questions.", w
+        )
     )
     return Figure(fig, alt)
 
@@ -227,13 +237,15 @@ def minutes_figure(run: RunData) -> Any:
     """Estimated reviewer minutes per reply, by candidate, against writing from scratch."""
     import matplotlib.pyplot as plt
 
-    wide = run.wide_scores()
+    wide, w = run.wide_scores(), run_vocab(run)
     if "review_minutes" not in wide:
         fig, ax = plt.subplots(figsize=(6, 1.5))
         ax.text(0.5, 0.5, "this run has no edit-effort scores", ha="center")
         ax.axis("off")
         plt.close(fig)
-        return Figure(fig, "Editing effort per reply: this run has no edit-effort scores.")
+        return Figure(
+            fig, reword("Editing effort per reply: this run has no edit-effort scores.", w)
+        )
     order = [c for c in run.candidate_names() if c in set(wide["candidate"])]
     per_item = wide.groupby(["candidate", "item_id"])[["review_minutes"]].mean().reset_index()
     data = [per_item.loc[per_item["candidate"] == c, "review_minutes"].dropna() for c in order]
@@ -247,9 +259,10 @@ def minutes_figure(run: RunData) -> Any:
         [*data, scratch], vert=False, tick_labels=[*order, "write from scratch"], showfliers=False
     )
     ax.invert_yaxis()
-    ax.set_xlabel("estimated staff minutes per reply (read + check + edit)")
+    ax.set_xlabel(reword("estimated staff minutes per reply (read + check + edit)", w))
     ax.set_title(
-        "Editing effort per reply (box: middle half of questions; line: median)", fontsize=10
+        reword("Editing effort per reply (box: middle half of questions; line: median)", w),
+        fontsize=10,
     )
     fig.tight_layout()
     plt.close(fig)
@@ -259,7 +272,11 @@ def minutes_figure(run: RunData) -> Any:
         if len(d)
     ]
     alt = (
-        "Box plot of estimated staff minutes to read, check and edit each reply, per "
-        f"candidate, against writing the approved answer from scratch. Medians: {listing(medians, 8)}."
+        reword(
+            "Box plot of estimated staff minutes to read, check and edit each reply, per "
+            "candidate, against writing the approved answer from scratch. Medians: ",
+            w,
+        )
+        + f"{listing(medians, 8)}."
     )
     return Figure(fig, alt)

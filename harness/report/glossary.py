@@ -60,13 +60,20 @@ def category_name(category: str) -> str:
 def _candidate(run: RunData, name: str) -> tuple[str, str, str]:
     spec = next((c for c in run.manifest.get("candidates", []) if c["name"] == name), None)
     if name == REFERENCE or (spec and spec.get("kind") == "reference"):
-        return "Approved answer", "", "the district's own approved answer: the ceiling"
+        from harness.report.vocab import run_vocab
+
+        ref = run_vocab(run)["reference"]  # "approved answer", "approved summary", ...
+        return ref.capitalize(), "", f"the district's own {ref}: the ceiling"
     if spec is None:
         raise KeyError(f"no glossary entry for candidate '{name}': it is not in the run")
     if spec.get("kind") == "baseline":
         shown, meaning = BASELINE_NAMES.get(
             str(spec.get("baseline")), (category_name(name), str(spec.get("description") or ""))
         )
+        if str(spec.get("baseline")) in BASELINE_NAMES:  # the harness's words: the run's
+            from harness.report.vocab import reword, run_vocab
+
+            shown, meaning = reword(shown, run_vocab(run)), reword(meaning, run_vocab(run))
         return shown, "", f"today's alternative: {meaning}"
     what = MODEL_MEANINGS.get(str(spec.get("model")), "an AI model's draft")
     return f"AI: {model_name(spec.get('model'))}", "", f"{what} (plan name {name})"
@@ -83,6 +90,10 @@ def entry(kind: str, ident: str, run: RunData | None = None) -> dict[str, str]:
         info = registered().get(ident)
         meaning = d.description or (info.description if info is not None else "")
         meaning = meaning.replace("NaN", "no score")  # a reader meets words, never NaN
+        if run is not None:  # the meaning in the run's words (the name is the tables' label)
+            from harness.report.vocab import reword, run_vocab
+
+            meaning = reword(meaning, run_vocab(run))
         return _row(kind, ident, d.label, d.unit, meaning)
     if kind == "candidate":
         if run is None:
