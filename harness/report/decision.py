@@ -96,7 +96,8 @@ def cover(
     """
     from IPython.display import HTML
 
-    from harness.report.pilot import evidence_short, protocol_line, run_pilot_log, short_box
+    from harness.report.pilot import evidence_short, protocol_line, short_box
+    from harness.store.pilotlog import run_pilot_log
 
     m = run.manifest
     phase_text = PHASES.get(phase, phase)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         NO_ENTRIES,
         for_workflows,
         missing_entries,
+        none_for_workflow,
         run_pilot_log,
         run_workflows,
     )
@@ -60,6 +61,7 @@ _API = {
     "NO_ENTRIES": "harness.store.pilotlog",
     "for_workflows": "harness.store.pilotlog",
     "missing_entries": "harness.store.pilotlog",
+    "none_for_workflow": "harness.store.pilotlog",
     "run_pilot_log": "harness.store.pilotlog",
     "run_workflows": "harness.store.pilotlog",
     "CALIBRATION_DRAFTS": "harness.store.runs",
@@ -129,6 +131,7 @@ __all__ = [
     "list_runs",
     "load_run",
     "missing_entries",
+    "none_for_workflow",
     "open_run",
     "read_calibration",
     "release",

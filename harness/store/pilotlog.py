@@ -11,6 +11,7 @@ gates say what they need.
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 import pandas as pd
 
@@ -39,7 +40,7 @@ def for_workflows(log: pd.DataFrame, tasks: Collection[str] | None) -> pd.DataFr
 def run_workflows(run: RunData) -> set[str] | None:
     """The workflows (item tasks) of the run's scored items (None: the items carry no task)."""
     scores = run.scores
-    ids = scores["item_id"].unique() if "item_id" in scores.columns else []
+    ids: Any = scores["item_id"].unique() if "item_id" in scores.columns else []
     return scored_tasks(run.dataset.items, ids)
 
 
@@ -50,19 +51,25 @@ def run_pilot_log(run: RunData) -> pd.DataFrame | None:
     the workflows) when the log holds no entry of the run's workflows.
     """
     ds = run.dataset
-    station = station_pilot_log(run.store, ds.item_tasks())
+    store = getattr(run, "store", None)  # a run-like object without a folder has no station
+    station = None if store is None else station_pilot_log(store, ds.item_tasks())
     log = station if station is not None else ds.pilot_log
     if log is None:
         return None
     return for_workflows(log, run_workflows(run))
 
 
+def none_for_workflow(log: pd.DataFrame | None) -> bool:
+    """Whether a pilot log exists but holds no entry of the run's workflows."""
+    return log is not None and log.empty and bool(log.attrs.get("tasks"))
+
+
 def missing_entries(log: pd.DataFrame | None) -> str:
     """Why a run's pilot log is empty or absent, in the words the gates and reports use."""
     if log is None:
         return "the dataset has no pilot_log.csv"
-    tasks = log.attrs.get("tasks")
-    if log.empty and tasks:
+    if none_for_workflow(log):
+        tasks = log.attrs["tasks"]
         return (
             f"{NO_ENTRIES} ({', '.join(tasks)}): the pilot log's {log.attrs.get('entries', 0)} "
             f"entries are of other workflows; add pilot_log.csv entries with task "
