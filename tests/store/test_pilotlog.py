@@ -53,6 +53,10 @@ def test_a_summary_run_reads_no_faq_pilot_entries(tmp_path, loopback):
     log = run_pilot_log(run)
     assert log is not None and log.empty and log.attrs["tasks"] == ["inbound_summary"]
     assert log.attrs["entries"] == 4
+    from harness.report.phases import pilot_log_for, pilot_table
+
+    assert NO_ENTRIES in pilot_table(pilot_log_for(run)).data  # the phase comparison says so
+    assert pilot_log_for(run, str(MINI)).empty  # a log given by path is the workflow's too
 
 
 def test_an_faq_run_keeps_its_pilot_figures(tmp_path, loopback):
