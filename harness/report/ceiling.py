@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from harness.report.format import STYLE, esc, frame_table
-from harness.report.glossary import category_name
+from harness.report.glossary import candidate_names, category_name
 from harness.store.runs import RunData
 
 CONTEXT_WORDS = {
@@ -45,8 +45,9 @@ def ceiling_section(run: RunData) -> Any:
     ).reset_index()
     first = view.columns[0]  # the categories, in the glossary's plain words
     view[first] = [c if c == "all" else category_name(c) for c in view[first]]
+    shown = candidate_names(run)
     lines = [
-        f"<li><b>{esc(c['name'])}</b>: {esc(context_line(c))}</li>"
+        f"<li><b>{esc(shown[c['name']])}</b>: {esc(context_line(c))}</li>"
         for c in run.manifest["candidates"]
         if context_line(c)
     ]
