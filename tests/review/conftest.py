@@ -28,6 +28,7 @@ def review_run(tmp_path_factory):
     lines = (ds / "items.jsonl").read_text().splitlines()
     rec = json.loads(lines[1])
     rec["input"] += " " + HOSTILE
+    rec["source_ids"] = [*rec["source_ids"], "safety-reporting"]  # a page with two sources
     lines[1] = json.dumps(rec)
     (ds / "items.jsonl").write_text("\n".join(lines) + "\n")
     results = tmp / "results"
