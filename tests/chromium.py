@@ -325,3 +325,22 @@ def stranded(pdf: Path, keep: list[str], footer_lines: int = 1) -> list[str]:
         if body and " ".join(body[-1].split()) in norm:
             out.append(f"page {page}: {body[-1]}")
     return out
+
+
+def stranded_headers(pdf: Path, footer_lines: int = 1) -> list[str]:
+    """Table header rows printed as the last lines of a page with their rows on the next.
+
+    The print stylesheet repeats a table's ``<thead>`` on every page the table spans
+    (``display: table-header-group``), so a header left at a page's foot comes back as the next
+    page's first lines: the page's last lines (before the footer) equal the next one's first."""
+    out = []
+
+    def lines(page: int) -> list[str]:
+        text = pdf_text(pdf, page, page).replace(SHY, "")
+        return [" ".join(ln.split()) for ln in text.splitlines() if ln.strip()]
+
+    for page in range(1, pdf_pages(pdf)):
+        body, nxt = lines(page)[: -footer_lines or None], lines(page + 1)
+        if body and any(body[-k:] == nxt[:k] for k in (1, 2, 3) if len(body) >= k):
+            out.append(f"page {page}: {body[-1]}")
+    return out

@@ -1,6 +1,6 @@
 """The board packet (issue 24): the demo's readiness report prints on at most 15 pages, Letter
-and A4, with no table, figure or example cut, no heading or caption left alone at a page's
-foot, no word split, and languages named in words on page 1.
+and A4, with no table, figure or example cut, no heading, caption or table header row left
+alone at a page's foot, no word split, and languages named in words on page 1.
 
 Built once per test session (``shared_copy``) on a demo-sized run: plans/demo.yaml as shipped
 (the sample district's 32 questions, its three baselines and the approved answer, every scorer,
@@ -32,6 +32,7 @@ from tests.chromium import (
     pdf_text,
     split_words,
     stranded,
+    stranded_headers,
 )
 from tests.conftest import REPO, shared_copy
 
@@ -124,6 +125,7 @@ def test_the_demo_report_fits_a_board_packet(demo_report: Path, tmp_path: Path, 
     for w, h in pdf_page_sizes(pdf):
         assert (w, h) == (pytest.approx(width * 72, abs=1), pytest.approx(height * 72, abs=1))
     assert stranded(pdf, page["keep"]) == []  # no heading or caption alone at a page's foot
+    assert stranded_headers(pdf) == []  # nor a table's header row, its rows on the next page
     printed = pdf_text(pdf, 1, pages, layout=False)
     footer = f"{district} Page of {' '.join(str(i) for i in range(1, pages + 1))}"
     assert split_words(printed, page["text"], f"{footer} {' '.join(page['markers'])}") == []
