@@ -302,7 +302,11 @@ def split_words(printed: str, page_text: str, extra: str = "") -> list[str]:
         token = unicodedata.normalize("NFC", raw)
         if not any(c.isalnum() for c in token) or not _latin(token):
             continue  # bullets, rules; right-to-left scripts and emoji are checked by layout
-        if token not in words and token not in pieces and not _after_hyphen(token, prefixes, words):
+        if (
+            token not in words
+            and token not in pieces
+            and not _after_hyphen(token, prefixes, words | pieces)
+        ):
             bad.append(token)
     return bad
 
@@ -310,7 +314,8 @@ def split_words(printed: str, page_text: str, extra: str = "") -> list[str]:
 def _after_hyphen(token: str, prefixes: set[str], words: set[str]) -> bool:
     """A line broken after a hyphen in a table cell: pdftotext drops the hyphen and, in
     reading order, joins the part before it with the next cell's word ("Spanish" + "required"
-    from "Spanish-" / "speaking" beside "required")."""
+    from "Spanish-" / "speaking" beside "required"); the next cell's word may itself be cut at
+    a break point ("Best" from "Best-" / "matching" beside "base-" of "base-line")."""
     return any(token[:k] in prefixes and token[k:] in words for k in range(1, len(token)))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -94,7 +95,7 @@ def comparison_figure(run: RunData, metrics: list[str] | None = None) -> Any:
     for ax, m in zip(axes.flat, names, strict=False):
         c = comp[comp["metric"] == m]
         labels = [
-            mpl(f"{shown[a]} vs {shown[b]}")
+            mpl(f"{shown[a]}\nvs {shown[b]}")  # two short lines: the panels keep their width
             for a, b in zip(c["candidate"], c["baseline"], strict=True)
         ]
         y = np.arange(len(c))
@@ -115,8 +116,9 @@ def comparison_figure(run: RunData, metrics: list[str] | None = None) -> Any:
         first = any(ax is row[0] for row in axes)
         ax.set_yticks(y, labels if first else [""] * len(y), fontsize=8)
         ax.invert_yaxis()
-        ax.set_title(plain(m), fontsize=9)
+        ax.set_title(mpl(textwrap.fill(plain(m), 38)), fontsize=8)
         ax.set_xlabel(f"← baseline better · AI better → ({metric_def(m).unit})", fontsize=8)
+        ax.tick_params(axis="x", labelsize=8)
     fig.suptitle(
         "Paired difference on the same questions (95% interval)\n"
         "circle: AI better, cross: AI worse, square: no clear difference",
