@@ -11,6 +11,7 @@ registered (:func:`register_metric`; this module imports no stage), then to the 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 KIND_UNITS = {
     "share": "share 0-1",
@@ -368,3 +369,44 @@ def missing_data_hint(metric: str) -> str | None:
     """Which field feeds ``metric`` and how to add it (None: it needs nothing special)."""
     need = NEEDS.get(metric)
     return f"it needs {need[0]}: {need[1]}" if need else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Turnaround: one definition for the station's export, the pilot log and the phase report
+# ---------------------------------------------------------------------------------------------
+
+TURNAROUND = (
+    "hours from the family's message arriving (the item's received_at) to the approval of its "
+    "reply, live pilot messages only (never replayed history)"
+)
+RECEIVED_AT_HINT = (
+    "a live pilot message needs the time it arrived, as ISO 8601 with its offset, "
+    'e.g. "received_at": "2026-03-02T08:15:00-08:00"'
+)
+
+
+def received_time(value: object) -> datetime | str:
+    """A message's arrival time (``received_at``), or what is wrong with it: ISO 8601 with a
+    date, a time and an offset (``Z`` counts), since approvals are stored in UTC."""
+    if value is None or (isinstance(value, float) and value != value) or str(value).strip() == "":
+        return "is missing"
+    text = str(value).strip()
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return f"{text!r} is not a date and time"
+    if len(text) <= 10:
+        return f"{text!r} has no time of day"
+    if when.utcoffset() is None:
+        return f"{text!r} has no offset from UTC"
+    return when
+
+
+def turnaround_hours(received_at: object, approved_at: object) -> float:
+    """Turnaround (:data:`TURNAROUND`): hours from the message's arrival to its reply's
+    approval; NaN when either time is missing or not an ISO 8601 time with an offset."""
+    start = received_time(received_at)
+    end = received_time(approved_at)
+    if isinstance(start, str) or isinstance(end, str):
+        return float("nan")
+    return (end - start).total_seconds() / 3600.0

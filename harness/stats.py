@@ -1,12 +1,15 @@
 """Statistics: seeded bootstrap intervals, paired comparisons against baselines, win rates.
 
 The item is the unit of analysis: samples of one item are averaged first. Every interval is a
-seeded percentile bootstrap, so a report rendered twice shows the same numbers. Every function
-that returns a table returns a DataFrame the notebooks plot.
+seeded bootstrap (percentile; BCa for skewed counts, :func:`mean_interval`), so a report
+rendered twice shows the same numbers. Every function that returns a table returns a DataFrame
+the notebooks plot. The paired non-inferiority test from statsmodels is
+:func:`harness.gates.noninferior.noninferior_paired`.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -57,7 +60,8 @@ def summarize(
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
 ) -> pd.DataFrame:
-    """Mean with a bootstrap CI per group and metric; counts scored and unscored rows.
+    """Mean with an interval per group and metric (:func:`mean_interval`: BCa for counts);
+    counts scored and unscored rows.
 
     Samples of one item are averaged first, so an item with 5 samples weighs as much as an
     item with 1 (the item is the unit of analysis).
@@ -70,8 +74,8 @@ def summarize(
     )
     rows = []
     for keys, grp in per_item.groupby([*by, "metric"], sort=False):
-        mean, lo, hi = bootstrap_ci(grp["value"].to_numpy(), level, resamples, seed)
         keys = keys if isinstance(keys, tuple) else (keys,)
+        mean, lo, hi = mean_interval(grp["value"].to_numpy(), str(keys[-1]), level, resamples, seed)
         rows.append(
             {
                 **dict(zip([*by, "metric"], keys, strict=True)),
@@ -438,7 +442,8 @@ def bca_interval(
     """Estimate and BCa bootstrap interval (``scipy.stats.bootstrap``, ``method="BCa"``) of one
     sample's mean, or of the first's mean minus the second's: BCa corrects for bias and skew
     (revisions per reply pile up at 0). NaN is left out; above :data:`BCA_MAX_N` values, the
-    normal interval (the jackknife costs n evaluations); no spread: the estimate at both ends."""
+    normal interval (the jackknife costs n evaluations); no spread: the estimate at both ends;
+    BCa undefined (scipy's degenerate case): the percentile interval."""
     from scipy.stats import bootstrap, norm
 
     xs = [np.asarray(s, dtype=np.float64) for s in samples]
@@ -457,42 +462,38 @@ def bca_interval(
         m = a[0].mean(axis=axis)
         return m - a[1].mean(axis=axis) if len(a) > 1 else m
 
-    res = bootstrap(
-        tuple(xs),
-        stat,
-        confidence_level=level,
-        n_resamples=resamples,
-        method="BCa",
-        vectorized=True,
-        rng=np.random.default_rng(seed),
-    )
+    with warnings.catch_warnings():  # the degenerate case is handled below, not printed
+        warnings.simplefilter("ignore", RuntimeWarning)  # scipy's DegenerateDataWarning too
+        res = bootstrap(
+            tuple(xs),
+            stat,
+            confidence_level=level,
+            n_resamples=resamples,
+            method="BCa",
+            vectorized=True,
+            rng=np.random.default_rng(seed),
+        )
     lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
-    if np.isnan(lo) or np.isnan(hi):  # a degenerate bootstrap distribution
-        return (est, est, est)
+    if np.isnan(lo) or np.isnan(hi):  # BCa undefined here: the percentile interval instead
+        two = unpaired_bootstrap(xs[0], xs[1], level, resamples, seed) if len(xs) > 1 else None
+        return two or bootstrap_ci(xs[0], level, resamples, seed)
     return (est, min(lo, est), max(hi, est))
 
 
-def noninferior_paired(
-    after: np.ndarray | pd.Series | list[float],
-    before: np.ndarray | pd.Series | list[float],
-    margin: float,
-    higher_better: bool = True,
-) -> float:
-    """One-sided p-value that ``after`` is worse than ``before`` by ``margin`` or more, on pairs:
-    the non-inferiority half of statsmodels' ``ttost_paired`` (imported here, never on the
-    scoring path). NaN pairs are left out; NaN below 2 pairs."""
-    a = np.asarray(after, dtype=np.float64)
-    b = np.asarray(before, dtype=np.float64)
-    keep = ~(np.isnan(a) | np.isnan(b))
-    a, b = a[keep], b[keep]
-    if a.size < 2:
-        return float("nan")
-    if not higher_better:  # turn it so that higher is better
-        a, b = -a, -b
-    d = a - b
-    if np.ptp(d) == 0:
-        return 0.0 if d[0] > -margin else 1.0
-    from statsmodels.stats.weightstats import ttost_paired
+def mean_interval(
+    values: np.ndarray | pd.Series | list[float],
+    metric: str,
+    level: float = 0.95,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> tuple[float, float, float]:
+    """Mean and interval of a metric's per-item values, by the metric's kind: a count (most
+    drafts 0, a few many: unsupported claims per draft) gets the BCa interval
+    (:func:`bca_interval`; the normal interval above :data:`BCA_MAX_N` values), any other
+    metric the percentile bootstrap (:func:`bootstrap_ci`). Tables, figures and gates all
+    call this, so a number and its interval are the same everywhere."""
+    from harness.metrics import metric_def
 
-    _, lower, _ = ttost_paired(a, b, -float(margin), np.inf)
-    return float(lower[1])
+    if metric_def(metric).kind == "count":
+        return bca_interval(values, level=level, resamples=resamples, seed=seed)
+    return bootstrap_ci(values, level, resamples, seed)

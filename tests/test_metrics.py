@@ -48,3 +48,27 @@ def test_the_metrics_table_imports_no_stage():
         for a in (n.names if isinstance(n, ast.Import) else [n])
     ]
     assert [m for m in imported if m and m.startswith("harness")] == []
+
+
+import math  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("received", "approved", "hours"),
+    [
+        ("2026-03-02T08:15:00-08:00", "2026-03-02T17:15:00.000000+00:00", 1.0),
+        ("2026-03-02T08:00:00Z", "2026-03-03T08:30:00+00:00", 24.5),
+        ("2026-03-02T09:00:00+01:00", "2026-03-02T08:00:00+00:00", 0.0),
+        ("2026-03-02", "2026-03-02T08:00:00+00:00", math.nan),  # a day is not a time
+        ("2026-03-02T08:00:00", "2026-03-02T09:00:00+00:00", math.nan),  # no offset
+        (None, "2026-03-02T09:00:00+00:00", math.nan),
+        ("2026-03-02T08:00:00Z", "", math.nan),  # not approved yet
+    ],
+)
+def test_turnaround_runs_from_the_message_arriving_to_its_approval(received, approved, hours):
+    from harness.metrics import turnaround_hours
+
+    got = turnaround_hours(received, approved)
+    assert (math.isnan(got) and math.isnan(hours)) or abs(got - hours) < 1e-9

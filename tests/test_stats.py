@@ -248,16 +248,39 @@ def test_bca_interval_matches_a_hand_computed_bca():
     assert all(np.isnan(stats.bca_interval([]))) and stats.bca_interval([1.0])[1] == 1.0
 
 
-def test_noninferior_paired_matches_the_hand_computed_t_test():
-    from scipy.stats import t
+def test_count_intervals_are_bca_and_agree_with_the_percentile_ones_on_the_sample_district():
+    """Skewed counts (unsupported and superseded claims per draft: most drafts 0, a few several)
+    get BCa intervals (scipy's ``bootstrap``); on the sample district's staff first drafts,
+    scored by the real claims scorer, each end moves by at most 0.05 per draft or 20% of the
+    percentile interval's width, whichever is larger; the mean does not move. Shares keep the
+    percentile bootstrap. (The effort rates' bounded fit is checked against the old subset
+    search in tests/scorers/test_edit.py.)"""
+    from scipy.stats import skew
 
-    after = np.array([0.8, 0.7, 0.9, 0.6, 0.75])
-    before = np.array([0.82, 0.71, 0.85, 0.66, 0.7])
-    d = after - before
-    tstat = (d.mean() + 0.05) / (d.std(ddof=1) / np.sqrt(d.size))
-    assert stats.noninferior_paired(after, before, 0.05) == pytest.approx(t.sf(tstat, 4))
-    # lower is better: the same pairs turned around
-    assert stats.noninferior_paired(-after, -before, 0.05, higher_better=False) == pytest.approx(
-        t.sf(tstat, 4)
-    )
-    assert np.isnan(stats.noninferior_paired([1.0], [1.0], 0.1))
+    from harness.data.dataset import load_dataset
+    from harness.scorers import get_scorer
+
+    from .conftest import SAMPLE
+
+    ds = load_dataset(SAMPLE)
+    items = ds.items[ds.items["staff_first_draft"].notna()]
+    frame = items.reset_index(names="item_id").assign(output=items["staff_first_draft"].values)
+    scored = get_scorer("claims")(frame, ds)
+    assert len(scored) >= 50
+    for metric in ("unsupported_claims_count", "superseded_claims_count"):
+        values = scored[metric].to_numpy(dtype=float)
+        assert skew(values) > 1  # skewed: the case BCa is for
+        old = stats.bootstrap_ci(values)
+        new = stats.mean_interval(values, metric)
+        assert new == stats.bca_interval(values)
+        assert new[0] == pytest.approx(old[0])
+        tol = max(0.05, 0.2 * (old[2] - old[1]))
+        assert abs(new[1] - old[1]) <= tol and abs(new[2] - old[2]) <= tol, (metric, old, new)
+    share = scored["claim_support"].to_numpy(dtype=float)
+    assert stats.mean_interval(share, "claim_support") == stats.bootstrap_ci(share)
+    # above the size where the jackknife stays fast, the normal interval
+    big = np.tile(scored["unsupported_claims_count"].to_numpy(dtype=float), 100)
+    assert big.size > stats.BCA_MAX_N
+    m, lo, hi = stats.mean_interval(big, "unsupported_claims_count")
+    half = 1.959964 * big.std(ddof=1) / np.sqrt(big.size)
+    assert (lo, hi) == pytest.approx((m - half, m + half), rel=1e-5)

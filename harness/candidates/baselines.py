@@ -22,9 +22,9 @@ import pandas as pd
 
 from harness.candidates.drafts import drafts_baseline
 from harness.data.dataset import Dataset
-from harness.data.safeyaml import load_file
-from harness.errors import PlanError, Problem
 from harness.knowledge.passages import depersonalize
+from harness.plan.canned import DEFAULT_CANNED as DEFAULT_CANNED  # harness.candidates' API
+from harness.plan.canned import canned_replies
 
 
 @dataclass(frozen=True)
@@ -52,15 +52,6 @@ def quoted(text: str, cite: str) -> str:
     return f'"{" ".join(text.split())}" [{cite}]'
 
 
-DEFAULT_CANNED = {
-    "faq_reply": (
-        "Thank you for contacting Cedar Hollow Unified School District. We have received your "
-        "message and a staff member will respond within two business days. For urgent matters, "
-        "please call the District Office at 555-0100."
-    ),
-}
-
-
 def _passages(text: str, min_words: int = 12) -> list[str]:
     """Split a source document into paragraph passages, merging headings into what follows."""
     blocks = [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
@@ -80,24 +71,7 @@ def _passages(text: str, min_words: int = 12) -> list[str]:
 
 def template_baseline(dataset: Dataset, options: dict[str, Any], folder: Path) -> Baseline:
     """The canned reply per task; ``options.path`` names a YAML file mapping task -> text."""
-    canned = dict(DEFAULT_CANNED)
-    if options.get("path"):
-        p = folder / str(options["path"])
-        data = load_file(p, "canned replies")[0] if p.is_file() else None
-        if not isinstance(data, dict):
-            raise PlanError(
-                f"canned replies {p}",
-                [
-                    Problem(
-                        str(p),
-                        None,
-                        None,
-                        "is missing or not a mapping of task -> reply text",
-                        "write e.g. 'faq_reply: Thank you for ...'",
-                    )
-                ],
-            )
-        canned.update({str(k): str(v).strip() for k, v in data.items()})
+    canned = canned_replies(options, folder)
 
     def generate(item: dict[str, Any]) -> str | None:
         return canned.get(item["task"])
@@ -118,18 +92,18 @@ def retrieval_baseline(dataset: Dataset, options: dict[str, Any], folder: Path) 
     """
     if options.get("context", "retrieved") == "linked":
         return _linked_retrieval(dataset, options)
-    from harness.knowledge import knowledge_base, retrieve
+    from harness.knowledge import knowledge_base, retrieve_rows
 
     kb = knowledge_base(dataset, options.get("cache_dir"))
 
     def generate(item: dict[str, Any]) -> Draft:
-        hit = retrieve(kb, item, 1)
-        if hit.empty:
+        hit = retrieve_rows(kb, item, 1)
+        if not hit:
             raise NoDraft(
                 "the knowledge base holds no passage or other approved answer that matches "
                 "this message (add the policy that answers it to sources/)"
             )
-        row = hit.iloc[0]
+        row = hit[0]
         pid = str(row["passage_id"])
         text = quoted(str(row["text"]), pid) if item["task"] in CITING_TASKS else str(row["text"])
         return Draft(text, "retrieved", (pid,))

@@ -54,10 +54,10 @@ class PromptBuilder:
             if ids not in self._sources:
                 self._sources[ids] = self.dataset.source_texts(list(ids))
             return self._sources[ids], list(ids)
-        from harness.knowledge import as_prompt, knowledge_base, retrieve
+        from harness.knowledge import as_prompt, knowledge_base, retrieve_rows
 
         kb = knowledge_base(self.dataset, self.cache_dir)
-        passages = as_prompt(retrieve(kb, item, self.k))
+        passages = as_prompt(retrieve_rows(kb, item, self.k))
         return passages, [p["id"] for p in passages]
 
     def prompt(self, item: dict[str, Any]) -> tuple[list[dict[str, str]], dict[str, Any]]:

@@ -85,6 +85,8 @@ class Dataset:
     fingerprint: str = ""
     files: dict[str, str] = field(default_factory=dict)
     directory: pd.DataFrame | None = None  # the district's official contacts (directory.csv)
+    items_file: Path | None = None  # the items file, and each item's line (or row) in it
+    item_lines: dict[str, int] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -214,7 +216,20 @@ def load_dataset(path: str | Path) -> Dataset:
     files = [p for p in present] + [root / "sources" / f for f in sources["file"]]
     files += [root / f for f in optional if (root / f).is_file()]
     fp, digests = _fingerprint(root, files)
-    return Dataset(root, items, sources, ratings, pilot, people, fp, digests, directory=directory)
+    lines = {str(r["id"]): line for line, r in rows if isinstance(r.get("id"), str)}
+    return Dataset(
+        root,
+        items,
+        sources,
+        ratings,
+        pilot,
+        people,
+        fp,
+        digests,
+        directory=directory,
+        items_file=present[0],
+        item_lines=lines,
+    )
 
 
 def items_for_tasks(dataset: Dataset, tasks: list[str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:

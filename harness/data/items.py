@@ -26,6 +26,7 @@ from harness.data.guard import (
     json_depth_line,
     strict_json,
 )
+from harness.metrics import RECEIVED_AT_HINT, received_time
 
 REQUIRED_ITEM_FIELDS = ("id", "task", "input", "reference", "source_ids", "category")
 LIST_FIELDS = ("source_ids", "required_facts")
@@ -278,6 +279,10 @@ def check_items(
                 date.fromisoformat(str(rec["date"])[:10])
             except ValueError:
                 bad("date", f"'{rec['date']}' is not a date", "write dates as YYYY-MM-DD")
+        if rec.get("received_at") not in (None, ""):
+            when = received_time(rec["received_at"])
+            if isinstance(when, str):
+                bad("received_at", when, RECEIVED_AT_HINT)
         pg = rec.get("paraphrase_group")
         if isinstance(pg, str) and pg.strip():
             groups[pg].append(line)

@@ -14,7 +14,7 @@ from harness.errors import PlanError
 from harness.gates.evidence import Evidence
 from harness.gates.specs import FAIL, NOT_EVALUATED, PASS, PILOT_PREFIX, Gate, GateSet
 from harness.metrics import metric_def
-from harness.stats import bootstrap_ci, bootstrap_p, paired_bootstrap, paired_values
+from harness.stats import bootstrap_p, mean_interval, paired_bootstrap, paired_values
 
 
 def _fmt(v: float) -> str:
@@ -25,7 +25,7 @@ def _fmt(v: float) -> str:
 
 def threshold_check(values: np.ndarray, gate: Gate, higher: bool, gs: GateSet) -> dict[str, Any]:
     """A threshold gate: the interval of the mean against the bar."""
-    mean, lo, hi = bootstrap_ci(values, gs.level, gs.resamples, gs.seed)
+    mean, lo, hi = mean_interval(values, gate.metric, gs.level, gs.resamples, gs.seed)
     n = int((~np.isnan(values)).sum())
     bar = float(gate.threshold)  # type: ignore[arg-type]
     if n == 0:

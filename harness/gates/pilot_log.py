@@ -146,8 +146,7 @@ def _grouped(values: pd.Series, staff: pd.Series, resamples: int, seed: int) -> 
     their own (reviewers grouped, with the sample simulation's own resampling)."""
     who = staff.reindex(values.index).fillna("(unnamed)").astype(str)
     codes = pd.factorize(who)[0]
-    w = grouped_weights(codes, resamples, np.random.default_rng(seed))
-    return np.asarray((w @ values.to_numpy(float)) / values.size)
+    return grouped_means(values.to_numpy(float), codes, resamples, np.random.default_rng(seed))
 
 
 def _interval(est: float, reps: np.ndarray, level: float) -> tuple[float, float]:
@@ -239,7 +238,7 @@ def outcomes(
         rows.append(
             _row(
                 "faster_turnaround_hours",
-                "Hours faster from question to reply",
+                "Hours faster from message to approved reply",
                 "hours",
                 pd.to_numeric(base["turnaround_hours"], errors="coerce"),
                 pd.to_numeric(pil["turnaround_hours"], errors="coerce"),
@@ -263,13 +262,13 @@ def outcomes(
 
 
 def _turnaround_how(log: pd.DataFrame) -> str:
-    """What the turnaround hours count: the review station's approval path, or the log's own."""
+    """What the turnaround hours count (one definition, :data:`harness.metrics.TURNAROUND`),
+    and whose records measured them: the review station's approval path, or the log's own."""
+    from harness.metrics import TURNAROUND
+
     if "approved_at" in log and log["approved_at"].notna().any():
-        return (
-            "hours from the first draft (the drafter opening the message in the review station) "
-            "to the approver's approval, live pilot messages only; baseline minus pilot"
-        )
-    return "hours from the question arriving to the reply going out; baseline minus pilot"
+        return f"{TURNAROUND}, from the review station's approval records; baseline minus pilot"
+    return f"{TURNAROUND}, as logged; baseline minus pilot"
 
 
 def _staff_with_two(frame: pd.DataFrame) -> int:
@@ -393,3 +392,14 @@ def grouped_weights(rev: np.ndarray, resamples: int, rng: np.random.Generator) -
         pick = idx[rng.integers(0, idx.size, size=(resamples, idx.size))]
         np.add.at(w, (np.broadcast_to(rows, pick.shape), pick), 1.0)
     return w
+
+
+def grouped_means(
+    values: np.ndarray, rev: np.ndarray, resamples: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Bootstrap means of one phase's entries, each reviewer's entries resampled among their
+    own: ``values`` is (entries,) or (pilots, entries), the result (resamples,) or (pilots,
+    resamples). The pilot gates resample each phase with it (one pilot) and the pilot
+    protocol's simulation (:mod:`harness.pilot.sample`) with it (a thousand pilots at once)."""
+    w = grouped_weights(np.asarray(rev), resamples, rng)
+    return np.asarray((np.asarray(values, dtype=np.float64) @ w.T) / w.sum(axis=1))

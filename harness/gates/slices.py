@@ -25,8 +25,8 @@ from harness.stats import (
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
     MIN_N,
-    bootstrap_ci,
     higher_is_better,
+    mean_interval,
 )
 from harness.textsafe import mpl
 
@@ -138,7 +138,7 @@ def slice_table(
     per_item["slice"] = per_item["item_id"].map(labels).fillna(NONE_LABEL)
     rows = []
     for (cand, slc, metric), grp in per_item.groupby(["candidate", "slice", "metric"], sort=True):
-        mean, lo, hi = bootstrap_ci(grp["value"].to_numpy(), level, resamples, seed)
+        mean, lo, hi = mean_interval(grp["value"].to_numpy(), str(metric), level, resamples, seed)
         n = int(grp["value"].notna().sum())
         if n == 0:
             continue

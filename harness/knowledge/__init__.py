@@ -19,12 +19,14 @@ leave-one-out.
 from harness.knowledge.context import (
     CONTEXTS,
     DEFAULT_K,
+    DOCUMENTS_ONLY,
     as_prompt,
     given_passages,
     ids_of,
     knowledge_base,
     rank_documents,
     retrieve,
+    retrieve_rows,
     use_cache_dir,
 )
 from harness.knowledge.exclude import SIMILARITY, Exclusion, exclude_for, exclusion
@@ -42,6 +44,7 @@ from harness.knowledge.text import analyze, detect_language
 __all__ = [
     "CONTEXTS",
     "DEFAULT_K",
+    "DOCUMENTS_ONLY",
     "MAX_WORDS",
     "SIMILARITY",
     "Exclusion",
@@ -62,6 +65,7 @@ __all__ = [
     "propose_links",
     "rank_documents",
     "retrieve",
+    "retrieve_rows",
     "split_document",
     "use_cache_dir",
 ]

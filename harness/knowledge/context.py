@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from harness.knowledge.exclude import exclude_for
-from harness.knowledge.index import KnowledgeBase, build, default_cache_dir
+from harness.knowledge.index import COLUMNS, KnowledgeBase, build, default_cache_dir
 from harness.knowledge.text import STEMMED
 
 if TYPE_CHECKING:
@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
 DEFAULT_K = 3  # passages a prompt gets: at most 3 x 120 words (harness.knowledge.passages)
 CONTEXTS = ("retrieved", "linked")
+# Tasks answered from policy alone: a staff answer cites the passage it relies on
+# (harness/scorers/citations.py), and another staff question's approved answer is no citable
+# source (some of them decline: "The approved material does not answer this").
+DOCUMENTS_ONLY = frozenset({"staff_question"})
 
 _OPEN: dict[tuple[str, str], KnowledgeBase] = {}
 _PREFERRED: dict[str, str] = {}  # dataset fingerprint -> the folder a run named
@@ -64,25 +68,35 @@ def _fingerprint(dataset: Dataset) -> str:
 
 def retrieve(kb: KnowledgeBase, item: dict[str, Any], k: int = DEFAULT_K) -> pd.DataFrame:
     """The top ``k`` current passages for an item's message, with leave-one-out applied
-    (:mod:`harness.knowledge.exclude`): approved answers of the item's task and documents."""
+    (:mod:`harness.knowledge.exclude`): approved answers of the item's task and documents;
+    documents only for the tasks of :data:`DOCUMENTS_ONLY`. A frame with the columns of
+    :meth:`KnowledgeBase.search` (:func:`retrieve_rows` gives the same rows as dicts)."""
+    return pd.DataFrame(retrieve_rows(kb, item, k), columns=[*COLUMNS, "score", "rank"])
+
+
+def retrieve_rows(
+    kb: KnowledgeBase, item: dict[str, Any], k: int = DEFAULT_K
+) -> list[dict[str, Any]]:
+    """:func:`retrieve` as a list of row dicts, best first (what a prompt, the retrieval
+    baseline and the scorers read)."""
     lang = item.get("language")
-    return kb.search(
+    task = item.get("task")
+    return kb.search_rows(
         str(item.get("input") or ""),
         k,
         exclude=exclude_for(kb, item),
-        task=item.get("task"),
+        kinds=("document",) if task in DOCUMENTS_ONLY else ("answer", "document"),
+        task=task,
         language=lang if lang in STEMMED else None,
     )
 
 
-def as_prompt(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Passages as the dicts a prompt template iterates: id, title, text, status, kind,
-    effective."""
+def as_prompt(found: pd.DataFrame | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Passages (a :func:`retrieve` frame or :func:`retrieve_rows` list) as the dicts a prompt
+    template iterates: id, title, text, status, kind, effective."""
     cols = ["passage_id", "title", "text", "status", "kind", "effective", "doc_id"]
-    out = []
-    for r in frame[cols].to_dict(orient="records"):
-        out.append({**r, "id": r["passage_id"]})
-    return out
+    rows = found[cols].to_dict(orient="records") if isinstance(found, pd.DataFrame) else found
+    return [{**{c: r[c] for c in cols}, "id": r["passage_id"]} for r in rows]
 
 
 def ids_of(record: dict[str, Any] | pd.Series) -> list[str]:
@@ -157,7 +171,7 @@ def _retrieved_ids(kb: KnowledgeBase, dataset: Dataset, item_id: str, k: int) ->
     with _LOCK:
         hit = kb.memo.get(key)
     if hit is None:
-        hit = [str(i) for i in retrieve(kb, dataset.item(item_id), k)["passage_id"]]
+        hit = [str(r["passage_id"]) for r in retrieve_rows(kb, dataset.item(item_id), k)]
         with _LOCK:
             kb.memo[key] = hit
     return hit
@@ -167,11 +181,11 @@ def rank_documents(kb: KnowledgeBase, item: dict[str, Any], k: int = 5) -> list[
     """The ``k`` source documents the index ranks highest for an item's message (each by its
     best current passage, leave-one-out applied): what recall@k of linked sources reads."""
     lang = item.get("language")
-    hits = kb.search(
+    hits = kb.search_rows(
         str(item.get("input") or ""),
         12 * k,
         exclude=exclude_for(kb, item),
         kinds=("document",),
         language=lang if lang in STEMMED else None,
     )
-    return list(dict.fromkeys(hits["doc_id"].astype(str)))[:k]
+    return list(dict.fromkeys(str(h["doc_id"]) for h in hits))[:k]

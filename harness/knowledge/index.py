@@ -155,13 +155,40 @@ class KnowledgeBase:
             A frame with the columns of :data:`COLUMNS` plus ``score`` and ``rank`` (1 = best);
             empty when nothing matches.
         """
+        found = self.search_rows(
+            query,
+            k,
+            exclude=exclude,
+            kinds=kinds,
+            task=task,
+            current_only=current_only,
+            language=language,
+        )
+        if not found:
+            return _empty()
+        return pd.DataFrame(found, columns=[*COLUMNS, "score", "rank"])
+
+    def search_rows(
+        self,
+        query: str,
+        k: int = 3,
+        *,
+        exclude: Excludes | None = None,
+        kinds: tuple[str, ...] = ("answer", "document"),
+        task: str | None = None,
+        current_only: bool = True,
+        language: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """:meth:`search` as a list of row dicts (same keys, best first): what the runner and
+        the scorers read, without building a DataFrame for three rows (which cost more CPU
+        than the rest of the search's Python side together)."""
         lang = language or detect_language(query)
         terms = set(analyze(query, lang))
         if lang != "en":  # names, programs and numbers are shared across languages
             terms |= set(analyze(query, "en"))
         terms = self._telling(terms)
         if not terms or k <= 0:
-            return _empty()
+            return []
         match = " OR ".join(f'"{t}"' for t in sorted(terms))
         if len(set(kinds)) == 1:  # one kind: let the index narrow the match set
             match = f"tags:{kinds[0]} AND ({match})"
@@ -190,12 +217,7 @@ class KnowledgeBase:
             if len(keep) == k or len(rows) < limit:
                 break
             limit *= 8  # many near-copies of the answer at the top: look further at once
-        if not keep:
-            return _empty()
-        found = [
-            {**self.rows[p], "score": sc, "rank": i} for i, (p, sc) in enumerate(keep, start=1)
-        ]
-        return pd.DataFrame(found, columns=[*COLUMNS, "score", "rank"])
+        return [{**self.rows[p], "score": sc, "rank": i} for i, (p, sc) in enumerate(keep, start=1)]
 
 
 def _empty() -> pd.DataFrame:

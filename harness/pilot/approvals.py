@@ -2,12 +2,13 @@
 
 When the review station has approvers (:mod:`harness.review.approval`), its pilot log says for
 every reply who approved it, how many times it was sent back first (``revision_count``) and,
-for live pilot messages only, the hours from its first draft to its approval
-(``turnaround_hours``). From that log:
+for live pilot messages only, the hours from the message's arrival to its approval
+(``turnaround_hours``, :data:`harness.metrics.TURNAROUND`). From that log:
 
 - **revisions per reply**: before the pilot (replies written from scratch) minus during it
   (AI drafts), approved replies only;
-- **turnaround**: hours from first draft to approval, before minus during, live messages only;
+- **turnaround**: hours from the message's arrival to its approved reply, before minus during,
+  live messages only;
 - **sent with little or no edit**: the share of approved AI drafts whose approved text keeps at
   least :data:`LITTLE_EDIT` of the draft's words in place, shown beside the **rubber-stamp
   alarm**: the share approved unchanged in under ``RUBBER_STAMP_SECONDS`` of active time
@@ -26,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from harness.gates.pilot_log import kept_share
+from harness.metrics import TURNAROUND
 from harness.review.evidence import RUBBER_STAMP_SECONDS
 from harness.stats import DEFAULT_RESAMPLES, DEFAULT_SEED, bca_interval
 
@@ -147,11 +149,11 @@ def approval_measures(
         ),
         _two(
             "turnaround_hours",
-            "Hours from first draft to approval",
+            "Hours from message to approved reply",
             "hours",
             _numbers(log, "turnaround_hours", "baseline"),
             _numbers(log, "turnaround_hours", "pilot"),
-            "live pilot messages only (never replayed history); before minus during",
+            f"{TURNAROUND}; before minus during",
             level,
             resamples,
             seed,

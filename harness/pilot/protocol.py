@@ -168,7 +168,13 @@ def size(proto: dict[str, Any], sims: int = sample.SIMS, seed: int = 0) -> dict[
     sized = [m for m in every if m["required"]]
     specs = [
         sample.MeasureSpec(
-            m["gate"], m["effect"], float(m["bar"] or 0.0), m["sd"], m["sd_between"], m["share"]
+            m["gate"],
+            m["effect"],
+            float(m["bar"] or 0.0),
+            m["sd"],
+            m["sd_between"],
+            m["share"],
+            m.get("sd_before"),
         )
         for m in sized
     ]
@@ -193,7 +199,8 @@ def size(proto: dict[str, Any], sims: int = sample.SIMS, seed: int = 0) -> dict[
         "weeks": weeks,
         "text": (
             f"about {need} reviewed drafts over {weeks} weeks at your volume "
-            f"({proto['volume_per_week']:g} replies a week), with {staff} staff reviewing"
+            f"({proto['volume_per_week']:g} replies a week), with {staff} staff reviewing, "
+            f"compared with as many replies written before the pilot"
             if need
             else "no required pilot measure could be sized before the pilot"
         ),

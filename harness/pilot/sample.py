@@ -7,14 +7,17 @@ gate clears when the lower end of its interval is at least the bar. Two steps:
    district cares about, one-sided at ``(1 - level) / 2`` (the lower end of a two-sided
    ``level`` interval), from ``statsmodels.stats.power`` (imported here, never on the scoring
    path).
-2. A simulation of the gate's own rule that confirms or corrects it: ``sims`` simulated pilots
-   of ``n`` drafts spread evenly over ``staff`` reviewers (each reviewer with an offset of their
-   own), each judged by a paired bootstrap resampled within reviewers (reviewers grouped), the
-   measures' one-sided bootstrap p-values (:func:`harness.stats.bootstrap_p`) corrected together
-   with Holm's method (:func:`harness.stats.holm_reject`, the same decisions as statsmodels'
-   ``multipletests``). The readiness gates judge a pilot's required measures with the same two
-   functions. The stated ``n`` is the smallest at which the gate clears in at least ``power``
-   of the simulated pilots.
+2. A simulation of the gate's own rule that confirms or corrects it: ``sims`` simulated pilots,
+   each with two phases as the post-pilot gates see them (:func:`harness.gates.pilot_log.outcomes`):
+   ``n`` replies written before the pilot and ``n`` reviewed drafts during it, spread evenly over
+   ``staff`` reviewers (each reviewer gains from the pilot by an offset of their own). Each is
+   judged as the gate judges a pilot log: each phase's entries resampled within each reviewer's
+   own (:func:`harness.gates.pilot_log.grouped_means`, the gates' own resampling), the
+   improvement before minus during, its one-sided bootstrap p-value
+   (:func:`harness.stats.bootstrap_p`), the measures corrected together with Holm's method
+   (:func:`harness.stats.holm_reject`, the same decisions as statsmodels' ``multipletests``).
+   The stated ``n`` is the smallest at which the gate clears in at least ``power`` of the
+   simulated pilots.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.gates.pilot_log import grouped_weights
+from harness.gates.pilot_log import grouped_means
 from harness.stats import bootstrap_p, holm_reject
 
 POWER = 0.8
@@ -36,15 +39,18 @@ MAX_STAFF = 40
 
 @dataclass(frozen=True)
 class MeasureSpec:
-    """One success measure to size: its per-draft improvement and the bar its interval must clear.
+    """One success measure to size: its improvement over before the pilot and the bar it must clear.
 
     Attributes:
         name: the measure (``minutes_saved_per_reply``, ...).
-        effect: the per-draft improvement the district cares about, in ``unit``.
+        effect: the improvement the district cares about (before minus during), in ``unit``.
         bar: the gate's bar in the same unit (the interval's lower end must reach it).
-        sd: the spread of the per-draft improvement within one reviewer, in ``unit``.
-        sd_between: the spread of reviewers' own average improvements, in ``unit``.
-        share: True for a yes/no measure (each draft 0 or 1), simulated as such.
+        sd: the spread of one reply before minus one draft during, in ``unit``
+            (``sqrt(sd_before**2 + sd_during**2)``).
+        sd_between: the spread of reviewers' own gains from the pilot, in ``unit``.
+        share: True for a yes/no measure: every reply before the pilot counts 1 (written by
+            hand), each draft during it 0 with probability ``effect`` (the draft carried it).
+        sd_before: the spread of one reply before the pilot; None: half of ``sd``'s variance.
     """
 
     name: str
@@ -53,6 +59,14 @@ class MeasureSpec:
     sd: float
     sd_between: float = 0.0
     share: bool = False
+    sd_before: float | None = None
+
+    def phase_sds(self) -> tuple[float, float]:
+        """The spread of one entry before and one during the pilot."""
+        if self.share:
+            return 0.0, 0.0
+        before = self.sd / math.sqrt(2) if self.sd_before is None else min(self.sd_before, self.sd)
+        return before, math.sqrt(max(self.sd**2 - before**2, 0.0))
 
 
 def closed_form_n(
@@ -78,13 +92,20 @@ def _strata(n: int, staff: int) -> np.ndarray:
     return np.arange(n) % max(1, min(staff, n))
 
 
-def _draws(spec: MeasureSpec, rev: np.ndarray, staff: int, sims: int, rng: np.random.Generator):
-    offsets = rng.normal(0.0, spec.sd_between, size=(sims, staff)) if spec.sd_between > 0 else 0.0
-    centre = spec.effect + (offsets[:, rev] if isinstance(offsets, np.ndarray) else 0.0)
-    if spec.share:
-        p = np.clip(centre, 0.0, 1.0) * np.ones((sims, rev.size))
-        return (rng.random((sims, rev.size)) < p).astype(float)
-    return centre + rng.normal(0.0, spec.sd, size=(sims, rev.size))
+def _phases(spec: MeasureSpec, rev: np.ndarray, sims: int, rng: np.random.Generator):
+    """``sims`` simulated pilots' entries before and during the pilot (sims x n each), on the
+    gate's scale: lower is better, improvement = mean before - mean during."""
+    staff = int(rev.max()) + 1
+    offsets = rng.normal(0.0, spec.sd_between, size=(sims, staff)) if spec.sd_between > 0 else None
+    gain = spec.effect + (offsets[:, rev] if offsets is not None else np.zeros((sims, rev.size)))
+    if spec.share:  # written by hand: always before, during unless the draft carried it
+        before = np.ones((sims, rev.size))
+        during = (rng.random((sims, rev.size)) >= np.clip(gain, 0.0, 1.0)).astype(float)
+        return before, during
+    sd_b, sd_d = spec.phase_sds()
+    before = spec.effect + rng.normal(0.0, sd_b, size=(sims, rev.size))
+    during = spec.effect - gain + rng.normal(0.0, sd_d, size=(sims, rev.size))
+    return before, during
 
 
 def simulate_power(
@@ -96,21 +117,23 @@ def simulate_power(
     resamples: int = SIM_RESAMPLES,
     seed: int = 0,
 ) -> np.ndarray:
-    """Share of ``sims`` simulated pilots of ``n`` drafts in which each measure's gate clears.
+    """Share of ``sims`` simulated pilots in which each measure's gate clears, with ``n``
+    replies before the pilot and ``n`` reviewed drafts during it.
 
-    The rule simulated is the gate's: per measure a paired bootstrap of the per-draft improvement
-    resampled within reviewers, a one-sided p-value (the share of resampled means at or below
-    the bar), Holm's correction across ``specs`` at ``(1 - level) / 2``.
+    The rule simulated is the gate's: per measure each phase resampled within reviewers
+    (:func:`harness.gates.pilot_log.grouped_means`), the improvement before minus during, a
+    one-sided p-value (the share of resampled improvements at or below the bar), Holm's
+    correction across ``specs`` at ``(1 - level) / 2``.
     """
     rng = np.random.default_rng(seed)
     rev = _strata(n, staff)
-    w = grouped_weights(rev, resamples, rng)
-    wsum = w.sum(axis=1)
     pvals = np.empty((sims, len(specs)))
     for j, spec in enumerate(specs):
-        data = _draws(spec, rev, int(rev.max()) + 1, sims, rng)
-        means = (data @ w.T) / wsum  # sims x resamples
-        pvals[:, j] = bootstrap_p(means, spec.bar)
+        before, during = _phases(spec, rev, sims, rng)
+        reps = grouped_means(before, rev, resamples, rng) - grouped_means(
+            during, rev, resamples, rng
+        )
+        pvals[:, j] = bootstrap_p(reps, spec.bar)
     return holm_reject(pvals, (1 - level) / 2).mean(axis=0)
 
 

@@ -42,6 +42,7 @@ def _two_groups(
     return {
         "effect": float(b.mean() - p.mean()),
         "sd": float(math.sqrt(b.var(ddof=1) + p.var(ddof=1))),
+        "sd_before": float(b.std(ddof=1)),
         "sd_between": between,
         "n_before": int(b.size + p.size),
         "source": f"{source} ({b.size} replies before the pilot, {p.size} during; spread of "

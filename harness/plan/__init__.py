@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from harness.plan.canned import DEFAULT_CANNED, canned_replies, plan_canned_texts
     from harness.plan.content import (
         check_unchanged,
         content_changes,
@@ -62,6 +63,9 @@ if TYPE_CHECKING:
     from harness.plan.templates import MAX_VALUE, environment, render, unsafe_constructs
 
 _API = {
+    "DEFAULT_CANNED": "harness.plan.canned",
+    "canned_replies": "harness.plan.canned",
+    "plan_canned_texts": "harness.plan.canned",
     "ALLOWED_PARAMS": "harness.plan.params",
     "BiasProbe": "harness.plan.spec",
     "BoundedRange": "harness.plan.limits",
@@ -113,6 +117,7 @@ _API = {
 
 __all__ = [
     "ALLOWED_PARAMS",
+    "DEFAULT_CANNED",
     "LOCAL_MODELS",
     "MAX_OUTPUT",
     "MAX_RANGE",
@@ -138,6 +143,7 @@ __all__ = [
     "add",
     "bounded_filters",
     "bounded_range",
+    "canned_replies",
     "check_call",
     "check_format",
     "check_unchanged",
@@ -153,6 +159,7 @@ __all__ = [
     "name_problems",
     "params_problem",
     "percent",
+    "plan_canned_texts",
     "plan_content",
     "reference_problems",
     "render",

@@ -81,6 +81,7 @@ from harness.report.pilot import (
     field_evidence_table,
     five_questions_section,
     protocol_section,
+    repetitive_section,
 )
 from harness.report.render import (
     NOTEBOOKS,
@@ -206,6 +207,7 @@ __all__ = [
     "render_notebook",
     "render_report",
     "render_workflow_selection",
+    "repetitive_section",
     "run_details",
     "run_overview",
     "self_contained",

@@ -11,6 +11,7 @@ import pandas as pd
 from harness import stats
 from harness.data.dataset import load_dataset
 from harness.errors import ReportError
+from harness.gates.noninferior import noninferior_paired
 from harness.metrics import metric_def
 from harness.report.alt import Figure
 from harness.report.decision import PHASES, decision, decision_box, district_name
@@ -57,7 +58,7 @@ def _no_worse(both: pd.DataFrame, cand: str, metric: str, margin: float | None) 
         return float("nan")
     pairs = stats.paired_values(both, metric, f"{cand} (after)", f"{cand} (before)")
     higher = stats.higher_is_better(metric)
-    return stats.noninferior_paired(pairs["candidate"], pairs["baseline"], float(margin), higher)
+    return noninferior_paired(pairs["candidate"], pairs["baseline"], float(margin), higher)
 
 
 def phase_cover(before: RunData, after: RunData, protocol: str = "") -> Any:
@@ -138,7 +139,7 @@ _MEASURED = {
     "minutes_saved_per_reply": "staff minutes spent per reply",
     "hand_written_reduction": "share of replies written by hand",
     "fewer_revisions": "approval revisions per reply",
-    "faster_turnaround_hours": "hours from question to reply",
+    "faster_turnaround_hours": "hours from message to approved reply",
 }
 
 

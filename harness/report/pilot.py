@@ -251,3 +251,33 @@ def approval_section(log: pd.DataFrame | None) -> Any:
         "time a reply was sent back). Positive change = the pilot did better; intervals are "
         "BCa bootstrap intervals, which allow for counts that pile up at zero.",
     )
+
+
+def repetitive_section(run: RunData, log: pd.DataFrame | None) -> Any:
+    """Repetitive manual responses before and during the pilot: replies written from scratch to
+    questions the knowledge base already answers (one definition: ``harness.pilot.repetitive``).
+    Numeric twin: ``harness.pilot.repetitive.repetitive_counts(log, run.dataset)``."""
+    from harness.pilot.repetitive import DEFINITION, repetitive_counts
+
+    out = repetitive_counts(log, run.dataset, run.store.path.parent / ".cache" / "knowledge")
+    if out.empty or not out["replies"].any():
+        return note("No pilot log: no reply was counted before or during the pilot.")
+    view = pd.DataFrame(
+        {
+            "phase": out["phase"].map({"baseline": "before the pilot", "pilot": "during it"}),
+            "replies": out["replies"],
+            "written from scratch": out["from_scratch"],
+            "of those, the knowledge base already answered": [
+                f"{a} of {j} ({fmt(s * 100 if s == s else s)}%)"
+                for a, j, s in zip(
+                    out["already_answered"], out["judged"], out["share"], strict=True
+                )
+            ],
+        }
+    )
+    return table_html(
+        view,
+        f"Repetitive manual responses: {DEFINITION}. A reply stating no checkable fact is not "
+        "judged (the count says of how many). Fewer during the pilot = the drafts took over "
+        "answers the district had already written.",
+    )

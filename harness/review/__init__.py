@@ -28,12 +28,22 @@ __all__ = ["ReviewError", "Station", "export", "prepare", "progress", "serve", "
 
 
 def progress(run_id: str, results_dir: str | Path | None = None) -> pd.DataFrame:
-    """Per reviewer: tasks, done and share done in the run's review queue."""
-    from harness.review import db
+    """Per reviewer: tasks, done and share done in the run's review queue; with approvers, each
+    person's approval states beside it (:func:`harness.review.approval.states`: a drafter's
+    replies waiting, sent back and approved; an approver's waiting, sent back and approved)."""
+    from harness.review import approval, db
     from harness.store.runs import load_run
 
     path = db.db_path(load_run(run_id, results_dir).store.path)
     if not db.exists(path):
         raise ReviewError(f"run {run_id} has no review queue yet; open it with harness review")
     with db.connect(path) as c:
-        return db.progress(c)
+        done = db.progress(c).assign(role="reviewer")
+        states = approval.states(c)
+    if states.empty:
+        return done.drop(columns="role")
+    out = done.merge(states, on=["reviewer", "role"], how="outer")
+    counts = ["tasks", "done", *approval.STATE_COLUMNS[2:]]
+    out[counts] = out[counts].fillna(0).astype("int64")
+    cols = ["reviewer", "role", "tasks", "done", "share_done", *approval.STATE_COLUMNS[2:]]
+    return out[cols].sort_values(["role", "reviewer"], ignore_index=True)

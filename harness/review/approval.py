@@ -140,6 +140,51 @@ def counts(c: sqlite3.Connection) -> dict[str, int]:
     return out
 
 
+STATE_COLUMNS = ["reviewer", "role", "waiting_approval", "sent_back", "approved"]
+
+
+def states(c: sqlite3.Connection) -> pd.DataFrame:
+    """The approval path per person, for ``harness review --progress``: for a drafter
+    (``role`` reviewer), their replies waiting for an approver, sent back to them and not
+    revised yet, and approved; for an approver, the replies waiting that they may decide (not
+    their own), those they sent back (each time) and those they approved. Integers; no rows
+    for a station without approvers."""
+    ensure(c)
+    names = list(approvers(c))
+    if not names:
+        return pd.DataFrame(columns=STATE_COLUMNS)
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def row(name: str, role: str) -> dict[str, Any]:
+        key = (name, role)
+        if key not in rows:
+            rows[key] = {"reviewer": name, "role": role, **dict.fromkeys(STATE_COLUMNS[2:], 0)}
+        return rows[key]
+
+    for drafter, action, n in c.execute(
+        f"SELECT reviewer, action, count(*) FROM ({_LAST}) GROUP BY reviewer, action"
+    ):
+        state = "waiting_approval" if action in WAITING else str(action)
+        row(str(drafter), "reviewer")[state] += int(n)
+    for name in names:
+        mine = row(name, "approver")
+        mine["waiting_approval"] = int(
+            c.execute(
+                f"SELECT count(*) FROM ({_LAST}) WHERE action IN ('submitted', 'revised') "
+                "AND reviewer != ?",
+                (name,),
+            ).fetchone()[0]
+        )
+        for action, n in c.execute(
+            "SELECT action, count(*) FROM approval_events WHERE actor = ? AND action IN "
+            "('sent_back', 'approved') GROUP BY action",
+            (name,),
+        ):
+            mine[str(action)] = int(n)
+    frame = pd.DataFrame(list(rows.values()), columns=STATE_COLUMNS)
+    return frame.astype({k: "int64" for k in STATE_COLUMNS[2:]})
+
+
 def step(
     c: sqlite3.Connection,
     task_id: int,
@@ -195,6 +240,7 @@ PATH_COLUMNS = [
     "approver",
     "mode",
     "item_id",
+    "received_at",
     "first_draft_at",
     "approved_at",
     "revisions",
@@ -217,12 +263,61 @@ def live_items(dates: dict[str, Any], live_from: str | None) -> set[str]:
     return out
 
 
-def paths(reviews: pd.DataFrame, steps: pd.DataFrame, live: set[str]) -> pd.DataFrame:
-    """One row per reply that went for approval: who drafted and approved it, when the first
-    draft began (the drafter first opened the page) and when it was approved, the revisions
-    (times it was sent back before approval; NaN while not approved), the drafter's active
-    seconds on revisions, and the turnaround in hours from first draft to approval (live
-    pilot messages only, NaN otherwise)."""
+def received_times(dataset: Any, live: set[str], strict: bool = True) -> dict[str, str]:
+    """Each live pilot message's arrival time (its item's ``received_at``), checked before the
+    station starts: turnaround (:data:`harness.metrics.TURNAROUND`) runs from it. With
+    ``strict`` off, a message without a valid time is left out (no turnaround) instead.
+
+    Raises:
+        ReviewError: (``strict``) a live message without a valid ``received_at``, naming the
+            items file, the item's line and the field.
+    """
+    from harness.errors import ReviewError
+    from harness.metrics import RECEIVED_AT_HINT, received_time
+
+    items = dataset.items
+    column = items["received_at"] if "received_at" in items else pd.Series(dtype=object)
+    out: dict[str, str] = {}
+    problems = []
+    for item in sorted(live):
+        value = column.get(item)
+        when = received_time(value)
+        if isinstance(when, str):
+            where = Path(str(dataset.items_file or Path(dataset.path) / "items.jsonl"))
+            line = dataset.item_lines.get(item)
+            problems.append(
+                f"{where}{f' line {line}' if line else ''}: field 'received_at' {when} "
+                f"(item {item})"
+            )
+        else:
+            out[item] = str(value).strip()
+    if problems and strict:
+        shown = "\n  ".join(problems[:10]) + (
+            f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
+        )
+        raise ReviewError(
+            f"{len(problems)} live pilot message(s) without the time they arrived, so their "
+            f"turnaround cannot be measured:\n  {shown}\n{RECEIVED_AT_HINT}; or start the "
+            "station with a later --live-from day"
+        )
+    return out
+
+
+def paths(
+    reviews: pd.DataFrame,
+    steps: pd.DataFrame,
+    live: set[str],
+    received: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """One row per reply that went for approval: who drafted and approved it, when its
+    message arrived (``received``: live messages' ``received_at``), when the first draft began
+    (the drafter first opened the page) and when it was approved, the revisions (times it was
+    sent back before approval; NaN while not approved), the drafter's active seconds on
+    revisions, and the turnaround (:func:`harness.metrics.turnaround_hours`: hours from the
+    message's arrival to the approval; live pilot messages only, NaN otherwise)."""
+    from harness.metrics import turnaround_hours
+
+    received = received or {}
     if steps.empty or reviews.empty:
         return pd.DataFrame(columns=PATH_COLUMNS)
     by_task = reviews.set_index("task_id")
@@ -237,7 +332,7 @@ def paths(reviews: pd.DataFrame, steps: pd.DataFrame, live: set[str]) -> pd.Data
         item = str(r["item_id"])
         hours = float("nan")
         if approved_at and item in live:
-            hours = _hours(opened, approved_at)
+            hours = turnaround_hours(received.get(item), approved_at)
         rows.append(
             {
                 "task_id": int(str(task_id)),
@@ -245,6 +340,7 @@ def paths(reviews: pd.DataFrame, steps: pd.DataFrame, live: set[str]) -> pd.Data
                 "approver": str(done["actor"].iloc[-1]) if len(done) else "",
                 "mode": str(r["mode"]),
                 "item_id": item,
+                "received_at": received.get(item, "") if item in live else "",
                 "first_draft_at": opened,
                 "approved_at": approved_at or "",
                 "revisions": float((g["action"] == "sent_back").sum()) if approved_at else np.nan,
@@ -254,9 +350,3 @@ def paths(reviews: pd.DataFrame, steps: pd.DataFrame, live: set[str]) -> pd.Data
             }
         )
     return pd.DataFrame(rows, columns=PATH_COLUMNS)
-
-
-def _hours(start: str, end: str) -> float:
-    from datetime import datetime
-
-    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() / 3600.0

@@ -9,7 +9,8 @@
   (active minutes as ``review_minutes``; approved yes/no). With approvers (the approval path,
   :mod:`harness.review.approval`), ``revision_count`` is the times the reply was sent back
   before its approval, the drafter's minutes on revisions are added to the reply's minutes,
-  ``turnaround_hours`` runs from the first draft to the approval for live pilot messages only,
+  ``turnaround_hours`` is :data:`harness.metrics.TURNAROUND` (from the message's
+  ``received_at`` to the approval) for live pilot messages only,
   and ``approver`` / ``approved_at`` say who approved it when; a reply not approved yet (or a
   station without approvers) leaves them empty. Extra columns ``candidate``, ``draft_id``,
   ``active_seconds``, ``approver`` and ``approved_at`` are kept as metadata.
@@ -314,7 +315,7 @@ def export(
     criteria = _criteria(path)
     items = run.dataset.items
     questions = {str(i): str(q) for i, q in items["input"].items()}
-    steps = approval_path(path, reviews, items)
+    steps = approval_path(path, reviews, run.dataset)
     out = Path(out_dir) if out_dir is not None else path.parent
     out.mkdir(parents=True, exist_ok=True)
     frames = {
@@ -356,16 +357,20 @@ def export(
     return written
 
 
-def approval_path(path: Path, reviews: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+def approval_path(path: Path, reviews: pd.DataFrame, dataset: Any) -> pd.DataFrame:
     """The queue's approval path per reply (:func:`harness.review.approval.paths`), live
-    messages told from replayed history by the queue's ``live_from`` day."""
+    messages told from replayed history by the queue's ``live_from`` day, each timed from its
+    ``received_at`` (a live message without one, in a queue started before the station checked
+    it, gets no turnaround rather than a guessed one)."""
     from harness.review import approval
 
     with db.connect(path) as c:
         config = json.loads(db.meta(c, "config") or "{}")
+    items = dataset.items
     dates = {str(k): v for k, v in items["date"].items()} if "date" in items else {}
     live = approval.live_items(dates, config.get("live_from"))
-    return approval.paths(reviews, approval.events(path), live)
+    received = approval.received_times(dataset, live, strict=False)
+    return approval.paths(reviews, approval.events(path), live, received)
 
 
 def _criteria(path: Path) -> list[str]:

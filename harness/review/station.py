@@ -129,6 +129,8 @@ def prepare(
     if sized_from is not None:
         tasks = sized(tasks, int(sized_from["drafts"]))
         sized_from = {**sized_from, **tasks.attrs["sized"]}
+    first_live = _live_from(live_from, sized_from)
+    _check_received(run.dataset, set(tasks["item_id"].astype(str)), first_live)
     config = {
         "run_id": run.run_id,
         "reviewers": [str(r).strip() for r in reviewers],
@@ -142,11 +144,22 @@ def prepare(
         "max_same_text": max_same_text,
         "removed": tasks.attrs.get("removed", {}),
         "sized_from": sized_from,
-        "live_from": _live_from(live_from, sized_from),
+        "live_from": first_live,
     }
     db.create(path, drafts, tasks, config)
     _approvers(path, approvers)
     return path
+
+
+def _check_received(dataset: Any, queued: set[str], live_from: str | None) -> None:
+    """Every live pilot message in the queue carries the time it arrived (``received_at``),
+    before anyone reviews: turnaround runs from it (:data:`harness.metrics.TURNAROUND`)."""
+    from harness.review import approval
+
+    items = dataset.items
+    if live_from and "date" in items:
+        dates = {str(k): v for k, v in items["date"].items() if str(k) in queued}
+        approval.received_times(dataset, approval.live_items(dates, live_from))
 
 
 def _live_from(given: str | None, sized_from: dict[str, Any] | None) -> str | None:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.data.dataset import Dataset
-from harness.knowledge import DEFAULT_K, knowledge_base, rank_documents, retrieve
+from harness.knowledge import DEFAULT_K, knowledge_base, rank_documents, retrieve_rows
 from harness.scorers.accuracy import fact_found, normalize_text
 from harness.scorers.claims import extract_claims
 
@@ -64,7 +64,7 @@ def ceiling(
     for iid in (items if items is not None else dataset.items).index:
         item = dataset.item(str(iid))
         facts = answer_facts(str(item["reference"]), str(item["input"]), people)
-        text = normalize_text("\n".join(retrieve(kb, item, k)["text"].astype(str)))
+        text = normalize_text("\n".join(str(r["text"]) for r in retrieve_rows(kb, item, k)))
         found = sum(fact_found(f, text) for f in facts)
         anywhere = sum(f" {normalize_text(f)} " in f" {material} " for f in facts)
         linked = [str(s) for s in item.get("source_ids") or []]

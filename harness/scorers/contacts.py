@@ -2,7 +2,8 @@
 
 A contact is official when the district's approved material publishes it: an approved answer
 (``reference``) or a policy document (``sources/``), or the district directory
-(``directory.csv``, which adds to them). Official contacts are never personal data
+(``directory.csv``, which adds to them), and the canned replies a run's plan sends
+(:func:`canned_contacts`: the district's own text). Official contacts are never personal data
 (:mod:`harness.scorers.governance`). A number or address that an approved answer only repeats
 from the family's own message is the family's, not the district's, and is left out.
 
@@ -68,6 +69,14 @@ def official_contacts(
     rows = sorted(seen.values(), key=lambda r: (CONTACT_KINDS.index(r["kind"]), r["key"]))
     frame = pd.DataFrame(rows, columns=CONTACT_COLUMNS)
     return frame.astype({c: "int64" for c in ("answers", "policies", "directory")})
+
+
+def canned_contacts(texts: Iterable[str]) -> frozenset[tuple[str, str]]:
+    """The ``(kind, key)`` of every phone and email in the district's canned replies
+    (:func:`harness.plan.plan_canned_texts`): text the district sends to every family, so what
+    it prints is an official contact."""
+    found = official_contacts([], list(texts))
+    return frozenset((k, str(v)) for k, v in zip(found["kind"], found["key"], strict=True))
 
 
 _CACHE: dict[str, pd.DataFrame] = {}

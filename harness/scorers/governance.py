@@ -36,15 +36,17 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from harness.data.dataset import Dataset
-from harness.scorers import Metric, ScoreFn, scorer
+from harness.plan.canned import plan_canned_texts
+from harness.scorers import Metric, ScoreContext, ScoreFn, scorer
 from harness.scorers.accuracy import extract_claims, words_key
-from harness.scorers.contacts import dataset_contacts
+from harness.scorers.contacts import canned_contacts, dataset_contacts
 
 DEFAULT_MAX_WORDS = {"faq_reply": 150, "inbound_summary": 150, "newsletter": 300}
 DEFAULT_MAX_WORDS_OTHER = 250
@@ -225,13 +227,25 @@ def is_escalation(draft: str | None, reason: str | None = None) -> bool:
 
 
 def personal_data(
-    draft: str | None, input_text: str, dataset: Dataset | None
+    draft: str | None,
+    input_text: str,
+    dataset: Dataset | None,
+    official: Collection[tuple[str, str]] = (),
 ) -> list[dict[str, str]]:
-    """Personal data in the draft that neither the input nor the dataset's sources contain."""
+    """Personal data in the draft that neither the input nor the dataset's sources contain.
+
+    ``official``: more official contacts, as ``(kind, key)`` (:func:`canned_contacts`: what the
+    plan's canned replies print)."""
     if not isinstance(draft, str):
         return []
     given = input_text if isinstance(input_text, str) else ""
     public = _public(dataset)
+    if official:
+        public = {
+            **public,
+            "emails": public["emails"] | {key for kind, key in official if kind == "email"},
+            "phones": public["phones"] | {key for kind, key in official if kind == "phone"},
+        }
     given_words = " " + words_key(given) + " "
     out: list[dict[str, str]] = []
     claims = [c for c in extract_claims(draft) if c.kind in ("email", "phone")]
@@ -311,6 +325,7 @@ def _outputs(frame: pd.DataFrame) -> list[str | None]:
 @scorer(
     "personal_data",
     family="governance",
+    context=True,
     metrics=[
         Metric(
             "personal_data_count",
@@ -321,12 +336,14 @@ def _outputs(frame: pd.DataFrame) -> list[str | None]:
         )
     ],
 )
-def personal_data_scorer(**_: Any) -> ScoreFn:
-    """Personal data the draft adds beyond its input and the public sources."""
+def personal_data_scorer(context: ScoreContext | None = None, **_: Any) -> ScoreFn:
+    """Personal data the draft adds beyond its input and the public sources (the contacts the
+    run's canned replies print are official too)."""
+    official = canned_contacts(plan_canned_texts(context.plan if context else None))
 
     def score(frame: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
         vals = [
-            math.nan if o is None else float(len(personal_data(o, i, dataset)))
+            math.nan if o is None else float(len(personal_data(o, i, dataset, official)))
             for o, i in zip(_outputs(frame), frame["input"].tolist(), strict=True)
         ]
         return pd.DataFrame({"personal_data_count": vals}, index=frame.index, dtype=np.float64)

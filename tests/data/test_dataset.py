@@ -173,6 +173,21 @@ BAD_CASES = [
         ["sources/bus-pass-2024.md line 2", "field 'superseded_by'", "'gone'"],
     ),
     (
+        "received_at without a time",
+        lambda d: _edit_item(d / "items.jsonl", 3, received_at="2025-10-01"),
+        ["items.jsonl line 3", "field 'received_at'", "has no time of day", "ISO 8601"],
+    ),
+    (
+        "received_at without an offset",
+        lambda d: _edit_item(d / "items.jsonl", 2, received_at="2025-09-10T08:15:00"),
+        ["items.jsonl line 2", "field 'received_at'", "no offset from UTC", "-08:00"],
+    ),
+    (
+        "received_at not a time",
+        lambda d: _edit_item(d / "items.jsonl", 4, received_at="last Tuesday"),
+        ["items.jsonl line 4", "field 'received_at'", "'last Tuesday' is not a date and time"],
+    ),
+    (
         "no sources folder",
         lambda d: __import__("shutil").rmtree(d / "sources"),
         ["sources", "is missing"],

@@ -104,6 +104,16 @@ def test_a_vendor_whose_drafts_are_the_approved_answers_is_never_not_ready(plain
         assert len(row) == 1 and row["status"].iloc[0] == "pass", row.to_dict("records")
 
 
+def test_the_canned_reply_s_switchboard_number_is_no_personal_data(plain_run):
+    """plans/canned_replies.yaml prints the District Office's 555-0100, which no FAQ answer or
+    policy of the export states and no directory.csv lists: the district's own canned text
+    publishes it, so it is an official contact (it counted as personal data in every draft)."""
+    run, _, _, n = plain_run
+    personal = _metric(run, "canned-reply", "personal_data_count")
+    assert len(personal) == n and personal.notna().all()
+    assert personal.sum() == 0
+
+
 def test_the_import_lists_the_official_contacts_it_found(plain_run):
     _, result, _, _ = plain_run
     c = result.contacts

@@ -95,3 +95,30 @@ def test_scoring_a_run_reads_the_index_in_its_own_results_folder(mini, tmp_path,
     score_run(store)
     assert (results / ".cache" / "knowledge").is_dir()
     assert not (default / ".cache" / "knowledge").exists()
+
+
+def test_a_staff_question_is_given_policy_passages_never_another_staff_answer():
+    """A staff answer cites policy (harness/scorers/citations.py): another staff question's
+    approved answer is no citable source, and 5 of them decline ("The approved material does
+    not answer this"), which would teach the writer to decline."""
+    from harness.knowledge import DEFAULT_K, knowledge_base, retrieve
+
+    from ..conftest import SAMPLE
+
+    ds = load_dataset(SAMPLE)
+    kb = knowledge_base(ds)
+    staff = ds.items.index[ds.items["task"] == "staff_question"]
+    assert len(staff) >= 20
+    for iid in staff:
+        got = retrieve(kb, ds.item(iid), DEFAULT_K)
+        assert len(got) == DEFAULT_K, iid
+        assert (got["kind"] == "document").all(), (
+            iid,
+            got[["passage_id", "text"]].to_dict("records"),
+        )
+        # the same passages are what the approved answer's row is checked against
+        given = given_passages(ds, {"item_id": iid})
+        assert [p["id"] for p in given] == got["passage_id"].tolist()
+    faq = ds.items.index[ds.items["task"] == "faq_reply"]
+    kinds = {k for iid in faq[:40] for k in retrieve(kb, ds.item(iid), DEFAULT_K)["kind"]}
+    assert kinds == {"answer", "document"}  # a family's question still gets earlier answers

@@ -150,6 +150,17 @@ def test_comparison_report(runs, reports):
     assert "The same questions, before and after" in html
     assert "improved" in html  # the second run's drafts carry the facts the first lacked
     assert len(re.findall(r"data:image/png;base64", html)) >= 1
+    # repetitive manual responses per phase, as harness.pilot.repetitive counts them
+    from harness.pilot.repetitive import repetitive_counts
+    from harness.store.runs import load_run
+
+    after = load_run(runs[1].run_id, runs[1].path.parent)
+    cache = runs[1].path.parent / ".cache" / "knowledge"
+    counts = repetitive_counts(after.dataset.pilot_log, after.dataset, cache)
+    assert "Repetitive manual responses" in html
+    section = html[html.index("Repetitive manual responses") :]
+    for _, row in counts.iterrows():
+        assert row["judged"] > 0 and f"{row['already_answered']} of {row['judged']} (" in section
 
 
 def test_calibration_report_without_calibration_says_so(reports):

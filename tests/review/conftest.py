@@ -30,6 +30,10 @@ def review_run(tmp_path_factory):
     rec["input"] += " " + HOSTILE
     rec["source_ids"] = [*rec["source_ids"], "safety-reporting"]  # a page with two sources
     lines[1] = json.dumps(rec)
+    for i, line in enumerate(lines):  # when each message arrived: turnaround runs from it
+        rec = json.loads(line)
+        rec["received_at"] = f"{rec['date']}T07:{10 + i:02d}:00-07:00"
+        lines[i] = json.dumps(rec)
     (ds / "items.jsonl").write_text("\n".join(lines) + "\n")
     results = tmp / "results"
     judge = LoopbackServer(Behaviour(reply=JUDGE_REPLY)).__enter__()

@@ -16,7 +16,7 @@ def _draft_form(page: str) -> dict[str, str]:
     return {**_form(page), "events": "", "decision": "written", "final_text": "My reply."}
 
 
-def test_approvers_decide_once_never_on_their_own_reply_and_need_a_reason(fresh_run):
+def test_approvers_decide_once_never_on_their_own_reply_and_need_a_reason(fresh_run, capsys):
     st = review.start(
         fresh_run.run_id,
         ["Ana", "Ben"],
@@ -57,6 +57,21 @@ def test_approvers_decide_once_never_on_their_own_reply_and_need_a_reason(fresh_
             assert approval.counts(c) == {"waiting": 1, "sent_back": 0, "approved": 1}
     finally:
         st.stop()
+    # harness review RUN --progress shows each person's approval states beside their progress
+    prog = review.progress(fresh_run.run_id, fresh_run.results).set_index(["reviewer", "role"])
+    states = ["waiting_approval", "sent_back", "approved"]
+    assert prog.loc[("Ana", "reviewer"), states].tolist() == [0, 0, 1]
+    assert prog.loc[("Ben", "reviewer"), states].tolist() == [1, 0, 0]
+    assert prog.loc[("Cy", "approver"), states].tolist() == [1, 0, 1]  # Ben's waits for Cy
+    assert prog.loc[("Ben", "approver"), "waiting_approval"] == 0  # only his own is waiting
+    assert prog.loc[("Ana", "reviewer"), "done"] == 1 and prog["tasks"].dtype == "int64"
+    from harness.cli.commands import main
+
+    assert (
+        main(["--results", str(fresh_run.results), "review", fresh_run.run_id, "--progress"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "waiting_approval" in out and "approver" in out
 
 
 def _csrf(st, who: str, task_id: int) -> str:
@@ -97,3 +112,24 @@ def test_a_queue_from_before_the_approval_path_stays_readable(fresh_run):
     log = __import__("pandas").read_csv(written["pilot_log.csv"])
     assert log["revision_count"].isna().all()  # approved before the path existed: no count
     assert re.fullmatch(r"rv-\d+", str(log["entry_id"].iloc[0]))
+
+
+def test_a_live_message_without_its_arrival_time_names_file_line_and_field(mini):
+    """Turnaround runs from ``received_at``: a live pilot message without one is refused before
+    the station starts, naming the items file, the item's line and the field."""
+    import pytest
+
+    from harness.data.dataset import load_dataset
+    from harness.errors import ReviewError
+
+    ds = load_dataset(mini)  # the mini district's messages carry no received_at
+    live = approval.live_items({"faq-001": "2025-09-03", "faq-004": "2025-08-20"}, "2025-09-01")
+    assert live == {"faq-001"}
+    with pytest.raises(ReviewError) as err:
+        approval.received_times(ds, live)
+    msg = str(err.value)
+    assert "items.jsonl line 1: field 'received_at' is missing (item faq-001)" in msg
+    assert "ISO 8601" in msg and "--live-from" in msg
+    assert approval.received_times(ds, live, strict=False) == {}
+    ds.items.loc["faq-001", "received_at"] = "2025-09-03T07:45:00-07:00"
+    assert approval.received_times(ds, live) == {"faq-001": "2025-09-03T07:45:00-07:00"}

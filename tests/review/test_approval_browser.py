@@ -7,6 +7,7 @@ the phase comparison read."""
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 
 import pandas as pd
 
@@ -94,7 +95,13 @@ def test_a_reply_is_sent_back_revised_and_approved_and_the_pilot_log_counts_it(
     sent = log[log["approver"] == "Dana"].set_index("phase")
     assert sent.loc["baseline", "revision_count"] == 1
     assert sent.loc["pilot", "revision_count"] == 0
-    assert (sent["turnaround_hours"] > 0).all()  # first draft to approval, live messages
+    # turnaround: from the message arriving (the item's received_at) to its approval, the one
+    # definition the pilot log and the phase comparison read
+    received = run.dataset.items["received_at"]
+    for _, row in sent.iterrows():
+        start = datetime.fromisoformat(str(received[row["item_id"]]))
+        end = datetime.fromisoformat(str(row["approved_at"]))
+        assert abs(row["turnaround_hours"] - (end - start).total_seconds() / 3600) < 1e-6
     # the drafts that went through no approval (skipped) carry no revision count
     assert log[log["approver"].fillna("") == ""]["revision_count"].isna().all()
     out = outcomes(log)
@@ -108,6 +115,8 @@ def test_a_reply_is_sent_back_revised_and_approved_and_the_pilot_log_counts_it(
 
     shown = approval_section(log).data
     assert "Approval revisions per reply" in shown and "1 / 1" in shown
+    turn_row = shown[shown.index("Hours from message to approved reply") :].split("</tr>")[0]
+    assert "1 / 1" in turn_row  # one live reply before, one during, timed from received_at
     assert "Fewer approval revisions per reply" in pilot_table(log).data
     # without a live_from day every message is replayed history: no turnaround
     reviews = db.reviews_frame(st.db_file)

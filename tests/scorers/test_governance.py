@@ -166,3 +166,26 @@ def test_listing_the_scorers_does_not_import_textstat():
     )
     assert out.stdout.strip() == "False", out.stderr
     assert reading_grade("The pass costs ten dollars.", "en") > 0  # and grading still works
+
+
+def test_a_canned_reply_the_plan_configures_publishes_official_contacts(tmp_path):
+    """The district's canned reply is its own text: a number it prints (the switchboard) is an
+    official contact, in the canned reply and in any other draft, even without directory.csv."""
+    from harness.plan.spec import CandidateSpec, Plan
+    from harness.scorers import ScoreContext
+
+    (tmp_path / "canned.yaml").write_text("faq_reply: Call the District Office at 555-0100.\n")
+    plan = Plan(
+        name="p",
+        dataset=str(MINI),
+        tasks=["faq_reply"],
+        candidates=[
+            CandidateSpec(name="canned", baseline="template", options={"path": "canned.yaml"})
+        ],
+        path=tmp_path / "plan.yaml",
+    )
+    frame = _frame([(THREAT, "Call the District Office at 555-0100."), (THREAT, "Call 555-0123.")])
+    plain = get_scorer("personal_data")(frame, DS)["personal_data_count"].tolist()
+    assert plain == [1.0, 1.0]  # no plan: 555-0100 is in no approved answer, policy or directory
+    got = get_scorer("personal_data", ScoreContext(plan=plan))(frame, DS)
+    assert got["personal_data_count"].tolist() == [0.0, 1.0]  # still flags another number
