@@ -61,7 +61,7 @@ def _judge_line(run: RunData) -> str:
 
 
 def rated_text(cal: dict[str, Any], detail: bool = True) -> str:
-    """'16 of the 61 human-rated drafts (...)': :func:`harness.scorers.calibration.checked_on`."""
+    """'16 of the 61 human-rated drafts (...)': :func:`harness.scorers.calibration_facts.checked_on`."""
     from harness.scorers.calibration_facts import checked_on
 
     return checked_on(cal, detail)

@@ -3,8 +3,6 @@ what staff did with the drafts (the review station), and the evidence index appe
 
 from __future__ import annotations
 
-import base64
-import io
 import textwrap
 from collections.abc import Sequence
 from typing import Any
@@ -12,7 +10,8 @@ from typing import Any
 import pandas as pd
 
 from harness.metrics import metric_def
-from harness.report.format import STYLE, esc, fmt, note, table_html
+from harness.report.alt import Figure
+from harness.report.format import STYLE, fmt, note, table_html
 from harness.report.glossary import candidate_names
 from harness.store.runs import RunData
 
@@ -32,14 +31,6 @@ READINESS_SECTIONS = (
     "pilot",
     "methodology",
 )
-
-
-def figure_html(fig: Any, alt: str) -> str:
-    """A matplotlib figure as an inline PNG with its alt text (no file, no network)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f"<img src='data:image/png;base64,{data}' alt='{esc(alt)}' style='max-width:100%'>"
 
 
 def equity_table(
@@ -101,16 +92,12 @@ def equity_section(
         .reset_index()
     )
     view.columns.name = None
-    return HTML(
-        STYLE
-        + figure_html(fig, alt)
-        + table_html(
-            view,
-            f"{metric_def(metric).label} ({unit}), average [95% interval]: each {by} on its "
-            f"own; a {by} with fewer than 10 questions ('too few') is shown but not counted as "
-            "evidence either way.",
-        ).data
+    caption = (
+        f"{metric_def(metric).label} ({unit}), average [95% interval]: each {by} on its own; a "
+        f"{by} with fewer than 10 questions ('too few') is shown but not counted as evidence "
+        "either way."
     )
+    return HTML(STYLE + Figure(fig, alt, table=table_html(view, caption).data).html())
 
 
 def staff_review_section(run: RunData) -> Any:

@@ -142,6 +142,21 @@ def test_figures_carry_alt_text_with_their_finding(runs, make, says):  # noqa: F
     assert re.search(r'alt="[^"]{40,}"', html)
 
 
+def test_equity_section_draws_its_figure_as_every_figure_is_drawn(runs):  # noqa: F811
+    """The slice figure is an alt.Figure (one way to make an accessible figure: a <figure>
+    with its alt text, then its data table), not a second inline-PNG helper."""
+    import harness.report.equity as equity
+    from harness.report import equity_section
+
+    assert not hasattr(equity, "figure_html")
+    run = load_run(runs[1].run_id, runs[1].path.parent)
+    html = equity_section(run, by="category").data
+    assert html.count("<img") == 1 and html.count('<figure class="harness-figure">') == 1
+    assert re.search(r'<figure class="harness-figure"><img src="data:image/png;base64,', html)
+    assert re.search(r'alt="[^"]{40,}"', html)
+    assert html.index("</figure>") < html.index("<table") and "<caption" in html
+
+
 def test_heat_map_scale_ends_at_the_gate_bar(runs):  # noqa: F811
     from harness.report import decision
 

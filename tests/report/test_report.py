@@ -16,11 +16,11 @@ from harness.report import (
     render_notebook,
     render_report,
 )
+from harness.report.browser import chromium_path, headless_command
 from harness.run.runner import RunOptions, run_plan
 from harness.scorers import scorer_names
 from harness.scorers.scoring import score_run
 from harness.store.runs import open_run
-from tests.chromium import chromium_path, headless
 from tests.conftest import MINI, model_candidate, shared_copy, write_plan
 
 INJECT = (
@@ -359,7 +359,7 @@ def _chromium():
 )
 def test_reports_in_headless_chromium(reports, tmp_path: Path, name, decision, figures):
     path = reports[name]
-    base = headless(tmp_path / "profile")
+    base = headless_command(tmp_path / "profile")
     dom = subprocess.run(
         [*base, "--virtual-time-budget=3000", "--dump-dom", path.as_uri()],
         capture_output=True,

@@ -26,8 +26,9 @@ import harness.review as review
 from harness.cli.commands import main as cli
 from harness.data.dataset import load_dataset
 from harness.gates.pilot_log import outcomes
+from harness.report.browser import HEADLESS_FLAGS, chromium_path
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = chromium_path()
 DRIVER = shutil.which("chromedriver")
 try:
     from selenium import webdriver
@@ -54,15 +55,8 @@ def _browser():
     os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not look anything up
     opts = Options()
     opts.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-extensions",
-        "--disable-background-networking",
-    ):
+    # the product's headless, offline command line; chromedriver adds its own DevTools port
+    for arg in (*HEADLESS_FLAGS, "--disable-dev-shm-usage"):
         opts.add_argument(arg)
     return webdriver.Chrome(service=Service(DRIVER), options=opts)
 
