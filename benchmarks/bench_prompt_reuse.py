@@ -11,8 +11,10 @@ for its judging pass (the 32 drafts, the 16 rated drafts of the calibration samp
 length-bias probe), in the row order (before) and in the order of the prompts' text (what
 ``harness.run.model_calls`` and ``harness.scorers.judging`` send now). The judge's prompts end with
 the draft it rates; the approved answer stands in for the SmolLM2 drafts, which only a run makes.
-Two more rows count what a shorter judge prompt would read (sources cut to 200 characters, or
-no sources): options for a decision, not what the demo sends.
+The demo's judge grades against the approved answer alone (rubrics/judge_short.yaml version 2);
+two more rows count what it read with the approved sources too (version 1: each cut to 400
+characters) and with them cut to 200 characters: the options the decision was taken on, not
+what the demo sends.
 
     .venv/bin/python benchmarks/bench_prompt_reuse.py
 """
@@ -100,24 +102,28 @@ def main() -> None:
     ]
     judged = [judge.messages(_item(ds, str(i)), str(d)) for i, d in rows]
 
-    # what a shorter judge prompt would save (options, not what the demo sends): each source
-    # cut to 200 characters instead of 400, or no sources (the approved answer only)
-    import re
-
+    # what the judge read before it graded against the approved answer alone (rubrics/
+    # judge_short.yaml version 1: each approved source too, cut to 400 characters), and with
+    # the sources cut to 200 characters: the options the decision was taken on
     from harness.scorers.rubric import Rubric
 
     def judged_with(r: Rubric) -> list[list[dict[str, str]]]:
         jp = JudgePrompt(r, ds)
         return [jp.messages(_item(ds, str(i)), str(d)) for i, d in rows]
 
-    short = rubric.prompt.replace("truncate(400", "truncate(200")
-    none = re.sub(r"Approved sources:.*?\{% endfor %\}\n", "", rubric.prompt, flags=re.S)
+    def with_sources(chars: int) -> Rubric:
+        block = (
+            "Approved sources:\n{% for s in sources %}\n### {{ s.title }}\n"
+            f'{{{{ s.text | truncate({chars}, true, " ...") }}}}\n'
+            "{% else %}\n(none: the reply should not state facts; it should say a staff member "
+            "will follow up)\n{% endfor %}\n\n"
+        )
+        prompt = rubric.prompt.replace("Parent's message:", block + "Parent's message:", 1)
+        return rubric.model_copy(update={"prompt": prompt})
+
     options = [
-        (
-            "judge, sources cut to 200 chars",
-            judged_with(rubric.model_copy(update={"prompt": short})),
-        ),
-        ("judge, no sources", judged_with(rubric.model_copy(update={"prompt": none}))),
+        ("judge, sources cut to 400 chars (v1)", judged_with(with_sources(400))),
+        ("judge, sources cut to 200 chars", judged_with(with_sources(200))),
     ]
     out = []
     n = len(judged)

@@ -57,19 +57,12 @@ def opens_in_chromium(report: Path, tmp: Path) -> bool | None:
     """Headless Chromium loads the report and finds the decision (None: no Chromium here)."""
     import subprocess
 
-    from harness.report.pdf import HEADLESS_FLAGS, chromium_path
+    from harness.report.browser import chromium_path, headless_command
 
-    exe = chromium_path()
-    if exe is None:
+    if chromium_path() is None:
         return None
     dom = subprocess.run(
-        [
-            exe,
-            *HEADLESS_FLAGS,
-            f"--user-data-dir={tmp / 'chromium'}",
-            "--dump-dom",
-            report.as_uri(),
-        ],
+        [*headless_command(tmp / "chromium"), "--dump-dom", report.as_uri()],
         capture_output=True,
         text=True,
         timeout=300,

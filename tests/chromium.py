@@ -1,115 +1,45 @@
-"""Headless Chromium over the DevTools protocol, for the report tests and the print benchmark.
+"""Headless Chromium for the report tests and the print benchmark: axe-core and PDF checks.
 
-A real browser on this machine: ``chromium --headless --remote-debugging-port=0`` bound to
-127.0.0.1, driven through one WebSocket (websocket-client, already in the lock as a Jupyter
-dependency). It opens a report file, runs axe-core from a local file, and prints to PDF at a
-given paper size. Nothing here reaches the network.
+The browser is the product's own (:class:`harness.report.browser.Browser`: Debian's chromium,
+headless and offline, DevTools over a pipe); this module adds what only the tests need: axe-core
+from a local file, the print-overflow and text scripts, and poppler's page counts and text.
+Nothing here reaches the network.
 """
 
 from __future__ import annotations
 
-import base64
-import itertools
 import json
 import re
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-from harness.report.pdf import HEADLESS_FLAGS, chromium_path
+from harness.report.browser import PAPERS, Browser, chromium_path
+
+__all__ = [
+    "AXE_JS",
+    "OVERFLOW_JS",
+    "PAPERS",
+    "TEXT_JS",
+    "Chromium",
+    "chromium_path",
+    "pdf_page_sizes",
+    "pdf_pages",
+    "pdf_text",
+    "split_words",
+    "stranded",
+    "vocabulary",
+]
 
 REPO = Path(__file__).resolve().parents[1]
 AXE_JS = REPO / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
 
-# Paper sizes in inches (portrait) and the print margin the report's @page rule sets.
-PAPERS = {"letter": (8.5, 11.0), "a4": (8.27, 11.69)}
-MARGIN_IN = 0.5
 
-# the report's own headless command line (harness.report.pdf), the DevTools port on loopback
-FLAGS = [
-    *HEADLESS_FLAGS,
-    "--remote-debugging-address=127.0.0.1",
-    "--remote-debugging-port=0",
-]
-
-
-def headless(profile: Path) -> list[str]:
-    """The command line of a one-shot headless Chromium (``--dump-dom``, ``--screenshot``)."""
-    exe = chromium_path()
-    if exe is None:
-        raise RuntimeError("no chromium on PATH (Debian: apt-get install chromium)")
-    return [exe, *HEADLESS_FLAGS, f"--user-data-dir={profile}"]
-
-
-class Chromium:
-    """One headless Chromium with one page, driven over the DevTools protocol."""
-
-    def __init__(self, profile: Path, timeout: float = 60.0) -> None:
-        import websocket
-
-        exe = chromium_path()
-        if exe is None:
-            raise RuntimeError("no chromium on PATH (Debian: apt-get install chromium)")
-        profile.mkdir(parents=True, exist_ok=True)
-        port_file = profile / "DevToolsActivePort"
-        port_file.unlink(missing_ok=True)
-        self.proc = subprocess.Popen(
-            [exe, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + timeout
-        while not (port_file.is_file() and port_file.read_text().strip()):
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                self.close()
-                raise RuntimeError("chromium did not open its DevTools port")
-            time.sleep(0.05)
-        port = int(port_file.read_text().split()[0])
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
-            targets = json.load(r)
-        page = next(t for t in targets if t.get("type") == "page")
-        self.ws = websocket.create_connection(
-            page["webSocketDebuggerUrl"], timeout=timeout, suppress_origin=True
-        )
-        self._ids = itertools.count(1)
-        self.events: list[dict[str, Any]] = []
-
-    def send(self, method: str, **params: Any) -> dict[str, Any]:
-        """Send one DevTools command and return its result (events are kept in ``events``)."""
-        msg_id = next(self._ids)
-        self.ws.send(json.dumps({"id": msg_id, "method": method, "params": params}))
-        while True:
-            msg = json.loads(self.ws.recv())
-            if msg.get("id") == msg_id:
-                if "error" in msg:
-                    raise RuntimeError(f"{method}: {msg['error']}")
-                return dict(msg.get("result", {}))
-            self.events.append(msg)
-
-    def open(self, path: Path) -> None:
-        """Load a local file and wait for its load event."""
-        self.send("Page.enable")
-        self.events.clear()
-        self.send("Page.navigate", url=path.resolve().as_uri())
-        while not any(e.get("method") == "Page.loadEventFired" for e in self.events):
-            self.events.append(json.loads(self.ws.recv()))
-
-    def evaluate(self, expression: str, await_promise: bool = False) -> Any:
-        """The value of a JavaScript expression in the page (DevTools is not bound by its CSP)."""
-        res = self.send(
-            "Runtime.evaluate",
-            expression=expression,
-            returnByValue=True,
-            awaitPromise=await_promise,
-        )
-        if "exceptionDetails" in res:
-            raise RuntimeError(f"script failed: {res['exceptionDetails']}")
-        return res.get("result", {}).get("value")
+class Chromium(Browser):
+    """The product's headless Chromium, plus axe-core run from the local npm copy."""
 
     def axe(self, tags: tuple[str, ...] = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")) -> Any:
-        """axe-core's violations on the open page, run from the local npm copy."""
+        """axe-core's violations on the open page."""
         self.evaluate(AXE_JS.read_text(encoding="utf-8"))
         opts = json.dumps({"runOnly": {"type": "tag", "values": list(tags)}})
         return self.evaluate(
@@ -117,51 +47,6 @@ class Chromium:
             "impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.html.slice(0, 200))})))",
             await_promise=True,
         )
-
-    def print_layout(self, width_in: float) -> None:
-        """Lay the page out as print media at a content width (paper minus margins)."""
-        self.send("Emulation.setEmulatedMedia", media="print")
-        self.send(
-            "Emulation.setDeviceMetricsOverride",
-            width=round(width_in * 96),
-            height=1000,
-            deviceScaleFactor=1,
-            mobile=False,
-        )
-
-    def pdf(self, paper: str) -> bytes:
-        """Print the open page to PDF on ``paper`` (letter or a4), portrait, no header/footer."""
-        width, height = PAPERS[paper]
-        res = self.send(
-            "Page.printToPDF",
-            paperWidth=width,
-            paperHeight=height,
-            marginTop=MARGIN_IN,
-            marginBottom=MARGIN_IN,
-            marginLeft=MARGIN_IN,
-            marginRight=MARGIN_IN,
-            printBackground=True,
-            displayHeaderFooter=False,
-            preferCSSPageSize=False,
-        )
-        return base64.b64decode(res["data"])
-
-    def close(self) -> None:
-        """Close the socket and end this browser (only the process this object started)."""
-        ws = getattr(self, "ws", None)
-        if ws is not None:
-            ws.close()
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-    def __enter__(self) -> Chromium:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 # What overflows the printed width: tables, figures and anything wider than the page.
@@ -302,7 +187,11 @@ def split_words(printed: str, page_text: str, extra: str = "") -> list[str]:
         token = unicodedata.normalize("NFC", raw)
         if not any(c.isalnum() for c in token) or not _latin(token):
             continue  # bullets, rules; right-to-left scripts and emoji are checked by layout
-        if token not in words and token not in pieces and not _after_hyphen(token, prefixes, words):
+        if (
+            token not in words
+            and token not in pieces
+            and not _after_hyphen(token, prefixes, words | pieces)
+        ):
             bad.append(token)
     return bad
 
@@ -310,7 +199,8 @@ def split_words(printed: str, page_text: str, extra: str = "") -> list[str]:
 def _after_hyphen(token: str, prefixes: set[str], words: set[str]) -> bool:
     """A line broken after a hyphen in a table cell: pdftotext drops the hyphen and, in
     reading order, joins the part before it with the next cell's word ("Spanish" + "required"
-    from "Spanish-" / "speaking" beside "required")."""
+    from "Spanish-" / "speaking" beside "required"); the next cell's word may itself be cut at
+    a break point ("Best" from "Best-" / "matching" beside "base-" of "base-line")."""
     return any(token[:k] in prefixes and token[k:] in words for k in range(1, len(token)))
 
 
@@ -323,5 +213,24 @@ def stranded(pdf: Path, keep: list[str], footer_lines: int = 1) -> list[str]:
         lines = [ln.strip() for ln in pdf_text(pdf, page, page).splitlines() if ln.strip()]
         body = lines[:-footer_lines] if footer_lines else lines
         if body and " ".join(body[-1].split()) in norm:
+            out.append(f"page {page}: {body[-1]}")
+    return out
+
+
+def stranded_headers(pdf: Path, footer_lines: int = 1) -> list[str]:
+    """Table header rows printed as the last lines of a page with their rows on the next.
+
+    The print stylesheet repeats a table's ``<thead>`` on every page the table spans
+    (``display: table-header-group``), so a header left at a page's foot comes back as the next
+    page's first lines: the page's last lines (before the footer) equal the next one's first."""
+    out = []
+
+    def lines(page: int) -> list[str]:
+        text = pdf_text(pdf, page, page).replace(SHY, "")
+        return [" ".join(ln.split()) for ln in text.splitlines() if ln.strip()]
+
+    for page in range(1, pdf_pages(pdf)):
+        body, nxt = lines(page)[: -footer_lines or None], lines(page + 1)
+        if body and any(body[-k:] == nxt[:k] for k in (1, 2, 3) if len(body) >= k):
             out.append(f"page {page}: {body[-1]}")
     return out

@@ -36,6 +36,9 @@ class Behaviour:
     # a provider that answers nothing until the test lets it (``hold.set()``): a run stays
     # in flight for as long as the test needs, however slow the machine
     hold: threading.Event | None = None
+    # the first answers' statuses, in the order requests arrive (200: a normal answer); then
+    # the behaviour above
+    script: tuple[int, ...] = ()
 
 
 @dataclass
@@ -114,6 +117,8 @@ class LoopbackServer:
                     roll = server._rng.random()
                     hang = server._rng.random() < b.hang_rate
                     fault = server._rng.choice(b.faults) if b.faults else 500
+                    n = len(server.recorded.requests) - 1
+                    scripted = b.script[n] if n < len(b.script) else None
                 if b.latency:
                     time.sleep(b.latency)
                 if b.hold is not None:
@@ -122,6 +127,10 @@ class LoopbackServer:
                 if hang:
                     server._stop.wait(120)
                     return
+                if scripted is not None and scripted != 200:
+                    roll, fault = -1.0, scripted
+                elif scripted == 200:
+                    roll = 2.0
                 if b.always_fail is not None or roll < b.fault_rate:
                     status = b.always_fail if b.always_fail is not None else fault
                     headers = (

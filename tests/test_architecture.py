@@ -284,17 +284,34 @@ def test_no_module_imports_another_packages_private_module():
 
 
 def test_one_place_finds_and_flags_chromium():
-    """harness.report.pdf finds the browser and holds its headless flags; the tests' and the
-    benchmarks' Chromium (tests/chromium.py, the report and scale checks) take both from there.
-    The review station's Selenium test starts Chromium through chromedriver, its own way."""
-    selenium = {"tests/review/test_browser.py"}
+    """harness.report.browser finds the browser and holds its headless flags; the tests' and the
+    benchmarks' Chromium (tests/chromium.py, the report and scale checks) take both from there,
+    and the review station's Selenium test gives chromedriver the same binary and flags."""
     offenders = [
         f"{p.relative_to(REPO)}: {needle}"
         for folder in ("harness", "tests", "benchmarks")
         for p in (REPO / folder).rglob("*.py")
-        if p.relative_to(REPO).as_posix() not in {"harness/report/pdf.py", *selenium}
+        if p.relative_to(REPO).as_posix() != "harness/report/browser.py"
         and p.name != "test_architecture.py"
-        for needle in ('"--headless"', 'which("chromium")')
+        for needle in ('"--headless', 'which("chromium', "--no-sandbox")
         if needle in p.read_text(encoding="utf-8")
     ]
     assert offenders == []
+
+
+def test_one_chromium_launcher():
+    """One class starts Chromium and speaks DevTools to it (harness.report.browser.Browser, on a
+    pipe): the PDF, the report tests and the print benchmark use it; nothing else opens a
+    DevTools port or a WebSocket to one."""
+    offenders = [
+        f"{p.relative_to(REPO)}: {needle}"
+        for folder in ("harness", "tests", "benchmarks", "scripts")
+        for p in (REPO / folder).rglob("*.py")
+        if p.relative_to(REPO).as_posix() != "harness/report/browser.py"
+        and p.name != "test_architecture.py"
+        for needle in ("--remote-debugging", "import websocket", "posix_spawn", "/json/list")
+        if needle in p.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
+    selenium = (REPO / "tests" / "review" / "test_browser.py").read_text(encoding="utf-8")
+    assert "HEADLESS_FLAGS" in selenium and "chromium_path()" in selenium

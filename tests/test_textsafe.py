@@ -70,7 +70,7 @@ def test_matplotlib_never_parses_dataset_text_as_math(label, tmp_path):
 
 
 def test_unescaped_math_text_does_crash_matplotlib(tmp_path):
-    # the failure the helper prevents (report.py must pass category labels through textsafe.mpl)
+    # the failure the helper prevents (harness/report/figures.py passes category labels through textsafe.mpl)
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots()

@@ -46,6 +46,8 @@ class PromptBuilder:
         self.names = ", ".join(str(x) for x in (spec.prompt, spec.system) if x)
         # many items (and every sample of an item) cite the same sources: look them up once
         self._sources: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        # the samples of one item share its prompt: retrieved and rendered once (the last item)
+        self._last: tuple[str, list[dict[str, str]], dict[str, Any]] | None = None
 
     def given(self, item: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
         """The material the candidate is given for an item, and the ids to record."""
@@ -61,7 +63,20 @@ class PromptBuilder:
         return passages, [p["id"] for p in passages]
 
     def prompt(self, item: dict[str, Any]) -> tuple[list[dict[str, str]], dict[str, Any]]:
-        """The chat messages for an item and what to record (``context``, ``passage_ids``)."""
+        """The chat messages for an item and what to record (``context``, ``passage_ids``).
+
+        The samples of an item follow each other and share its prompt: it is retrieved and
+        rendered once (about 4 ms of CPU each), and each sample gets its own copy.
+        """
+        import json
+
+        key = json.dumps(item, sort_keys=True, default=str)
+        if self._last is None or self._last[0] != key:
+            self._last = (key, *self._render(item))
+        _, msgs, given = self._last
+        return [dict(m) for m in msgs], dict(given)
+
+    def _render(self, item: dict[str, Any]) -> tuple[list[dict[str, str]], dict[str, Any]]:
         import json
 
         import jinja2

@@ -161,7 +161,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 def _pdf_first(args: argparse.Namespace) -> None:
     """With --pdf: fail before rendering when no browser can print it."""
     if args.pdf:
-        from harness.report.pdf import require_chromium
+        from harness.report.browser import require_chromium
 
         require_chromium()
 

@@ -86,7 +86,7 @@ def strict_json(text: str, *, allow_nan: bool = False) -> Any:
         json.JSONDecodeError: not JSON.
         JsonKeyError: a duplicate key (``field`` names it) or a non-finite constant.
         RecursionError: nested deeper than the parser can go (check the depth first:
-            :func:`harness.importers.limits.check_json_depth`).
+            :func:`json_depth_line`).
     """
     if allow_nan:
         return json.loads(text, object_pairs_hook=_pairs)

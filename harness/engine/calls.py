@@ -175,7 +175,7 @@ class Engine:
         self._stack = contextlib.ExitStack()
         self._start_lock: asyncio.Lock | None = None
         self._started = False
-        self._scrub_values: list[str] = []
+        self._scrub_values: list[str] | None = None  # set by start()
 
     # -- call sites ----------------------------------------------------------------------------
     def target(self, name: str, request: Request) -> Target:
@@ -317,7 +317,7 @@ class Engine:
         except asyncio.TimeoutError:
             res = CallResult(error=f"Timeout: no answer within {limit:.0f} s", retryable=True)
         if res.error or res.output:
-            values = self._scrub_values or keys.scrub_values()
+            values = self._scrub_values if self._scrub_values is not None else keys.scrub_values()
             if res.error:
                 res.error = keys.scrub_with(res.error, values)
             if res.output:

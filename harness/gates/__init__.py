@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from harness.gates.checks import (
+        GateResult,
         by_category,
         by_slice,
         max_gap_check,
@@ -145,6 +146,7 @@ _API = {
     "SignOff": "harness.gates.specs",
     "TITLE_VI": "harness.gates.index",
     "VERDICTS": "harness.gates.decision",
+    "GateResult": "harness.gates.checks",
     "by_category": "harness.gates.checks",
     "by_slice": "harness.gates.checks",
     "call_sites": "harness.gates.evidence",
@@ -221,6 +223,7 @@ __all__ = [
     "EvidenceItem",
     "Facts",
     "Gate",
+    "GateResult",
     "GateSet",
     "Governance",
     "IncidentPath",

@@ -1,10 +1,14 @@
 """The statistical check behind one gate: a threshold, a paired comparison with a baseline,
 a floor in every category or slice, a maximum gap between slices, a pilot outcome. Each
-passes only when its whole confidence interval clears the bar.
+passes only when its whole confidence interval clears the bar, and each gives its finding in one
+shape, :class:`GateResult`, whose ``as_dict`` fills the gate's row of the decision table.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,6 +20,67 @@ from harness.gates.specs import FAIL, NOT_EVALUATED, PASS, PILOT_PREFIX, Gate, G
 from harness.metrics import metric_def
 from harness.stats import bootstrap_p, mean_interval, paired_bootstrap, paired_values
 
+NAN = float("nan")
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """What one check found for one gate and candidate.
+
+    Attributes:
+        status: pass, fail or not evaluated (:mod:`harness.gates.specs`).
+        n: the scored questions (or pilot replies) the finding rests on.
+        evidence: the finding in words, with its numbers and the bar.
+        value: the estimate (a mean, a paired difference, a gap, a pilot improvement) in the
+            metric's unit; NaN when nothing could be measured.
+        ci_low: the lower end of its interval (the run's level, e.g. 95%).
+        ci_high: the upper end.
+        needs: when not evaluated, what would make the gate checkable ("": the gate's row
+            works it out).
+        p_value: a pilot gate's one-sided bootstrap p-value (NaN for other checks).
+        bar: the bar a check sets itself (the max gap); None keeps the gate's threshold.
+        slack: how far the deciding end of the interval clears the bar (negative: short);
+            what a floor ranks its categories or slices by.
+        weakest: the floor's weakest category or slice, whose numbers the result carries.
+    """
+
+    status: str
+    n: int = 0
+    evidence: str = ""
+    value: float = NAN
+    ci_low: float = NAN
+    ci_high: float = NAN
+    needs: str = ""
+    p_value: float = NAN
+    bar: float | None = None
+    slack: float = NAN
+    weakest: str | None = None
+
+    @classmethod
+    def unchecked(cls, evidence: str, n: int = 0, needs: str = "") -> GateResult:
+        """Not evaluated, and why."""
+        return cls(status=NOT_EVALUATED, n=n, evidence=evidence, needs=needs)
+
+    def replace(self, **changes: Any) -> GateResult:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The gate row's fields (``bar`` only when the check set its own)."""
+        row = {
+            "status": self.status,
+            "n": int(self.n),
+            "evidence": self.evidence,
+            "value": self.value,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "needs": self.needs,
+            "p_value": self.p_value,
+        }
+        if self.bar is not None:
+            row["bar"] = self.bar
+        return row
+
 
 def _fmt(v: float) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)):
@@ -23,13 +88,13 @@ def _fmt(v: float) -> str:
     return f"{v:.2f}" if abs(v) < 10 else f"{v:.1f}"
 
 
-def threshold_check(values: np.ndarray, gate: Gate, higher: bool, gs: GateSet) -> dict[str, Any]:
+def threshold_check(values: np.ndarray, gate: Gate, higher: bool, gs: GateSet) -> GateResult:
     """A threshold gate: the interval of the mean against the bar."""
     mean, lo, hi = mean_interval(values, gate.metric, gs.level, gs.resamples, gs.seed)
     n = int((~np.isnan(values)).sum())
     bar = float(gate.threshold)  # type: ignore[arg-type]
     if n == 0:
-        return {"status": NOT_EVALUATED, "value": mean, "ci_low": lo, "ci_high": hi, "n": 0}
+        return GateResult(NOT_EVALUATED, 0, "no scored questions", mean, lo, hi)
     side, edge = ("at least", lo) if higher else ("at most", hi)
     ok = edge >= bar if higher else edge <= bar
     mean_ok = mean >= bar if higher else mean <= bar
@@ -48,20 +113,13 @@ def threshold_check(values: np.ndarray, gate: Gate, higher: bool, gs: GateSet) -
         ev = (
             f"average {_fmt(mean)} {u} (interval {_fmt(lo)} to {_fmt(hi)}; bar: {side} {_fmt(bar)})"
         )
-    return {
-        "status": PASS if ok else FAIL,
-        "value": mean,
-        "ci_low": lo,
-        "ci_high": hi,
-        "n": n,
-        "evidence": ev,
-        "slack": (lo - bar) if higher else (bar - hi),
-    }
+    slack = (lo - bar) if higher else (bar - hi)
+    return GateResult(PASS if ok else FAIL, n, ev, mean, lo, hi, slack=slack)
 
 
 def paired_check(
     scores: pd.DataFrame, gate: Gate, cand: str, base: str, higher: bool, gs: GateSet
-) -> dict[str, Any]:
+) -> GateResult:
     """A superiority or non-inferiority gate: the paired difference with a baseline."""
     pairs = paired_values(scores, gate.metric, cand, base)
     diff, lo, hi = paired_bootstrap(
@@ -69,11 +127,7 @@ def paired_check(
     )
     n = len(pairs)
     if n == 0:
-        return {
-            "status": NOT_EVALUATED,
-            "n": 0,
-            "evidence": f"no items scored for both it and {base}",
-        }
+        return GateResult.unchecked(f"no items scored for both it and {base}")
     gain, g_lo = (diff, lo) if higher else (-diff, -hi)
     margin = float(gate.margin or 0.0)
     bar = 0.0 if gate.test == "superiority" else -margin
@@ -87,50 +141,35 @@ def paired_check(
     ev = f"difference {_fmt(diff)} {u} (interval {_fmt(lo)} to {_fmt(hi)}); it {claim}" + (
         "" if ok or not (gain > bar) else ": the average clears it, the interval does not"
     )
-    return {
-        "status": PASS if ok else FAIL,
-        "value": diff,
-        "ci_low": lo,
-        "ci_high": hi,
-        "n": n,
-        "evidence": ev,
-        "slack": g_lo - bar,
-    }
+    return GateResult(PASS if ok else FAIL, n, ev, diff, lo, hi, slack=g_lo - bar)
 
 
-def by_category(
-    scores: pd.DataFrame,
-    categories: pd.Series,
-    fn: Any,
-) -> dict[str, Any]:
+PartCheck = Callable[[pd.DataFrame], GateResult]  # a gate checked on a part of the scores
+
+
+def by_category(scores: pd.DataFrame, categories: pd.Series, fn: PartCheck) -> GateResult:
     """A floor every category must clear: ``fn`` judged in each category."""
     s = scores.assign(category=scores["item_id"].map(categories).fillna("(none)"))
     results = {}
     for cat, grp in s.groupby("category", sort=True):
         r = fn(grp)
-        if r["status"] != NOT_EVALUATED:
-            results[cat] = r
+        if r.status != NOT_EVALUATED:
+            results[str(cat)] = r
     if not results:
-        return {"status": NOT_EVALUATED, "n": 0, "evidence": "no category has scored items"}
-    failed = [c for c, r in results.items() if r["status"] == FAIL]
-    worst_cat = min(results, key=lambda c: results[c]["slack"])
+        return GateResult.unchecked("no category has scored items")
+    failed = [c for c, r in results.items() if r.status == FAIL]
+    worst_cat = min(results, key=lambda c: results[c].slack)
     worst = results[worst_cat]
-    n = sum(r["n"] for r in results.values())
+    n = sum(r.n for r in results.values())
     if failed:
         ev = (
             f"{len(failed)} of {len(results)} categories fall short: {', '.join(failed[:6])}"
             + ("…" if len(failed) > 6 else "")
-            + f"; weakest {worst_cat}: {worst['evidence']}"
+            + f"; weakest {worst_cat}: {worst.evidence}"
         )
     else:
-        ev = f"all {len(results)} categories clear it; weakest {worst_cat}: {worst['evidence']}"
-    return {
-        **worst,
-        "status": FAIL if failed else PASS,
-        "n": n,
-        "evidence": ev,
-        "category": worst_cat,
-    }
+        ev = f"all {len(results)} categories clear it; weakest {worst_cat}: {worst.evidence}"
+    return worst.replace(status=FAIL if failed else PASS, n=n, evidence=ev, weakest=worst_cat)
 
 
 def _labels(ev: Evidence, by: str, only: list[str] | None = None) -> pd.Series | str:
@@ -156,12 +195,12 @@ def _small(counts: dict[str, int], min_n: int, by: str = "") -> str:
 
 
 def by_slice(
-    scores: pd.DataFrame, ev: Evidence, by: str, fn: Any, min_n: int, only: list[str] | None
-) -> dict[str, Any]:
+    scores: pd.DataFrame, ev: Evidence, by: str, fn: PartCheck, min_n: int, only: list[str] | None
+) -> GateResult:
     """A floor every slice of ``by`` must clear; slices below ``min_n`` are not enough data."""
     labels = _labels(ev, by, only)
     if isinstance(labels, str):
-        return {"status": NOT_EVALUATED, "n": 0, "evidence": labels}
+        return GateResult.unchecked(labels)
     s = scores.assign(_slice=scores["item_id"].map(labels))
     if only:
         s = s[s["_slice"].notna()]
@@ -169,23 +208,19 @@ def by_slice(
     results, small = {}, {}
     for slc, grp in s.groupby("_slice", sort=True):
         r = fn(grp)
-        if r["status"] == NOT_EVALUATED:
+        if r.status == NOT_EVALUATED:
             continue
-        if r["n"] < min_n:
-            small[str(slc)] = int(r["n"])
+        if r.n < min_n:
+            small[str(slc)] = int(r.n)
         else:
             results[str(slc)] = r
     if not results:
         why = f"no {by} has {min_n} or more scored questions"
-        return {
-            "status": NOT_EVALUATED,
-            "n": 0,
-            "evidence": why + ("; " + _small(small, min_n, by) if small else ""),
-        }
-    failed = [c for c, r in results.items() if r["status"] == FAIL]
-    worst_cat = min(results, key=lambda c: results[c]["slack"])
+        return GateResult.unchecked(why + ("; " + _small(small, min_n, by) if small else ""))
+    failed = [c for c, r in results.items() if r.status == FAIL]
+    worst_cat = min(results, key=lambda c: results[c].slack)
     worst = results[worst_cat]
-    n = sum(r["n"] for r in results.values())
+    n = sum(r.n for r in results.values())
     from harness.gates.slices import slice_name
 
     if failed:
@@ -198,22 +233,22 @@ def by_slice(
     else:
         ev_text = f"all {len(results)} {by} slices clear it"
         status = PASS
-    ev_text += f"; weakest {slice_name(by, worst_cat)}: {worst['evidence']}"
+    ev_text += f"; weakest {slice_name(by, worst_cat)}: {worst.evidence}"
     if small:
         ev_text += f"; {_small(small, min_n, by)}, so the gate cannot say they clear it"
-    return {**worst, "status": status, "n": n, "evidence": ev_text, "category": worst_cat}
+    return worst.replace(status=status, n=n, evidence=ev_text, weakest=worst_cat)
 
 
 def max_gap_check(
     scores: pd.DataFrame, ev: Evidence, gate: Gate, candidate: str, gs: GateSet
-) -> dict[str, Any]:
+) -> GateResult:
     """The gap between the best and worst slice's average: its whole interval <= max_gap."""
     from harness.gates.slices import gap_interval
 
     by = str(gate.max_gap_by)
     labels = _labels(ev, by, gate.slices)
     if isinstance(labels, str):
-        return {"status": NOT_EVALUATED, "n": 0, "evidence": labels}
+        return GateResult.unchecked(labels)
     mine = scores[scores["candidate"] == candidate]
     per_item = mine.groupby("item_id")["value"].mean().dropna()
     slc = per_item.index.to_series().map(labels)
@@ -225,11 +260,10 @@ def max_gap_check(
     small = {k: int(v.size) for k, v in groups.items() if v.size < gate.min_n}
     if len(enough) < 2:
         why = f"fewer than two {by} slices have {gate.min_n} or more scored questions"
-        return {
-            "status": NOT_EVALUATED,
-            "n": int(sum(v.size for v in enough.values())),
-            "evidence": why + ("; " + _small(small, gate.min_n) if small else ""),
-        }
+        return GateResult.unchecked(
+            why + ("; " + _small(small, gate.min_n) if small else ""),
+            n=int(sum(v.size for v in enough.values())),
+        )
     gap, lo, hi = gap_interval(enough, gs.level, gs.resamples, gs.seed)
     means = {k: float(v.mean()) for k, v in enough.items()}
     hi_k, lo_k = max(means, key=means.__getitem__), min(means, key=means.__getitem__)
@@ -245,18 +279,11 @@ def max_gap_check(
         ev_text += f"; {_small(small, gate.min_n)}, left out of the gap"
         if ok:
             status = NOT_EVALUATED
-    return {
-        "status": status,
-        "value": gap,
-        "ci_low": lo,
-        "ci_high": hi,
-        "bar": bar,
-        "n": int(sum(v.size for v in enough.values())),
-        "evidence": ev_text,
-    }
+    n = int(sum(v.size for v in enough.values()))
+    return GateResult(status, n, ev_text, gap, lo, hi, bar=bar, slack=bar - hi)
 
 
-def pilot_check(gate: Gate, ev: Evidence, gs: GateSet) -> dict[str, Any]:
+def pilot_check(gate: Gate, ev: Evidence, gs: GateSet) -> GateResult:
     """A ``pilot:`` gate: the pilot log's measured improvement against the bar.
 
     It clears the bar alone when its one-sided bootstrap p-value (:func:`harness.stats.bootstrap_p`,
@@ -268,16 +295,11 @@ def pilot_check(gate: Gate, ev: Evidence, gs: GateSet) -> dict[str, Any]:
 
     measure = gate.metric.removeprefix(PILOT_PREFIX)
     if ev.pilot_log is None or ev.pilot_log.empty:
-        return {"status": NOT_EVALUATED, "n": 0, "evidence": "the dataset has no pilot_log.csv"}
+        return GateResult.unchecked("the dataset has no pilot_log.csv")
     frame = outcomes(ev.pilot_log, gs.level, gs.resamples, gs.seed)
     r = outcome_value(frame, measure)
     if r is None or pd.isna(r["improvement"]):
-        return {
-            "status": NOT_EVALUATED,
-            "n": 0,
-            "evidence": f"the pilot log cannot measure '{measure}'",
-        }
-    vals = {"value": r["improvement"], "ci_low": r["ci_low"], "ci_high": r["ci_high"]}
+        return GateResult.unchecked(f"the pilot log cannot measure '{measure}'")
     bar = float(gate.threshold)  # type: ignore[arg-type]
     reps = np.asarray(frame.attrs.get("replicates", {}).get(measure, ()), dtype=np.float64)
     p = float(bootstrap_p(reps, bar)) if reps.size else float("nan")
@@ -296,10 +318,6 @@ def pilot_check(gate: Gate, ev: Evidence, gs: GateSet) -> dict[str, Any]:
     )
     if ev.pilot_log.attrs.get("source"):
         ev_text += f"; {ev.pilot_log.attrs['source']}"
-    return {
-        **vals,
-        "status": PASS if ok else FAIL,
-        "n": r["n_baseline"] + r["n_pilot"],
-        "evidence": ev_text,
-        "p_value": p,
-    }
+    n = int(r["n_baseline"] + r["n_pilot"])
+    value, lo, hi = (float(r[k]) for k in ("improvement", "ci_low", "ci_high"))
+    return GateResult(PASS if ok else FAIL, n, ev_text, value, lo, hi, p_value=p)

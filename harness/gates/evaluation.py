@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from harness.gates.checks import (
+    GateResult,
     by_category,
     by_slice,
     max_gap_check,
@@ -116,7 +117,7 @@ def _evaluate_gate(gate: Gate, candidate: str, ev: Evidence, gs: GateSet) -> dic
         "reachable": True,
     }
     if gate.metric.startswith(PILOT_PREFIX):
-        return {**row, **pilot_check(gate, ev, gs)}
+        return {**row, **pilot_check(gate, ev, gs).as_dict()}
     s = ev.scores[ev.scores["metric"] == gate.metric]
     mine = s[s["candidate"] == candidate]
     judge = gate.metric.startswith(JUDGE_PREFIX)
@@ -146,7 +147,7 @@ def _evaluate_gate(gate: Gate, candidate: str, ev: Evidence, gs: GateSet) -> dic
                 "measure it (an analyst adds the scorer and scores the run again)"
             )
             needs = f"the scorer of '{gate.metric}' in the plan"
-        return {**row, "status": NOT_EVALUATED, "n": 0, "evidence": why, "needs": needs}
+        return {**row, **GateResult.unchecked(why, needs=needs).as_dict()}
     out = _judged(gate, candidate, ev, gs, s, row)
     if note and out["status"] != NOT_EVALUATED:
         out["evidence"] = f"{note}; {out.get('evidence') or ''}".rstrip("; ")
@@ -168,21 +169,21 @@ def _judged(
                 if "calibration was not run" in unchecked
                 else "more rated drafts in ratings.csv"
             )
-            return {**row, "status": NOT_EVALUATED, "n": 0, "evidence": unchecked, "needs": needs}
+            return {**row, **GateResult.unchecked(unchecked, needs=needs).as_dict()}
         ok, why = judge_calibrated(ev.calibration, gate.metric)
         if not ok:
-            return {**row, "status": FAIL, "n": 0, "evidence": why}
+            return {**row, **GateResult(FAIL, 0, why).as_dict()}
     if gate.test == "max_gap":
         return {
             **row,
             "scope": f"max gap by {gate.max_gap_by}",
-            **max_gap_check(s, ev, gate, candidate, gs),
+            **max_gap_check(s, ev, gate, candidate, gs).as_dict(),
         }
     if gate.floor_by:
         row["scope"] = f"every {gate.floor_by}"
     if gate.test == "threshold":
 
-        def fn(frame: pd.DataFrame) -> dict[str, Any]:
+        def fn(frame: pd.DataFrame) -> GateResult:
             f = frame[frame["candidate"] == candidate]
             vals = f.groupby("item_id")["value"].mean().to_numpy(dtype=np.float64)
             return threshold_check(vals, gate, higher, gs)
@@ -190,15 +191,11 @@ def _judged(
     else:
         base = _resolve_baseline(ev.candidates, str(gate.baseline))
         if base is None:
-            return {
-                **row,
-                "status": NOT_EVALUATED,
-                "n": 0,
-                "evidence": f"this run has no '{gate.baseline}' baseline to compare with",
-            }
+            why = f"this run has no '{gate.baseline}' baseline to compare with"
+            return {**row, **GateResult.unchecked(why).as_dict()}
         row["baseline"] = base
 
-        def fn(frame: pd.DataFrame) -> dict[str, Any]:
+        def fn(frame: pd.DataFrame) -> GateResult:
             return paired_check(frame, gate, candidate, str(base), higher, gs)
 
     if gate.floor_by:
@@ -207,16 +204,15 @@ def _judged(
         result = fn(s)
     else:
         result = by_category(s, ev.categories, fn)
-    if result["status"] == NOT_EVALUATED and gate.test != "threshold":
+    if result.status == NOT_EVALUATED and gate.test != "threshold":
         from harness.metrics import BASELINE_NEEDS
 
         kinds = ev.candidates.set_index("name")["baseline"]
         need = BASELINE_NEEDS.get(str(kinds.get(row["baseline"])))
         if need:
-            result["evidence"] += f"; the {row['baseline']} baseline needs {need[0]}: {need[1]}"
-    result.pop("category", None)
-    result.pop("slack", None)
-    return {**row, **result}
+            more = f"; the {row['baseline']} baseline needs {need[0]}: {need[1]}"
+            result = result.replace(evidence=result.evidence + more)
+    return {**row, **result.as_dict()}
 
 
 ESTIMATED_MINUTES = ("review_minutes", "saved_minutes", "scratch_minutes")

@@ -21,6 +21,7 @@ section heading. An approved answer is one passage.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -162,10 +163,26 @@ def depersonalize(text: str, people: list[str]) -> str:
     out = _LEAD.sub("", out, count=1)
     if out[:1].islower():
         out = out[0].upper() + out[1:]
-    names = {str(n).strip() for n in people if len(str(n).strip()) > 2}
-    parts = {p for n in names for p in n.split() if len(p) > 2 and p[0].isupper()}
-    for name in sorted(names, key=len, reverse=True):
-        out = re.sub(rf"\b{re.escape(name)}\b('s)?", "", out, flags=re.I)
-    for part in sorted(parts, key=len, reverse=True):  # a first name on its own, as capitalised
-        out = re.sub(rf"\b{re.escape(part)}\b('s)?", "", out)
+    anyone, each = _name_patterns(tuple(str(n) for n in people))
+    if anyone is not None and anyone.search(out):  # most answers name no one: one search
+        for pattern in each:
+            out = pattern.sub("", out)
     return re.sub(r"[ \t]{2,}", " ", out).strip()
+
+
+@functools.lru_cache(maxsize=8)
+def _name_patterns(people: tuple[str, ...]) -> tuple[re.Pattern[str] | None, list[re.Pattern[str]]]:
+    """The patterns :func:`depersonalize` removes, compiled once per list of people: each full
+    name (any case), then each capitalised part of one (a first name on its own), longest
+    first; and one pattern that finds any of them (any case), to skip texts naming no one."""
+    names = {n.strip() for n in people if len(n.strip()) > 2}
+    parts = {p for n in names for p in n.split() if len(p) > 2 and p[0].isupper()}
+    each = [
+        re.compile(rf"\b{re.escape(n)}\b('s)?", re.I) for n in sorted(names, key=len, reverse=True)
+    ]
+    each += [re.compile(rf"\b{re.escape(p)}\b('s)?") for p in sorted(parts, key=len, reverse=True)]
+    words = sorted(names | parts, key=len, reverse=True)
+    anyone = (
+        re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b", re.I) if words else None
+    )
+    return anyone, each

@@ -54,17 +54,27 @@ def _numbers(log: pd.DataFrame, column: str, phase: str) -> pd.Series:
     return pd.to_numeric(part[column], errors="coerce").dropna()
 
 
-def _two(measure: str, title: str, unit: str, before: pd.Series, during: pd.Series, how: str,
+def _mean(values: pd.Series) -> float:
+    return float(values.mean()) if values.size else np.nan
+
+
+def _row(measure: str, title: str, unit: str, before: pd.Series, during: pd.Series, how: str,
          level: float, resamples: int, seed: int) -> dict[str, Any]:  # fmt: skip
-    change, lo, hi = bca_interval(
-        before.to_numpy(), during.to_numpy(), level=level, resamples=resamples, seed=seed
-    )
+    """One measure's row: before minus during (two groups), or a share of the pilot's drafts."""
+    if unit == "share":  # one group: the pilot's approved AI drafts
+        share, lo, hi = bca_interval(during.to_numpy(), level=level, resamples=resamples, seed=seed)
+        means, change = (np.nan, share), np.nan
+    else:
+        change, lo, hi = bca_interval(
+            before.to_numpy(), during.to_numpy(), level=level, resamples=resamples, seed=seed
+        )
+        means = (_mean(before), _mean(during))
     return {
         "measure": measure,
         "title": title,
         "unit": unit,
-        "before": float(before.mean()) if before.size else np.nan,
-        "during": float(during.mean()) if during.size else np.nan,
+        "before": means[0],
+        "during": means[1],
         "change": change,
         "ci_low": lo,
         "ci_high": hi,
@@ -74,22 +84,21 @@ def _two(measure: str, title: str, unit: str, before: pd.Series, during: pd.Seri
     }
 
 
-def _share(measure: str, title: str, values: pd.Series, how: str, level: float,
-           resamples: int, seed: int) -> dict[str, Any]:  # fmt: skip
-    share, lo, hi = bca_interval(values.to_numpy(), level=level, resamples=resamples, seed=seed)
-    return {
-        "measure": measure,
-        "title": title,
-        "unit": "share",
-        "before": np.nan,
-        "during": share,
-        "change": np.nan,
-        "ci_low": lo,
-        "ci_high": hi,
-        "n_before": 0,
-        "n_during": int(values.size),
-        "how": how,
-    }
+# The measures, one row each: (measure, title, unit, the values, how it is defined). The values
+# are a pilot log column compared before and during the pilot, or for a share one of
+# little_edit's columns over the pilot's approved AI drafts.
+MEASURES = (
+    ("revisions_per_reply", "Approval revisions per reply", "revisions", "revision_count",
+     "times an approver sent the reply back before approving it; before minus during"),
+    ("turnaround_hours", "Hours from message to approved reply", "hours", "turnaround_hours",
+     f"{TURNAROUND}; before minus during"),
+    ("sent_with_little_edit", "AI drafts sent with little or no edit", "share", "little_edit",
+     f"approved text keeps at least {LITTLE_EDIT:.0%} of the draft's words in place"),
+    ("rubber_stamp_share",
+     f"Approved unchanged in under {RUBBER_STAMP_SECONDS:g} seconds (rubber-stamp alarm)",
+     "share", "rubber_stamp",
+     "read beside the row above: little edit counts only if the drafts were read"),
+)  # fmt: skip
 
 
 def little_edit(log: pd.DataFrame) -> pd.DataFrame:
@@ -135,48 +144,13 @@ def approval_measures(
     if log is None or log.empty or "phase" not in log:
         return pd.DataFrame(columns=COLUMNS)
     edits = little_edit(log)
-    rows = [
-        _two(
-            "revisions_per_reply",
-            "Approval revisions per reply",
-            "revisions",
-            _numbers(log, "revision_count", "baseline"),
-            _numbers(log, "revision_count", "pilot"),
-            "times an approver sent the reply back before approving it; before minus during",
-            level,
-            resamples,
-            seed,
-        ),
-        _two(
-            "turnaround_hours",
-            "Hours from message to approved reply",
-            "hours",
-            _numbers(log, "turnaround_hours", "baseline"),
-            _numbers(log, "turnaround_hours", "pilot"),
-            f"{TURNAROUND}; before minus during",
-            level,
-            resamples,
-            seed,
-        ),
-        _share(
-            "sent_with_little_edit",
-            "AI drafts sent with little or no edit",
-            edits["little_edit"],
-            f"approved text keeps at least {LITTLE_EDIT:.0%} of the draft's words in place",
-            level,
-            resamples,
-            seed,
-        ),
-        _share(
-            "rubber_stamp_share",
-            f"Approved unchanged in under {RUBBER_STAMP_SECONDS:g} seconds (rubber-stamp alarm)",
-            edits["rubber_stamp"],
-            "read beside the row above: little edit counts only if the drafts were read",
-            level,
-            resamples,
-            seed,
-        ),
-    ]
+    rows = []
+    for measure, title, unit, column, how in MEASURES:
+        if unit == "share":
+            before, during = pd.Series(dtype="float64"), edits[column]
+        else:
+            before, during = (_numbers(log, column, phase) for phase in ("baseline", "pilot"))
+        rows.append(_row(measure, title, unit, before, during, how, level, resamples, seed))
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame.attrs["units"] = dict(zip(frame["measure"], frame["unit"], strict=True))
     return frame

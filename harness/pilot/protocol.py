@@ -14,9 +14,11 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 import harness.pilot.sample as sample
@@ -59,13 +61,26 @@ def default_path(run: Any) -> Path:
     return pilots_dir() / f"{slug(str(m.get('workflow') or m['plan_name']))}.yaml"
 
 
-def _gate_dicts(gates_path: Path) -> dict[str, list[dict[str, Any]]]:
+def _gate_dicts(
+    gates_path: Path, tasks: Collection[str] | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """The frozen phases' gates that judge these workflows (None: every gate)."""
     gs = load_gates(gates_path)
     return {
-        ph: [g.model_dump(exclude_defaults=True) for g in gs.phase(ph).gates]
+        ph: [g.model_dump(exclude_defaults=True) for g in gs.phase(ph).for_tasks(tasks)]
         for ph in PHASES
         if ph in gs.phases
     }
+
+
+def run_tasks(run: Any) -> list[str] | None:
+    """The workflows (item tasks) a run's scored items belong to, as the decision reads them
+    (None when the items carry no task)."""
+    items = run.dataset.items
+    if "task" not in items.columns:
+        return None
+    scored = items.index.intersection(pd.Index(run.scores["item_id"].unique()))
+    return sorted({str(t) for t in items.loc[scored, "task"].dropna()}) or None
 
 
 def _candidate(run: Any, chosen: str | None) -> str:
@@ -123,7 +138,8 @@ def build(
     from harness.store.runs import station_pilot_log
 
     gates_path = Path(gates or GATES_FILE).resolve()
-    gate_sets = _gate_dicts(gates_path)
+    tasks = run_tasks(run)  # the piloted workflow: only its gates are frozen
+    gate_sets = _gate_dicts(gates_path, tasks)
     cand = _candidate(run, candidate)
     log = station_pilot_log(run.store, set(run.dataset.items.index))
     source = "minutes measured in the review station"
@@ -138,6 +154,7 @@ def build(
     proto = {
         "protocol": 1,
         "workflow": str(run.manifest.get("workflow") or run.manifest["plan_name"]),
+        "tasks": tasks,
         "plan": run.manifest["plan_name"],
         "pre_pilot_run": run.run_id,
         "dataset": {k: run.manifest["dataset"][k] for k in ("name", "fingerprint")},
@@ -288,7 +305,7 @@ def changes(path: str | Path, gates: str | Path | None = None) -> list[dict[str,
         )
     frozen_file = Path(str(proto.get("gates_file", "")))
     current = Path(gates) if gates else (frozen_file if frozen_file.is_file() else GATES_FILE)
-    now_sets = _gate_dicts(current)
+    now_sets = _gate_dicts(current, proto.get("tasks"))  # the piloted workflow's gates only
     when = _mtime(current)
     for phase, frozen_gates in (proto.get("gates") or {}).items():
         before = {g["name"]: g for g in frozen_gates}

@@ -3,7 +3,9 @@
 nbconvert gives every PNG output the alt text "No description has been provided for this
 image". A report figure instead returns :class:`Figure`, whose ``_repr_html_`` inlines the PNG
 as a data URI with an alt text that says what the figure shows and its main finding, so a
-screen reader hears the finding and the report stays one self-contained file.
+screen reader hears the finding and the report stays one self-contained file. It is the one way
+the reports draw a figure: a section that shows the figure's numbers beside it hands its data
+table in (``table``), printed right after the figure.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ DPI = 150  # sharp on paper; shown at the figure's size in CSS pixels (96 per in
 
 
 class Figure:
-    """A matplotlib figure plus its alt text; attributes pass through to the figure."""
+    """A matplotlib figure plus its alt text (and optionally its data table, as escaped HTML
+    with a caption); attributes pass through to the figure."""
 
-    def __init__(self, figure: Any, alt: str) -> None:
+    def __init__(self, figure: Any, alt: str, table: str = "") -> None:
         self.figure = figure
         self.alt = " ".join(alt.split())
+        self.table = table
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.figure, name)
@@ -33,13 +37,18 @@ class Figure:
         self.figure.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", facecolor="white")
         return buf.getvalue()
 
-    def _repr_html_(self) -> str:
+    def html(self) -> str:
+        """The figure as ``<figure><img alt=...></figure>`` (a PNG data URI), then its table."""
         data = base64.b64encode(self.png()).decode("ascii")
         width = round(float(self.figure.get_figwidth()) * 96)
         return (
             f'<figure class="harness-figure"><img src="data:image/png;base64,{data}" '
             f'alt="{esc(self.alt)}" width="{width}" style="max-width:100%;height:auto"></figure>'
+            + self.table
         )
+
+    def _repr_html_(self) -> str:
+        return self.html()
 
     def __repr__(self) -> str:
         return f"Figure({self.alt!r})"

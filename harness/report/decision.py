@@ -15,7 +15,7 @@ from harness.report.ceiling import context_line
 from harness.report.format import STATUS_WORDS, STYLE, VERDICT_CLASS, esc, note
 from harness.report.glossary import category_name, plain_names, plainly, without_gate_list
 from harness.report.tables import family_metrics
-from harness.report.vocab import candidate_label, reword, run_vocab, speak_workflow
+from harness.report.vocab import candidate_label, own_words, reword, run_vocab, speak_workflow
 from harness.store.runs import RunData
 
 PHASES = PHASE_QUESTIONS  # the one registry: harness.phases
@@ -61,7 +61,7 @@ def _judge_line(run: RunData) -> str:
 
 
 def rated_text(cal: dict[str, Any], detail: bool = True) -> str:
-    """'16 of the 61 human-rated drafts (...)': :func:`harness.scorers.calibration.checked_on`."""
+    """'16 of the 61 human-rated drafts (...)': :func:`harness.scorers.calibration_facts.checked_on`."""
     from harness.scorers.calibration_facts import checked_on
 
     return checked_on(cal, detail)
@@ -76,8 +76,8 @@ def _compared(run: RunData) -> str:
     rows = []
     for c in sorted(run.manifest["candidates"], key=lambda c: order.get(c["kind"], 3)):
         e = entry("candidate", c["name"], run)
-        what = c.get("description") or e["meaning"].split(" (plan")[0]
-        ctx = context_line(c)
+        what = own_words(c.get("description") or e["meaning"].split(" (plan")[0], run)
+        ctx = context_line(c, run_vocab(run))
         rows.append(
             f"<li><b>{esc(e['name'])}</b>: {esc(what or e['meaning'])}"
             + (f" {esc(ctx)}" if ctx else "")
@@ -267,12 +267,13 @@ def governance_table(dec: Decision) -> Any:
     rows = "".join(
         f"<tr><td>{esc(r['question'])}</td>"
         f"<td class='{'st-pass' if r['status'] == 'complete' else 'st-fail'}'>{esc(r['status'])}</td>"
-        f"<td>{esc(r['answer'])}</td></tr>"
+        f"<td>{esc(plainly(r['answer'], dec.names))}</td></tr>"
         for _, r in g.iterrows()
     )
     prov = dec.providers
     prows = "".join(
-        f"<tr><td>{esc(r['candidate'])}</td><td>{esc(r['model'])}</td><td>{esc(r['endpoint'])}</td>"
+        f"<tr><td>{esc(dec.names.get(r['candidate'], r['candidate']))}</td>"
+        f"<td>{esc(plainly(r['model'], dec.names))}</td><td>{esc(r['endpoint'])}</td>"
         f"<td class='{'st-pass' if r['status'] == 'approved' else 'st-fail'}'>{esc(r['status'])}</td></tr>"
         for _, r in prov.iterrows()
     )

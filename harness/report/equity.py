@@ -3,8 +3,6 @@ what staff did with the drafts (the review station), and the evidence index appe
 
 from __future__ import annotations
 
-import base64
-import io
 import textwrap
 from collections.abc import Sequence
 from typing import Any
@@ -12,7 +10,10 @@ from typing import Any
 import pandas as pd
 
 from harness.metrics import metric_def
-from harness.report.format import STYLE, esc, fmt, note, table_html
+from harness.report.alt import Figure
+from harness.report.format import STYLE, fmt, note, table_html
+from harness.report.glossary import candidate_names
+from harness.report.vocab import reword, run_vocab
 from harness.store.runs import RunData
 
 # The sections the readiness report renders, by evidence-index id (harness.gates.index).
@@ -31,14 +32,6 @@ READINESS_SECTIONS = (
     "pilot",
     "methodology",
 )
-
-
-def figure_html(fig: Any, alt: str) -> str:
-    """A matplotlib figure as an inline PNG with its alt text (no file, no network)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f"<img src='data:image/png;base64,{data}' alt='{esc(alt)}' style='max-width:100%'>"
 
 
 def equity_table(
@@ -79,7 +72,8 @@ def equity_section(
         )
     if metric not in set(run.scores["metric"]):
         return note(f"This run has no '{metric_def(metric).label}' scores to compare by {by}.")
-    fig, alt = slice_figure(run, metric, by, gates=load_gates())
+    names = candidate_names(run)
+    fig, alt = slice_figure(run, metric, by, gates=load_gates(), names=names)
     t = equity_table(run, by, [metric])  # every measure by slice: equity_table(run, by)
     unit = metric_def(metric).unit
     counts = slice_counts(t, ai_candidates(run))  # the one count the figure's labels read
@@ -95,19 +89,19 @@ def equity_section(
         t.pivot_table(index="candidate", columns="column", values="cell", aggfunc="first")
         .reindex([c for c in run.candidate_names() if c in set(t["candidate"])])
         .fillna("—")
+        .rename(index=names)
         .reset_index()
     )
     view.columns.name = None
-    return HTML(
-        STYLE
-        + figure_html(fig, alt)
-        + table_html(
-            view,
-            f"{metric_def(metric).label} ({unit}), average [95% interval]: each {by} on its "
-            f"own; a {by} with fewer than 10 questions ('too few') is shown but not counted as "
-            "evidence either way.",
-        ).data
+    caption = (
+        f"{metric_def(metric).label} ({unit}), average [95% interval]: each {by} on its "
+        + reword(
+            f"own; a {by} with fewer than 10 questions ('too few') is shown but not counted "
+            "as evidence either way.",
+            run_vocab(run),
+        )
     )
+    return HTML(STYLE + Figure(fig, alt, table=table_html(view, caption).data).html())
 
 
 def staff_review_section(run: RunData) -> Any:

@@ -60,16 +60,25 @@ def category_name(category: str) -> str:
 def _candidate(run: RunData, name: str) -> tuple[str, str, str]:
     spec = next((c for c in run.manifest.get("candidates", []) if c["name"] == name), None)
     if name == REFERENCE or (spec and spec.get("kind") == "reference"):
-        return "Approved answer", "", "the district's own approved answer: the ceiling"
+        from harness.report.vocab import run_vocab
+
+        ref = run_vocab(run)["reference"]  # "approved answer", "approved summary", ...
+        return ref.capitalize(), "", f"the district's own {ref}: the ceiling"
     if spec is None:
         raise KeyError(f"no glossary entry for candidate '{name}': it is not in the run")
     if spec.get("kind") == "baseline":
         shown, meaning = BASELINE_NAMES.get(
             str(spec.get("baseline")), (category_name(name), str(spec.get("description") or ""))
         )
+        if str(spec.get("baseline")) in BASELINE_NAMES:  # the harness's words: the run's
+            from harness.report.vocab import reword, run_vocab
+
+            shown, meaning = reword(shown, run_vocab(run)), reword(meaning, run_vocab(run))
         return shown, "", f"today's alternative: {meaning}"
-    what = MODEL_MEANINGS.get(str(spec.get("model")), "an AI model's draft")
-    return f"AI: {model_name(spec.get('model'))}", "", f"{what} (plan name {name})"
+    model = str(spec.get("model") or "")
+    what = MODEL_MEANINGS.get(model) or f"drafts by {model_name(model)}"
+    short = MODEL_NAMES.get(model) or model.partition("/")[2] or model or name  # "AI: gpt-4o"
+    return f"AI: {short}", "", f"{what} (plan name {name})"
 
 
 def entry(kind: str, ident: str, run: RunData | None = None) -> dict[str, str]:
@@ -83,6 +92,10 @@ def entry(kind: str, ident: str, run: RunData | None = None) -> dict[str, str]:
         info = registered().get(ident)
         meaning = d.description or (info.description if info is not None else "")
         meaning = meaning.replace("NaN", "no score")  # a reader meets words, never NaN
+        if run is not None:  # the meaning in the run's words (the name is the tables' label)
+            from harness.report.vocab import reword, run_vocab
+
+            meaning = reword(meaning, run_vocab(run))
         return _row(kind, ident, d.label, d.unit, meaning)
     if kind == "candidate":
         if run is None:
@@ -105,6 +118,25 @@ def _row(kind: str, ident: str, name: str, unit: str, meaning: str) -> dict[str,
 def display(kind: str, ident: str, run: RunData | None = None) -> str:
     """The name a leader reads for an id (the glossary entry's name)."""
     return entry(kind, ident, run)["name"]
+
+
+def candidate_names(run: RunData) -> dict[str, str]:
+    """Every candidate of the run -> the name a leader reads (its glossary entry): the one place
+    every table, figure and sentence of a report takes a candidate's name from. Two candidates
+    sharing a name (two plans of one model) are numbered in plan order."""
+    names = {}
+    for c in run.candidate_names():
+        try:
+            names[c] = display("candidate", c, run)
+        except KeyError:
+            names[c] = category_name(c)
+    shared = {n for n in names.values() if list(names.values()).count(n) > 1}
+    seen: dict[str, int] = {}
+    for c, n in names.items():
+        if n in shared:
+            seen[n] = seen.get(n, 0) + 1
+            names[c] = f"{n} ({seen[n]})"
+    return names
 
 
 def run_ids(run: RunData, phase: str) -> list[tuple[str, str]]:
@@ -186,6 +218,7 @@ def plain_names(run: RunData) -> dict[str, str]:
                 out[ident] = display(kind, ident, run)
             except KeyError:
                 continue
+    out.update(candidate_names(run))  # numbered when two candidates share a name
     return out
 
 

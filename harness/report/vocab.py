@@ -68,6 +68,8 @@ DEFAULT_TASK = "faq_reply"
 # FAQ phrasing -> the vocabulary key it becomes (longest phrases first)
 _PHRASES: list[tuple[str, str]] = [
     (r"parent questions", "{items}"),
+    (r"FAQ answers", "{references}"),
+    (r"what the answers say", "what the {references} say"),
     (r"FAQ replies", "{drafts}"),
     (r"approved answers", "{references}"),
     (r"approved answer", "{reference}"),
@@ -109,6 +111,14 @@ def reword(text: str, words: dict[str, str]) -> str:
         return out[:1].upper() + out[1:] if found[:1].isupper() else out
 
     return _PATTERN.sub(sub, text)
+
+
+def own_words(text: str, run: Any) -> str:
+    """A candidate's description in the run's words when the harness wrote it (a baseline's
+    default, :data:`harness.candidates.baselines.DESCRIPTIONS`); a plan's own, as written."""
+    from harness.candidates.baselines import DESCRIPTIONS
+
+    return reword(text, run_vocab(run)) if text in DESCRIPTIONS.values() else text
 
 
 def reword_notebook(nb: Any, words: dict[str, str]) -> Any:

@@ -87,6 +87,7 @@ class StationContext:
     port: int = 0
     title: str = "Draft review"
     secret: bytes = field(default=b"", repr=False)
+    cited: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # draft -> passages
 
     @property
     def loopback(self) -> bool:
@@ -231,6 +232,7 @@ def build_app(ctx: StationContext) -> Starlette:
             message=item.get("input", ""),
             w=wording.words(item.get("task")),
             sources=ctx.sources.get(task["item_id"], []),
+            cited=ctx.cited.get(a["draft_id"]) if a is not None else None,
             draft=a["text"] if a is not None and task["mode"] == "drafts" else "",
             left=left["text"] if left is not None else "",
             right=right["text"] if right is not None else "",
@@ -441,10 +443,8 @@ def build_app(ctx: StationContext) -> Starlette:
 
 def _slots(draft: sqlite3.Row | None) -> list[str]:
     """The fill-in slots (``[Parent's Name]``...) found in a stored draft."""
-    if draft is None:
-        return []
     try:
-        found = draft["placeholders"]
+        found = draft["placeholders"] if draft is not None else "[]"
     except IndexError:  # a queue from before placeholders were found
         return []
     return [str(x) for x in json.loads(found or "[]")]

@@ -84,8 +84,11 @@ class SignOff:
             **self._texts(back["item_id"]),
         )
 
-    def revise(self, token: str, form: dict[str, list[str]]) -> Response:
-        """Store the drafter's revision of a reply sent back to them."""
+    def _posted(
+        self, token: str, form: dict[str, list[str]]
+    ) -> Response | tuple[int, list[tuple[float, str]] | None]:
+        """A posted form's reply and timing record (None: not intact), or the page refusing a
+        form that names no reply or whose anti-forgery token is not this link's."""
         try:
             task_id = int(_first(form, "task_id"))
         except ValueError:
@@ -94,11 +97,18 @@ class SignOff:
             _first(form, "csrf"), self.csrf(self.ctx.secret, token, task_id)
         ):
             return self.render("message.html", 403, heading="Form expired", text="Reload it.")
-        text = _first(form, "final_text").replace("\r\n", "\n")[:100_000].strip()
         try:
-            events = strict_events(_first(form, "events"))
+            return task_id, strict_events(_first(form, "events"))
         except MalformedEvents:
-            events = None
+            return task_id, None
+
+    def revise(self, token: str, form: dict[str, list[str]]) -> Response:
+        """Store the drafter's revision of a reply sent back to them."""
+        got = self._posted(token, form)
+        if isinstance(got, Response):
+            return got
+        task_id, events = got
+        text = _first(form, "final_text").replace("\r\n", "\n")[:100_000].strip()
         with self.conn() as c:
             name = db.reviewer_by_token(c, token)
             back = approval.sent_back(c, name) if name else None
@@ -172,20 +182,12 @@ class SignOff:
 
     def decide(self, token: str, form: dict[str, list[str]]) -> Response:
         """Store an approver's decision: approve (the reply is final) or send back (a reason)."""
-        try:
-            task_id = int(_first(form, "task_id"))
-        except ValueError:
-            return self.render("message.html", 400, heading="Bad form", text="No reply named.")
-        if not hmac.compare_digest(
-            _first(form, "csrf"), self.csrf(self.ctx.secret, token, task_id)
-        ):
-            return self.render("message.html", 403, heading="Form expired", text="Reload it.")
+        got = self._posted(token, form)
+        if isinstance(got, Response):
+            return got
+        task_id, events = got
         decision = _first(form, "decision")
         reason = _first(form, "reason").replace("\r\n", "\n").strip()[: approval.MAX_REASON]
-        try:
-            events = strict_events(_first(form, "events"))
-        except MalformedEvents:
-            events = None
         problem = (
             "Choose Approve or Send back."
             if decision not in ("approved", "sent_back")

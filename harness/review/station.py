@@ -228,6 +228,8 @@ def context(
         }
         for c in rubric.criteria
     ]
+    from harness.review.cited import cited_passages
+
     return StationContext(
         path,
         items,
@@ -236,6 +238,8 @@ def context(
         host=host,
         port=port,
         title=f"Draft review: {_district(run)}",
+        # a staff answer's cited passages, from the run's own knowledge base (as scored)
+        cited=cited_passages(path, ds, run.store.path.parent / ".cache" / "knowledge"),
     )
 
 

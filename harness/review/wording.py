@@ -74,6 +74,10 @@ WORDS: dict[str, dict[str, str]] = {
             "There is no draft for this one: write the answer you would give, from the "
             "question and the sources."
         ),
+        "cited": "The passages the answer cites",
+        "cited_hint": "Check that each one says what the answer says it does, and is current.",
+        "no_cited": "The answer cites no passage: it must decline, or name the passage it rests on.",
+        "not_found": "No approved passage has this id: the citation is invented.",
         "approve": "Approve (answer as edited)",
         "reject": "Reject: I would answer this from scratch",
         "save": "Save my answer",

@@ -17,7 +17,9 @@
   syllables per 100 words), with syllables from pyphen's Spanish dictionary.
 - **Length** (``length_ok`` = 1 when the draft has at most the task's word limit;
   ``words_over_limit_count``). Defaults in :data:`DEFAULT_MAX_WORDS`; the option ``max_words``
-  (a dict task -> words) overrides them.
+  (a dict task -> words) overrides them. A newsletter section the district also publishes in
+  Spanish (``publish_es: true``) is measured, and graded, on its English part
+  (:func:`english_part`): the Spanish version is the same section translated.
 - **Reply language** (``reply_language_ok``): 1 when the draft is in the language the
   district replies in (Spanish to a Spanish-speaking family, English to every other family),
   judged by which language's common words the draft uses more; NaN when a draft is too short
@@ -47,6 +49,7 @@ from harness.plan.canned import plan_canned_texts
 from harness.scorers import Metric, ScoreContext, ScoreFn, scorer
 from harness.scorers.accuracy import extract_claims, words_key
 from harness.scorers.contacts import canned_contacts, dataset_contacts
+from harness.scorers.language import draft_language, english_part, publishes_es
 
 DEFAULT_MAX_WORDS = {"faq_reply": 150, "inbound_summary": 150, "newsletter": 300}
 DEFAULT_MAX_WORDS_OTHER = 250
@@ -119,76 +122,6 @@ def is_spanish(language: str | None) -> bool:
         "spanish",
         "español",
     )
-
-
-_ES_WORDS = frozenset(
-    [
-        "el",
-        "la",
-        "los",
-        "las",
-        "de",
-        "del",
-        "que",
-        "y",
-        "en",
-        "un",
-        "una",
-        "por",
-        "para",
-        "con",
-        "su",
-        "sus",
-        "es",
-        "se",
-        "al",
-        "lo",
-        "le",
-        "usted",
-        "puede",
-        "hola",
-        "gracias",
-        "está",
-        "pase",
-        "escuela",
-    ]
-)
-_EN_WORDS = frozenset(
-    [
-        "the",
-        "and",
-        "to",
-        "of",
-        "you",
-        "your",
-        "is",
-        "for",
-        "in",
-        "on",
-        "with",
-        "be",
-        "will",
-        "we",
-        "are",
-        "can",
-        "please",
-        "this",
-        "that",
-        "it",
-    ]
-)
-
-
-def draft_language(text: str | None) -> str | None:
-    """``es`` or ``en`` by which language's common words the text uses more; None if unsure."""
-    if not isinstance(text, str):
-        return None
-    words = re.findall(r"[a-záéíóúñü]+", text.lower())
-    es = sum(w in _ES_WORDS for w in words)
-    en = sum(w in _EN_WORDS for w in words)
-    if es + en < 3 or es == en:
-        return None
-    return "es" if es > en else "en"
 
 
 def reply_language(language: str | None) -> str:
@@ -369,9 +302,12 @@ def reading_level_scorer(max_grade: float = DEFAULT_MAX_GRADE, **_: Any) -> Scor
 
     def score(frame: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
         langs = frame["language"].tolist() if "language" in frame else [None] * len(frame)
+        outs = [
+            english_part(o) if o is not None and es else o
+            for o, es in zip(_outputs(frame), publishes_es(frame, dataset), strict=True)
+        ]
         grades = np.array(
-            [reading_grade(o, la) for o, la in zip(_outputs(frame), langs, strict=True)],
-            dtype=np.float64,
+            [reading_grade(o, la) for o, la in zip(outs, langs, strict=True)], dtype=np.float64
         )
         ok = np.where(np.isnan(grades), np.nan, (grades <= max_grade).astype(np.float64))
         return pd.DataFrame(
@@ -407,13 +343,15 @@ def length_scorer(max_words: dict[str, int] | None = None, **_: Any) -> ScoreFn:
             frame["finish_reason"].tolist() if "finish_reason" in frame else [None] * len(frame)
         )
         ok, over, cut = [], [], []
-        for o, t, why in zip(_outputs(frame), tasks, reasons, strict=True):
+        es = publishes_es(frame, dataset)
+        for o, t, why, bi in zip(_outputs(frame), tasks, reasons, es, strict=True):
             if o is None:
                 ok.append(math.nan)
                 over.append(math.nan)
                 cut.append(math.nan)
                 continue
-            extra = max(0, len(o.split()) - max_words_for(str(t), max_words))
+            words = len((english_part(o) if bi else o).split())
+            extra = max(0, words - max_words_for(str(t), max_words))
             truncated = why == "length"
             ok.append(float(extra == 0 and not truncated))
             over.append(float(extra))

@@ -20,7 +20,8 @@ headline, one contact with the office's phone number and email.
   contact (the office's phone number or email; the style guide asks for both, the district's
   approved sections often give one).
 - **Length** (``section_length_ok``): ``min_words``-``max_words`` words (default 120-260),
-  and not cut off at the model's length cap (``finish_reason`` ``length``).
+  and not cut off at the model's length cap (``finish_reason`` ``length``); a section also
+  published in Spanish is measured on its English part.
 - **Spanish version** (``spanish_version_ok``, only items with ``publish_es: true``): the
   draft holds a Spanish part that carries at least ``es_share`` (default 0.6) of the dates,
   times and amounts of its English part.
@@ -38,7 +39,7 @@ import pandas as pd
 from harness.data.dataset import Dataset
 from harness.scorers import Metric, ScoreFn, scorer, task_rows
 from harness.scorers.claims import Claim, extract_claims
-from harness.scorers.governance import draft_language
+from harness.scorers.language import draft_language, english_part, publishes_es
 from harness.scorers.support import (
     Support,
     check_claims,
@@ -202,11 +203,15 @@ def structure_ok(draft: str | None) -> float:
     return float(headline_ok(draft) == 1.0 and len(body) >= 2 and bool({"phone", "email"} & kinds))
 
 
-def section_length_ok(draft: str | None, lo: int, hi: int, cut: bool = False) -> float:
-    """1 when the draft has ``lo``-``hi`` words and was not cut off at the model's cap."""
+def section_length_ok(
+    draft: str | None, lo: int, hi: int, cut: bool = False, bilingual: bool = False
+) -> float:
+    """1 when the draft has ``lo``-``hi`` words and was not cut off at the model's cap (a
+    section also published in Spanish: its English part)."""
     if not isinstance(draft, str):
         return math.nan
-    return float(lo <= len(draft.split()) <= hi and not cut)
+    words = len((english_part(draft) if bilingual else draft).split())
+    return float(lo <= words <= hi and not cut)
 
 
 def spanish_version_ok(draft: str | None, publish_es: Any, share: float) -> float:
@@ -261,12 +266,7 @@ def newsletter_scorer(
         out, mine = task_rows(frame, METRICS, TASK)
         if mine.empty:
             return out
-        items = dataset.items
-        es = (
-            items.loc[mine["item_id"].tolist(), "publish_es"].tolist()
-            if "publish_es" in items.columns
-            else [None] * len(mine)
-        )
+        es = publishes_es(mine, dataset)
         cut = (
             mine["finish_reason"].eq("length").tolist()
             if "finish_reason" in mine
@@ -281,7 +281,7 @@ def newsletter_scorer(
                     event_accuracy(o, r["reference"], r["source_ids"], dataset),
                     headline_ok(o),
                     structure_ok(o),
-                    section_length_ok(o, min_words, max_words, cut[k]),
+                    section_length_ok(o, min_words, max_words, cut[k], es[k]),
                     spanish_version_ok(o, es[k], es_share),
                 ]
             )

@@ -365,3 +365,32 @@ def test_a_key_echoed_in_pieces_is_scrubbed_from_the_joined_text(
         for view in (text, squeezed, joined):
             assert CANARY not in view, p
         assert not [c for c in chunks[2:] if c in text], p  # "ary-7", "f3a9c", "1e2b4"
+
+
+def test_the_scrub_list_is_computed_once_per_pass_even_when_empty(loopback, monkeypatch):
+    """Every answer is scrubbed with the values computed when the engine started, not with a
+    new scan of the environment per call (an empty list used to mean "compute it again")."""
+    import asyncio
+
+    from harness.engine import keys
+
+    for k in [k for k in os.environ if keys._CREDENTIAL_NAME.search(k)]:
+        monkeypatch.delenv(k)
+    monkeypatch.setattr(keys, "_used", set())
+    srv = loopback()
+    engine = Engine(["http://127.0.0.1"], "test")
+    target = engine.target("m", Request("openai/loopback", api_base=srv.base_url))
+    scans: list[int] = []
+    real = keys.scrub_values
+    monkeypatch.setattr(keys, "scrub_values", lambda *a: scans.append(1) or real(*a))
+
+    async def go():
+        with engine:
+            return [
+                await engine.attempt(target, [{"role": "user", "content": f"q{i}"}])
+                for i in range(5)
+            ]
+
+    outs = asyncio.run(go())
+    assert all(o.output for o in outs) and engine._scrub_values == []
+    assert len(scans) == 1

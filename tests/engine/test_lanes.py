@@ -121,3 +121,57 @@ def test_retry_after_is_honoured_fractional_and_capped(monkeypatch, retry_after,
     out = asyncio.run(_ask(engine, target, "a"))
     assert out.output == "fine" and out.attempts == 2
     assert len(waits) == 1 and low <= waits[0][1] <= high, waits
+
+
+@pytest.mark.parametrize(
+    ("answers", "attempt", "low", "high"),
+    [
+        ([True], 1, 0.05, 0.1),  # an isolated fault (the provider answered the call before)
+        ([True], 4, 0.05, 0.1),  # ... however often this request failed before
+        ([True, True], 2, 0.5, 1.0),  # two in a row: the exponential backoff, as before
+        ([True] * 3, 3, 1.0, 2.0),
+    ],
+)
+def test_an_isolated_fault_without_retry_after_is_retried_after_a_short_wait(
+    answers, attempt, low, high
+):
+    s = Streak()
+    for struggling in answers:
+        s.answered(struggling)
+    waits = [s.delay(attempt, 0.5, 30.0, None) for _ in range(200)]
+    assert low <= min(waits) and max(waits) <= high, (min(waits), max(waits))
+    # Retry-After is followed as told, whatever the streak
+    assert all(0.3 <= s.delay(attempt, 0.5, 30.0, 0.3) <= 0.35 for _ in range(50))
+
+
+def test_loopback_500_is_retried_soon_and_429_waits_its_retry_after(loopback, monkeypatch):
+    """Through litellm and HTTP: a 500 without Retry-After from a provider that answers is
+    retried within 0.1 s; a 429 with ``Retry-After: 0.3`` waits the 0.3 s it was told."""
+    srv = loopback(script=(500, 200, 429, 200), retry_after="0.3", faults=(429,))
+    engine = Engine(["http://127.0.0.1"], "test", retries=Retries(4, 0.5, 30.0))
+    target = engine.target("m", Request("openai/loopback", api_base=srv.base_url))
+    waits: list[float] = []
+    real = Streak.delay
+
+    def spy(self, attempt, base, cap, retry_after):
+        waits.append(real(self, attempt, base, cap, retry_after))
+        return waits[-1]
+
+    monkeypatch.setattr(Streak, "delay", spy)
+
+    async def go():
+        with engine:
+            first = await _ask(engine, target, "a")
+            engine.lanes[target.lane_key].streak.answered(False)  # an answer in between
+            return first, await _ask(engine, target, "b")
+
+    first, second = asyncio.run(go())
+    assert first.output and second.output and first.attempts == second.attempts == 2
+    assert srv.recorded.statuses == [500, 200, 429, 200]
+    after_500, after_429 = waits
+    assert 0.05 <= after_500 <= 0.1, waits
+    assert 0.3 <= after_429 <= 0.35, waits
+    gaps = [
+        b - a for a, b in zip(srv.recorded.arrived[0::2], srv.recorded.arrived[1::2], strict=True)
+    ]
+    assert gaps[0] >= after_500 and gaps[1] >= 0.3, gaps

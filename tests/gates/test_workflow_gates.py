@@ -97,3 +97,44 @@ def test_shipped_gates_judge_each_workflow_on_its_own_measures(task):
     if task != "staff_question":  # staff answers carry facts like FAQ replies do
         assert not applied & FAQ_ONLY
     assert not {g.metric for g in pg.for_tasks({"faq_reply"})} & {g.metric for g in own}
+
+
+def test_a_newsletter_without_the_spanish_version_fails_the_spanish_gate():
+    """The shipped newsletter-spanish gate, on the sample district's sections it publishes in
+    Spanish: the approved sections pass; the same sections without their Spanish version fail."""
+    from harness.data.dataset import load_dataset
+    from harness.gates.evaluation import evaluate_gate
+    from harness.scorers import get_scorer
+    from harness.scorers.language import english_part
+    from tests.conftest import SAMPLE
+    from tests.scorers import frame_of
+
+    ds = load_dataset(SAMPLE)
+    items = ds.items
+    es = items.index[(items["task"] == "newsletter") & items["publish_es"].eq(True)].tolist()
+    assert len(es) == 3
+    refs = {i: str(items.loc[i, "reference"]) for i in es}
+    rows = [(i, "canned", 0, refs[i]) for i in es] + [
+        (i, "ai", 0, english_part(refs[i])) for i in es
+    ]
+    frame = frame_of(ds, rows)
+    wide = get_scorer("newsletter")(frame, ds)
+    assert wide["spanish_version_ok"].tolist() == [1.0] * 3 + [0.0] * 3
+    assert wide["section_length_ok"].tolist() == [1.0] * 6  # the English part is the section
+    long = pd.DataFrame(
+        {
+            "key": frame["key"],
+            "item_id": frame["item_id"],
+            "candidate": frame["candidate"],
+            "sample": 0,
+            "metric": "spanish_version_ok",
+            "value": wide["spanish_version_ok"],
+        }
+    )
+    ev = Evidence(scores=long, categories=items["category"], candidates=CANDIDATES, items=items)
+    gs = load_gates()
+    for phase in ("pre_pilot", "post_pilot", "pre_expansion"):
+        g = next(g for g in gs.phase(phase).gates if g.name == "newsletter-spanish")
+        assert g.tasks == ["newsletter"]
+        assert evaluate_gate(g, "canned", ev, gs)["status"] == "pass", phase
+        assert evaluate_gate(g, "ai", ev, gs)["status"] == "fail", phase

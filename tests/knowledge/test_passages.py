@@ -59,3 +59,40 @@ def test_depersonalize_drops_greeting_sign_off_and_listed_names():
     text = "Hi Megan, welcome to Cedar Hollow! New students register online.\nThanks,\nAna Ruiz"
     out = depersonalize(text, ["Megan Alvarez"])
     assert out.startswith("Welcome to Cedar Hollow!") and "Megan" not in out and "Ana" not in out
+
+
+def _depersonalize_by_name(text: str, people: list[str]) -> str:
+    """The plain reference: one substitution per listed name, then per capitalised part."""
+    import re
+
+    from harness.knowledge.passages import _GREETING, _LEAD, _SIGNOFF
+
+    out = _SIGNOFF.sub("", _GREETING.sub("", text))
+    out = _LEAD.sub("", out, count=1)
+    if out[:1].islower():
+        out = out[0].upper() + out[1:]
+    names = {str(n).strip() for n in people if len(str(n).strip()) > 2}
+    parts = {p for n in names for p in n.split() if len(p) > 2 and p[0].isupper()}
+    for name in sorted(names, key=len, reverse=True):
+        out = re.sub(rf"\b{re.escape(name)}\b('s)?", "", out, flags=re.I)
+    for part in sorted(parts, key=len, reverse=True):
+        out = re.sub(rf"\b{re.escape(part)}\b('s)?", "", out)
+    return re.sub(r"[ \t]{2,}", " ", out).strip()
+
+
+def test_depersonalize_matches_the_name_by_name_reference_on_the_sample_district():
+    from harness.data.dataset import load_dataset
+    from harness.knowledge.passages import depersonalize
+    from tests.conftest import SAMPLE
+
+    ds = load_dataset(SAMPLE)
+    people = ds.people["name"].tolist()
+    texts = [str(t) for t in ds.items["reference"]]
+    first = [str(n).split()[0] for n in people[:20]]
+    texts += [
+        f"Hi {n}, {people[i]}'s form is due. Ask {n.upper()} or {n.lower()}."
+        for i, n in enumerate(first)
+    ]
+    texts += ["", "dear family,\nno names here.\nThanks,\nAna"]
+    for t in texts:
+        assert depersonalize(t, people) == _depersonalize_by_name(t, people), t

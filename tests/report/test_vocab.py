@@ -77,3 +77,22 @@ def test_a_summary_runs_readiness_report_speaks_of_messages_and_summaries(tmp_pa
     assert "Average per question" not in text
     assert "Approved summary reference" in text  # the ceiling's row in the candidates' verdicts
     assert "The questions are ones the district already answered" not in text  # methodology
+    # the helpers' own sentences too (issue 23): the cover's list of candidates, the figures'
+    # titles and alt texts, the ceiling appendix and the glossary speak of messages and
+    # summaries; district data (messages, drafts) is left as written
+    alts = " ".join(re.findall(r'alt="([^"]*)"', html))
+    for faq in (
+        "for each question",  # the cover and the ceiling: what drafts were written from
+        "question's own approved answer",
+        "question's linked sources",
+        "FAQ answers",
+        "the holding reply the district sends today",  # the canned reply in the glossary
+        "the district's own approved answer",
+        "each reply, per candidate, against writing the approved answer",  # minutes figure
+        "on the same questions",  # comparison figure
+        "fewer than 10 questions",  # the language table's caption
+    ):
+        assert faq not in text and faq not in alts, faq
+    assert "passages retrieved for each message" in text  # the ceiling's note
+    assert "the district's own approved summary: the ceiling" in text  # the glossary
+    assert "each summary, per candidate, against writing the approved summary" in alts

@@ -63,6 +63,21 @@ def test_approved_answers_clear_each_workflows_own_gates(run):
             assert ref.loc[g.name, "status"] == "pass", (g.name, ref.loc[g.name, "evidence"])
 
 
+@pytest.mark.parametrize("phase", ["post_pilot", "pre_expansion"])
+def test_approved_texts_clear_each_workflows_own_later_gates(run, phase):
+    """The post-pilot and pre-expansion gates of each workflow (issue 23) are bars the
+    district's own approved texts clear: the Spanish versions, the safety flags, the citations."""
+    from harness.gates.decision import decide, load_gates
+
+    ref = decide(run, phase).reference.set_index("gate")
+    pg = load_gates().phase(phase)
+    for task in ["inbound_summary", "newsletter", "staff_question"]:
+        own = [g for g in pg.gates if g.tasks == [task] and g.required]
+        assert len(own) >= 3, (phase, task)
+        for g in own:
+            assert ref.loc[g.name, "status"] == "pass", (phase, g.name, ref.loc[g.name, "evidence"])
+
+
 def test_criteria_trace_to_the_data(run):
     c = workflow_criteria(run)
     items = load_dataset(SAMPLE).items

@@ -26,8 +26,9 @@ import harness.review as review
 from harness.cli.commands import main as cli
 from harness.data.dataset import load_dataset
 from harness.gates.pilot_log import outcomes
+from harness.report.browser import HEADLESS_FLAGS, chromium_path
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = chromium_path()
 DRIVER = shutil.which("chromedriver")
 try:
     from selenium import webdriver
@@ -54,15 +55,8 @@ def _browser():
     os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not look anything up
     opts = Options()
     opts.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-extensions",
-        "--disable-background-networking",
-    ):
+    # the product's headless, offline command line; chromedriver adds its own DevTools port
+    for arg in (*HEADLESS_FLAGS, "--disable-dev-shm-usage"):
         opts.add_argument(arg)
     return webdriver.Chrome(service=Service(DRIVER), options=opts)
 
@@ -445,7 +439,9 @@ def _axe(b) -> list[dict]:
     b.execute_script(AXE_JS.read_text(encoding="utf-8"))
     return b.execute_async_script(
         "const done = arguments[arguments.length - 1];"
-        "axe.run(document).then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact,"
+        # WCAG 2.2's target size too (axe-core leaves it off by default)
+        "axe.run(document, {rules: {'target-size': {enabled: true}}})"
+        ".then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact,"
         " nodes: v.nodes.map(n => n.html.slice(0, 120))}))), e => done([{id: String(e)}]));"
     )
 
@@ -498,6 +494,14 @@ def test_station_pages_have_no_axe_violations_and_a_visible_focus_ring(fresh_run
             _submit(b, "skip")
         assert b.find_elements(By.ID, "placeholders")
         pages["a draft with a placeholder"] = _axe(b)
+        for _ in range(40):  # a page listing two approved sources (two <summary> targets)
+            if b.find_elements(By.ID, "not-now"):  # the five questions, every tenth draft
+                _navigate(b, (By.ID, "not-now"))
+            if len(b.find_elements(By.CSS_SELECTOR, "section.sources summary")) >= 2:
+                break
+            _submit(b, "skip")
+        assert len(b.find_elements(By.CSS_SELECTOR, "section.sources summary")) >= 2
+        pages["a draft with two sources"] = _axe(b)
         _skip_to(b, "side_by_side")
         pages["side by side"] = _axe(b)
         rings += _focus_rings(b)

@@ -547,3 +547,25 @@ def test_a_judge_without_rationale_is_not_asked_for_one():
     without = JudgePrompt(rubric, ds, rationale=False).messages(item, "draft")[-1]["content"]
     assert rubric.json_example() in with_r
     assert rubric.json_example(rationale=False) in without and '"rationale"' not in without
+
+
+def test_the_demo_judge_grades_against_the_approved_answer_not_the_sources():
+    """rubrics/judge_short.yaml (the demo's judge) shows the rubric, the family's message, the
+    approved answer and the draft: the approved answer is the reference it grades against; the
+    sources it was written from are not read again on every call (a fifth of the judge's
+    prompt tokens on the demo, benchmarks/bench_prompt_reuse.py)."""
+    from harness.scorers.judging import JudgePrompt, _item
+    from harness.scorers.rubric import load_rubric
+
+    ds = load_dataset(SAMPLE)
+    rubric = load_rubric(RUBRIC_FILE.with_name("judge_short.yaml"))
+    item = _item(ds, "faq-trn-005")
+    assert item["source_ids"], "the item cites sources"
+    system, user = JudgePrompt(rubric, ds, rationale=False).messages(item, "DRAFT TEXT")
+    text = user["content"]
+    assert item["input"] in text and item["reference"] in text and text.endswith("DRAFT TEXT")
+    for s in ds.source_texts(list(item["source_ids"])):
+        assert str(s["text"])[:80] not in text and str(s["title"]) not in text
+    assert "approved answer" in system["content"]
+    # the rubric comes first and never changes: the prefix llama.cpp reuses between calls
+    assert text.index("accuracy") < text.index(item["input"])

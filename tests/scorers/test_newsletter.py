@@ -56,7 +56,11 @@ PERTURBED = [
 
 @pytest.mark.parametrize("iid,edit,metric", PERTURBED)
 def test_a_worse_section_scores_worse(iid, edit, metric):
-    ref = _ref(iid)
+    from harness.scorers.language import english_part
+
+    # a section also published in Spanish states its events twice: the edit is made to an
+    # English-only draft of it (the approved bilingual section is still the reference)
+    ref = english_part(_ref(iid))
     old, new = edit
     assert old in ref
     s = _scores([(iid, ref), (iid, ref.replace(old, new))])
@@ -74,7 +78,27 @@ def test_approved_sections_meet_every_bar():
         "section_length_ok",
     ):
         assert s[m].mean() == 1.0, m
-    assert s["spanish_version_ok"].isna().all()  # the sample district publishes no Spanish Bulletin
+    # the sections the district also publishes in Spanish carry their Spanish version
+    es = ITEMS.loc[SECTIONS, "publish_es"].eq(True).tolist()
+    assert sum(es) == 3
+    assert (s.loc[es, "spanish_version_ok"] == 1.0).all()
+    assert s.loc[[not e for e in es], "spanish_version_ok"].isna().all()
+
+
+@pytest.mark.parametrize("iid", ["nl-001", "nl-003", "nl-009"])
+def test_a_section_missing_its_spanish_version_scores_worse(iid):
+    from harness.scorers.language import english_part
+
+    ref = _ref(iid)
+    english = english_part(ref)
+    assert len(english.split()) < len(ref.split()) / 1.5  # the Spanish version is cut off
+    # an English-only section, and one whose Spanish version is its headline alone
+    spanish = ref[len(english) :].strip().split("\n\n")
+    assert len(spanish) >= 5
+    headline_only = english + "\n\n" + spanish[0]
+    s = _scores([(iid, ref), (iid, english), (iid, headline_only)])
+    assert s["spanish_version_ok"].tolist() == [1.0, 0.0, 0.0]
+    assert s["section_length_ok"].tolist() == [1.0, 1.0, 1.0]  # measured on the English part
 
 
 def test_too_short_and_other_tasks():
