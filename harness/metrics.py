@@ -10,7 +10,7 @@ registered (:func:`register_metric`; this module imports no stage), then to the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 KIND_UNITS = {
@@ -192,6 +192,59 @@ METRICS: dict[str, MetricDef] = {
         _m("judge_tone", "AI judge: tone", "share"),
     ]
 }
+
+# What each metric means, in a leader's words (the glossary's "meaning"; no formula, library or
+# setting name: tests/report/test_glossary_words.py keeps analysts' terms out).
+MEANINGS = {
+    "word_similarity": "how little of a draft's wording a reviewer changes: 1 = nothing",
+    "char_similarity": "the same, letter by letter: 1 = nothing to change",
+    "review_minutes": "minutes to read a draft and fix it into the approved answer",
+    "saved_minutes": "minutes from scratch minus minutes to fix; below 0: time lost",
+    "scratch_minutes": "minutes to write the approved answer with no draft",
+    "required_facts_coverage": "of the facts a right answer must give, the share the draft gives",
+    "unsupported_claims_count": "dates, fees, phones or names no approved source backs (invented)",
+    "superseded_claims_count": "facts in a draft that only an outdated policy backs",
+    "escalation_ok": "sensitive questions a draft hands to a person (1 = all)",
+    "reference_similarity": "how much of the approved answer's wording a draft uses",
+    "claim_support": "of the dates, fees and names in a draft, the share sources back",
+    "personal_data_count": "emails, phones, names a draft gives that the question did not",
+    "reading_grade": "school grade a reader needs (a reading formula; lower = easier)",
+    "reading_level_ok": "drafts a reader at grade 8 or below can read",
+    "length_ok": "drafts that end properly and stay within the word limit",
+    "truncated": "drafts the AI stopped at its length limit: the ending is missing",
+    "words_over_limit_count": "words a draft has beyond the word limit",
+    "words_inserted_count": "words a reviewer types in to reach the approved answer",
+    "words_deleted_count": "words a reviewer removes to reach the approved answer",
+    "words_substituted_count": "words a reviewer swaps to reach the approved answer",
+    "sample_similarity": "one question asked twice: how alike the drafts' words are",
+    "sample_claim_agreement": "one question asked twice: how many facts the drafts share",
+    "paraphrase_similarity": "one question asked two ways: how alike the drafts' words are",
+    "paraphrase_claim_agreement": "one question asked two ways: how many facts the drafts share",
+    "reply_language_ok": "drafts written in the language the family reads",
+    "summary_ask_coverage": "of the things a message asks for, the share the summary keeps",
+    "summary_fact_accuracy": "of the dates, fees and names in a summary, the share correct",
+    "summary_routing_ok": "summaries sent to the office that owns the matter",
+    "summary_urgency_ok": "summaries that keep how urgent the message is",
+    "summary_safety_kept": "summaries that name and flag the message's safety concern",
+    "summary_extra_personal_count": "personal details in a summary the office does not need",
+    "event_coverage": "of a section's dates, places and fees, the share the draft gives",
+    "event_accuracy": "of the dates, times and fees in a draft, the share still right",
+    "headline_ok": "sections whose headline is short and specific",
+    "structure_ok": "sections with a headline, two paragraphs or more and a contact",
+    "section_length_ok": "sections of 120 to 260 words that end properly",
+    "spanish_version_ok": "sections that carry the Spanish version the district publishes",
+    "citation_support": "of the sources an answer cites, the share that back what it says",
+    "citation_hit": "answers that cite the source holding the approved answer",
+    "staff_answered": "answerable questions the draft answers instead of declining",
+    "staff_abstained": "questions the material cannot answer that the draft declines",
+    "retrieval_recall": "of the passages behind the answer, the share the drafter got",
+    "retrieval_precision": "of the passages the drafter was given, the share that matter",
+    "judge_calibrated": "1 when the AI judge agreed with staff well enough to count",
+    "judge_accuracy": "AI judge's rating (1-5, shown 0-1): facts match the sources",
+    "judge_completeness": "AI judge's rating (1-5, shown 0-1): answers all that was asked",
+    "judge_tone": "AI judge's rating (1-5, shown 0-1): warm, plain, respectful",
+}
+METRICS = {n: replace(m, description=MEANINGS.get(n, "")) for n, m in METRICS.items()}
 
 # The metrics a leader sees first, in this order, when the run has them.
 HEADLINE_METRICS = [

@@ -187,7 +187,11 @@ def split_words(printed: str, page_text: str, extra: str = "") -> list[str]:
         token = unicodedata.normalize("NFC", raw)
         if not any(c.isalnum() for c in token) or not _latin(token):
             continue  # bullets, rules; right-to-left scripts and emoji are checked by layout
-        if token not in words and token not in pieces and not _after_hyphen(token, prefixes, words):
+        if (
+            token not in words
+            and token not in pieces
+            and not _after_hyphen(token, prefixes, words | pieces)
+        ):
             bad.append(token)
     return bad
 
@@ -195,7 +199,8 @@ def split_words(printed: str, page_text: str, extra: str = "") -> list[str]:
 def _after_hyphen(token: str, prefixes: set[str], words: set[str]) -> bool:
     """A line broken after a hyphen in a table cell: pdftotext drops the hyphen and, in
     reading order, joins the part before it with the next cell's word ("Spanish" + "required"
-    from "Spanish-" / "speaking" beside "required")."""
+    from "Spanish-" / "speaking" beside "required"); the next cell's word may itself be cut at
+    a break point ("Best" from "Best-" / "matching" beside "base-" of "base-line")."""
     return any(token[:k] in prefixes and token[k:] in words for k in range(1, len(token)))
 
 
@@ -208,5 +213,24 @@ def stranded(pdf: Path, keep: list[str], footer_lines: int = 1) -> list[str]:
         lines = [ln.strip() for ln in pdf_text(pdf, page, page).splitlines() if ln.strip()]
         body = lines[:-footer_lines] if footer_lines else lines
         if body and " ".join(body[-1].split()) in norm:
+            out.append(f"page {page}: {body[-1]}")
+    return out
+
+
+def stranded_headers(pdf: Path, footer_lines: int = 1) -> list[str]:
+    """Table header rows printed as the last lines of a page with their rows on the next.
+
+    The print stylesheet repeats a table's ``<thead>`` on every page the table spans
+    (``display: table-header-group``), so a header left at a page's foot comes back as the next
+    page's first lines: the page's last lines (before the footer) equal the next one's first."""
+    out = []
+
+    def lines(page: int) -> list[str]:
+        text = pdf_text(pdf, page, page).replace(SHY, "")
+        return [" ".join(ln.split()) for ln in text.splitlines() if ln.strip()]
+
+    for page in range(1, pdf_pages(pdf)):
+        body, nxt = lines(page)[: -footer_lines or None], lines(page + 1)
+        if body and any(body[-k:] == nxt[:k] for k in (1, 2, 3) if len(body) >= k):
             out.append(f"page {page}: {body[-1]}")
     return out

@@ -55,6 +55,24 @@ def loopback():
         s.__exit__(None, None, None)
 
 
+def session_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test session's temp root, the same folder in every pytest-xdist worker:
+    pytest-of-USER/pytest-N/, above each worker's popen-gwK/."""
+    root = tmp_path_factory.getbasetemp()
+    return root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's tmp_path plugin has made its factory
+def pytest_configure(config: pytest.Config) -> None:
+    """The default results folder ($HARNESS_RESULTS) is the session's, never the checkout's
+    results/: a test that runs, caches or builds a knowledge index without naming a folder (or a
+    module that builds one at import) writes under the session's temp root, which every worker
+    shares (so the sample district's index is built once per session, not once per worker)."""
+    factory = getattr(config, "_tmp_path_factory", None)
+    if factory is not None:
+        os.environ["HARNESS_RESULTS"] = str(session_root(factory) / "default-results")
+
+
 def shared_copy(
     tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
 ) -> Path:
@@ -66,9 +84,7 @@ def shared_copy(
     fresh copy in a temp folder of its own, so what a test writes never reaches another test.
     A failed build leaves nothing behind, and the next caller builds again.
     """
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # pytest-of-USER/pytest-N/, above each worker's popen-gwK/
+    root = session_root(tmp_path_factory)
     built = root / f"shared-{name}"
     with (root / f"shared-{name}.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

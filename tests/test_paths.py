@@ -93,3 +93,18 @@ def test_every_notebook_runs_all_with_its_defaults(tmp_path, mini, monkeypatch, 
     if name == "explore":  # it shows the run it found under ../results (the default)
         outs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
         assert any("canned" in str(o) for o in outs)
+
+
+def test_the_suite_keeps_out_of_the_checkouts_results_folder(tmp_path_factory):
+    """tests/conftest.py points $HARNESS_RESULTS at the session's temp root, one folder for every
+    pytest-xdist worker: a run, response cache or knowledge index a test makes in the default
+    place lands there, never in the checkout's results/ (a user's runs and the demo's index)."""
+    from harness.knowledge.index import default_cache_dir
+    from harness.store.runs import default_results_dir
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the folder above each worker's popen-gwK/, as shared_copy finds it
+    assert default_results_dir() == root / "default-results"
+    assert default_cache_dir() == root / "default-results" / ".cache" / "knowledge"
+    assert not default_results_dir().resolve().is_relative_to(REPO.resolve())

@@ -13,7 +13,7 @@ draws one metric per slice and candidate with the gate floor.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -201,6 +201,7 @@ def slice_figure(
     floor: float | None = None,
     gates: Any = None,
     min_n: int = MIN_N,
+    names: Mapping[str, str] | None = None,
 ) -> tuple[Any, str]:
     """One figure: the metric's mean per slice with its interval, one colour per candidate.
 
@@ -213,6 +214,8 @@ def slice_figure(
         gates: a GateSet to take the floor from.
         min_n: slices below this many questions are drawn hollow and labelled "n=…, not enough
             data".
+        names: candidate -> the name a reader sees (a report's glossary names); default the
+            candidate's own name.
 
     Returns:
         (matplotlib Figure, alt text describing what it shows).
@@ -223,6 +226,9 @@ def slice_figure(
     import matplotlib.pyplot as plt
 
     table = slices(run, by, [metric], min_n)
+    counts = slice_counts(table, ai_candidates(run))
+    if names:
+        table = table.assign(candidate=[names.get(c, c) for c in table["candidate"]])
     if floor is None and gates is not None:
         floor = _floor_of(gates, metric, by)
     cands = list(dict.fromkeys(table["candidate"]))
@@ -246,12 +252,11 @@ def slice_figure(
                 color=colour,
                 mfc="white" if r["small"] else colour,
                 capsize=3,
-                label=cand if first else None,
+                label=mpl(cand) if first else None,
             )
             first = False
-    handles, names = ax.get_legend_handles_labels()
-    uniq = dict(zip(names, handles, strict=True))
-    counts = slice_counts(table, ai_candidates(run))
+    handles, drawn = ax.get_legend_handles_labels()
+    uniq = dict(zip(drawn, handles, strict=True))
     ax.set_yticks(range(len(labels)))
     ax.set_yticklabels(
         [mpl(count_label(slice_name(by, s), counts.get(s, 0), min_n)) for s in labels]

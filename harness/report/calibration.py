@@ -10,6 +10,7 @@ import pandas as pd
 from harness.report.decision import has_judge, rated_text
 from harness.report.families import family_section
 from harness.report.format import STYLE, esc, fmt, frame_table, mapping, note
+from harness.report.glossary import candidate_names, model_name
 from harness.store.runs import (
     RunData,
     calibration_files,
@@ -34,7 +35,7 @@ def calibration_summary(run: RunData) -> Any:
         if flag is True
         else "The judge does not agree with human raters well enough: its scores do not count."
     )
-    facts = _calibration_facts(cal)
+    facts = _calibration_facts(cal, candidate_names(run))
     rows = "".join(
         f'<tr><th scope="row">{esc(k)}</th><td>{esc(v)}</td></tr>' for k, v in facts.items()
     )
@@ -47,16 +48,19 @@ def calibration_summary(run: RunData) -> Any:
     )
 
 
-def _calibration_facts(cal: dict[str, Any]) -> dict[str, Any]:
-    """The facts a reader needs beside the verdict: judge, drafts checked, the bar, calls."""
+def _calibration_facts(cal: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """The facts a reader needs beside the verdict: judge, drafts checked, the bar, calls
+    (``names``: each candidate's name in the glossary's words)."""
     judge = mapping(cal.get("judge"))
     facts: dict[str, Any] = {}
     if judge.get("model"):
-        facts["judge"] = judge["model"] + (
+        facts["judge"] = model_name(judge["model"]) + (
             f" (rubric {judge['rubric']})" if judge.get("rubric") else ""
         )
     if judge.get("candidates"):
-        facts["drafts it rates in this run"] = ", ".join(judge["candidates"])
+        facts["drafts it rates in this run"] = ", ".join(
+            names.get(str(c), str(c)) for c in judge["candidates"]
+        )
     facts["checked on"] = rated_text(cal)
     by = mapping(cal.get("by_criterion"))
     ns = sorted({int(v["n"]) for v in by.values() if isinstance(v, dict) and "n" in v})

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from harness.report.format import STYLE, esc, frame_table
-from harness.report.glossary import category_name
+from harness.report.glossary import candidate_names, category_name
 from harness.report.vocab import reword, run_vocab
 from harness.store.runs import RunData
 
@@ -50,8 +50,9 @@ def ceiling_section(run: RunData) -> Any:
     ).reset_index()
     first = view.columns[0]  # the categories, in the glossary's plain words
     view[first] = [c if c == "all" else category_name(c) for c in view[first]]
+    shown = candidate_names(run)
     lines = [
-        f"<li><b>{esc(c['name'])}</b>: {esc(context_line(c, w))}</li>"
+        f"<li><b>{esc(shown[c['name']])}</b>: {esc(context_line(c, w))}</li>"
         for c in run.manifest["candidates"]
         if context_line(c)
     ]

@@ -268,12 +268,13 @@ def governance_table(dec: Decision) -> Any:
     rows = "".join(
         f"<tr><td>{esc(r['question'])}</td>"
         f"<td class='{'st-pass' if r['status'] == 'complete' else 'st-fail'}'>{esc(r['status'])}</td>"
-        f"<td>{esc(r['answer'])}</td></tr>"
+        f"<td>{esc(plainly(r['answer'], dec.names))}</td></tr>"
         for _, r in g.iterrows()
     )
     prov = dec.providers
     prows = "".join(
-        f"<tr><td>{esc(r['candidate'])}</td><td>{esc(r['model'])}</td><td>{esc(r['endpoint'])}</td>"
+        f"<tr><td>{esc(dec.names.get(r['candidate'], r['candidate']))}</td>"
+        f"<td>{esc(plainly(r['model'], dec.names))}</td><td>{esc(r['endpoint'])}</td>"
         f"<td class='{'st-pass' if r['status'] == 'approved' else 'st-fail'}'>{esc(r['status'])}</td></tr>"
         for _, r in prov.iterrows()
     )

@@ -12,6 +12,7 @@ import pandas as pd
 from harness.metrics import metric_def
 from harness.report.alt import Figure
 from harness.report.format import STYLE, fmt, note, table_html
+from harness.report.glossary import candidate_names
 from harness.report.vocab import reword, run_vocab
 from harness.store.runs import RunData
 
@@ -71,7 +72,8 @@ def equity_section(
         )
     if metric not in set(run.scores["metric"]):
         return note(f"This run has no '{metric_def(metric).label}' scores to compare by {by}.")
-    fig, alt = slice_figure(run, metric, by, gates=load_gates())
+    names = candidate_names(run)
+    fig, alt = slice_figure(run, metric, by, gates=load_gates(), names=names)
     t = equity_table(run, by, [metric])  # every measure by slice: equity_table(run, by)
     unit = metric_def(metric).unit
     counts = slice_counts(t, ai_candidates(run))  # the one count the figure's labels read
@@ -87,6 +89,7 @@ def equity_section(
         t.pivot_table(index="candidate", columns="column", values="cell", aggfunc="first")
         .reindex([c for c in run.candidate_names() if c in set(t["candidate"])])
         .fillna("—")
+        .rename(index=names)
         .reset_index()
     )
     view.columns.name = None

@@ -10,6 +10,7 @@ import pandas as pd
 
 from harness.gates.decision import Decision, minutes_are_fitted
 from harness.report.format import STYLE, esc, fmt, note, table_html, unit_of
+from harness.report.glossary import candidate_names, category_name
 from harness.report.vocab import reword, run_vocab, vocab
 from harness.store.runs import RunData
 
@@ -75,7 +76,7 @@ def _example_html(run: RunData, r: pd.Series, gens: pd.DataFrame, extra: str = "
         if m in r and not pd.isna(r[m]):
             facts.append(f"{label} {fmt(r[m], unit_of(m))}")
     head = " · ".join(
-        [str(r["item_id"]), str(item["category"]), *facts, *([extra] if extra else [])]
+        [str(r["item_id"]), category_name(item["category"]), *facts, *([extra] if extra else [])]
     )
     lang = item.get("language")  # the item's own language: read aloud and hyphenated in it
     span = f"<span lang='{esc(lang)}'>" if isinstance(lang, str) and lang.strip() else "<span>"
@@ -84,7 +85,7 @@ def _example_html(run: RunData, r: pd.Series, gens: pd.DataFrame, extra: str = "
     return (
         f"<div class='example'><h4>{esc(head)}</h4>"
         f"<div class='q'><b>{esc(w['item'].capitalize())}:</b> {span}{esc(item['input'])}</span></div>"
-        f"<div><b>Draft ({esc(r['candidate'])})</b> &mdash; <del>struck through</del>: what the "
+        f"<div><b>Draft ({esc(candidate_names(run)[r['candidate']])})</b> &mdash; <del>struck through</del>: what the "
         "reviewer removes\n"
         f"{drafted}</div>"
         f"<div><b>{esc(w['reference'].capitalize())}</b> &mdash; <ins>underlined</ins>: what the "
@@ -108,7 +109,7 @@ def examples(
     )
     w = wide[wide["candidate"] == cand]
     if key is None or w.dropna(subset=[key]).empty:
-        return HTML(STYLE + f"<p>No scored drafts for {esc(cand)}.</p>")
+        return HTML(STYLE + f"<p>No scored drafts for {esc(candidate_names(run)[cand])}.</p>")
     w = w.dropna(subset=[key]).sort_values(key, kind="stable")
     gens = run.generations.set_index("key")
     groups = [
@@ -124,7 +125,7 @@ def examples(
         )
     parts = [STYLE, reword(LEGEND, words)]
     for label, rows in groups:
-        parts.append(f"<h3>{esc(label)} ({esc(cand)})</h3>")
+        parts.append(f"<h3>{esc(label)} ({esc(candidate_names(run)[cand])})</h3>")
         parts.extend(_example_html(run, r, gens) for _, r in rows.iterrows())
     return HTML("".join(parts))
 
@@ -273,14 +274,17 @@ def run_details(run: RunData) -> Any:
     """The run's identifiers for the methodology appendix: run id, fingerprints, seeds."""
     from IPython.display import HTML
 
-    m = run.manifest
+    m, shown = run.manifest, candidate_names(run)
     rows = [
         ("run", f"{run.run_id}, started {m.get('started_at')}"),
         ("plan", f"{m['plan_name']} (fingerprint {m['plan_fingerprint'][:12]})"),
         ("dataset", f"{m['dataset']['name']} (fingerprint {m['dataset']['fingerprint'][:12]})"),
         (
             "models",
-            "; ".join(f"{k}: {v}" for k, v in (m.get("audit") or {}).get("models", {}).items()),
+            "; ".join(  # the plan's name once, beside the name the report uses
+                f"{shown[k]} ({k}): {v}" if k in shown else f"{k}: {v}"
+                for k, v in (m.get("audit") or {}).get("models", {}).items()
+            ),
         ),
         ("endpoints contacted", ", ".join(m.get("endpoints") or []) or "none"),
         ("harness", str((m.get("versions") or {}).get("harness"))),

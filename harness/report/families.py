@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from harness.report.format import note, plain, table_html
+from harness.report.glossary import candidate_names
 from harness.report.tables import family_metrics, metric_table
 from harness.report.vocab import reword, run_vocab
 from harness.scorers import scorer_info, scorer_names
@@ -32,9 +33,10 @@ def minutes_table(run: RunData) -> pd.DataFrame:
     if not names:
         return pd.DataFrame(columns=["candidate"])
     summ = summarize(run.scores[run.scores["metric"].isin(names)])
+    shown = candidate_names(run)
     rows = []
     for cand in run.candidate_names():
-        row: dict[str, Any] = {"candidate": cand}
+        row: dict[str, Any] = {"candidate": shown[cand]}
         for m in names:
             s = summ[(summ["candidate"] == cand) & (summ["metric"] == m)]
             if s.empty or pd.isna(s["mean"].iloc[0]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ from harness import stats
 from harness.metrics import COMPARE_METRICS, metric_def
 from harness.report.alt import Figure, listing
 from harness.report.format import fmt, plain, unit_of
-from harness.report.glossary import category_name
+from harness.report.glossary import candidate_names, category_name
 from harness.report.tables import by_category, category_metric, comparison_numbers
 from harness.report.vocab import reword, run_vocab
 from harness.stats import summarize
@@ -40,7 +41,8 @@ def similarity_figure(run: RunData, metric: str | None = None) -> Any:
     fig, ax = plt.subplots(figsize=(7, 0.6 * len(summ) + 1.4))
     colors = [AI_COLOR if kinds.get(c) == "model" else BASELINE_COLOR for c in summ.index]
     err = [summ["mean"] - summ["ci_low"], summ["ci_high"] - summ["mean"]]
-    ax.barh(summ.index, summ["mean"], xerr=err, color=colors, capsize=4)
+    shown = candidate_names(run)
+    ax.barh([mpl(shown[c]) for c in summ.index], summ["mean"], xerr=err, color=colors, capsize=4)
     if unit_of(metric) == "0-1":
         ax.set_xlim(0, 1)
     ax.invert_yaxis()
@@ -59,7 +61,7 @@ def similarity_figure(run: RunData, metric: str | None = None) -> Any:
     unit = unit_of(metric)
     ranked = summ.sort_values("mean", ascending=not stats.higher_is_better(metric))
     parts = [
-        f"{c}{' (AI)' if kinds.get(c) == 'model' else ''} {fmt(r['mean'], unit)} "
+        f"{shown[str(c)]}{' (AI)' if kinds.get(c) == 'model' else ''} {fmt(r['mean'], unit)} "
         f"[{fmt(r['ci_low'], unit)} to {fmt(r['ci_high'], unit)}]"
         for c, r in ranked.iterrows()
     ]
@@ -80,6 +82,7 @@ def comparison_figure(run: RunData, metrics: list[str] | None = None) -> Any:
     names = metrics or [m for m in COMPARE_METRICS if m in present] or present[:4]
     comp = comparison_numbers(run, names)
     comp = comp[comp["n"] > 0]
+    shown = candidate_names(run)
     ncols = min(2, max(1, len(names)))  # two panels a row: readable on a printed page
     nrows = -(-max(1, len(names)) // ncols)
     fig, axes = plt.subplots(
@@ -95,7 +98,10 @@ def comparison_figure(run: RunData, metrics: list[str] | None = None) -> Any:
         ax.axis("off")
     for ax, m in zip(axes.flat, names, strict=False):
         c = comp[comp["metric"] == m]
-        labels = [f"{a} vs {b}" for a, b in zip(c["candidate"], c["baseline"], strict=True)]
+        labels = [
+            mpl(f"{shown[a]}\nvs {shown[b]}")  # two short lines: the panels keep their width
+            for a, b in zip(c["candidate"], c["baseline"], strict=True)
+        ]
         y = np.arange(len(c))
         styles = [VERDICT_STYLE.get(v, UNCLEAR_STYLE) for v in c["verdict"]]
         colors = [st[0] for st in styles]
@@ -114,8 +120,9 @@ def comparison_figure(run: RunData, metrics: list[str] | None = None) -> Any:
         first = any(ax is row[0] for row in axes)
         ax.set_yticks(y, labels if first else [""] * len(y), fontsize=8)
         ax.invert_yaxis()
-        ax.set_title(plain(m), fontsize=9)
+        ax.set_title(mpl(textwrap.fill(plain(m), 38)), fontsize=8)
         ax.set_xlabel(f"← baseline better · AI better → ({metric_def(m).unit})", fontsize=8)
+        ax.tick_params(axis="x", labelsize=8)
     w = run_vocab(run)
     fig.suptitle(
         reword("Paired difference on the same questions (95% interval)\n", w)
@@ -125,7 +132,7 @@ def comparison_figure(run: RunData, metrics: list[str] | None = None) -> Any:
     fig.tight_layout()
     plt.close(fig)
     parts = [
-        f"{plain(r['metric'])}, {r['candidate']} vs {r['baseline']}: "
+        f"{plain(r['metric'])}, {shown[r['candidate']]} vs {shown[r['baseline']]}: "
         f"{VERDICT_STYLE.get(r['verdict'], UNCLEAR_STYLE)[2]} "
         f"({fmt(r['gain'], unit_of(r['metric']))}, interval {fmt(r['gain_low'], unit_of(r['metric']))} "
         f"to {fmt(r['gain_high'], unit_of(r['metric']))}, positive = AI better)"
@@ -178,7 +185,7 @@ def category_figure(run: RunData, metric: str | None = None, dec: Any = None) ->
         ax.text(0.5, 0.5, "no scores", ha="center")
         plt.close(fig)
         return Figure(fig, f"Heat map of {plain(str(metric))} by topic: no scores in this run.")
-    data = table.set_index("category")
+    data = table.set_index("category").rename(columns=candidate_names(run))
     values = data.to_numpy(dtype=float)
     higher = stats.higher_is_better(str(metric))
     bar = gate_bar(dec, str(metric))
@@ -193,7 +200,9 @@ def category_figure(run: RunData, metric: str | None = None, dec: Any = None) ->
         hi_v = max(biggest, lo_v + 1e-9)
     cmap = "cividis" if higher else "cividis_r"
     im = ax.imshow(values, cmap=cmap, aspect="auto", vmin=lo_v, vmax=hi_v)
-    ax.set_xticks(range(data.shape[1]), data.columns, rotation=30, ha="right", fontsize=8)
+    ax.set_xticks(
+        range(data.shape[1]), [mpl(c) for c in data.columns], rotation=30, ha="right", fontsize=8
+    )
     ax.set_yticks(range(data.shape[0]), [mpl(category_name(c)) for c in data.index], fontsize=8)
     for (i, j), v in np.ndenumerate(values):
         if not np.isnan(v):
@@ -216,7 +225,7 @@ def category_figure(run: RunData, metric: str | None = None, dec: Any = None) ->
     fig.tight_layout()
     plt.close(fig)
     cells = [
-        (float(v), str(data.index[i]), str(data.columns[j]))
+        (float(v), category_name(str(data.index[i])), str(data.columns[j]))
         for (i, j), v in np.ndenumerate(values)
         if not np.isnan(v)
     ]
@@ -255,8 +264,12 @@ def minutes_figure(run: RunData) -> Any:
         else pd.Series(dtype=float)
     )
     fig, ax = plt.subplots(figsize=(7, 0.6 * len(order) + 1.6))
+    shown = [candidate_names(run)[c] for c in order]
     ax.boxplot(
-        [*data, scratch], vert=False, tick_labels=[*order, "write from scratch"], showfliers=False
+        [*data, scratch],
+        vert=False,
+        tick_labels=[*map(mpl, shown), "write from scratch"],
+        showfliers=False,
     )
     ax.invert_yaxis()
     ax.set_xlabel(reword("estimated staff minutes per reply (read + check + edit)", w))
@@ -268,7 +281,7 @@ def minutes_figure(run: RunData) -> Any:
     plt.close(fig)
     medians = [
         f"{name} {fmt(float(d.median()), 'minutes')} minutes"
-        for name, d in zip([*order, "writing from scratch"], [*data, scratch], strict=True)
+        for name, d in zip([*shown, "writing from scratch"], [*data, scratch], strict=True)
         if len(d)
     ]
     alt = (

@@ -75,8 +75,10 @@ def _candidate(run: RunData, name: str) -> tuple[str, str, str]:
 
             shown, meaning = reword(shown, run_vocab(run)), reword(meaning, run_vocab(run))
         return shown, "", f"today's alternative: {meaning}"
-    what = MODEL_MEANINGS.get(str(spec.get("model")), "an AI model's draft")
-    return f"AI: {model_name(spec.get('model'))}", "", f"{what} (plan name {name})"
+    model = str(spec.get("model") or "")
+    what = MODEL_MEANINGS.get(model) or f"drafts by {model_name(model)}"
+    short = MODEL_NAMES.get(model) or model.partition("/")[2] or model or name  # "AI: gpt-4o"
+    return f"AI: {short}", "", f"{what} (plan name {name})"
 
 
 def entry(kind: str, ident: str, run: RunData | None = None) -> dict[str, str]:
@@ -116,6 +118,25 @@ def _row(kind: str, ident: str, name: str, unit: str, meaning: str) -> dict[str,
 def display(kind: str, ident: str, run: RunData | None = None) -> str:
     """The name a leader reads for an id (the glossary entry's name)."""
     return entry(kind, ident, run)["name"]
+
+
+def candidate_names(run: RunData) -> dict[str, str]:
+    """Every candidate of the run -> the name a leader reads (its glossary entry): the one place
+    every table, figure and sentence of a report takes a candidate's name from. Two candidates
+    sharing a name (two plans of one model) are numbered in plan order."""
+    names = {}
+    for c in run.candidate_names():
+        try:
+            names[c] = display("candidate", c, run)
+        except KeyError:
+            names[c] = category_name(c)
+    shared = {n for n in names.values() if list(names.values()).count(n) > 1}
+    seen: dict[str, int] = {}
+    for c, n in names.items():
+        if n in shared:
+            seen[n] = seen.get(n, 0) + 1
+            names[c] = f"{n} ({seen[n]})"
+    return names
 
 
 def run_ids(run: RunData, phase: str) -> list[tuple[str, str]]:
@@ -197,6 +218,7 @@ def plain_names(run: RunData) -> dict[str, str]:
                 out[ident] = display(kind, ident, run)
             except KeyError:
                 continue
+    out.update(candidate_names(run))  # numbered when two candidates share a name
     return out
 
 

@@ -17,6 +17,7 @@ from harness.metrics import metric_def
 from harness.report.alt import Figure
 from harness.report.decision import PHASES, decision, decision_box, district_name
 from harness.report.format import STYLE, esc, fmt, note, plain, table_html, unit_of
+from harness.report.glossary import candidate_names
 from harness.report.pilot import evidence_short, short_box
 from harness.store.runs import RunData
 
@@ -89,13 +90,13 @@ def phase_cover(before: RunData, after: RunData, protocol: str = "") -> Any:
 
 def phase_table(before: RunData, after: RunData) -> pd.DataFrame:
     """Phase changes in plain words: before, after, change [interval], verdict."""
-    ch = phase_changes(before, after)
+    ch, shown = phase_changes(before, after), candidate_names(after)
     rows = []
     for _, r in ch.iterrows():
         unit = unit_of(r["metric"])
         rows.append(
             {
-                "candidate": r["candidate"],
+                "candidate": shown.get(r["candidate"], r["candidate"]),
                 "measure": plain(r["metric"]),
                 "questions": int(r["n"]),
                 "before": fmt(r["before_mean"], unit),

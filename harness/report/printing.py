@@ -61,6 +61,9 @@ caption.harness-sr { position: absolute; width: 1px; height: 1px; overflow: hidd
   p.caption:has(+ :is(table, div, img, figure)) { break-after: avoid-page; }
   :is(img, figure, .harness-figure) + p.caption { break-before: avoid-page; }
   thead { display: table-header-group; }
+  /* a header row keeps its first row: never alone at a page's foot (Chromium ignores
+     break-after on the header, but honours break-before on the first body row) */
+  tbody > tr:first-child { break-before: avoid-page; }
   tr, img, figure, .harness-figure, .decision, table.harness-short { break-inside: avoid; }
   img, svg { max-width: 100% !important; max-height: 2.5in !important; width: auto !important;
     height: auto !important; }

@@ -12,6 +12,7 @@ from harness.errors import ReportError
 from harness.paths import resolve_path
 from harness.report.decision import PHASES
 from harness.report.kernel import papermill_kernel_options
+from harness.report.lazy import defer_iri_grammar
 from harness.report.printing import finish
 from harness.store.runs import RunStore, default_results_dir, open_run
 
@@ -21,6 +22,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 # rendering ------------------------------------------------------------------------------------
 def notebook_parameters(notebook: Path) -> dict[str, Any]:
     """The parameters a notebook's tagged cell declares."""
+    defer_iri_grammar()
     import papermill as pm
 
     return dict(pm.inspect_notebook(str(notebook)))
@@ -59,6 +61,7 @@ def render_notebook(
     ReportError with the cell index and error name. ``words``: the workflow's vocabulary
     (:mod:`harness.report.vocab`) the notebook's prose is put in before it runs.
     """
+    defer_iri_grammar()
     import nbformat
     import papermill as pm
     from nbconvert import HTMLExporter

@@ -9,7 +9,7 @@ import pandas as pd
 from harness import stats
 from harness.metrics import COMPARE_METRICS, HEADLINE_METRICS, metric_def
 from harness.report.format import fmt, plain, unit_of
-from harness.report.glossary import category_name
+from harness.report.glossary import candidate_names, category_name
 from harness.scorers import scorer_info, scorer_names
 from harness.stats import summarize
 from harness.store.runs import RunData
@@ -72,11 +72,12 @@ def summary_table(run: RunData, metric_names: list[str] | None = None) -> pd.Dat
     summ = summarize(run.scores[run.scores["metric"].isin(names)])
     gens = run.generations
     kinds = run.candidate_kinds()
+    shown = candidate_names(run)
     rows = []
     for cand in run.candidate_names():
         g = gens[gens["candidate"] == cand]
         row: dict[str, Any] = {
-            "candidate": cand,
+            "candidate": shown[cand],
             "kind": kinds.get(cand, "?"),
             "drafts": int((g["status"] == "ok").sum()),
             "failed": int((g["status"] == "failed").sum()),
@@ -103,6 +104,7 @@ def metric_table(run: RunData, metrics: list[str] | None = None) -> pd.DataFrame
     if not names:
         return pd.DataFrame(columns=["measure", "better when"])
     summ = summarize(run.scores[run.scores["metric"].isin(names)])
+    shown = candidate_names(run)
     rows = []
     for m in names:
         unit = unit_of(m)
@@ -114,10 +116,10 @@ def metric_table(run: RunData, metrics: list[str] | None = None) -> pd.DataFrame
         for cand in run.candidate_names():
             s = summ[(summ["candidate"] == cand) & (summ["metric"] == m)]
             if s.empty or pd.isna(s["mean"].iloc[0]):
-                row[cand] = "—"
+                row[shown[cand]] = "—"
             else:
                 r = s.iloc[0]
-                row[cand] = (
+                row[shown[cand]] = (
                     f"{fmt(r['mean'], unit)} [{fmt(r['ci_low'], unit)}–{fmt(r['ci_high'], unit)}]"
                     f" n={int(r['n'])}"
                 )
@@ -168,6 +170,7 @@ def comparison_table(run: RunData, metrics: list[str] | None = None) -> pd.DataF
     """Paired comparisons in plain words: the AI's advantage [interval] with its unit,
     better / same / worse counts, the verdict (from :func:`comparison_numbers`)."""
     comp = comparison_numbers(run, metrics)
+    shown = candidate_names(run)
     rows = []
     for _, r in comp.iterrows():
         d = metric_def(str(r["metric"]))
@@ -175,8 +178,8 @@ def comparison_table(run: RunData, metrics: list[str] | None = None) -> pd.DataF
         rows.append(
             {
                 "measure": d.label,
-                "AI candidate": r["candidate"],
-                "compared with": r["baseline"],
+                "AI candidate": shown.get(r["candidate"], r["candidate"]),
+                "compared with": shown.get(r["baseline"], r["baseline"]),
                 "questions": int(r["n"]),
                 "how much better the AI is [95% interval]": (
                     f"{fmt(r['advantage'], unit)} [{fmt(r['advantage_low'], unit)} to "
@@ -206,7 +209,7 @@ def category_table(run: RunData, metric: str | None = None) -> pd.DataFrame:
     ]
     table = summ.pivot_table(index="category", columns="candidate", values="cell", aggfunc="first")
     order = [c for c in run.candidate_names() if c in table.columns]
-    table = table[order]
+    table = table[order].rename(columns=candidate_names(run))
     table.columns.name = None
     counts = s.groupby(s["item_id"].map(run.dataset.items["category"]))["item_id"].nunique()
     table.insert(0, "questions", counts.reindex(table.index).fillna(0).astype(int))

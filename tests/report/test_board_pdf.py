@@ -1,6 +1,6 @@
 """The board packet (issue 24): the demo's readiness report prints on at most 15 pages, Letter
-and A4, with no table, figure or example cut, no heading or caption left alone at a page's
-foot, no word split, and languages named in words on page 1.
+and A4, with no table, figure or example cut, no heading, caption or table header row left
+alone at a page's foot, no word split, and languages named in words on page 1.
 
 Built once per test session (``shared_copy``) on a demo-sized run: plans/demo.yaml as shipped
 (the sample district's 32 questions, its three baselines and the approved answer, every scorer,
@@ -32,6 +32,7 @@ from tests.chromium import (
     pdf_text,
     split_words,
     stranded,
+    stranded_headers,
 )
 from tests.conftest import REPO, shared_copy
 
@@ -124,6 +125,7 @@ def test_the_demo_report_fits_a_board_packet(demo_report: Path, tmp_path: Path, 
     for w, h in pdf_page_sizes(pdf):
         assert (w, h) == (pytest.approx(width * 72, abs=1), pytest.approx(height * 72, abs=1))
     assert stranded(pdf, page["keep"]) == []  # no heading or caption alone at a page's foot
+    assert stranded_headers(pdf) == []  # nor a table's header row, its rows on the next page
     printed = pdf_text(pdf, 1, pages, layout=False)
     footer = f"{district} Page of {' '.join(str(i) for i in range(1, pages + 1))}"
     assert split_words(printed, page["text"], f"{footer} {' '.join(page['markers'])}") == []
@@ -159,3 +161,57 @@ def test_analysts_detail_left_the_packet_and_is_said_where_it_is(demo_report: Pa
     assert ">human score</th>" in full and "How spread" not in full
     short = calibration_section(run, detail=False).data
     assert ">human score</th>" not in short and "16 of 16 drafts on tone (a 4)" in short
+
+
+def _leader_text(html: str) -> tuple[str, list[str]]:
+    """The visible words of the leader's part of a report (everything before the analyst's
+    appendix, "How these numbers are made"), figure alt texts included, and its table cells."""
+    from bs4 import BeautifulSoup
+
+    html = html.replace("\u00ad", "").replace("<wbr>", "")  # print's soft hyphens
+    cut = html.find(">How these numbers are made")
+    soup = BeautifulSoup(html[: cut if cut > 0 else None], "html.parser")
+    for tag in soup(["style", "script"]):
+        tag.decompose()
+    alts = " ".join(str(img.get("alt", "")) for img in soup.find_all("img"))
+    cells = [c.get_text(" ", strip=True) for c in soup.find_all(["td", "th"])]
+    return soup.get_text(" ") + " " + alts, cells
+
+
+def test_no_plan_name_of_a_candidate_reaches_a_leader(demo_report: Path):
+    """Every table, figure and sentence a leader reads names a candidate as its glossary entry
+    does ("Canned reply", "AI: ..."): never the plan's name (canned-reply, smollm2), the
+    reference row's id (approved_answer) or the model string (local/smollm2 in the demo,
+    openai/smollm2 here), except where the plan name is the model's own name inside its entry."""
+    import matplotlib.text
+
+    from harness.report import (
+        category_figure,
+        comparison_figure,
+        load_run,
+        minutes_figure,
+        similarity_figure,
+    )
+    from harness.report.glossary import candidate_names, model_name
+
+    run = load_run(demo_report.parent.name, demo_report.parent.parent)
+    names = candidate_names(run)
+    ids = set(names) | {str(c["model"]) for c in run.manifest["candidates"] if c.get("model")}
+    assert {"canned-reply", "staff-first-draft", "smollm2", "approved_answer"} <= ids
+    assert names["canned-reply"] == "Canned reply" and names["smollm2"].startswith("AI: ")
+    assert names["approved_answer"] == "Approved answer"
+    text, cells = _leader_text(demo_report.read_text())
+    figures = [similarity_figure(run), comparison_figure(run), category_figure(run)]
+    figures.append(minutes_figure(run))
+    drawn = [t.get_text() for f in figures for t in f.figure.findobj(matplotlib.text.Text)]
+    for shown in names.values():  # each candidate is there under its plain name ...
+        assert shown in text and [t for t in drawn if shown in t], shown
+    models = [model_name(i) for i in ids if "/" in i]  # "smollm2 (AI model from openai)"
+    for shown in sorted([*names.values(), *models], key=len, reverse=True):  # ... nowhere else
+        text, drawn = text.replace(shown, " "), [t.replace(shown, " ") for t in drawn]
+    for ident in sorted(ids):
+        word = re.compile(r"(?<![\w/-])" + re.escape(ident) + r"(?![\w-])")
+        if re.search(r"[-_/0-9]", ident):  # no plain English word: nowhere at all
+            assert not word.search(text), f"'{ident}' in the leader's pages"
+        assert ident not in cells, f"a table cell reads '{ident}'"
+        assert not [t for t in drawn if word.search(t)], f"a figure label reads '{ident}'"

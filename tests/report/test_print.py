@@ -37,6 +37,7 @@ from tests.chromium import (
     pdf_text,
     split_words,
     stranded,
+    stranded_headers,
 )
 from tests.conftest import MINI, model_candidate, shared_copy, write_plan
 
@@ -485,3 +486,36 @@ def test_headings_and_captions_keep_with_what_follows(tmp_path: Path):
     keep += [f"{w} table {i}" for w in ("First", "Second") for i in range(40)]
     assert pdf_pages(pdf) > 3
     assert stranded(pdf, keep) == []
+
+
+def _header_page(style: str) -> str:
+    """Tables as pandas writes them (a <thead>, then rows six lines tall) after fillers of many
+    lengths, so some header rows fall at the foot of a page with no room for a row."""
+    cells = []
+    for i in range(40):
+        filler = " ".join(f"Families ask when bus {i}-{k} runs." for k in range(1 + i * 7 % 23))
+        cell = "<br>".join(f"line {k} of a measure's long name" for k in range(6))
+        rows = "".join(f"<tr><td>{cell}</td><td>{r * 3}</td></tr>" for r in range(2))
+        cells.append(
+            f"<p>{filler}</p><table><caption>Table {i}</caption><thead><tr><th>measure named "
+            f"{i}</th><th>value</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Heads</title>'
+        f"{style}</head><body><main>{''.join(cells)}</main></body></html>"
+    )
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="no pdftotext (poppler-utils)")
+@needs_browser[0]
+@needs_browser[1]
+def test_a_table_header_row_never_ends_a_page_without_its_first_row(tmp_path: Path):
+    """Chromium ignores break-after on a header row and repeats a <thead> on each page: without
+    the print style's rule, a header alone at a page's foot came back atop the next page."""
+    from harness.report.pdf import print_pdf
+
+    page = tmp_path / "heads.html"
+    page.write_text(_header_page(PRINT_STYLE), encoding="utf-8")
+    pdf = print_pdf(page, paper="letter", footer="Heads")
+    assert pdf_pages(pdf) > 3
+    assert stranded_headers(pdf) == []

@@ -248,7 +248,7 @@ def test_readiness_report_shows_the_judge_beside_its_calibration(tmp_path, loopb
     # report; the readiness report keeps one sentence of it, the judge's most frequent score
     assert not any("human score" in t.columns for t in tables)
     assert "3 of 3 drafts on accuracy (a 4)" in section  # always 4
-    assert "(rates AI: loopback (AI model from openai))" in html  # what the judge rated
+    assert "(rates AI: loopback)" in html  # what the judge rated
     _one_fact_one_number_about_the_judge_and_the_drafts(store, results, html)
     calib = (store.path / "judge_calibration.html").read_text()  # written by calibrate above
     conf = next(t for t in _tables(calib) if "human score" in t.columns)
@@ -471,7 +471,7 @@ def test_pages_one_and_two_speak_plainly_with_units_and_a_glossary(runs, reports
     for name in run.candidate_names():
         shown = g.loc[("candidate", name), "name"]
         assert shown in first, shown  # the cover names each candidate by its entry
-    assert g.loc[("candidate", "m"), "name"] == "AI: loopback (AI model from openai)"
+    assert g.loc[("candidate", "m"), "name"] == "AI: loopback"
     assert (g["name"] != g.index.get_level_values("id")).all()  # every id has a plain name
     appendix = _visible_text(html[html.index("Glossary") :])
     for (kind, _), row in g.iterrows():

@@ -28,6 +28,7 @@ def review_run(tmp_path_factory):
     lines = (ds / "items.jsonl").read_text().splitlines()
     rec = json.loads(lines[1])
     rec["input"] += " " + HOSTILE
+    rec["source_ids"] = [*rec["source_ids"], "safety-reporting"]  # a page with two sources
     lines[1] = json.dumps(rec)
     for i, line in enumerate(lines):  # when each message arrived: turnaround runs from it
         rec = json.loads(line)

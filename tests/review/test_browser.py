@@ -32,11 +32,14 @@ CHROMIUM = chromium_path()
 DRIVER = shutil.which("chromedriver")
 try:
     from selenium import webdriver
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+        WebDriverException,
+    )
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:  # pragma: no cover - the dev extra installs it
     webdriver = None
@@ -85,7 +88,13 @@ def _submit(b, button: str) -> str:
     b.find_element(By.ID, button).click()
     # the old page's elements go stale while the next one loads: keep polling through that
     WebDriverWait(
-        b, 30, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+        b,
+        30,
+        ignored_exceptions=(
+            NoSuchElementException,
+            StaleElementReferenceException,
+            WebDriverException,
+        ),
     ).until(
         lambda d: (
             d.find_elements(By.ID, "saved")
@@ -95,13 +104,29 @@ def _submit(b, button: str) -> str:
     return before
 
 
+def _replaced(page):
+    """A wait condition: the old page's root element is gone. Chromium reports a node of a
+    document that has been replaced either as stale or, while the new document is being
+    attached, as 'Node with given id does not belong to the document' (a plain
+    WebDriverException, which selenium's ``staleness_of`` does not catch)."""
+
+    def gone(_d) -> bool:
+        try:
+            page.is_enabled()
+        except (StaleElementReferenceException, WebDriverException):
+            return True
+        return False
+
+    return gone
+
+
 def _navigate(b, locator: tuple[str, str]) -> None:
     """Click something that loads a new page; return once the new page has replaced the old one.
 
     Reading right after the click can find the old page's elements, which then go stale."""
     page = b.find_element(By.TAG_NAME, "html")
     b.find_element(*locator).click()
-    WebDriverWait(b, 30).until(EC.staleness_of(page))
+    WebDriverWait(b, 30).until(_replaced(page))
     WebDriverWait(b, 30).until(
         lambda d: d.execute_script("return document.readyState") == "complete"
     )
@@ -332,9 +357,15 @@ def _click_for_error(b, button: str, expect: str) -> None:
     page = b.find_element(By.TAG_NAME, "html")
     b.find_element(By.ID, button).click()
     # the previous error may still be on the old page: wait for the new page first
-    WebDriverWait(b, 30).until(EC.staleness_of(page))
+    WebDriverWait(b, 30).until(_replaced(page))
     WebDriverWait(
-        b, 30, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+        b,
+        30,
+        ignored_exceptions=(
+            NoSuchElementException,
+            StaleElementReferenceException,
+            WebDriverException,
+        ),
     ).until(lambda d: d.find_elements(By.ID, "error"))
     assert expect in b.find_element(By.ID, "error").text
     assert _task(b) == before
@@ -439,7 +470,9 @@ def _axe(b) -> list[dict]:
     b.execute_script(AXE_JS.read_text(encoding="utf-8"))
     return b.execute_async_script(
         "const done = arguments[arguments.length - 1];"
-        "axe.run(document).then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact,"
+        # WCAG 2.2's target size too (axe-core leaves it off by default)
+        "axe.run(document, {rules: {'target-size': {enabled: true}}})"
+        ".then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact,"
         " nodes: v.nodes.map(n => n.html.slice(0, 120))}))), e => done([{id: String(e)}]));"
     )
 
@@ -492,6 +525,14 @@ def test_station_pages_have_no_axe_violations_and_a_visible_focus_ring(fresh_run
             _submit(b, "skip")
         assert b.find_elements(By.ID, "placeholders")
         pages["a draft with a placeholder"] = _axe(b)
+        for _ in range(40):  # a page listing two approved sources (two <summary> targets)
+            if b.find_elements(By.ID, "not-now"):  # the five questions, every tenth draft
+                _navigate(b, (By.ID, "not-now"))
+            if len(b.find_elements(By.CSS_SELECTOR, "section.sources summary")) >= 2:
+                break
+            _submit(b, "skip")
+        assert len(b.find_elements(By.CSS_SELECTOR, "section.sources summary")) >= 2
+        pages["a draft with two sources"] = _axe(b)
         _skip_to(b, "side_by_side")
         pages["side by side"] = _axe(b)
         rings += _focus_rings(b)
