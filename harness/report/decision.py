@@ -90,7 +90,6 @@ def cover(
     run: RunData, phase: str, title: str = "", dec: Decision | None = None, protocol: str = ""
 ) -> Any:
     """The first screen: district, workflow, phase, the decision and why, what was compared.
-
     After the pilot starts, page 1 names the frozen pilot protocol and its hash; a pilot still
     short of the sample the protocol needs gets "not enough evidence yet" instead of a verdict.
     """
