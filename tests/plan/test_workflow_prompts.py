@@ -17,7 +17,9 @@ DS = load_dataset(SAMPLE)
     "item_id,says",
     [
         ("sum-018", "summary for the office that must act"),
-        ("nl-001", "Write the newsletter section."),
+        ("nl-002", "Write the newsletter section."),
+        # a section the district publishes in Spanish too (publish_es) asks for both
+        ("nl-001", "Write the newsletter section, then the same section in Spanish."),
         ("faq-enr-001", "Write the reply to the parent"),
         ("sq-001", "cite the passage ids you rely on"),
     ],
