@@ -10,7 +10,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from harness.data.dataset import ITEM_FILES, Dataset, items_for_tasks, load_dataset
+    from harness.data.dataset import (
+        ITEM_FILES,
+        Dataset,
+        items_for_tasks,
+        load_dataset,
+        scored_tasks,
+    )
     from harness.data.files import YES_NO, Collector, blank, read_text
     from harness.data.guard import (
         LINK_HINT,
@@ -109,6 +115,7 @@ _API = {
     "header_problems": "harness.data.guard",
     "infer_mapping": "harness.data.mapping",
     "items_for_tasks": "harness.data.dataset",
+    "scored_tasks": "harness.data.dataset",
     "items_frame": "harness.data.items",
     "language_name": "harness.data.languages",
     "json_depth_line": "harness.data.guard",
@@ -193,6 +200,7 @@ __all__ = [
     "read_sources",
     "read_text",
     "resolve_mapping",
+    "scored_tasks",
     "strict_json",
     "validation_problems",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,7 @@ __all__ = [
     "load_dataset",
     "look_alike",
     "read_pilot_log",
+    "scored_tasks",
 ]
 
 ITEM_FILES = ("items.jsonl", "items.csv", "items.parquet")
@@ -95,6 +97,12 @@ class Dataset:
     def item(self, item_id: str) -> dict[str, Any]:
         """One item as a plain dict (lists stay lists)."""
         return {**{str(k): v for k, v in self.items.loc[item_id].items()}, "id": item_id}
+
+    def item_tasks(self) -> dict[str, str]:
+        """Item id -> task (workflow): what a pilot log entry naming the item belongs to."""
+        if "task" not in self.items.columns:
+            return {str(i): "" for i in self.items.index}
+        return {str(i): str(t) for i, t in self.items["task"].items()}
 
     def source_texts(self, source_ids: list[str]) -> list[dict[str, Any]]:
         """The given sources as dicts with id, title and text, in the order given."""
@@ -202,7 +210,8 @@ def load_dataset(path: str | Path) -> Dataset:
     if confined["ratings.csv"] and (root / "ratings.csv").is_file():
         ratings = read_ratings(root / "ratings.csv", item_ids, col)
     if confined["pilot_log.csv"] and (root / "pilot_log.csv").is_file():
-        pilot = pilot_log_frame(root / "pilot_log.csv", item_ids, col)
+        tasks = {r["id"]: str(r.get("task") or "") for _, r in rows if isinstance(r.get("id"), str)}
+        pilot = pilot_log_frame(root / "pilot_log.csv", tasks, col)
     if confined["people.csv"] and (root / "people.csv").is_file():
         got = read_csv_rows(root / "people.csv", col, ("name",), "one row per person")
         if got is not None:
@@ -230,6 +239,15 @@ def load_dataset(path: str | Path) -> Dataset:
         items_file=present[0],
         item_lines=lines,
     )
+
+
+def scored_tasks(items: pd.DataFrame, item_ids: Iterable[Any]) -> set[str] | None:
+    """The workflows (item tasks) of these items, e.g. a run's scored ones: the one definition
+    the gates, the pilot protocol and a run's pilot log read (None: the items carry no task)."""
+    if "task" not in items.columns:
+        return None
+    known = items.index.intersection(pd.Index(list(item_ids)))
+    return {str(t) for t in items.loc[known, "task"].dropna()}
 
 
 def items_for_tasks(dataset: Dataset, tasks: list[str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:

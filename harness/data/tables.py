@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Collection, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ RATINGS_NON_CRITERIA = ("draft_id", "item_id", "draft_origin", "draft", "rater",
 PILOT_REQUIRED = ("entry_id", "phase", "final_text", "review_minutes", "revision_count", "approved")
 PILOT_NUMERIC = ("drafting_minutes", "review_minutes", "revision_count", "turnaround_hours")
 PILOT_PHASES = ("baseline", "pilot")
+PILOT_DEFAULT_TASK = "faq_reply"  # a pilot log without a task: what districts log today, replies
 PILOT_MAX = 100_000.0  # minutes, hours or revisions: larger is a typo, and sums would overflow
 DIRECTORY_KINDS = ("phone", "email", "url", "office", "name")
 
@@ -136,15 +138,59 @@ def read_ratings(path: Path, item_ids: set[str], col: Collector) -> pd.DataFrame
     return frame
 
 
-def pilot_log_frame(path: Path, item_ids: set[str], col: Collector) -> pd.DataFrame | None:
-    """The pilot log table, checked: phases, numbers, yes/no, item ids and dates."""
+def _item_tasks(items: Collection[str]) -> dict[str, str]:
+    """Item id -> task ("" when only the ids are known)."""
+    if isinstance(items, Mapping):
+        return {str(k): str(v) for k, v in items.items()}
+    return {str(i): "" for i in items}
+
+
+def entry_task(
+    path: Path, line: int, rec: dict[str, str], items: dict[str, str], col: Collector
+) -> str:
+    """The workflow of one pilot log entry, decided here only: its ``task`` cell (one of the
+    dataset's item tasks, or faq_reply), else the task of the item it names, else faq_reply."""
+    known = sorted({t for t in items.values() if t} | {PILOT_DEFAULT_TASK})
+    own, item = rec.get("task", ""), items.get(rec.get("item_id", ""), "")
+    if own and own not in known:
+        col.add(
+            path,
+            line,
+            "task",
+            f"'{own}' is not a task of this dataset",
+            f"use one of {', '.join(known)}, or leave it empty "
+            f"(the item's task, else {PILOT_DEFAULT_TASK})",
+        )
+    elif own and item and own != item:
+        col.add(
+            path,
+            line,
+            "task",
+            f"is '{own}' but item '{rec['item_id']}' is a {item} item",
+            f"write {item} or leave it empty",
+        )
+    return own or item or PILOT_DEFAULT_TASK
+
+
+def pilot_log_frame(path: Path, items: Collection[str], col: Collector) -> pd.DataFrame | None:
+    """The pilot log table, checked: phases, numbers, yes/no, item ids, dates and tasks.
+
+    Args:
+        items: item id -> task (a mapping: the dataset's items); a bare collection of ids
+            gives no task, so its rows take their ``task`` cell or faq_reply.
+
+    Every row gets a ``task`` (:func:`entry_task`).
+    """
     got = read_csv_rows(path, col, PILOT_REQUIRED, "one row per pilot entry")
     if got is None:
         return None
     _, rows = got
+    tasks = _item_tasks(items)
+    item_ids = set(tasks)
     out = []
     for line, rec in rows:
         row: dict[str, Any] = dict(rec)
+        row["task"] = entry_task(path, line, rec, tasks, col)
         if not rec.get("entry_id"):
             col.add(path, line, "entry_id", "is empty", "every entry needs an id")
         if rec.get("phase") not in PILOT_PHASES:
@@ -201,15 +247,16 @@ def pilot_log_frame(path: Path, item_ids: set[str], col: Collector) -> pd.DataFr
     return frame
 
 
-def read_pilot_log(path: str | Path, item_ids: set[str]) -> pd.DataFrame | None:
-    """A pilot log CSV on its own (outside a dataset folder), validated like a dataset's.
+def read_pilot_log(path: str | Path, items: Collection[str]) -> pd.DataFrame | None:
+    """A pilot log CSV on its own (outside a dataset folder), validated like a dataset's
+    (``items``: the dataset's item id -> task, as :func:`pilot_log_frame` takes them).
 
     Raises:
         DatasetError: every problem with file, line and field.
     """
     p = Path(path)
     col = Collector(p.parent, str(p.parent))
-    frame = pilot_log_frame(p, item_ids, col)
+    frame = pilot_log_frame(p, items, col)
     if col.problems:
         raise DatasetError(f"pilot log {path}", col.problems)
     return frame

@@ -295,7 +295,9 @@ def pilot_check(gate: Gate, ev: Evidence, gs: GateSet) -> GateResult:
 
     measure = gate.metric.removeprefix(PILOT_PREFIX)
     if ev.pilot_log is None or ev.pilot_log.empty:
-        return GateResult.unchecked("the dataset has no pilot_log.csv")
+        from harness.store.pilotlog import missing_entries
+
+        return GateResult.unchecked(missing_entries(ev.pilot_log))
     frame = outcomes(ev.pilot_log, gs.level, gs.resamples, gs.seed)
     r = outcome_value(frame, measure)
     if r is None or pd.isna(r["improvement"]):

@@ -76,7 +76,9 @@ def _count_missing(s: pd.DataFrame, gate: Gate, candidate: str, ev: Evidence) ->
 def _needs(gate: Gate, ev: Evidence, row: dict[str, Any]) -> str:
     """What would make a gate that could not be checked checkable, in a few words."""
     if gate.metric.startswith(PILOT_PREFIX):
-        return "pilot_log.csv with entries before and during the pilot"
+        tasks = ev.pilot_log.attrs.get("tasks") if ev.pilot_log is not None else None
+        of = f" of {' or '.join(tasks)}" if tasks else ""  # the run's workflows, when filtered
+        return f"pilot_log.csv with entries{of} before and during the pilot"
     by = gate.floor_by or gate.max_gap_by
     if by:
         return f"at least {gate.min_n} scored questions in each {by} slice"

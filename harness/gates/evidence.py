@@ -140,11 +140,10 @@ class Evidence:
         if self.items is None or "task" not in self.items.columns:
             return None
         if "tasks" not in self._views:
-            ids: list[Any] = (
-                list(self.scores["item_id"].unique()) if "item_id" in self.scores else []
-            )
-            known = self.items.index.intersection(pd.Index(ids))
-            self._views["tasks"] = {str(t) for t in self.items.loc[known, "task"].dropna()}
+            from harness.data.dataset import scored_tasks
+
+            ids: Any = self.scores["item_id"].unique() if "item_id" in self.scores else []
+            self._views["tasks"] = scored_tasks(self.items, ids) or set()
         return set(self._views["tasks"])
 
     def for_tasks(self, tasks: Collection[str] | None) -> Evidence:
@@ -156,9 +155,13 @@ class Evidence:
         if key not in self._views:
             assert self.items is not None
             keep = set(self.items.index[self.items["task"].isin(list(key))].astype(str))
+            from harness.store.pilotlog import for_workflows
+
+            log = self.pilot_log
             self._views[key] = replace(
                 self,
                 scores=self.scores[self.scores["item_id"].isin(keep)],
+                pilot_log=None if log is None else for_workflows(log, key),
                 undrafted={c: ids & keep for c, ids in self.undrafted.items()},
                 _views={},
             )
@@ -196,9 +199,8 @@ class Evidence:
             columns=["name", "kind", "baseline", "model", "api_base"],
         )
         ds = run.dataset
-        from harness.store.runs import station_pilot_log
+        from harness.store.pilotlog import run_pilot_log
 
-        station = station_pilot_log(run.store, set(ds.items.index))
         calibration = run.calibration
         if calibration is None and ds.ratings is None:  # nobody could check a judge
             calibration = {"unchecked": NO_RATINGS}
@@ -207,7 +209,7 @@ class Evidence:
             categories=ds.items["category"],
             candidates=cands,
             calibration=calibration or _calibration_from_scores(run.scores),
-            pilot_log=station if station is not None else ds.pilot_log,
+            pilot_log=run_pilot_log(run),  # the run's workflows' entries only
             sites=call_sites(m),
             items=ds.items,
             undrafted=_undrafted(run),

@@ -225,9 +225,11 @@ def _workflow(f: Facts) -> tuple[bool, str]:
 
 def _pilot(phases: Sequence[str]) -> Check:
     def check(f: Facts) -> tuple[bool, str]:
-        log = f.run.dataset.pilot_log
+        from harness.store.pilotlog import missing_entries, run_pilot_log
+
+        log = run_pilot_log(f.run)  # the run's workflows' entries (the station's first)
         if log is None or log.empty:
-            return False, "the dataset has no pilot_log.csv"
+            return False, missing_entries(log)
         have = set(log["phase"])
         missing = [p for p in phases if p not in have]
         if missing:

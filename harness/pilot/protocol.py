@@ -18,7 +18,6 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import yaml
 
 import harness.pilot.sample as sample
@@ -76,11 +75,9 @@ def _gate_dicts(
 def run_tasks(run: Any) -> list[str] | None:
     """The workflows (item tasks) a run's scored items belong to, as the decision reads them
     (None when the items carry no task)."""
-    items = run.dataset.items
-    if "task" not in items.columns:
-        return None
-    scored = items.index.intersection(pd.Index(run.scores["item_id"].unique()))
-    return sorted({str(t) for t in items.loc[scored, "task"].dropna()}) or None
+    from harness.store.pilotlog import run_workflows
+
+    return sorted(run_workflows(run) or ()) or None
 
 
 def _candidate(run: Any, chosen: str | None) -> str:
@@ -135,16 +132,16 @@ def build(
     effects: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """A draft protocol from a pre-pilot run and the gates (nothing written)."""
-    from harness.store.runs import station_pilot_log
+    from harness.store.pilotlog import run_pilot_log
+    from harness.store.runs import STATION_SOURCE
 
     gates_path = Path(gates or GATES_FILE).resolve()
     tasks = run_tasks(run)  # the piloted workflow: only its gates are frozen
     gate_sets = _gate_dicts(gates_path, tasks)
     cand = _candidate(run, candidate)
-    log = station_pilot_log(run.store, set(run.dataset.items.index))
+    log = run_pilot_log(run)  # the piloted workflow's entries only
     source = "minutes measured in the review station"
-    if log is None:
-        log = run.dataset.pilot_log
+    if log is None or log.attrs.get("source") != STATION_SOURCE:
         source = f"logged in {run.manifest['dataset']['name']}/pilot_log.csv"
     measures = [_measure(run, g, cand, log, source) for g in gate_sets.get("post_pilot", [])]
     for m in measures:

@@ -90,13 +90,13 @@ def cover(
     run: RunData, phase: str, title: str = "", dec: Decision | None = None, protocol: str = ""
 ) -> Any:
     """The first screen: district, workflow, phase, the decision and why, what was compared.
-
     After the pilot starts, page 1 names the frozen pilot protocol and its hash; a pilot still
     short of the sample the protocol needs gets "not enough evidence yet" instead of a verdict.
     """
     from IPython.display import HTML
 
-    from harness.report.pilot import evidence_short, protocol_line, run_pilot_log, short_box
+    from harness.report.pilot import evidence_short, protocol_line, short_box
+    from harness.store.pilotlog import run_pilot_log
 
     m = run.manifest
     phase_text = PHASES.get(phase, phase)

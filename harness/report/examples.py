@@ -204,15 +204,24 @@ def methodology(run: RunData | None = None) -> Any:
     minutes' rates this run used, and the run's identifiers)."""
     from IPython.display import HTML
 
+    from harness.store.pilotlog import NO_ENTRIES, none_for_workflow, run_pilot_log
+
+    # the effort model fits its rates to the dataset's whole log (scorers.edit.fitted_rates);
+    # the gates trust them for this run's workflows only when its own entries are fitted too
+    own = run_pilot_log(run) if run is not None else None
     rates = (
-        "This run's rates were fitted to the district's own pilot log (measured minutes), so the "
-        "estimates follow what staff really spent."
-        if run is not None
-        and run.dataset.pilot_log is not None
-        and minutes_are_fitted(run.dataset.pilot_log)
-        else "This run's rates are planning rates (rubrics/effort.yaml) that no pilot log has "
+        "This run's rates are planning rates (rubrics/effort.yaml) that no pilot log has "
         "checked yet, so a gate on minutes is advisory until a pilot measures real minutes."
     )
+    if run is not None and minutes_are_fitted(run.dataset.pilot_log):
+        rates = (
+            "This run's rates were fitted to the district's own pilot log (measured minutes), "
+            "so the estimates follow what staff really spent."
+            if not none_for_workflow(own)
+            else "This run's rates were fitted to the district's pilot log of other workflows; "
+            f"there are {NO_ENTRIES}, so a gate on minutes is advisory until a pilot of this "
+            "workflow measures real minutes."
+        )
     details = run_details(run).data if run is not None else ""
     words = run_vocab(run) if run is not None else vocab(None)
     return HTML(STYLE + reword(_METHOD.format(rates=rates), words) + details)

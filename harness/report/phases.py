@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+import harness.store.pilotlog as pl
 from harness import stats
 from harness.data.dataset import load_dataset
 from harness.errors import ReportError
@@ -18,7 +19,7 @@ from harness.report.decision import PHASES, decision, decision_box, district_nam
 from harness.report.format import STYLE, esc, fmt, note, plain, table_html, unit_of
 from harness.report.glossary import candidate_names
 from harness.report.pilot import evidence_short, short_box
-from harness.store.runs import RunData, station_pilot_log
+from harness.store.runs import RunData
 
 
 def phase_changes(
@@ -118,20 +119,22 @@ def _no_worse_words(p: float, margin: float | None, unit: str) -> str:
 
 
 def pilot_log_for(run: RunData, path: str = "") -> pd.DataFrame | None:
-    """The pilot log: from ``path`` (a CSV or a dataset folder) or the run's own dataset."""
+    """The pilot log: from ``path`` (a CSV or a dataset folder) or the run's own dataset, with
+    the entries of the run's workflows only (:func:`harness.store.run_pilot_log`)."""
     if not path:  # the review station's measured minutes first, then the dataset's log
-        station = station_pilot_log(run.store, set(run.dataset.items.index))
-        return station if station is not None else run.dataset.pilot_log
+        return pl.run_pilot_log(run)
     p = Path(path)
     if p.is_dir():
-        return load_dataset(p).pilot_log
-    if not p.is_file():
+        log = load_dataset(p).pilot_log
+    elif not p.is_file():
         raise ReportError(
             f"pilot log {path} does not exist; give a pilot_log.csv or a dataset folder"
         )
-    from harness.data.dataset import read_pilot_log
+    else:
+        from harness.data.dataset import read_pilot_log
 
-    return read_pilot_log(p, set(run.dataset.items.index))
+        log = read_pilot_log(p, run.dataset.item_tasks())
+    return None if log is None else pl.for_workflows(log, pl.run_workflows(run))
 
 
 # What the before / during columns of each pilot outcome count (the improvement is their gap).
@@ -148,6 +151,8 @@ def pilot_table(log: pd.DataFrame | None) -> Any:
     from harness.gates.pilot_log import outcomes
 
     out = outcomes(log)
+    if out.empty and pl.none_for_workflow(log):
+        return note(f"No outcome was measured: {pl.missing_entries(log)}.")
     if out.empty:
         return note("No pilot log: the dataset has no pilot_log.csv, so no outcome was measured.")
     measured = [

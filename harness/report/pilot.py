@@ -10,7 +10,8 @@ from typing import Any
 import pandas as pd
 
 from harness.report.format import STYLE, esc, fmt, note, table_html
-from harness.store.runs import RunData, station_pilot_log
+from harness.store.pilotlog import NO_ENTRIES, none_for_workflow
+from harness.store.runs import RunData
 
 SHORT = "Not decided: not enough evidence yet"
 
@@ -38,12 +39,6 @@ def protocol_line(run: RunData, protocol: str | Path = "") -> str:
         f"<p class='meta'><b>Pilot protocol:</b> {esc(path.name)}, frozen {esc(seal.get('at'))}, "
         f"sha256 <code>{esc(seal.get('sha256'))}</code></p>"
     )
-
-
-def run_pilot_log(run: RunData) -> pd.DataFrame | None:
-    """The run's pilot log: the review station's measured one first, else the dataset's."""
-    station = station_pilot_log(run.store, set(run.dataset.items.index))
-    return station if station is not None else run.dataset.pilot_log
 
 
 def reviewed_drafts(log: pd.DataFrame | None) -> int:
@@ -193,7 +188,7 @@ def field_evidence_table(log: pd.DataFrame | None) -> Any:
         f"{fmt(row['ci_low'])} to {fmt(row['ci_high'])}], {row['n_baseline']} replies before "
         f"and {row['n_pilot']} during the pilot"
         if row is not None and pd.notna(row["improvement"])
-        else "not measured yet (no pilot log)"
+        else f"not measured yet ({NO_ENTRIES if none_for_workflow(log) else 'no pilot log'})"
     )
     field = studies()
     view = pd.DataFrame(

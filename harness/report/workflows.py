@@ -11,9 +11,9 @@ Every figure comes from the run's dataset or its scores, never from typed-in num
 - **risk**: share of items marked sensitive or carrying a safety label; share of messages
   holding personal data (names in ``people.csv``, emails, phone numbers, ids not published).
 - **pain**: staff minutes per item measured in a pilot log's baseline period (drafting +
-  review, rows matched to the workflow by item id, or by ``task``): the review station's
-  from-scratch pages of this run first, else the dataset's ``pilot_log.csv``; where nothing is
-  measured,
+  review, rows of the workflow's ``task``, decided at load: the row's task, else its item's,
+  else faq_reply): the review station's from-scratch pages of this run first, else the
+  dataset's ``pilot_log.csv`` (:func:`harness.store.run_pilot_log`); where nothing is measured,
   the effort model's minutes to write the reference from scratch (``scratch_minutes``),
   labelled an estimate.
 - **quality**: the best drafting candidate's (not the reference, not the staff's own drafts) mean on the workflow's headline metric and
@@ -100,19 +100,12 @@ def _measured_minutes(run: RunData, task: str) -> tuple[float, int]:
     """Mean staff minutes per item in a pilot log's baseline period, and how many rows: the
     review station's own log of this run (from-scratch pages) first, else the dataset's."""
     from harness.gates.pilot_log import minutes_per_reply
-    from harness.store.runs import station_pilot_log
+    from harness.store.pilotlog import run_pilot_log
 
-    station = station_pilot_log(run.store, set(run.dataset.items.index))
-    log = station if station is not None else run.dataset.pilot_log
+    log = run_pilot_log(run)  # each entry's task decided at load (harness.data.tables)
     if log is None or log.empty:
         return math.nan, 0
-    log = log[log["phase"] == "baseline"]
-    if "task" in log.columns:
-        mine = log[log["task"] == task]
-    else:
-        ids = log["item_id"].dropna()
-        tasks = run.dataset.items["task"].reindex(ids.tolist()).tolist()
-        mine = log.loc[ids.index[[t == task for t in tasks]]]
+    mine = log[(log["phase"] == "baseline") & (log["task"] == task)]
     minutes = minutes_per_reply(mine).dropna()
     return (float(minutes.mean()), len(minutes)) if len(minutes) else (math.nan, 0)
 

@@ -47,12 +47,9 @@ def staff_review_status(run: Any) -> dict[str, Any]:
     own station export, else the dataset's ``pilot_log.csv``), with a sentence saying so."""
     store = getattr(run, "store", None)
     station = reviews(run) if store is not None else pd.DataFrame()
-    log = None
-    if store is not None:
-        from harness.store.runs import station_pilot_log
+    from harness.store.pilotlog import NO_ENTRIES, none_for_workflow, run_pilot_log
 
-        log = station_pilot_log(store, set(run.dataset.items.index))
-    log = log if log is not None else run.dataset.pilot_log
+    log = run_pilot_log(run)  # the run's workflows' entries only
     phases = log["phase"].value_counts() if log is not None and len(log) else pd.Series(dtype=int)
     out: dict[str, Any] = {
         "station_reviews": len(station),
@@ -75,7 +72,8 @@ def staff_review_status(run: Any) -> dict[str, Any]:
     out["text"] = (
         "; ".join(parts)
         if parts
-        else "no staff review yet: no draft reviewed in the review station and no pilot_log.csv"
+        else "no staff review yet: no draft reviewed in the review station and "
+        + (NO_ENTRIES if none_for_workflow(log) else "no pilot_log.csv")
     )
     return out
 

@@ -12,8 +12,9 @@
   ``turnaround_hours`` is :data:`harness.metrics.TURNAROUND` (from the message's
   ``received_at`` to the approval) for live pilot messages only,
   and ``approver`` / ``approved_at`` say who approved it when; a reply not approved yet (or a
-  station without approvers) leaves them empty. Extra columns ``candidate``, ``draft_id``,
-  ``active_seconds``, ``approver`` and ``approved_at`` are kept as metadata.
+  station without approvers) leaves them empty; ``task`` is the reviewed item's workflow. Extra
+  columns ``candidate``, ``draft_id``, ``active_seconds``, ``approver`` and ``approved_at`` are
+  kept as metadata.
 - ``corrected_replies.csv``: every approved or rejected draft with the text staff would send.
 
 Skipped tasks are in none of them. The files are written together, each atomically. Text
@@ -54,6 +55,7 @@ PILOT_COLUMNS = [
     "date",
     "staff_member",
     "category",
+    "task",
     "item_id",
     "question",
     "ai_draft",
@@ -138,6 +140,7 @@ def pilot_log_frame(
     questions: dict[str, str],
     pilot_candidates: Sequence[str] | None = None,
     path: pd.DataFrame | None = None,
+    tasks: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Rows of ``pilot_log.csv``: baseline from from-scratch replies, pilot from AI drafts.
 
@@ -147,6 +150,8 @@ def pilot_log_frame(
         pilot_candidates: candidates whose drafts count as the pilot's AI drafts (default: every
             candidate but the approved-answer control).
         path: the approval path per reply (:func:`harness.review.approval.paths`), if any.
+        tasks: item id -> task: each row's ``task`` is its item's (empty when not given: the
+            loader then takes the item's task, :func:`harness.data.tables.entry_task`).
     """
     rows: list[dict[str, Any]] = []
     if reviews.empty:
@@ -161,6 +166,7 @@ def pilot_log_frame(
             "date": str(r.submitted_at)[:10],
             "staff_member": r.reviewer,
             "category": r.category if isinstance(r.category, str) else "",
+            "task": (tasks or {}).get(r.item_id, ""),
             "item_id": r.item_id,
             "question": questions.get(r.item_id, ""),
             "revision_count": p["revisions"] if p is not None else None,
@@ -320,7 +326,9 @@ def export(
     out.mkdir(parents=True, exist_ok=True)
     frames = {
         "ratings.csv": ratings_frame(reviews, criteria),
-        "pilot_log.csv": pilot_log_frame(reviews, questions, pilot_candidates, steps),
+        "pilot_log.csv": pilot_log_frame(
+            reviews, questions, pilot_candidates, steps, run.dataset.item_tasks()
+        ),
         "corrected_replies.csv": corrected_frame(reviews),
     }
     ours = _recorded(path)

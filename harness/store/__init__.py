@@ -25,6 +25,14 @@ if TYPE_CHECKING:
         release,
         reserve,
     )
+    from harness.store.pilotlog import (
+        NO_ENTRIES,
+        for_workflows,
+        missing_entries,
+        none_for_workflow,
+        run_pilot_log,
+        run_workflows,
+    )
     from harness.store.runs import (
         CALIBRATION_DRAFTS,
         CALIBRATION_JSON,
@@ -50,6 +58,12 @@ if TYPE_CHECKING:
     )
 
 _API = {
+    "NO_ENTRIES": "harness.store.pilotlog",
+    "for_workflows": "harness.store.pilotlog",
+    "missing_entries": "harness.store.pilotlog",
+    "none_for_workflow": "harness.store.pilotlog",
+    "run_pilot_log": "harness.store.pilotlog",
+    "run_workflows": "harness.store.pilotlog",
     "CALIBRATION_DRAFTS": "harness.store.runs",
     "CALIBRATION_JSON": "harness.store.runs",
     "CALIBRATION_SUMMARY": "harness.store.runs",
@@ -93,6 +107,7 @@ __all__ = [
     "GENERATION_COLUMNS",
     "INFRA_ERRNOS",
     "LOCK_FILE",
+    "NO_ENTRIES",
     "RESERVE_BYTES",
     "RESERVE_FILE",
     "REVIEW_FOLDER",
@@ -107,6 +122,7 @@ __all__ = [
     "check_run_id",
     "counts_from_journal",
     "default_results_dir",
+    "for_workflows",
     "free_reserve",
     "generations_frame",
     "infrastructure_error",
@@ -114,10 +130,14 @@ __all__ = [
     "is_run_folder",
     "list_runs",
     "load_run",
+    "missing_entries",
+    "none_for_workflow",
     "open_run",
     "read_calibration",
     "release",
     "reserve",
+    "run_pilot_log",
+    "run_workflows",
     "station_pilot_log",
     "unit_key",
     "write_calibration",

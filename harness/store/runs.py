@@ -20,7 +20,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -410,11 +410,11 @@ REVIEW_FOLDER = "review"
 STATION_SOURCE = "measured in the review station"
 
 
-def station_pilot_log(store: RunStore, item_ids: set[str]) -> pd.DataFrame | None:
+def station_pilot_log(store: RunStore, items: Collection[str]) -> pd.DataFrame | None:
     """The run's own review-station pilot log (``review/pilot_log.csv``), when it has entries.
-
     Minutes measured by ``harness review`` on this run's drafts are better evidence than a
     dataset's logged estimate, so the pilot gates and the phase comparison use them and say so.
+    ``items``: item id -> task, so each entry gets its item's task (``data.pilot_log_frame``).
     """
     from harness.data.dataset import read_pilot_log
     from harness.errors import DatasetError
@@ -423,7 +423,7 @@ def station_pilot_log(store: RunStore, item_ids: set[str]) -> pd.DataFrame | Non
     if not p.is_file():
         return None
     try:
-        frame = read_pilot_log(p, item_ids)
+        frame = read_pilot_log(p, items)
     except DatasetError:
         return None
     if frame is None or frame.empty:

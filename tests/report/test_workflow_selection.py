@@ -92,8 +92,11 @@ def test_criteria_trace_to_the_data(run):
     # no counts column and no inbound log: volume unknown, never item dates
     assert c["volume_per_month"].isna().all()
     # measured pain only where the pilot log has baseline rows for the workflow
+    # (the workflow's rows: each entry's task decided at load, a row naming no item being an FAQ
+    # reply; before the pilot log had a task, only rows naming an item were matched)
     log = load_dataset(SAMPLE).pilot_log
-    base = log[(log["phase"] == "baseline") & log["item_id"].isin(items.index)]
+    base = log[(log["phase"] == "baseline") & (log["task"] == "faq_reply")]
+    assert (~base["item_id"].isin(items.index)).any()  # replies naming no item count too
     minutes = (base["drafting_minutes"].fillna(0) + base["review_minutes"]).mean()
     assert c.loc["faq_reply", "staff_minutes_measured"] == pytest.approx(minutes)
     assert math.isnan(c.loc["newsletter", "staff_minutes_measured"])

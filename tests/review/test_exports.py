@@ -185,6 +185,13 @@ def test_a_run_without_reviews_says_so(fresh_run):
     assert "No staff review yet" in evidence.section_html(run)
 
 
+def test_the_exported_pilot_log_names_each_replys_workflow(filled):
+    written = review.export(filled.run_id, results_dir=filled.results)
+    raw = pd.read_csv(written["pilot_log.csv"], dtype=str, keep_default_na=False)
+    items = load_run(filled.run_id, filled.results).dataset.items
+    assert len(raw) and raw["task"].tolist() == raw["item_id"].map(items["task"]).tolist()
+
+
 def test_pilot_gates_use_the_minutes_measured_in_the_station_and_say_so(filled):
     from harness.gates.decision import Evidence
     from harness.store.runs import STATION_SOURCE
