@@ -12,6 +12,7 @@ Every measure is turned so that a positive ``improvement`` means the pilot did b
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -191,8 +192,9 @@ def outcomes(
         if has_drafting
         else "review minutes per reply as logged (no drafting minutes in the log)"
     )
+    row = partial(_row, level=level, resamples=resamples, seed=seed, staff=staff)
     rows = [
-        _row(
+        row(
             "minutes_saved_per_reply",
             "Staff minutes saved per reply",
             "minutes",
@@ -200,12 +202,8 @@ def outcomes(
             pil["minutes"],
             True,
             minutes_how,
-            level,
-            resamples,
-            seed,
-            staff,
         ),
-        _row(
+        row(
             "hand_written_reduction",
             "Fewer replies written by hand (share of replies)",
             "share",
@@ -215,12 +213,8 @@ def outcomes(
             f"a pilot reply counts as hand-written when its draft was not approved or the "
             f"approved text keeps under {HAND_WRITTEN_BELOW:.0%} of the draft's words; "
             "every baseline reply was written by hand",
-            level,
-            resamples,
-            seed,
-            staff,
         ),
-        _row(
+        row(
             "fewer_revisions",
             "Fewer approval revisions per reply",
             "revisions",
@@ -228,15 +222,11 @@ def outcomes(
             pd.to_numeric(pil["revision_count"], errors="coerce"),
             True,
             "rounds of changes before approval, as logged; baseline minus pilot",
-            level,
-            resamples,
-            seed,
-            staff,
         ),
     ]
     if "turnaround_hours" in log:
         rows.append(
-            _row(
+            row(
                 "faster_turnaround_hours",
                 "Hours faster from message to approved reply",
                 "hours",
@@ -244,10 +234,6 @@ def outcomes(
                 pd.to_numeric(pil["turnaround_hours"], errors="coerce"),
                 True,
                 _turnaround_how(log),
-                level,
-                resamples,
-                seed,
-                staff,
             )
         )
     if "staff_member" in log:
