@@ -146,6 +146,30 @@ def write_plan(
 LAYOUTS = ("absolute", "shipped")
 
 
+def shipped_plan(path: Path) -> dict[str, Any]:
+    """A shipped plan (e.g. ``plans/demo.yaml``) as a dict, its relative paths (dataset,
+    governance, candidates' prompt, system and options.path, the judge's rubric) made absolute,
+    so a test can change it and write it anywhere."""
+    plan: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    here = path.parent
+
+    def absolute(p: str) -> str:
+        return str((here / p).resolve())
+
+    for key in ("dataset", "governance"):
+        if plan.get(key):
+            plan[key] = absolute(plan[key])
+    for c in plan["candidates"]:
+        if c.get("options", {}).get("path"):
+            c["options"]["path"] = absolute(c["options"]["path"])
+        for key in ("prompt", "system"):
+            if key in c:
+                c[key] = absolute(c[key])
+    if plan.get("judge", {}).get("rubric"):
+        plan["judge"]["rubric"] = absolute(plan["judge"]["rubric"])
+    return plan
+
+
 def plan_in(
     layout: str, tmp_path: Path, dataset: Path, candidates: list[dict[str, Any]], **extra: Any
 ) -> Path:

@@ -34,7 +34,7 @@ from tests.chromium import (
     stranded,
     stranded_headers,
 )
-from tests.conftest import REPO, shared_copy
+from tests.conftest import REPO, shared_copy, shipped_plan
 
 DEMO = REPO / "plans" / "demo.yaml"
 MAX_PAGES = 15  # issue 24 (and issue 22's budget): a board packet's readiness report
@@ -57,18 +57,10 @@ def _draft(messages: list[dict[str, str]]) -> str:
 
 def _demo_plan(tmp: Path, base_url: str) -> Path:
     """plans/demo.yaml with its paths made absolute and the embedded model at ``base_url``."""
-    plan = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
-    plan["dataset"] = str((DEMO.parent / plan["dataset"]).resolve())
-    plan["governance"] = str((DEMO.parent / plan["governance"]).resolve())
+    plan = shipped_plan(DEMO)
     for c in plan["candidates"]:
-        if c.get("options", {}).get("path"):
-            c["options"]["path"] = str((DEMO.parent / c["options"]["path"]).resolve())
-        for key in ("prompt", "system"):
-            if key in c:
-                c[key] = str((DEMO.parent / c[key]).resolve())
         if c.get("model") == "local/smollm2":
             c.update(model="openai/smollm2", api_base=base_url)
-    plan["judge"]["rubric"] = str((DEMO.parent / plan["judge"]["rubric"]).resolve())
     plan["judge"].update(model="openai/smollm2", api_base=base_url)
     path = tmp / "demo.yaml"
     path.write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")

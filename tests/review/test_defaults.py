@@ -23,6 +23,7 @@ from harness.review import db
 from harness.review.queue import CONTROL
 from harness.run.runner import RunOptions, run_plan
 from harness.store.runs import load_run
+from tests.conftest import shipped_plan
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "plans" / "demo.yaml"
@@ -32,18 +33,8 @@ ITEMS = ["faq-ath-001", "faq-ath-002", "faq-trn-005", "faq-nut-es01"]
 def _demo_plan(tmp: Path, *, model: bool, ids: list[str]) -> Path:
     """plans/demo.yaml with paths made absolute and ``select`` overridden (and, without the
     model, its model candidate and judge left out); the reference row stays at its default."""
-    plan = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+    plan = shipped_plan(DEMO)
     assert "reference_row" not in plan  # the shipped default: on
-    plan["dataset"] = str((DEMO.parent / plan["dataset"]).resolve())
-    plan["governance"] = str((DEMO.parent / plan["governance"]).resolve())
-    for c in plan["candidates"]:
-        if c.get("options", {}).get("path"):
-            c["options"]["path"] = str((DEMO.parent / c["options"]["path"]).resolve())
-        for key in ("prompt", "system"):
-            if key in c:
-                c[key] = str((DEMO.parent / c[key]).resolve())
-    if plan.get("judge", {}).get("rubric"):
-        plan["judge"]["rubric"] = str((DEMO.parent / plan["judge"]["rubric"]).resolve())
     plan["select"] = {"ids": ids}
     if not model:  # (the runs here are not scored: the station reads drafts only)
         plan.pop("judge")
