@@ -58,14 +58,15 @@ class Bm25:
     def scores(self, terms: Sequence[str]) -> np.ndarray:
         """Every passage's BM25 score for a query of these terms (one phrase each; terms not in
         the index add nothing), greater is better, 0 for a passage none of them matches."""
-        total = np.zeros(self.n)
-        for t in sorted(terms):  # FTS5's phrase order: the MATCH expression's
-            j = self.column.get(t)
-            if j is None:
-                continue
-            lo, hi = self.indptr[j], self.indptr[j + 1]
-            total[self.rows[lo:hi]] += self.weights[lo:hi]
-        return total
+        # FTS5's phrase order (the MATCH expression's): bincount adds each passage's weights
+        # in the order given, from 0.0, as bm25() adds its phrases' shares
+        cols = [j for t in sorted(terms) if (j := self.column.get(t)) is not None]
+        if not cols:
+            return np.zeros(self.n)
+        spans = [slice(self.indptr[j], self.indptr[j + 1]) for j in cols]
+        rows = np.concatenate([self.rows[s] for s in spans])
+        weights = np.concatenate([self.weights[s] for s in spans])
+        return np.bincount(rows, weights=weights, minlength=self.n)
 
     def blobs(self) -> dict[str, bytes]:
         """What the index file stores (little-endian arrays, the terms one a line)."""
