@@ -84,6 +84,15 @@ def test_every_matching_passage_scores_as_fts5s_bm25(district):
     assert queries >= 0.9 * 2 * len(ds.items)
 
 
+def test_document_frequencies_are_fts5s(district):
+    """The query's terms are chosen by how many passages hold each in their text (``_telling``):
+    the counts are FTS5's own (its ``fts5vocab`` column table)."""
+    _, kb = district
+    kb.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.cols USING fts5vocab(main, fts, 'col')")
+    fts5 = dict(kb.db.execute("SELECT term, doc FROM temp.cols WHERE col = 'body'").fetchall())
+    assert kb.doc_freq == fts5 and len(fts5) > 100
+
+
 @pytest.mark.parametrize("kinds", [("answer", "document"), ("document",)])
 def test_a_search_returns_fts5s_top_k_after_the_same_filters(district, kinds):
     """What :func:`harness.knowledge.retrieve_rows` and ``rank_documents`` ask: the top k of
