@@ -208,7 +208,7 @@ def test_the_kappa_interval_is_sklearns_kappa_of_each_resample(weighted):
         else:
             reps.append(cohen_kappa_score(a, b))
     k, lo, hi = evidence.kappa_ci(x, y, weighted=weighted, resamples=300, seed=7)
-    assert 0 < len(reps) and len(set(np.round(reps, 9))) > 5
+    assert len(reps) > 0 and len(set(np.round(reps, 9))) > 5
     want_lo, want_hi = np.quantile(reps, [0.025, 0.975])
     assert lo == pytest.approx(min(want_lo, k), abs=1e-12)
     assert hi == pytest.approx(max(want_hi, k), abs=1e-12)
