@@ -73,10 +73,10 @@ def _resampled_kappas(x: np.ndarray, y: np.ndarray, idx: np.ndarray, weighted: b
     """The kappa of each resample (a row of ``idx``, positions into ``x`` and ``y``): NaN where
     the resample holds one label only, as :func:`_kappa` says. Weighted: quadratic weights over
     the 1-5 half-point grid (:func:`harness.scorers.calibration.weighted_kappa`); plain: 0/1."""
-    from harness.scorers.calibration import GRID, _grid_index
+    from harness.scorers.calibration import GRID, grid_index
 
     if weighted:
-        ix, iy, n_labels = _grid_index(x), _grid_index(y), len(GRID)
+        ix, iy, n_labels = grid_index(x), grid_index(y), len(GRID)
     else:
         labels, codes = np.unique(np.concatenate([x, y]), return_inverse=True)
         ix, iy, n_labels = codes[: len(x)], codes[len(x) :], len(labels)
