@@ -71,13 +71,14 @@ def ceiling(
     if stored is not None and stored.is_file():
         try:
             frame = pd.read_parquet(stored)
-            if list(frame.index) == ids and list(frame.columns) == COLUMNS:
+            key, frame.attrs = frame.attrs.get("key"), {}
+            if key == stored.stem and list(frame.index) == ids and list(frame.columns) == COLUMNS:
                 return frame
         except (OSError, ValueError):
             pass  # unreadable: measured again and stored anew
     frame = _measure(dataset, items, k, recall_k, cache_dir)
     if stored is not None:
-        _store(frame, stored)
+        _store(frame, stored)  # named by its key, and holding it: a copied file is not used
     return frame
 
 
@@ -108,7 +109,7 @@ def _stored(
         code.update((Path(__file__).parent / name).read_bytes())
     key = json.dumps([dataset.fingerprint, ids, k, recall_k, code.hexdigest()])
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    return folder / f"ceiling-{hashlib.sha256(key.encode()).hexdigest()[:32]}.parquet"
+    return folder / f"ceiling-{hashlib.sha256(key.encode()).hexdigest()}.parquet"
 
 
 def _store(frame: pd.DataFrame, path: Path) -> None:
@@ -119,7 +120,9 @@ def _store(frame: pd.DataFrame, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         os.close(fd)
+        frame.attrs["key"] = path.stem
         frame.to_parquet(tmp)
+        frame.attrs = {}
         os.replace(tmp, path)
     except OSError:
         if tmp is not None:

@@ -4,6 +4,7 @@ approved material itself lacks them."""
 from __future__ import annotations
 
 import math
+import shutil
 
 import pandas as pd
 
@@ -59,6 +60,13 @@ def test_the_ceiling_is_computed_once_per_dataset_and_selection(mini_copy, tmp_p
     again = ceiling(load_dataset(mini_copy), cache_dir=tmp_path)
     assert calls == []  # read, not computed
     pd.testing.assert_frame_equal(again, first)
+    (mine,) = tmp_path.glob("ceiling-*.parquet")
+    ceiling(ds, k=1, cache_dir=tmp_path)  # the same items and columns, another key
+    (theirs,) = set(tmp_path.glob("ceiling-*.parquet")) - {mine}
+    shutil.copy(theirs, mine)  # a table copied under another key's name is not read for it
+    calls.clear()
+    assert ceiling(ds, cache_dir=tmp_path).equals(first) and len(calls) == len(ds.items)
+    calls.clear()
     some = ds.items.iloc[:3]
     assert list(ceiling(ds, some, cache_dir=tmp_path).index) == list(some.index)
     assert len(calls) == 3  # another selection: computed
