@@ -17,6 +17,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from loopback import Behaviour, LoopbackServer
 
+from harness.report.lazy import defer_iri_grammar
+
+# As every render does: nbformat (imported at collection by the report tests, in each xdist
+# worker) would otherwise build rfc3987_syntax's RFC 3987 grammar, ~1.5-4 CPU s, for "iri"
+# checks no notebook schema makes (built on the first such check, if any).
+defer_iri_grammar()
+
 REPO = Path(__file__).resolve().parents[1]
 MINI = REPO / "tests" / "fixtures" / "mini-district"
 SAMPLE = REPO / "datasets" / "sample-district"
