@@ -112,6 +112,21 @@ def shared_copy(
     return dst
 
 
+def _build_baselines_run(folder: Path) -> None:
+    import harness
+
+    store = harness.run_plan(REPO / "plans" / "baselines.yaml", results_dir=folder / "results")
+    (folder / "run_id").write_text(store.run_id, encoding="utf-8")
+
+
+def baselines_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """(run id, results folder): ``plans/baselines.yaml`` as shipped, run and scored on the
+    sample district by ``harness.run_plan`` once per test session (~4 CPU s), a copy per
+    caller (``shared_copy``). For tests that read a shipped baselines run, not make one."""
+    folder = shared_copy(tmp_path_factory, "baselines-run", _build_baselines_run)
+    return (folder / "run_id").read_text(encoding="utf-8"), folder / "results"
+
+
 def write_plan(
     folder: Path,
     dataset: Path,
