@@ -100,14 +100,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         from harness.engine.pool import prestart
         from harness.run.names import load_plan
 
-        plan = load_plan(args.plan, dataset=args.dataset)
+        cache = "off" if args.no_cache else "refresh" if args.refresh_cache else "use"
+
+        def start_workers(shape: Any) -> None:
+            # as soon as the plan's shape is known, before its names are resolved (the
+            # registries import pandas) and the dataset loads: the workers import litellm
+            # meanwhile, and nothing is sent before the run approves every destination
+            prestart(shape, args.results, args.workers, cache, args.concurrency)
+
+        plan = load_plan(args.plan, dataset=args.dataset, shaped=start_workers)
         if args.governance:  # CI: approvals from the trusted file only (harness/engine/egress.py)
             from harness.engine.egress import trusted_governance
 
             trusted_governance(plan, args.governance)
-        # before pandas and the dataset: the workers import litellm meanwhile
-        cache = "off" if args.no_cache else "refresh" if args.refresh_cache else "use"
-        prestart(plan, args.results, args.workers, cache, args.concurrency)
     from harness.run.runner import run_plan
     from harness.store.runs import check_run_id
 
