@@ -461,7 +461,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _exiting() -> None:
+    """The command is done and the process exits: freeze what it loaded, so that the
+    interpreter's last collections on the way out skip it (0.17 s to 0.03 s after a run that
+    loaded pandas, pyarrow and scipy). Exit handlers still run; every file was closed."""
+    import gc
+
+    gc.freeze()
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The ``harness`` command; ``argv`` None reads the command line (the process's command)."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     args = build_parser().parse_args(argv)
     from harness.engine.llm import load_dotenv
@@ -469,7 +479,10 @@ def main(argv: list[str] | None = None) -> int:
     load_dotenv()
     signal.signal(signal.SIGTERM, _sigterm)
     try:
-        return int(args.fn(args))
+        code = int(args.fn(args))
+        if argv is None:  # the process ends with this command (not a caller's main([...]))
+            _exiting()
+        return code
     except InfrastructureError as exc:
         print(f"error: {scrub(terminal(exc))}", file=sys.stderr)
         return EXIT_INFRASTRUCTURE
