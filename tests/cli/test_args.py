@@ -43,7 +43,7 @@ def test_results_after_the_subcommand_is_used(tmp_path, capsys):
 
 def test_the_command_freezes_its_heap_on_the_way_out_and_a_caller_s_main_does_not(tmp_path):
     """`harness ...` as the process's command: the interpreter's last collections skip what the
-    command loaded (harness.cli.commands._exiting); main([...]) from a caller changes nothing."""
+    command loaded (harness.cli.commands.main); main([...]) from a caller changes nothing."""
     import os
     import subprocess
     import sys
