@@ -5,7 +5,9 @@ leave-one-out.
   task) and every source document split into passages at headings and paragraphs
   (:mod:`harness.knowledge.passages`, which also states the passage-id rule), each with its
   document, title, effective date, status and language, in a SQLite FTS5 index ranked by
-  BM25; Spanish folded and stemmed before indexing (:mod:`harness.knowledge.text`). Cached per
+  FTS5's BM25, precomputed per passage and term at build (:mod:`harness.knowledge.bm25`: a
+  search sums its terms' weights); Spanish folded and stemmed before indexing
+  (:mod:`harness.knowledge.text`). Cached per
   dataset fingerprint under ``results/.cache/knowledge/``, checked before use, rebuilt when
   a file changes or the cache is damaged.
 - :meth:`KnowledgeBase.search` / :func:`retrieve`: the best passages for a text; with an

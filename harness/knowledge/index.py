@@ -7,7 +7,11 @@ fingerprint, so the next build makes a new index. A cached index is never truste
 opened only if SQLite's quick check, FTS5's own integrity check, the format version, the
 fingerprint and a SHA-256 of every stored passage all match; anything else is rebuilt (with a
 warning saying why). Ranking is FTS5's BM25 over the analysed words of
-:func:`harness.knowledge.text.analyze` (title and heading included).
+:func:`harness.knowledge.text.analyze` (title and heading included), as ``bm25(fts, 0,
+TITLE_WEIGHT, 1, 0)`` gives it, computed from weights precomputed at build
+(:mod:`harness.knowledge.bm25`, stored beside FTS5 in the same file with a SHA-256 checked on
+open): a search adds up its terms' weights with numpy instead of a BM25 pass of FTS5 over the
+thousands of passages a question's words match.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
 import pandas as pd
 
+from harness.knowledge import bm25
 from harness.knowledge.passages import depersonalize, passage_id, split_document
 from harness.knowledge.private import public_material, withhold
 from harness.knowledge.text import STEMMED, analyze, detect_language
@@ -45,10 +51,16 @@ class Excludes(Protocol):
 
 TITLE_WEIGHT = 1.0  # BM25 weight of a passage's title and heading against its text (1)
 MAX_TERMS = 32  # query terms matched at most (the rarest)
-MIN_CUT = 2_000  # passages from which common terms are dropped (speed only; see _telling)
+MIN_CUT = 2_000  # passages from which common terms are dropped (see _telling)
+# The cut was made for FTS5's speed; with the precomputed weights it saves nothing (p95 0.9 ms
+# either way on bench_retrieval's 18,589 passages) but it is kept: it is the ranking the
+# recall figures were measured with (dropping it changes the top 3 of 28% of that index's
+# queries; the sample district is below MIN_CUT and unaffected)
 COMMON = 0.25  # a term in more than this share of passages is dropped from a query
-FETCH = 400  # rows fetched beyond 8 k before leave-one-out filters them: a second query
-# (when the excluded near-copies of an answer fill them all) costs a whole BM25 pass again
+FETCH = 32  # candidates ranked beyond 8 k (and the excluded ids) before leave-one-out filters
+# them; when the excluded near-copies of an answer fill them all, 8 times more are ranked (the
+# scores are not computed again)
+WEIGHTS = {"pid": 0.0, "title": TITLE_WEIGHT, "body": 1.0, "tags": 0.0}  # bm25()'s arguments
 WITHHELD = ("phone", "email", "student_id", "name")  # kinds of withheld details, counted
 FORMAT = 1  # bump when passages, ids or analysis change: old cache files are then ignored
 COLUMNS = [
@@ -77,6 +89,7 @@ class KnowledgeBase:
 
     frame: pd.DataFrame
     db: sqlite3.Connection
+    scoring: bm25.Bm25  # the BM25 weights of ``db``'s FTS5 table, row i = the i-th passage
     fingerprint: str
     path: Path | None
     rebuilt: bool = False
@@ -85,22 +98,23 @@ class KnowledgeBase:
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # passage id -> its row
     doc_freq: dict[str, int] = field(default_factory=dict)  # term -> passages holding it
     withheld: dict[str, int] = field(default_factory=dict)  # details kept out of answers
-    searches: int = 0  # FTS5 searches made (each one BM25 pass over the matching passages)
+    searches: int = 0  # BM25 scorings made (one per search: every passage scored at once)
 
     def __post_init__(self) -> None:
         self.withheld = dict(self.frame.attrs.get("withheld") or {})
         flat = self.frame.reset_index()
-        self.rows = {r["passage_id"]: r for r in flat.to_dict(orient="records")}
-        # Searches read only FTS5's rowid and rank: reading the stored passage id of every
-        # matching row (before the sort) took a third of a search's time.
-        self.pids: dict[int, str] = dict(self.db.execute("SELECT rowid, pid FROM fts").fetchall())
-        self.db.execute("PRAGMA cache_size = -65536")  # up to 64 MiB of pages, read once
+        records = flat.to_dict(orient="records")
+        self.rows = {r["passage_id"]: r for r in records}
+        self.order: list[str] = [r["passage_id"] for r in records]  # row i of the scoring
+        if self.scoring.n != len(self.order):
+            raise ValueError("the BM25 weights and the passages disagree")
+        self.kind = flat["kind"].to_numpy(dtype=object)
+        self.current = (flat["status"] == "current").to_numpy()
+        self.task = flat["task"].to_numpy(dtype=object)
+        self.masks: dict[tuple[Any, ...], np.ndarray] = {}  # see _allowed
         self.memo: dict[tuple[Any, ...], list[str]] = {}  # see harness.knowledge.context
-        vocab = "CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocab USING fts5vocab(main, fts, 'col')"
-        self.db.execute(vocab)
-        self.doc_freq = dict(
-            self.db.execute("SELECT term, doc FROM temp.vocab WHERE col = 'body'").fetchall()
-        )
+        sc = self.scoring
+        self.doc_freq = {t: int(c) for t, c in zip(sc.terms, sc.body_df.tolist(), strict=True) if c}
         self.answers: dict[str, str] = {}  # item id -> its approved answer as indexed
         self.groups: dict[str, list[str]] = {}  # paraphrase group -> item ids
         for r in self.rows.values():
@@ -120,6 +134,16 @@ class KnowledgeBase:
             return {t for _, t in known}
         rare = [t for c, t in known if c <= COMMON * n] or [t for _, t in known[:3]]
         return set(rare[:MAX_TERMS])
+
+    def query_terms(self, query: str, language: str | None = None) -> list[str]:
+        """The index terms a search for ``query`` matches, sorted (the order FTS5 adds them
+        up): its analysed words in its language (default: detected) and in English, the
+        telling ones (:meth:`_telling`)."""
+        lang = language or detect_language(query)
+        terms = set(analyze(query, lang))
+        if lang != "en":  # names, programs and numbers are shared across languages
+            terms |= set(analyze(query, "en"))
+        return sorted(self._telling(terms))
 
     def passages(self, ids: Iterable[str] | None = None) -> pd.DataFrame:
         """The passages with these ids, in the order given (all of them without ids)."""
@@ -182,42 +206,36 @@ class KnowledgeBase:
         """:meth:`search` as a list of row dicts (same keys, best first): what the runner and
         the scorers read, without building a DataFrame for three rows (which cost more CPU
         than the rest of the search's Python side together)."""
-        lang = language or detect_language(query)
-        terms = set(analyze(query, lang))
-        if lang != "en":  # names, programs and numbers are shared across languages
-            terms |= set(analyze(query, "en"))
-        terms = self._telling(terms)
+        terms = self.query_terms(query, language)
         if not terms or k <= 0:
             return []
-        match = " OR ".join(f'"{t}"' for t in sorted(terms))
-        if len(set(kinds)) == 1:  # one kind: let the index narrow the match set
-            match = f"tags:{kinds[0]} AND ({match})"
-        limit = FETCH + 8 * k + (len(exclude.ids) if exclude is not None else 0)
+        self.searches += 1
+        scores = self.scoring.scores(terms)
+        scores[~self._allowed(kinds, task, current_only)] = 0.0
+        first = FETCH + 8 * k + (len(exclude.ids) if exclude is not None else 0)
         keep: list[tuple[str, float]] = []
-        while True:
-            self.searches += 1
-            rows = self.db.execute(
-                "SELECT rowid, bm25(fts, 0, ?, 1, 0) AS s FROM fts WHERE fts MATCH ? ORDER BY s "
-                "LIMIT ?",
-                (TITLE_WEIGHT, match, limit),
-            ).fetchall()
-            keep = []
-            for rowid, score in rows:
-                pid = self.pids[rowid]
-                p = self.rows[pid]
-                if p["kind"] not in kinds or (current_only and p["status"] != "current"):
-                    continue
-                if task is not None and p["kind"] == "answer" and p["task"] != task:
-                    continue
-                if exclude is not None and exclude.excludes(pid, p):
-                    continue
-                keep.append((pid, -float(score)))
-                if len(keep) == k:
-                    break
-            if len(keep) == k or len(rows) < limit:
+        for i in bm25.ranked(scores, first):
+            pid = self.order[i]
+            if exclude is not None and exclude.excludes(pid, self.rows[pid]):
+                continue
+            keep.append((pid, float(scores[i])))
+            if len(keep) == k:
                 break
-            limit *= 8  # many near-copies of the answer at the top: look further at once
         return [{**self.rows[p], "score": sc, "rank": i} for i, (p, sc) in enumerate(keep, start=1)]
+
+    def _allowed(self, kinds: tuple[str, ...], task: str | None, current_only: bool) -> np.ndarray:
+        """The passages a search may return: of these kinds, current (when asked), and answers
+        of this task (when one is given); kept per combination."""
+        key = (tuple(sorted(set(kinds))), task, current_only)
+        mask = self.masks.get(key)
+        if mask is None:
+            mask = np.isin(self.kind, list(key[0]))
+            if current_only:
+                mask &= self.current
+            if task is not None:
+                mask &= (self.kind != "answer") | (self.task == task)
+            self.masks[key] = mask
+        return mask
 
 
 def _empty() -> pd.DataFrame:
@@ -345,11 +363,14 @@ def _digest(frame: pd.DataFrame) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def _write(path: Path, frame: pd.DataFrame, fingerprint: str) -> sqlite3.Connection:
-    """Build the index in ``path`` (a new file) and return it open."""
+def _write(
+    path: Path, frame: pd.DataFrame, fingerprint: str
+) -> tuple[sqlite3.Connection, bm25.Bm25]:
+    """Build the index in ``path`` (a new file) and return it open, with its BM25 weights."""
     db = sqlite3.connect(str(path), check_same_thread=False)
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     db.execute("CREATE TABLE passages (passage_id TEXT PRIMARY KEY, row TEXT NOT NULL)")
+    db.execute("CREATE TABLE bm25 (name TEXT PRIMARY KEY, value BLOB NOT NULL)")
     db.execute(
         "CREATE VIRTUAL TABLE fts USING fts5(pid UNINDEXED, title, body, tags, "
         "tokenize='unicode61')"
@@ -372,18 +393,22 @@ def _write(path: Path, frame: pd.DataFrame, fingerprint: str) -> sqlite3.Connect
             .to_dict(orient="records")
         ],
     )
+    scoring = bm25.from_fts(db, "fts", WEIGHTS)  # rowid i + 1 is the i-th passage of flat
+    blobs = scoring.blobs()
+    db.executemany("INSERT INTO bm25 VALUES (?, ?)", list(blobs.items()))
     meta = {
         "format": code_version(),
         "fingerprint": fingerprint,
         "digest": _digest(frame),
+        "bm25": bm25.digest(blobs),
         "withheld": json.dumps(frame.attrs.get("withheld") or {}),
     }
     db.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
     db.commit()
-    return db
+    return db, scoring
 
 
-def _open(path: Path, fingerprint: str) -> tuple[sqlite3.Connection, pd.DataFrame]:
+def _open(path: Path, fingerprint: str) -> tuple[sqlite3.Connection, pd.DataFrame, bm25.Bm25]:
     """Open a cached index, checking everything; raises ValueError saying why it is not fit."""
     db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
     try:
@@ -401,10 +426,16 @@ def _open(path: Path, fingerprint: str) -> tuple[sqlite3.Connection, pd.DataFram
         n = db.execute("SELECT count(*) FROM fts").fetchone()[0]
         if n != len(frame):
             raise ValueError("its index and passages disagree")
+        blobs = dict(db.execute("SELECT name, value FROM bm25").fetchall())
+        if bm25.digest(blobs) != meta.get("bm25"):
+            raise ValueError("its BM25 weights do not match their checksum")
+        scoring = bm25.from_blobs(blobs)
+        if scoring.n != n:
+            raise ValueError("its BM25 weights and passages disagree")
     except (sqlite3.Error, ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
         db.close()
         raise ValueError(str(exc) or type(exc).__name__) from None
-    return db, frame
+    return db, frame, scoring
 
 
 def build(
@@ -436,8 +467,8 @@ def _build(dataset: Dataset, cache_dir: str | Path | None, cache: bool) -> Knowl
     reason = None
     if cache and path.is_file():
         try:
-            db, frame = _open(path, fp)
-            return KnowledgeBase(frame, db, fp, path)
+            db, frame, scoring = _open(path, fp)
+            return KnowledgeBase(frame, db, scoring, fp, path)
         except ValueError as exc:
             reason = f"the cached knowledge base {path} was not used ({exc}); rebuilt"
             warnings.warn(reason, stacklevel=2)
@@ -451,16 +482,16 @@ def _build(dataset: Dataset, cache_dir: str | Path | None, cache: bool) -> Knowl
         warnings.warn(n, stacklevel=2)
     kb_notes = [*notes, *([reason] if reason else [])]
     if not cache:
-        return KnowledgeBase(frame, _write(Path(":memory:"), frame, fp), fp, None, True, kb_notes)
+        return KnowledgeBase(frame, *_write(Path(":memory:"), frame, fp), fp, None, True, kb_notes)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".kb-", suffix=".sqlite", dir=folder)
         os.close(fd)
         os.unlink(tmp)
-        _write(Path(tmp), frame, fp).close()
+        _write(Path(tmp), frame, fp)[0].close()
         os.replace(tmp, path)
-        db, frame = _open(path, fp)
+        db, frame, scoring = _open(path, fp)
     except OSError as exc:  # a read-only results folder: keep it in memory for this process
         warnings.warn(f"knowledge base kept in memory: cannot write {folder} ({exc})", stacklevel=2)
-        return KnowledgeBase(frame, _write(Path(":memory:"), frame, fp), fp, None, True, kb_notes)
-    return KnowledgeBase(frame, db, fp, path, True, kb_notes)
+        return KnowledgeBase(frame, *_write(Path(":memory:"), frame, fp), fp, None, True, kb_notes)
+    return KnowledgeBase(frame, db, scoring, fp, path, True, kb_notes)

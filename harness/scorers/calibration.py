@@ -30,8 +30,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats
-from sklearn.metrics import cohen_kappa_score
 
 from harness.data.dataset import Dataset, load_dataset
 from harness.errors import HarnessError, RunError
@@ -68,6 +66,8 @@ def weighted_kappa(a: ArrayLike, b: ArrayLike) -> float:
     ix, iy = _grid_index(x), _grid_index(y)
     if len(set(ix.tolist()) | set(iy.tolist())) < 2:
         return float("nan")  # one label only: chance agreement is total, kappa is undefined
+    from sklearn.metrics import cohen_kappa_score  # here: listing the scorers never imports it
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         k = cohen_kappa_score(ix, iy, labels=list(range(len(GRID))), weights="quadratic")
@@ -91,6 +91,8 @@ def agreement(human: ArrayLike, judge: ArrayLike) -> dict[str, float]:
     if n == 0:
         return {"n": 0.0, **dict.fromkeys(AGREEMENT_COLUMNS[1:], float("nan"))}
     diff = j - h
+    from scipy import stats  # here: listing the scorers (report kernels, checks) never imports it
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         rho = (

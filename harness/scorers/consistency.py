@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.preprocessing import normalize
 
 from harness.data.dataset import Dataset
 from harness.scorers import Metric, ScoreFn, scorer
@@ -84,6 +83,8 @@ def _consistency(
     drafts_all = sub["output"].tolist()
     vec = tfidf_vectorizer(dataset, [] if dataset is not None else drafts_all)
     pos = {idx: n for n, idx in enumerate(sub.index)}
+    from sklearn.preprocessing import normalize  # here: listing the scorers never imports it
+
     matrix = normalize(vec.transform(drafts_all))
     echo = by == "paraphrase_group"
     for idx in keys_by_group.values():
