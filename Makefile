@@ -8,6 +8,10 @@ STAMP   := $(VENV)/.installed
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export DO_NOT_TRACK := 1
 export HF_HUB_OFFLINE := 1
+# Python keeps its compiled bytecode (__pycache__/, git-ignored) even where the shell says not
+# to: the test suite starts a few hundred Python processes (CLI runs, report kernels, workers),
+# and pytest's assertion rewriting of the test files is cached the same way.
+unexport PYTHONDONTWRITEBYTECODE
 # llama-cpp-python builds from source: a portable x86-64-v3 build (no AVX-512/AMX, which
 # some hosts advertise but cannot run), so a wheel built on one machine runs on the next.
 export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF

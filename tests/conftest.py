@@ -17,6 +17,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from loopback import Behaviour, LoopbackServer
 
+from harness.report.lazy import defer_iri_grammar
+
+# As every render does: nbformat (imported at collection by the report tests, in each xdist
+# worker) would otherwise build rfc3987_syntax's RFC 3987 grammar, ~1.5-4 CPU s, for "iri"
+# checks no notebook schema makes (built on the first such check, if any).
+defer_iri_grammar()
+
 REPO = Path(__file__).resolve().parents[1]
 MINI = REPO / "tests" / "fixtures" / "mini-district"
 SAMPLE = REPO / "datasets" / "sample-district"
@@ -103,6 +110,21 @@ def shared_copy(
     dst = tmp_path_factory.mktemp(name) / "copy"
     shutil.copytree(built, dst, symlinks=True)
     return dst
+
+
+def _build_baselines_run(folder: Path) -> None:
+    import harness
+
+    store = harness.run_plan(REPO / "plans" / "baselines.yaml", results_dir=folder / "results")
+    (folder / "run_id").write_text(store.run_id, encoding="utf-8")
+
+
+def baselines_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """(run id, results folder): ``plans/baselines.yaml`` as shipped, run and scored on the
+    sample district by ``harness.run_plan`` once per test session (~4 CPU s), a copy per
+    caller (``shared_copy``). For tests that read a shipped baselines run, not make one."""
+    folder = shared_copy(tmp_path_factory, "baselines-run", _build_baselines_run)
+    return (folder / "run_id").read_text(encoding="utf-8"), folder / "results"
 
 
 def write_plan(

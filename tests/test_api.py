@@ -20,14 +20,13 @@ from harness import stats, textsafe
 from harness.gates.slices import slices
 from harness.scorers import accuracy, edit
 
-from .conftest import REPO, SAMPLE
+from .conftest import SAMPLE, baselines_run
 
 
 @pytest.fixture(scope="module")
 def baseline_run(tmp_path_factory):
-    results = tmp_path_factory.mktemp("results")
-    store = harness.run_plan(REPO / "plans" / "baselines.yaml", results_dir=results)
-    return store.run_id, results
+    # made by harness.run_plan once per session (tests/conftest.py's baselines_run)
+    return baselines_run(tmp_path_factory)
 
 
 def test_load_dataset_returns_numeric_frames():

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import shared_copy
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements.lock"
 spec = importlib.util.spec_from_file_location("install_lock", ROOT / "scripts" / "install_lock.py")
@@ -81,10 +83,13 @@ def local_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return index, lock
 
 
-def _fresh_venv(where: Path) -> str:
-    """A venv with the stock pip that `python3 -m venv` gives."""
-    venv.create(where, with_pip=True)
-    return str(where / "bin" / "python")
+def _fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A venv with the stock pip that `python3 -m venv` gives: made once per session (ensurepip
+    costs ~3 CPU s) and copied untouched for each test, which installs into its own copy."""
+    folder = shared_copy(
+        tmp_path_factory, "stock-venv", lambda d: venv.create(d / "venv", with_pip=True)
+    )
+    return str(folder / "venv" / "bin" / "python")
 
 
 def _offline(index: Path) -> list[str]:
@@ -139,11 +144,11 @@ def test_the_lock_pins_a_safe_litellm_and_names_no_index() -> None:
 
 @pytest.mark.slow
 def test_stock_pip_fails_the_way_the_old_makefile_did(
-    local_index: tuple[Path, Path], tmp_path: Path
+    local_index: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """The old install line, with the stock pip: a newer demo-http in the index breaks it."""
     index, lock = local_index
-    python = _fresh_venv(tmp_path / "venv")
+    python = _fresh_venv(tmp_path_factory)
     result = subprocess.run(
         [python, "-m", "pip", "install", "--require-hashes", "-r", str(lock), *_offline(index)],
         capture_output=True,
@@ -159,11 +164,11 @@ def test_stock_pip_fails_the_way_the_old_makefile_did(
 
 @pytest.mark.slow
 def test_install_from_stock_pip_equals_the_lock(
-    local_index: tuple[Path, Path], tmp_path: Path
+    local_index: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """scripts/install_lock.py: bootstrap the locked pip, --no-deps, pip check; freeze == lock."""
     index, lock = local_index
-    python = _fresh_venv(tmp_path / "venv")
+    python = _fresh_venv(tmp_path_factory)
     subprocess.run(
         [
             sys.executable,

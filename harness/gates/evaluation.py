@@ -222,11 +222,11 @@ ESTIMATED_MINUTES = ("review_minutes", "saved_minutes", "scratch_minutes")
 
 def minutes_are_fitted(pilot_log: pd.DataFrame | None) -> bool:
     """Whether estimated minutes rest on rates fitted to a pilot log (else planning rates)."""
-    from harness.scorers.edit import rates_from_log
+    from harness.scorers.edit import enough_to_fit
 
     if pilot_log is None or pilot_log.empty:
         return False
-    return rates_from_log(pilot_log) is not None
+    return enough_to_fit(pilot_log)  # rates_from_log fits then; found without the fit
 
 
 def estimated_minutes_advisory(rows: list[dict[str, Any]], ev: Evidence) -> None:

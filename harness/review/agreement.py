@@ -50,22 +50,48 @@ def kappa_ci(
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
 ) -> tuple[float, float, float]:
-    """Cohen's kappa of two raters (quadratic-weighted for 1-5 scores) with a bootstrap interval."""
+    """Cohen's kappa of two raters (quadratic-weighted for 1-5 scores) with a bootstrap interval.
+
+    The resamples are drawn one by one from the seeded generator as always; their kappas are
+    computed together from per-resample confusion matrices (:func:`_resampled_kappas`, the
+    formula of scikit-learn's ``cohen_kappa_score``), not by a call per resample."""
     k = _kappa(x, y, weighted)
     if np.isnan(k):
         return k, np.nan, np.nan
     rng = np.random.default_rng(seed)
-    reps = []
-    for _ in range(resamples):
-        idx = rng.integers(0, len(x), size=len(x))
-        v = _kappa(x[idx], y[idx], weighted)
-        if not np.isnan(v):
-            reps.append(v)
-    if not reps:
+    idx = np.array([rng.integers(0, len(x), size=len(x)) for _ in range(resamples)])
+    reps = _resampled_kappas(x, y, idx.reshape(resamples, len(x)), weighted)
+    reps = reps[~np.isnan(reps)]
+    if not len(reps):
         return k, np.nan, np.nan
     alpha = (1 - level) / 2
     lo, hi = np.quantile(reps, [alpha, 1 - alpha])
     return k, float(min(lo, k)), float(max(hi, k))
+
+
+def _resampled_kappas(x: np.ndarray, y: np.ndarray, idx: np.ndarray, weighted: bool) -> np.ndarray:
+    """The kappa of each resample (a row of ``idx``, positions into ``x`` and ``y``): NaN where
+    the resample holds one label only, as :func:`_kappa` says. Weighted: quadratic weights over
+    the 1-5 half-point grid (:func:`harness.scorers.calibration.weighted_kappa`); plain: 0/1."""
+    from harness.scorers.calibration import GRID, grid_index
+
+    if weighted:
+        ix, iy, n_labels = grid_index(x), grid_index(y), len(GRID)
+    else:
+        labels, codes = np.unique(np.concatenate([x, y]), return_inverse=True)
+        ix, iy, n_labels = codes[: len(x)], codes[len(x) :], len(labels)
+    r, n = idx.shape
+    cells = (np.arange(r)[:, None] * n_labels + ix[idx]) * n_labels + iy[idx]
+    conf = np.bincount(cells.ravel(), minlength=r * n_labels * n_labels)
+    conf = conf.reshape(r, n_labels, n_labels).astype(float)  # [resample, x label, y label]
+    sum0, sum1 = conf.sum(axis=1), conf.sum(axis=2)  # y's labels, x's labels
+    expected = sum0[:, :, None] * sum1[:, None, :] / n
+    grid = np.arange(n_labels)
+    w = (grid[:, None] - grid[None, :]) ** 2.0 if weighted else 1.0 - np.eye(n_labels)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = 1.0 - (w * conf).sum(axis=(1, 2)) / (w * expected).sum(axis=(1, 2))
+    out[((sum0 + sum1) > 0).sum(axis=1) < 2] = np.nan
+    return out
 
 
 def agreement_table(

@@ -51,7 +51,7 @@ GRID = np.arange(1.0, 5.0001, 0.5)
 AGREEMENT_COLUMNS = ["n", "kappa", "spearman", "exact", "within_one", "bias", "mae"]
 
 
-def _grid_index(values: np.ndarray) -> np.ndarray:
+def grid_index(values: np.ndarray) -> np.ndarray:
     """Positions on the 0.5 grid 1..5 (values off the grid round to the nearest half point)."""
     if np.any((values < 1) | (values > 5)):
         raise ValueError("scores must lie in 1-5")
@@ -63,7 +63,7 @@ def weighted_kappa(a: ArrayLike, b: ArrayLike) -> float:
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if len(x) == 0:
         return float("nan")
-    ix, iy = _grid_index(x), _grid_index(y)
+    ix, iy = grid_index(x), grid_index(y)
     if len(set(ix.tolist()) | set(iy.tolist())) < 2:
         return float("nan")  # one label only: chance agreement is total, kappa is undefined
     from sklearn.metrics import cohen_kappa_score  # here: listing the scorers never imports it

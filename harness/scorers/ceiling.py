@@ -10,13 +10,22 @@ Not a scorer family (it scores the dataset, not drafts). For each item:
 - ``recall_at_k``: the share of the item's linked sources among the ``k`` documents the index
   ranks highest for the message; NaN where the dataset has no links.
 
+The per-item table depends on the dataset's files, the items and ``k`` alone, and every report
+render shows it: it is stored beside the knowledge index (``ceiling-<key>.parquet``, the key a
+hash of the dataset's fingerprint, the item ids, ``k``, ``recall_k`` and this code), so the
+next render of any run of the same data reads it instead of retrieving for every item again.
+
 A low fact ceiling means the approved material does not hold what the FAQ answer states: a gap
 for the district to fill (write or add the policy), not a failure of any AI.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -55,7 +64,78 @@ def ceiling(
     cache_dir: str | Path | None = None,
 ) -> pd.DataFrame:
     """Per item: facts, facts_found, fact_ceiling, linked, linked_found, recall_at_k (numeric;
-    indexed by item id, with its category)."""
+    indexed by item id, with its category). Read from ``cache_dir`` (default: the knowledge
+    index's folder) when this dataset and selection were measured before."""
+    ids = [str(i) for i in (items if items is not None else dataset.items).index]
+    stored = _stored(dataset, ids, k, recall_k, cache_dir)
+    if stored is not None and stored.is_file():
+        try:
+            frame = pd.read_parquet(stored)
+            key, frame.attrs = frame.attrs.get("key"), {}
+            if key == stored.stem and list(frame.index) == ids and list(frame.columns) == COLUMNS:
+                return frame
+        except (OSError, ValueError):
+            pass  # unreadable: measured again and stored anew
+    frame = _measure(dataset, items, k, recall_k, cache_dir)
+    if stored is not None:
+        _store(frame, stored)  # named by its key, and holding it: a copied file is not used
+    return frame
+
+
+COLUMNS = [
+    "category",
+    "facts",
+    "facts_found",
+    "fact_ceiling",
+    "facts_in_material",
+    "material_share",
+    "linked",
+    "linked_found",
+    "recall_at_k",
+]
+
+
+def _stored(
+    dataset: Dataset, ids: list[str], k: int, recall_k: int, cache_dir: str | Path | None
+) -> Path | None:
+    """Where the table of this dataset, selection and code is stored; None for a dataset
+    without a fingerprint (nothing to key it by)."""
+    if not dataset.fingerprint:
+        return None
+    from harness.knowledge.index import code_version, default_cache_dir
+
+    code = hashlib.sha256(code_version().encode())
+    for name in ("ceiling.py", "accuracy.py", "claims.py"):
+        code.update((Path(__file__).parent / name).read_bytes())
+    key = json.dumps([dataset.fingerprint, ids, k, recall_k, code.hexdigest()])
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    return folder / f"ceiling-{hashlib.sha256(key.encode()).hexdigest()}.parquet"
+
+
+def _store(frame: pd.DataFrame, path: Path) -> None:
+    """Write atomically (a reader never sees half a file); a folder that cannot be written
+    only costs the next render the measurement."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        os.close(fd)
+        frame.attrs["key"] = path.stem
+        frame.to_parquet(tmp)
+        frame.attrs = {}
+        os.replace(tmp, path)
+    except OSError:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def _measure(
+    dataset: Dataset,
+    items: pd.DataFrame | None,
+    k: int,
+    recall_k: int,
+    cache_dir: str | Path | None,
+) -> pd.DataFrame:
     kb = knowledge_base(dataset, cache_dir)
     people = tuple(kb.people)
     current = dataset.sources[dataset.sources["status"] == "current"]["text"].astype(str)

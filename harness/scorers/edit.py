@@ -122,13 +122,23 @@ def rates_from_log(pilot_log: pd.DataFrame, min_entries: int = 5) -> dict[str, f
     """The rates :func:`fit_effort_rates` fits on every entry, without its cross-validation and
     without scikit-learn: the non-negative least squares fit (:func:`bounded_fit`, scipy's
     ``lsq_linear``). None: too few entries."""
-    feats = pilot_effort_features(pilot_log).dropna(subset=["minutes"])
+    feats = _timed(pilot_log)
     if len(feats) < min_entries:
         return None
     x = feats[list(FIT_FEATURES)].to_numpy(dtype=np.float64)
     y = feats["minutes"].to_numpy(dtype=np.float64)
     coef, intercept = bounded_fit(x, y)
     return _rates_from_fit(coef, intercept)
+
+
+def _timed(pilot_log: pd.DataFrame) -> pd.DataFrame:
+    return pilot_effort_features(pilot_log).dropna(subset=["minutes"])
+
+
+def enough_to_fit(pilot_log: pd.DataFrame, min_entries: int = 5) -> bool:
+    """Whether :func:`rates_from_log` fits rates to this log (enough timed entries), found
+    without fitting them (so without importing scipy.optimize)."""
+    return len(_timed(pilot_log)) >= min_entries
 
 
 def _prepare(dataset: Dataset, rates: str | None = None, fit: bool = True, **_: Any) -> None:

@@ -278,7 +278,7 @@ def _run_cli(
 
 
 def _run_main(
-    tmp_path: Path, plan: Path, variables: dict[str, str], where: str, capfd: Any
+    tmp_path: Path, plan: Path, variables: dict[str, str], where: str, capfd: Any, *args: str
 ) -> subprocess.CompletedProcess:
     """The same command through ``harness.cli.commands.main`` in this process, for the routes it refuses
     before any call (no interpreter and imports to pay per row): the same environment and
@@ -294,14 +294,16 @@ def _run_main(
         os.environ.clear()
         os.environ.update(env)
         os.chdir(tmp_path)
-        code = main(_run_args(tmp_path, plan))
+        code = main(_run_args(tmp_path, plan, *args))
     finally:
         os.chdir(cwd)
         os.environ.clear()
         os.environ.update(saved)
         signal.signal(signal.SIGTERM, sigterm)
     out, err = capfd.readouterr()
-    return subprocess.CompletedProcess(["harness", *_run_args(tmp_path, plan)], code, out, err)
+    return subprocess.CompletedProcess(
+        ["harness", *_run_args(tmp_path, plan, *args)], code, out, err
+    )
 
 
 def _values(variables: dict[str, str], other: Any, tmp_path: Path) -> dict[str, str]:
@@ -512,16 +514,19 @@ def test_a_pull_request_cannot_approve_its_own_provider(pr_governance, tmp_path,
 
 
 @pytest.mark.parametrize("names_governance", [False, True])
-def test_the_trusted_governance_applies_to_the_run(names_governance, tmp_path, mini, loopback):
+def test_the_trusted_governance_applies_to_the_run(
+    names_governance, tmp_path, mini, loopback, capfd
+):
     """`harness run --governance TRUSTED`: a plan with no governance, or with a byte-identical
-    copy of the trusted file, runs under the trusted file, and the manifest names it."""
+    copy of the trusted file, runs under the trusted file, and the manifest names it. No route
+    in the environment here, so the command runs through ``main`` in this process."""
     srv = loopback()
     extra = {}
     if names_governance:
         shutil.copyfile(TRUSTED, tmp_path / "governance.yaml")
         extra["governance"] = "governance.yaml"
     plan = write_plan(tmp_path, mini, [model_candidate(srv.base_url)], **extra)
-    r = _run_cli(tmp_path, plan, {}, "shell", "--governance", str(TRUSTED), "--no-score")
+    r = _run_main(tmp_path, plan, {}, "shell", capfd, "--governance", str(TRUSTED), "--no-score")
     assert r.returncode == 0, r.stdout + r.stderr
     m = json.loads((tmp_path / "results" / "r1" / "manifest.json").read_text())
     assert m["data_protection"]["governance"] == str(TRUSTED)

@@ -25,17 +25,28 @@ REPO = Path(__file__).resolve().parents[2]
 # the foreign listener runs as another user, who may not read the virtualenv
 FOREIGN_PY = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
 
-# A harness process using the embedded model: lease it, make one call, print, hold, let go.
+# A harness process using the embedded model: lease it, make one chat request, print, hold, let
+# go. The request is plain HTTP to the leased server with its nonce (what these tests are about
+# is the lease: who starts, shares, checks and stops the server), not through litellm, whose
+# import (~3.6 CPU s a process, two processes a test) belongs to test_local.py's
+# test_litellm_reaches_the_embedded_model_and_server_stops, which calls the same server so.
 USER = """
-import asyncio, json, sys, time
+import json, sys, time, urllib.request
 from pathlib import Path
-from harness.engine.llm import Call, call_model
 from harness.engine.local import serve_smollm2
 with serve_smollm2(log_dir=Path(sys.argv[1])) as s:
-    r = asyncio.run(call_model(Call(s.litellm_model, s.api_base, s.api_key,
-        {"max_tokens": 4, "temperature": 0}, 120), [{"role": "user", "content": "Hi"}]))
-    print(json.dumps({"pid": s.pid, "shared": s.shared, "ok": r.error is None,
-                      "error": r.error}), flush=True)
+    body = {"model": s.litellm_model.split("/", 1)[1], "max_tokens": 4, "temperature": 0,
+            "messages": [{"role": "user", "content": "Hi"}]}
+    req = urllib.request.Request(s.api_base + "/chat/completions", json.dumps(body).encode(),
+        {"Content-Type": "application/json", "Authorization": f"Bearer {s.api_key}"})
+    try:
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            reply = json.load(resp)
+        error = None if reply["choices"][0]["message"]["content"] is not None else reply
+    except Exception as e:
+        error = repr(e)
+    print(json.dumps({"pid": s.pid, "shared": s.shared, "ok": error is None,
+                      "error": error}), flush=True)
     wait = Path(sys.argv[2])
     while not wait.exists():
         time.sleep(0.05)

@@ -179,6 +179,41 @@ def test_kappa_with_interval_known_answers(x, y, weighted, expect):
         assert k == pytest.approx(expect) and lo <= k <= hi
 
 
+@pytest.mark.parametrize("weighted", [True, False])
+def test_the_kappa_interval_is_sklearns_kappa_of_each_resample(weighted):
+    """The interval computes every resample's kappa at once: each equals scikit-learn's
+    ``cohen_kappa_score`` of that resample (quadratic weights on the 1-5 half-point grid for
+    criteria, plain for the decision), and one-label resamples are left out."""
+    from sklearn.metrics import cohen_kappa_score
+
+    from harness.scorers.calibration import GRID
+
+    rng = np.random.default_rng(3)
+    if weighted:
+        x = rng.choice([1.0, 1.5, 2.0, 4.0, 5.0], size=23)
+        y = np.clip(x + rng.choice([-1.0, 0.0, 0.5], size=23), 1, 5)
+    else:
+        x = (rng.random(23) < 0.85).astype(float)
+        y = np.where(rng.random(23) < 0.8, x, 1 - x)
+    draws = np.random.default_rng(7)
+    reps = []
+    for _ in range(300):
+        i = draws.integers(0, len(x), size=len(x))
+        a, b = x[i], y[i]
+        if len(set(a) | set(b)) < 2:
+            continue
+        if weighted:
+            a, b = np.rint((a - 1) * 2), np.rint((b - 1) * 2)
+            reps.append(cohen_kappa_score(a, b, labels=list(range(len(GRID))), weights="quadratic"))
+        else:
+            reps.append(cohen_kappa_score(a, b))
+    k, lo, hi = evidence.kappa_ci(x, y, weighted=weighted, resamples=300, seed=7)
+    assert len(reps) > 0 and len(set(np.round(reps, 9))) > 5
+    want_lo, want_hi = np.quantile(reps, [0.025, 0.975])
+    assert lo == pytest.approx(min(want_lo, k), abs=1e-12)
+    assert hi == pytest.approx(max(want_hi, k), abs=1e-12)
+
+
 def test_a_run_without_reviews_says_so(fresh_run):
     run = load_run(fresh_run.run_id, fresh_run.results)
     assert evidence.measured_minutes(run).empty and evidence.agreement(run).empty

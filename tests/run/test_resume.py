@@ -42,6 +42,20 @@ def _cli(*args: str, cwd: Path, results: Path, prelude: str = "") -> subprocess.
     )
 
 
+def _main(*args: str, cwd: Path, results: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+    """The same command through ``harness.cli.main`` in this process, run from ``cwd``: for the
+    resume after a kill (the kill needs a process of its own; the resume does not, and in its
+    own process it would pay the interpreter and its imports again)."""
+    from harness.cli import main
+
+    monkeypatch.chdir(cwd)
+    sigterm = signal.getsignal(signal.SIGTERM)
+    try:
+        return main(["--results", str(results), *args])
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)
+
+
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -208,7 +222,9 @@ def test_the_fingerprint_ignores_paths_and_cache_location_only(tmp_path, mini):
 
 
 @pytest.mark.parametrize("kill_after", [6])
-def test_cli_kill_9_then_resume_from_another_folder(tmp_path, mini, results, loopback, kill_after):
+def test_cli_kill_9_then_resume_from_another_folder(
+    tmp_path, mini, results, loopback, kill_after, monkeypatch, capfd
+):
     """The shipped layout, a slow model server: kill -9 the process group mid-run, then
     ``harness run --resume`` from a different folder completes without redoing anything."""
     srv = loopback(latency=0.15)
@@ -230,9 +246,11 @@ def test_cli_kill_9_then_resume_from_another_folder(tmp_path, mini, results, loo
     assert len(finished) < 3 * N_FAQ
     before = srv.request_count
     (tmp_path / "elsewhere").mkdir()
-    again = _cli("run", "--resume", "x", "--quiet", cwd=tmp_path / "elsewhere", results=results)
-    _, err = again.communicate(timeout=300)
-    assert again.returncode == 0, err.decode()
+    code = _main(
+        "run", "--resume", "x", "--quiet", cwd=tmp_path / "elsewhere", results=results,
+        monkeypatch=monkeypatch,
+    )  # fmt: skip
+    assert code == 0, capfd.readouterr().err
     names = ["canned", "retrieval", "staff", "m", "approved_answer"]
     _once_each(store, names, {"m": 3}, N_FAQ)
     m = store.read_manifest()
@@ -259,7 +277,9 @@ RunStore.append = _append_then_die
 
 
 @pytest.mark.parametrize("kill_after", [1, 45])
-def test_shipped_baselines_plan_kill_9_then_resume(tmp_path, results, monkeypatch, kill_after):
+def test_shipped_baselines_plan_kill_9_then_resume(
+    tmp_path, results, monkeypatch, kill_after, capfd
+):
     """plans/baselines.yaml as shipped (../datasets/sample-district, reference row on), 20
     items: killed mid-run, resumed from another folder by the command the CLI prints."""
     monkeypatch.setenv("KILL_AFTER", str(kill_after))
@@ -280,9 +300,10 @@ def test_shipped_baselines_plan_kill_9_then_resume(tmp_path, results, monkeypatc
     store = RunStore(results / "b")
     assert len(_journal(store)) == kill_after and store.read_manifest()["status"] == "running"
     monkeypatch.delenv("KILL_AFTER")
-    again = _cli("run", "--resume", "b", "--quiet", cwd=tmp_path, results=results)
-    _, err = again.communicate(timeout=300)
-    assert again.returncode == 0, err.decode()
+    code = _main(
+        "run", "--resume", "b", "--quiet", cwd=tmp_path, results=results, monkeypatch=monkeypatch
+    )
+    assert code == 0, capfd.readouterr().err
     names = ["canned-reply", "retrieval", "staff-first-draft", "approved_answer"]
     _once_each(store, names, {}, 20)
     m = store.read_manifest()

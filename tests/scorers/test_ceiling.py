@@ -4,6 +4,9 @@ approved material itself lacks them."""
 from __future__ import annotations
 
 import math
+import shutil
+
+import pandas as pd
 
 from harness.data.dataset import load_dataset
 from harness.scorers.ceiling import answer_facts, ceiling, ceiling_by_category, ceiling_note
@@ -41,3 +44,35 @@ def test_a_category_whose_documents_lack_the_facts_is_named_as_a_gap(mini_copy, 
     note = ceiling_note(by)
     assert "transportation" in note and "gap for the district to fill" in note
     assert not math.isnan(by.loc["all", "fact_ceiling"])
+
+
+def test_the_ceiling_is_computed_once_per_dataset_and_selection(mini_copy, tmp_path, monkeypatch):
+    """Each report render shows the ceiling: the table is stored beside the knowledge index,
+    keyed by the dataset's fingerprint, the items and k, so the next render of any run of the
+    same data reads it (the same frame) and a changed file or selection computes it anew."""
+    import harness.scorers.ceiling as mod
+
+    ds = load_dataset(mini_copy)
+    first = ceiling(ds, cache_dir=tmp_path)
+    calls: list[str] = []
+    real = mod.retrieve_rows
+    monkeypatch.setattr(mod, "retrieve_rows", lambda *a, **kw: calls.append("r") or real(*a, **kw))
+    again = ceiling(load_dataset(mini_copy), cache_dir=tmp_path)
+    assert calls == []  # read, not computed
+    pd.testing.assert_frame_equal(again, first)
+    (mine,) = tmp_path.glob("ceiling-*.parquet")
+    ceiling(ds, k=1, cache_dir=tmp_path)  # the same items and columns, another key
+    (theirs,) = set(tmp_path.glob("ceiling-*.parquet")) - {mine}
+    shutil.copy(theirs, mine)  # a table copied under another key's name is not read for it
+    calls.clear()
+    assert ceiling(ds, cache_dir=tmp_path).equals(first) and len(calls) == len(ds.items)
+    calls.clear()
+    some = ds.items.iloc[:3]
+    assert list(ceiling(ds, some, cache_dir=tmp_path).index) == list(some.index)
+    assert len(calls) == 3  # another selection: computed
+    (mini_copy / "sources" / "bus-pass-2025.md").write_text(
+        "---\ntitle: Bus passes\nstatus: current\n---\nAsk the school office.\n", encoding="utf-8"
+    )
+    changed = ceiling(load_dataset(mini_copy), cache_dir=tmp_path)
+    assert len(calls) == 3 + len(ds.items)  # a changed file: computed again
+    assert changed.loc["faq-001", "material_share"] < first.loc["faq-001", "material_share"]

@@ -120,6 +120,30 @@ def test_the_light_rate_fit_equals_the_cross_validated_one():
     assert rates_from_log(log.head(3)) is None  # too few timed entries to fit
 
 
+def test_whether_minutes_are_fitted_is_read_from_the_log_without_fitting(monkeypatch):
+    """Every report's decision asks whether the minutes rest on fitted rates: the answer is
+    whether the log has enough timed entries to fit (as rates_from_log decides), found without
+    running the fit (scipy.optimize's import alone is ~0.45 CPU s of each render)."""
+    import harness.scorers.edit as edit
+    from harness.data.dataset import load_dataset
+    from harness.gates.evaluation import minutes_are_fitted
+
+    from ..conftest import SAMPLE
+
+    log = load_dataset(SAMPLE).pilot_log
+    want = [edit.rates_from_log(x) is not None for x in (log, log.head(3), log.head(0))]
+    assert want == [True, False, False]
+
+    def no_fit(*a, **kw):
+        raise AssertionError("fitted")
+
+    monkeypatch.setattr(edit, "bounded_fit", no_fit)
+    assert [minutes_are_fitted(x) for x in (log, log.head(3), log.head(0), None)] == [
+        *want,
+        False,
+    ]
+
+
 def test_the_bounded_fit_agrees_with_the_subset_search_and_scikit_learn():
     """scipy's lsq_linear with bounds finds the same non-negative fit as the exhaustive search
     over feature subsets it replaced, and as scikit-learn's positive LinearRegression, on the

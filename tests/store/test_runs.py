@@ -208,8 +208,12 @@ def _tmpfs(path: Path, size: str):
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_disk_full_exits_3_sets_error_and_resume_recovers(tmp_path, mini, loopback, layout):
-    """A real full disk: the results folder is a 1 MiB tmpfs; 8 KB drafts fill it."""
+def test_disk_full_exits_3_sets_error_and_resume_recovers(
+    tmp_path, mini, loopback, layout, monkeypatch
+):
+    """A real full disk: the results folder is a 1 MiB tmpfs; 8 KB drafts fill it. The run that
+    meets the full disk is a process of its own (its exit code and what it prints are the point);
+    the resume runs the same command through ``main`` in this process, from another folder."""
     srv = loopback(reply="word " * 1600)
     ref = N_FAQ if layout == "shipped" else 0
     plan = plan_in(layout, tmp_path, mini, [model_candidate(srv.base_url, samples=30)])
@@ -225,8 +229,13 @@ def test_disk_full_exits_3_sets_error_and_resume_recovers(tmp_path, mini, loopba
         man = json.loads((results / "full" / "manifest.json").read_text())
         assert man["status"] == "error"
         subprocess.run(["mount", "-o", "remount,size=16m", str(results)], check=True)
-        done = _cli_run(None, results, "--resume", "full", cwd=results)  # from elsewhere
-        assert done.wait(timeout=300) == 0
+        monkeypatch.chdir(results)  # from elsewhere
+        resume = ["--results", str(results), "run", "--resume", "full"]
+        sigterm = signal.getsignal(signal.SIGTERM)
+        try:
+            assert main([*resume, "--quiet", "--no-score", "--no-cache"]) == 0
+        finally:
+            signal.signal(signal.SIGTERM, sigterm)
         store = RunStore(results / "full")
         g = store.generations()
         assert len(g) == 30 * N_FAQ + ref and g["key"].is_unique and (g["status"] == "ok").all()
