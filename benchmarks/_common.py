@@ -80,6 +80,10 @@ class ServerProcess:
         """Requests the server has received so far."""
         return int(self._ask("count"))
 
+    def times(self) -> list[float]:
+        """When each request arrived (``time.monotonic()``, comparable with this process's)."""
+        return [float(t) for t in self._ask("times")]
+
     def statuses(self) -> dict[str, int]:
         """How many answers of each HTTP status the server has sent."""
         return dict(self._ask("statuses"))

@@ -1,7 +1,9 @@
 """Child process: serve tests/loopback.py on 127.0.0.1 until stdin closes.
 
 argv[1] is a JSON object of ``Behaviour`` fields. Prints the base URL, then answers one JSON
-line per command read from stdin: ``count`` (requests received) or ``statuses``.
+line per command read from stdin: ``count`` (requests received), ``times`` (each request's
+arrival, ``time.monotonic()``: the system-wide clock, comparable across processes) or
+``statuses``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ def main() -> None:
             cmd = line.strip()
             if cmd == "count":
                 print(json.dumps(srv.request_count), flush=True)
+            elif cmd == "times":  # CLOCK_MONOTONIC, system-wide: comparable across processes
+                with srv._lock:
+                    arrived = list(srv.recorded.arrived)
+                print(json.dumps(arrived), flush=True)
             elif cmd == "statuses":
                 with srv._lock:
                     c = collections.Counter(str(s) for s in srv.recorded.statuses)

@@ -7,13 +7,16 @@ again (warm cache, zero calls), 30% injected 429/500/503 at 0.2 s, and the peak 
 cold run (the child and its children, from wait4()). Each round also runs the cold workload
 as a bare litellm loop (benchmarks/_bare_peers.py: import litellm, the same 400 rendered
 prompts, 8 in flight, Levenshtein similarity; no harness) right after the harness's cold run,
-and reports the ratio of each pair, wall and CPU seconds.
+and reports the ratio of each pair, wall and CPU seconds, and where each cold run's wall
+time went as the server saw it: until its first request arrived, from the first to the last,
+and after the last (the last answer, then the process's own tail).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +47,30 @@ def _manifest(stdout: str) -> dict[str, Any]:
     return dict(json.loads((Path(m.group(1).strip()) / "manifest.json").read_text()))
 
 
+def _split(arrived: list[float], t0: float, t1: float) -> dict[str, float | None]:
+    """Where a process's wall time went, from the server's side: until its first request
+    arrived (start-up), from the first to the last, and after the last (its answer, then the
+    process's own tail)."""
+    if not arrived:
+        return {"first_call_s": None, "calls_s": None, "after_last_s": None}
+    return {
+        "first_call_s": arrived[0] - t0,
+        "calls_s": arrived[-1] - arrived[0],
+        "after_last_s": t1 - arrived[-1],
+    }
+
+
 def _run(srv: ServerProcess, plan: Path, results: Path) -> dict[str, Any]:
     before = srv.count()
     cpu: list[float] = []
+    t0 = time.monotonic()
     wall, out, rss = run_child(
         harness_cmd("run", str(plan), "--quiet"), child_env(HARNESS_RESULTS=str(results)), cpu=cpu
     )
+    t1 = time.monotonic()
     man = _manifest(out)
     return {
+        **_split(srv.times()[before:], t0, t1),
         "wall_s": wall,
         "cpu_s": cpu[0],
         "rss_mib": rss,
@@ -75,18 +94,26 @@ def _bare_spec(plan: Path, base_url: str, path: Path) -> Path:
     return path
 
 
-def _bare(spec: Path) -> dict[str, float]:
+def _bare(srv: ServerProcess, spec: Path) -> dict[str, Any]:
+    before = srv.count()
     cpu: list[float] = []
+    t0 = time.monotonic()
     wall, out, _ = run_child(
         [PY, str(Path(__file__).with_name("_bare_peers.py")), str(spec)], child_env(), cpu=cpu
     )
-    return {"wall_s": wall, "cpu_s": cpu[0], "ok": json.loads(out.strip().splitlines()[-1])["ok"]}
+    t1 = time.monotonic()
+    return {
+        **_split(srv.times()[before:], t0, t1),
+        "wall_s": wall,
+        "cpu_s": cpu[0],
+        "ok": json.loads(out.strip().splitlines()[-1])["ok"],
+    }
 
 
 def main() -> None:
     args = arg_parser(__doc__).parse_args()
     runs: dict[str, list[dict[str, Any]]] = {k: [] for k in TARGETS}
-    bare: list[dict[str, float]] = []
+    bare: list[dict[str, Any]] = []
     loads = [load()]
     with scratch("peers") as tmp:
         servers = {
@@ -102,7 +129,7 @@ def main() -> None:
             for rep in range(args.repeat):
                 res = tmp / f"results-cold-{rep}"
                 runs["cold_0.2s"].append(_run(servers["slow"], plans["slow"], res))
-                bare.append(_bare(bare_spec))
+                bare.append(_bare(servers["slow"], bare_spec))
                 runs["same_run_again"].append(_run(servers["slow"], plans["slow"], res))
                 runs["latency_0"].append(
                     _run(servers["fast"], plans["fast"], tmp / f"results-fast-{rep}")
@@ -182,6 +209,21 @@ def main() -> None:
             "runs s": " ".join(f"{x:.3f}" for x in cpu_ratio),
         }
     )
+    split = {}
+    for who, rs in (("harness", cold), ("bare_litellm", bare)):
+        split[who] = {
+            k: [round(r[k], 2) for r in rs] for k in ("first_call_s", "calls_s", "after_last_s")
+        }
+        rows.append(
+            {
+                "scenario": f"  {who}: first call / calls / after",
+                "median s": " / ".join(
+                    f"{median(split[who][k]):.2f}"
+                    for k in ("first_call_s", "calls_s", "after_last_s")
+                ),
+            }
+        )
+    summary["cold_split"] = split
     rss = [r["rss_mib"] for r in runs["cold_0.2s"]]
     summary["peak_rss_cold_mib"] = {
         "median": round(median(rss), 1),

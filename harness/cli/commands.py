@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import gc
 import os
 import signal
 import sys
@@ -100,14 +101,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         from harness.engine.pool import prestart
         from harness.run.names import load_plan
 
-        plan = load_plan(args.plan, dataset=args.dataset)
+        cache = "off" if args.no_cache else "refresh" if args.refresh_cache else "use"
+        # the workers start once the plan's shape is known, before its names resolve (pandas)
+        # and the dataset loads; nothing is sent before the run approves every destination
+        plan = load_plan(
+            args.plan,
+            dataset=args.dataset,
+            shaped=lambda p: prestart(p, args.results, args.workers, cache, args.concurrency),
+        )
         if args.governance:  # CI: approvals from the trusted file only (harness/engine/egress.py)
             from harness.engine.egress import trusted_governance
 
             trusted_governance(plan, args.governance)
-        # before pandas and the dataset: the workers import litellm meanwhile
-        cache = "off" if args.no_cache else "refresh" if args.refresh_cache else "use"
-        prestart(plan, args.results, args.workers, cache, args.concurrency)
     from harness.run.runner import run_plan
     from harness.store.runs import check_run_id
 
@@ -464,7 +469,10 @@ def main(argv: list[str] | None = None) -> int:
     load_dotenv()
     signal.signal(signal.SIGTERM, _sigterm)
     try:
-        return int(args.fn(args))
+        code = int(args.fn(args))
+        if argv is None:  # the process's own command, done: the interpreter's collections on
+            gc.freeze()  # the way out skip what it loaded (0.17 s to 0.03 s after a run)
+        return code
     except InfrastructureError as exc:
         print(f"error: {scrub(terminal(exc))}", file=sys.stderr)
         return EXIT_INFRASTRUCTURE

@@ -13,7 +13,7 @@ concurrency. An :class:`Engine` (one per run or judging pass) turns each request
   :mod:`harness.engine.keys`, which scrubs them from everything written and printed;
 - keeps the **response cache** (keyed on the logical model, never the embedded server's port);
 - **schedules** per destination: concurrency slots (a retry before any first attempt), an RPM
-  cap and the first-wave ramp; then **retries** with capped jittered backoff honouring
+  cap and the ramp that spaces sends; then **retries** with capped jittered backoff honouring
   Retry-After, and stops on a spent **budget**;
 - **records** every ``scheme://host:port`` contacted and each call site's destination.
 """
@@ -369,6 +369,7 @@ class Engine:
                 t0 = time.perf_counter()
                 res = await self.attempt(target, messages)
                 latency = time.perf_counter() - t0
+                lane.ramp.took(latency)
                 lane.ramp.answered()
             finally:
                 lane.slots.release()

@@ -1,4 +1,4 @@
-"""Scheduling per destination: concurrency slots, an RPM cap, the first-wave ramp and the
+"""Scheduling per destination: concurrency slots, an RPM cap, the ramp that spaces sends and the
 failure streak that sets how far a retry backs off.
 
 Every call site that sends to one destination shares one :class:`Lane`; the engine
@@ -51,39 +51,61 @@ class Slots:
 
 
 class Ramp:
-    """Starts a destination's first wave of calls ``gap`` seconds apart, not all at once.
+    """Spaces a destination's sends ``gap`` seconds apart, so calls never leave in a burst.
 
     Calls to an endpoint whose latency is steady (a local server, a fixed ``max_tokens``) that
     start together come back together, and the burst then queues on the client's CPU (litellm
     spends about 5 ms on each call). Their replacements leave as a burst too, so the queueing
-    repeats every round: with 32 in flight and 0.2 s a call took 0.24 s, not 0.2 s. A spread
-    first wave stays spread, because later calls start as earlier ones finish. The ramp ends
-    at the first answer, also for the calls already waiting on it (a fast provider needs no
-    spreading); before that it costs about ``(width - 1) x gap`` once, 0.155 s for 32 slots.
+    repeats every round: with 32 in flight and 0.2 s a call took 0.24 s, not 0.2 s. The first
+    wave is spread before any answer, and the spacing stays: through call workers a burst
+    re-forms whenever their answers reach the run together (a pipe read at once, a busy
+    core), and a bare litellm loop's waves spread out on their own where the harness's did
+    not (PEERS workload: 8 calls a wave within 1-10 ms, a median round of 229 ms against
+    208 ms). Once answers come, the spacing is at most their latency over the width: the
+    pacing never sends fewer calls a second than the slots allow, and a fast provider is not
+    held back. The first answer also releases the calls of the first wave waiting on it.
     """
 
     GAP_S = 0.005  # about one litellm call's CPU on the client
 
     def __init__(self, width: int, gap: float | None = None):
-        self.left = width
+        self.left = width  # calls of the first wave still to leave
+        self.width = max(1, width)
         self.gap = self.GAP_S if gap is None else gap
+        self.latency: float | None = None  # of the destination's answers (a moving average)
         self.next_at = 0.0
         self._turn = asyncio.Lock()
         self._over = asyncio.Event()
 
+    @property
+    def spacing(self) -> float:
+        """Seconds between two sends: the gap, at most the latency over the width."""
+        if not self._over.is_set():
+            return self.gap
+        return min(self.gap, (self.latency or 0.0) / self.width)
+
     async def wait(self) -> None:
-        if self.left <= 0 or self._over.is_set():
+        if self.left > 0:
+            self.left -= 1
+        elif not self._turn.locked() and time.monotonic() >= self.next_at:
+            self.next_at = time.monotonic() + self.spacing
             return
-        self.left -= 1
-        async with self._turn:  # one at a time, each ``gap`` after the last one really left
+        async with self._turn:  # one at a time, each ``spacing`` after the last one really left
             delay = self.next_at - time.monotonic()
             if delay > 0 and not self._over.is_set():
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._over.wait(), delay)  # an answer ends it early
-            self.next_at = time.monotonic() + self.gap
+            elif delay > 0:
+                await asyncio.sleep(delay)
+            self.next_at = time.monotonic() + self.spacing
+
+    def took(self, latency: float) -> None:
+        """One call's latency (seconds), for the spacing once answers come."""
+        self.latency = latency if self.latency is None else 0.9 * self.latency + 0.1 * latency
 
     def answered(self) -> None:
-        """A call came back: calls from now on, and those waiting, start as slots free up."""
+        """A call came back: from now on the spacing follows the latency (none known: no
+        spacing), also for the first wave's calls waiting on the gap."""
         self._over.set()
 
 

@@ -32,9 +32,9 @@ class Names:
 def name_problems(plan: Any, display: str, node: yaml.Node | None, names: Names) -> list[Problem]:
     """Every baseline or scorer the plan names that no stage registered, with its line."""
     problems = []
-    valid = ", ".join(sorted(names.baselines))
     for i, c in enumerate(plan.candidates):
         if c.baseline is not None and c.baseline not in names.baselines:
+            valid = ", ".join(sorted(names.baselines))
             problems.append(
                 Problem(
                     display,

@@ -6,6 +6,7 @@ model string with a Jinja2 prompt template), the scorers, and runner settings.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -112,9 +113,9 @@ class CandidateSpec(_Strict):
     @model_validator(mode="after")
     def _one_kind(self, info: ValidationInfo) -> CandidateSpec:
         # the baselines' names come from whoever loads the plan (harness.plan.names.Names)
-        baselines = (info.context or {}).get("baselines")
-        names = ", ".join(sorted(baselines)) if baselines else "a baseline's name"
         if (self.baseline is None) == (self.model is None):
+            baselines = (info.context or {}).get("baselines")  # read only for the message
+            names = ", ".join(sorted(baselines)) if baselines else "a baseline's name"
             raise ValueError(
                 f"give exactly one of 'baseline' ({names}), 'model' (a litellm model string) "
                 "or 'drafts' (a file of an external tool's drafts)"
@@ -365,7 +366,11 @@ def load_yaml(path: str | Path, what: str) -> tuple[Any, yaml.Node | None]:
 
 
 def load_plan(
-    path: str | Path, dataset: str | Path | None = None, *, names: Names | None = None
+    path: str | Path,
+    dataset: str | Path | None = None,
+    *,
+    names: Names | None = None,
+    shaped: Callable[[Plan], object] | None = None,
 ) -> Plan:
     """Load and validate an eval plan.
 
@@ -374,6 +379,9 @@ def load_plan(
         dataset: run the plan on this dataset folder instead of the one it names.
         names: the baselines and scorers its names resolve against (``harness.load_plan``
             and ``harness.run.load_plan`` pass the registries); None checks shape and files only.
+        shaped: called with the plan once its shape is valid, before its files and names are
+            checked (``harness run`` starts its call workers there, before the registries'
+            imports); the plan is refused afterwards all the same if anything else is wrong.
 
     Raises:
         PlanError: every problem with file, line and field.
@@ -394,6 +402,8 @@ def load_plan(
     plan.path = Path(path).resolve()
     if dataset is not None:
         plan.dataset = str(resolve_path(dataset).resolve())
+    if shaped is not None:
+        shaped(plan)
     problems = []
     for i, c in enumerate(plan.candidates):
         for key in ("prompt", "system"):

@@ -15,19 +15,18 @@ from pathlib import Path
 from harness.data.dataset import Dataset
 from harness.engine.cache import ResponseCache, response_cache_path
 from harness.engine.calls import Engine, Target
-from harness.plan.spec import CandidateSpec, Plan
+from harness.plan.spec import CandidateSpec, Plan, ScorerSpec
 from harness.run.work import Counts, RunOptions, Unit
 from harness.store.runs import RunStore
 
 
-def _prefetch_scoring(names: list[str]) -> None:
-    """Import the plan's scorers while the run waits on the network (scoring runs next)."""
+def _prefetch_scoring(specs: list[ScorerSpec], ds: Dataset) -> None:
+    """Import the plan's scorers, and let them make what they need from the dataset alone,
+    while the run waits on the network (scoring runs next)."""
     try:
-        import harness.scorers.scoring  # noqa: F401
-        from harness.scorers import scorer_info
+        from harness.scorers.scoring import prepare_scorers
 
-        for name in names:
-            scorer_info(name)
+        prepare_scorers(specs, ds)
     except Exception:  # the scoring step itself reports any real problem
         pass
 
@@ -76,7 +75,7 @@ async def run_models(
                 call_workers=engine.pool.size if engine.pool is not None else 0,
             )
             try:
-                await _dispatch(engine, targets, misses, plan, counts, journal)
+                await _dispatch(engine, targets, misses, plan, ds, counts, journal)
             finally:
                 engine.detach()  # this run's event loop ends here; the workers stay
                 store.update_manifest(**engine.record())
@@ -191,6 +190,7 @@ async def _dispatch(
     targets: dict[str, Target],
     misses: list[_Prepared],
     plan: Plan,
+    ds: Dataset,
     counts: Counts,
     record: Callable[..., None],
 ) -> None:
@@ -202,9 +202,9 @@ async def _dispatch(
         # Once calls are flowing, the CPU mostly waits on the provider: import the scoring
         # stage then instead of after the last call.
         if not prefetch:
-            names = [sc.name for sc in plan.scorers] or ["edit"]
+            specs = plan.scorers or [ScorerSpec(name="edit")]  # as scoring picks them
             th = threading.Thread(
-                target=_prefetch_scoring, args=(names,), name="prefetch", daemon=True
+                target=_prefetch_scoring, args=(specs, ds), name="prefetch", daemon=True
             )
             prefetch.append(th)
             th.start()

@@ -9,6 +9,7 @@ of a plan object it is given (:func:`resolve_names`) before the first call.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 from harness.errors import PlanError
@@ -17,25 +18,61 @@ from harness.plan.spec import Plan
 from harness.plan.spec import load_plan as load_plan_file
 
 
+class _Baselines(Collection[str]):
+    """The baselines' names, read from their registry when first asked (it imports pandas):
+    a plan is checked for shape, and ``harness run`` starts its call workers, before that."""
+
+    @staticmethod
+    def _names() -> Collection[str]:
+        from harness.candidates.baselines import BASELINES
+
+        return BASELINES
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
+def _is_scorer(name: str) -> bool:
+    from harness.scorers import is_scorer
+
+    return is_scorer(name)
+
+
+def _scorer_names() -> list[str]:
+    from harness.scorers import scorer_names
+
+    return scorer_names()
+
+
 def plan_names() -> Names:
-    """The registries a plan's names resolve against."""
-    from harness.candidates.baselines import BASELINES
-    from harness.scorers import is_scorer, scorer_names
-
-    return Names(baselines=tuple(BASELINES), is_scorer=is_scorer, scorers=scorer_names)
+    """The registries a plan's names resolve against (each imported when first asked)."""
+    return Names(baselines=_Baselines(), is_scorer=_is_scorer, scorers=_scorer_names)
 
 
-def load_plan(path: str | Path, dataset: str | Path | None = None) -> Plan:
+def load_plan(
+    path: str | Path,
+    dataset: str | Path | None = None,
+    *,
+    shaped: Callable[[Plan], object] | None = None,
+) -> Plan:
     """Load and validate an eval plan, every name it uses resolved.
 
     Args:
         path: the plan YAML file.
         dataset: run the plan on this dataset folder instead of the one it names.
+        shaped: called with the plan once its shape is valid, before its files and names are
+            checked (:func:`harness.plan.spec.load_plan`).
 
     Raises:
         PlanError: every problem with file, line and field.
     """
-    return load_plan_file(path, dataset, names=plan_names())
+    return load_plan_file(path, dataset, names=plan_names(), shaped=shaped)
 
 
 def resolve_names(plan: Plan) -> None:

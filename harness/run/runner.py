@@ -110,7 +110,7 @@ def run_plan(
     if score and store.read_manifest().get("status") == "complete":
         from harness.scorers.scoring import score_run
 
-        score_run(store)
+        score_run(store, dataset=ds)  # the dataset the run used, not read again
     return store
 
 

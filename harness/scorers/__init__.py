@@ -40,6 +40,8 @@ class ScorerInfo:
     factory: Callable[..., ScoreFn]
     description: str
     context: bool = False  # the factory takes ``context=`` (a ScoreContext)
+    # makes ahead what scoring needs from the dataset alone: (dataset, **options) -> None
+    prepare: Callable[..., None] | None = None
 
 
 @dataclass
@@ -75,16 +77,23 @@ _REGISTRY: dict[str, ScorerInfo] = {}
 
 
 def scorer(
-    name: str, *, family: str, metrics: list[Metric], context: bool = False
+    name: str,
+    *,
+    family: str,
+    metrics: list[Metric],
+    context: bool = False,
+    prepare: Callable[..., None] | None = None,
 ) -> Callable[[Callable[..., ScoreFn]], Callable[..., ScoreFn]]:
-    """Register a scorer factory under ``name`` (``context``: it takes a ScoreContext)."""
+    """Register a scorer factory under ``name`` (``context``: it takes a ScoreContext;
+    ``prepare(dataset, **options)``: what it needs from the dataset alone, made while a run's
+    calls are in flight so that scoring after the last one does not wait for it)."""
 
     def register(factory: Callable[..., ScoreFn]) -> Callable[..., ScoreFn]:
         if name in _REGISTRY:
             raise ValueError(f"scorer '{name}' is registered twice")
         doc = (factory.__doc__ or "").strip().splitlines()
         _REGISTRY[name] = ScorerInfo(
-            name, family, tuple(metrics), factory, doc[0] if doc else "", context
+            name, family, tuple(metrics), factory, doc[0] if doc else "", context, prepare
         )
         for m in metrics:  # harness.metrics (below every stage) reads them from there
             register_metric(m.name, m.description, m.higher_is_better)

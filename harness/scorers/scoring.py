@@ -12,7 +12,7 @@ from harness.data.dataset import Dataset, load_dataset
 from harness.errors import RunError
 from harness.knowledge import use_cache_dir
 from harness.plan.spec import Plan, ScorerSpec
-from harness.scorers import ScoreContext, get_scorer
+from harness.scorers import ScoreContext, get_scorer, scorer_info
 from harness.store.runs import SCORE_COLUMNS, RunStore, open_run
 
 
@@ -71,15 +71,30 @@ def score_generations(
     return out
 
 
+def prepare_scorers(specs: list[ScorerSpec], dataset: Dataset) -> None:
+    """Let each scorer make ahead what it needs from the dataset alone (its ``prepare``):
+    ``harness run`` calls this while its calls are in flight."""
+    for spec in specs:
+        prepare = scorer_info(spec.name).prepare
+        if prepare is not None:
+            prepare(dataset, **spec.options)
+
+
 def score_run(
     run: str | RunStore,
     results_dir: str | Path | None = None,
     scorers: list[ScorerSpec] | None = None,
+    dataset: Dataset | None = None,
 ) -> pd.DataFrame:
-    """(Re-)score a stored run with the plan's scorers (or the ones given); writes scores.parquet."""
+    """(Re-)score a stored run with the plan's scorers (or the ones given); writes scores.parquet.
+
+    ``dataset``: the run's dataset when the caller has it loaded (the run that just made the
+    generations), else it is loaded from the path the manifest records.
+    """
     store = run if isinstance(run, RunStore) else open_run(run, results_dir)
     manifest = store.read_manifest()
-    dataset = load_dataset(manifest["dataset"]["path"])
+    if dataset is None:
+        dataset = load_dataset(manifest["dataset"]["path"])
     # the scorers read the knowledge base this run's results folder holds, not the default one
     use_cache_dir(dataset, store.path.parent / ".cache" / "knowledge")
     specs = (

@@ -39,3 +39,27 @@ def test_global_options_before_or_after_the_subcommand(argv):
 def test_results_after_the_subcommand_is_used(tmp_path, capsys):
     assert main(["runs", "--results", str(tmp_path)]) == 0
     assert "no runs yet" in capsys.readouterr().out
+
+
+def test_the_command_freezes_its_heap_on_the_way_out_and_a_caller_s_main_does_not(tmp_path):
+    """`harness ...` as the process's command: the interpreter's last collections skip what the
+    command loaded (harness.cli.commands.main); main([...]) from a caller changes nothing."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    code = (
+        "import gc, sys\n"
+        "from harness.cli import main\n"
+        f"main(['--results', {str(tmp_path)!r}, 'runs'])\n"
+        "print(gc.get_freeze_count())\n"
+        f"sys.argv = ['harness', '--results', {str(tmp_path)!r}, 'runs']\n"
+        "main()\n"
+        "print(gc.get_freeze_count())\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    counts = [int(x) for x in out.stdout.split() if x.isdigit()]
+    assert len(counts) == 2 and counts[0] == 0 and counts[1] > 10_000, out.stdout + out.stderr

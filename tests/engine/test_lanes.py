@@ -175,3 +175,32 @@ def test_loopback_500_is_retried_soon_and_429_waits_its_retry_after(loopback, mo
         b - a for a, b in zip(srv.recorded.arrived[0::2], srv.recorded.arrived[1::2], strict=True)
     ]
     assert gaps[0] >= after_500 and gaps[1] >= 0.3, gaps
+
+
+def test_the_ramp_keeps_spacing_sends_after_the_first_answer_never_below_what_slots_allow():
+    """Calls that come back together leave again together, and queue on the client's CPU
+    (litellm's per-call work) every round: the ramp keeps sends ``gap`` apart for good, but
+    at most a call's latency over the width apart, so it never sends fewer calls a second
+    than the concurrency slots allow."""
+    import asyncio
+    import itertools
+    import time
+
+    from harness.engine.lanes import Ramp
+
+    async def starts(ramp: Ramp, n: int) -> list[float]:
+        out: list[float] = []
+        for _ in range(n):
+            await ramp.wait()
+            out.append(time.monotonic())
+        return out
+
+    def gaps(latency: float) -> list[float]:
+        ramp = Ramp(4, gap=0.05)
+        ramp.took(latency)
+        ramp.answered()
+        xs = asyncio.run(starts(ramp, 5))
+        return [b - a for a, b in itertools.pairwise(xs)]
+
+    assert all(g >= 0.045 for g in gaps(1.0))  # slow answers: the full gap
+    assert all(0.015 <= g < 0.045 for g in gaps(0.08)), gaps(0.08)  # 0.08 s / 4 = 0.02 s

@@ -191,6 +191,9 @@ def test_until_ready_waits_in_the_event_loop_for_the_import():
             return pool._workers[0].ready and pool._workers[0].alive
 
         assert asyncio.run(go())
+        # litellm's import is frozen out of the collector's way: the worker's collections
+        # during its calls do not scan the half million objects of its imports again
+        assert pool._workers[0].frozen > 100_000
     finally:
         pool.close()
 
@@ -203,6 +206,32 @@ def test_the_cli_imports_neither_pandas_nor_litellm_before_a_run_starts_its_work
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_harness_run_starts_its_workers_before_it_imports_pandas(tmp_path, mini, results, loopback):
+    """The workers' litellm import is the longest step before a cold run's first call: `harness
+    run` starts them as soon as the plan's shape is known, before the names its plan uses are
+    resolved (the scorers' and baselines' registries import pandas)."""
+    srv = loopback()
+    plan = write_plan(tmp_path, mini, [model_candidate(srv.base_url)], scorers=["edit"])
+    code = (
+        "import json, os, sys\n"
+        "import harness.engine.pool as pool\n"
+        "def spy(n, wait=False):\n"  # what is loaded when the first worker starts; then stop
+        "    print(json.dumps([m for m in ('pandas', 'litellm') if m in sys.modules]))\n"
+        "    sys.stdout.flush()\n"
+        "    os._exit(0)\n"
+        "pool.start_pool = spy\n"
+        "from harness.cli.commands import main\n"
+        f"main(['--results', {str(results)!r}, 'run', {str(plan)!r}, '--quiet'])\n"
+        "print('no worker was started')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+    assert srv.request_count == 0
 
 
 @pytest.mark.parametrize(

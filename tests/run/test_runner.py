@@ -578,3 +578,17 @@ def test_run_plan_scores_like_harness_run_and_runs_says_so(tmp_path, mini, resul
     assert (scored.path / "scores.parquet").is_file()
     assert not (bare.path / "scores.parquet").is_file()
     assert list_runs(results).set_index("run_id")["scored"].to_dict() == {"a": True, "b": False}
+
+
+def test_a_run_scores_with_the_dataset_it_loaded(tmp_path, mini, results, monkeypatch):
+    """Scoring right after the run reads no dataset again (score_run(..., dataset=))."""
+    import harness.scorers.scoring as scoring
+
+    loads: list[object] = []
+    real = scoring.load_dataset
+    monkeypatch.setattr(scoring, "load_dataset", lambda p: loads.append(p) or real(p))
+    plan = write_plan(tmp_path, mini, [{"name": "canned", "baseline": "template"}])
+    store = run_plan(plan, results_dir=results, options=RunOptions(progress=False))
+    assert len(store.scores()) > 0 and loads == []
+    score_run(store)  # a re-score on its own reads it from the manifest's path
+    assert len(loads) == 1

@@ -180,3 +180,21 @@ def test_the_bounded_fit_agrees_with_the_subset_search_and_scikit_learn():
     sk = LinearRegression(positive=True).fit(x, y)
     assert coef == _pytest.approx(sk.coef_, rel=1e-6, abs=1e-9)
     assert (coef >= 0).all()
+
+
+def test_prepare_fits_the_rates_ahead_only_when_scoring_will_use_them():
+    """`harness run` lets the scorers prepare while its calls are in flight: the edit scorer
+    fits its rates to the pilot log then, not after the last call."""
+    from harness.data.dataset import load_dataset
+    from harness.plan.spec import ScorerSpec
+    from harness.scorers import edit
+    from harness.scorers.scoring import prepare_scorers
+    from tests.conftest import REPO
+
+    ds = load_dataset(REPO / "datasets" / "sample-district")
+    assert ds.pilot_log is not None and not ds.pilot_log.empty
+    edit._FITTED.pop(ds.fingerprint, None)
+    prepare_scorers([ScorerSpec(name="edit", options={"fit": False})], ds)
+    assert ds.fingerprint not in edit._FITTED
+    prepare_scorers([ScorerSpec(name="edit")], ds)
+    assert edit._FITTED[ds.fingerprint] == edit.rates_from_log(ds.pilot_log)
