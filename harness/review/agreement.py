@@ -80,12 +80,16 @@ def _resampled_kappas(x: np.ndarray, y: np.ndarray, idx: np.ndarray, weighted: b
     else:
         labels, codes = np.unique(np.concatenate([x, y]), return_inverse=True)
         ix, iy, n_labels = codes[: len(x)], codes[len(x) :], len(labels)
-    r, n = idx.shape
+    r, _ = idx.shape
+    # a pair off the labels (a NaN rating) is left out, as scikit-learn's labels= leaves it out
+    ok = (ix >= 0) & (ix < n_labels) & (iy >= 0) & (iy < n_labels)
+    ix, iy = np.where(ok, ix, 0), np.where(ok, iy, 0)
     cells = (np.arange(r)[:, None] * n_labels + ix[idx]) * n_labels + iy[idx]
-    conf = np.bincount(cells.ravel(), minlength=r * n_labels * n_labels)
-    conf = conf.reshape(r, n_labels, n_labels).astype(float)  # [resample, x label, y label]
+    conf = np.bincount(cells.ravel(), ok[idx].ravel().astype(float), r * n_labels * n_labels)
+    conf = conf.reshape(r, n_labels, n_labels)  # [resample, x label, y label]
     sum0, sum1 = conf.sum(axis=1), conf.sum(axis=2)  # y's labels, x's labels
-    expected = sum0[:, :, None] * sum1[:, None, :] / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = sum0[:, :, None] * sum1[:, None, :] / conf.sum(axis=(1, 2))[:, None, None]
     grid = np.arange(n_labels)
     w = (grid[:, None] - grid[None, :]) ** 2.0 if weighted else 1.0 - np.eye(n_labels)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -104,9 +104,12 @@ def _stored(
         return None
     from harness.knowledge.index import code_version, default_cache_dir
 
+    # every module the table can depend on: the scorers (facts, patterns, support), the
+    # knowledge base and the data loader; any change to them computes the table again
     code = hashlib.sha256(code_version().encode())
-    for name in ("ceiling.py", "accuracy.py", "claims.py"):
-        code.update((Path(__file__).parent / name).read_bytes())
+    pkg = Path(__file__).resolve().parents[1]
+    for f in sorted(p for d in ("scorers", "knowledge", "data") for p in (pkg / d).glob("*.py")):
+        code.update(f.name.encode() + f.read_bytes())
     key = json.dumps([dataset.fingerprint, ids, k, recall_k, code.hexdigest()])
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     return folder / f"ceiling-{hashlib.sha256(key.encode()).hexdigest()}.parquet"

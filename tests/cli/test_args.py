@@ -52,7 +52,7 @@ def test_the_command_freezes_its_heap_on_the_way_out_and_a_caller_s_main_does_no
 
     code = (
         "import gc, sys\n"
-        "from harness.cli import main\n"
+        "from harness.cli.commands import main\n"
         f"main(['--results', {str(tmp_path)!r}, 'runs'])\n"
         "print(gc.get_freeze_count())\n"
         f"sys.argv = ['harness', '--results', {str(tmp_path)!r}, 'runs']\n"

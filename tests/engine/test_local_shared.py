@@ -40,7 +40,8 @@ with serve_smollm2(log_dir=Path(sys.argv[1])) as s:
     req = urllib.request.Request(s.api_base + "/chat/completions", json.dumps(body).encode(),
         {"Content-Type": "application/json", "Authorization": f"Bearer {s.api_key}"})
     try:
-        with urllib.request.urlopen(req, timeout=120) as resp:
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
+        with direct.open(req, timeout=120) as resp:
             reply = json.load(resp)
         error = None if reply["choices"][0]["message"]["content"] is not None else reply
     except Exception as e:

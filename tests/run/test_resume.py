@@ -43,10 +43,10 @@ def _cli(*args: str, cwd: Path, results: Path, prelude: str = "") -> subprocess.
 
 
 def _main(*args: str, cwd: Path, results: Path, monkeypatch: pytest.MonkeyPatch) -> int:
-    """The same command through ``harness.cli.main`` in this process, run from ``cwd``: for the
+    """The same command through ``harness.cli.commands.main`` in this process, run from ``cwd``: for the
     resume after a kill (the kill needs a process of its own; the resume does not, and in its
     own process it would pay the interpreter and its imports again)."""
-    from harness.cli import main
+    from harness.cli.commands import main
 
     monkeypatch.chdir(cwd)
     sigterm = signal.getsignal(signal.SIGTERM)

@@ -76,3 +76,29 @@ def test_the_ceiling_is_computed_once_per_dataset_and_selection(mini_copy, tmp_p
     changed = ceiling(load_dataset(mini_copy), cache_dir=tmp_path)
     assert len(calls) == 3 + len(ds.items)  # a changed file: computed again
     assert changed.loc["faq-001", "material_share"] < first.loc["faq-001", "material_share"]
+
+
+def test_the_stored_ceiling_is_keyed_by_every_module_it_depends_on(
+    mini_copy, tmp_path, monkeypatch
+):
+    """A change to what counts as a fact (harness/scorers/patterns.py, which the claims code
+    imports), to the knowledge base or to the data loader gives the table another key: a stored
+    table is never served for code that would compute it differently."""
+    from pathlib import Path
+
+    import harness.scorers.ceiling as mod
+
+    ds = load_dataset(mini_copy)
+    key = mod._stored(ds, list(ds.items.index), 3, 5, tmp_path)
+    real = Path.read_bytes
+    for changed in ("scorers/patterns.py", "knowledge/text.py", "data/dataset.py"):
+
+        def edited(self, changed=changed):
+            data = real(self)
+            return data + b"\n# edited" if self.as_posix().endswith("harness/" + changed) else data
+
+        monkeypatch.setattr(Path, "read_bytes", edited)
+        mod_key = mod._stored(ds, list(ds.items.index), 3, 5, tmp_path)
+        monkeypatch.setattr(Path, "read_bytes", real)
+        assert mod_key != key, changed
+    assert mod._stored(ds, list(ds.items.index), 3, 5, tmp_path) == key
