@@ -228,7 +228,7 @@ SHARED_BUILDS = frozenset({"runs", "reports", "script_report", "demo_report"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`make test`: `-n auto --dist loadgroup`), every test that starts the
+    """Under pytest-xdist (`make test`: `-n <cores + 1> --dist loadgroup`), every test that starts the
     embedded model runs on one worker, one after another: two llama.cpp servers on two cores
     would thrash each other; and the tests of the report runs built once (``SHARED_BUILDS``)
     run on one worker, so no worker sits waiting for another's build. Without xdist the group
