@@ -102,11 +102,11 @@ def _stored(
     without a fingerprint (nothing to key it by)."""
     if not dataset.fingerprint:
         return None
-    from harness.knowledge.index import code_version, default_cache_dir
+    from harness.knowledge.index import default_cache_dir
 
     # every module the table can depend on: the scorers (facts, patterns, support), the
-    # knowledge base and the data loader; any change to them computes the table again
-    code = hashlib.sha256(code_version().encode())
+    # knowledge base (its FORMAT included) and the data loader; a change computes it again
+    code = hashlib.sha256()
     pkg = Path(__file__).resolve().parents[1]
     for f in sorted(p for d in ("scorers", "knowledge", "data") for p in (pkg / d).glob("*.py")):
         code.update(f.name.encode() + f.read_bytes())

@@ -450,6 +450,22 @@ def test_pdf_without_chromium_is_one_clear_line(runs, monkeypatch, capsys):  # n
     assert "\n" not in err and "Chromium" in err and "make browser" in err
 
 
+def _document(title: str, style: str, body: str) -> str:
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        f"{style}</head><body><main>{body}</main></body></html>"
+    )
+
+
+def _printed(tmp_path: Path, title: str, html: str) -> Path:
+    """``html`` printed on Letter by the product's own PDF path, with ``title`` as its footer."""
+    from harness.report.pdf import print_pdf
+
+    page = tmp_path / f"{title.lower()}.html"
+    page.write_text(html, encoding="utf-8")
+    return print_pdf(page, paper="letter", footer=title)
+
+
 def _keep_page(style: str) -> str:
     """Sections laid out as nbconvert does (a heading ends a Markdown cell, the table follows in
     an output cell), with fillers of many lengths so some fall at the foot of a page."""
@@ -467,21 +483,15 @@ def _keep_page(style: str) -> str:
             f"<table><caption>First table {i}</caption>{rows}</table><p>{filler[: i * 13]}</p>"
             f"<table><caption>Second table {i}</caption>{rows}</table></div></div></div></div>"
         )
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Keep</title>'
-        f"{style}</head><body><main>{''.join(cells)}</main></body></html>"
-    )
+    return _document("Keep", style, "".join(cells))
 
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="no pdftotext (poppler-utils)")
 @needs_browser[0]
 @needs_browser[1]
 def test_headings_and_captions_keep_with_what_follows(tmp_path: Path):
-    from harness.report.pdf import print_pdf
 
-    page = tmp_path / "keep.html"
-    page.write_text(_keep_page(PRINT_STYLE), encoding="utf-8")
-    pdf = print_pdf(page, paper="letter", footer="Keep")
+    pdf = _printed(tmp_path, "Keep", _keep_page(PRINT_STYLE))
     keep = [f"Section heading {i}" for i in range(40)]
     keep += [f"{w} table {i}" for w in ("First", "Second") for i in range(40)]
     assert pdf_pages(pdf) > 3
@@ -500,10 +510,7 @@ def _header_page(style: str) -> str:
             f"<p>{filler}</p><table><caption>Table {i}</caption><thead><tr><th>measure named "
             f"{i}</th><th>value</th></tr></thead><tbody>{rows}</tbody></table>"
         )
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Heads</title>'
-        f"{style}</head><body><main>{''.join(cells)}</main></body></html>"
-    )
+    return _document("Heads", style, "".join(cells))
 
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="no pdftotext (poppler-utils)")
@@ -512,10 +519,7 @@ def _header_page(style: str) -> str:
 def test_a_table_header_row_never_ends_a_page_without_its_first_row(tmp_path: Path):
     """Chromium ignores break-after on a header row and repeats a <thead> on each page: without
     the print style's rule, a header alone at a page's foot came back atop the next page."""
-    from harness.report.pdf import print_pdf
 
-    page = tmp_path / "heads.html"
-    page.write_text(_header_page(PRINT_STYLE), encoding="utf-8")
-    pdf = print_pdf(page, paper="letter", footer="Heads")
+    pdf = _printed(tmp_path, "Heads", _header_page(PRINT_STYLE))
     assert pdf_pages(pdf) > 3
     assert stranded_headers(pdf) == []
